@@ -1,0 +1,10 @@
+// Package asm holds the generated assembly kernels and their Go
+// declarations. Nothing here is written by hand: gen/ is the source, and
+// `go generate ./...` from the repository root rewrites every file.
+//
+// The functions check nothing: lengths, aliasing and CPU support are the
+// caller's business (package kernels does it). Use act, gemm and conv, not
+// this package.
+package asm
+
+//go:generate go -C ../gen run ./act -out ../asm/act_amd64.s -stubs ../asm/act_amd64.go -pkg asm

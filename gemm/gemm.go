@@ -1,0 +1,84 @@
+// Package gemm is snn's float32 matrix multiplication: row-major
+// C = alpha*op(A)*op(B) + beta*C with BLAS semantics.
+package gemm
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+)
+
+// threads is the most goroutines one call may use; 0 means GOMAXPROCS.
+var threads atomic.Int64
+
+// SetThreads limits the goroutines one Sgemm call uses to n; n <= 0
+// restores the default, GOMAXPROCS at the time of the call. Results do not
+// depend on it.
+func SetThreads(n int) {
+	if n < 0 {
+		n = 0
+	}
+	threads.Store(int64(n))
+}
+
+// Threads returns the number of goroutines a call may use now.
+func Threads() int {
+	if n := int(threads.Load()); n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
+// where op(A) is m x k and op(B) is k x n. With transA false A is m x k with
+// row stride lda; with transA true A is stored as k x m (its transpose).
+// Likewise B is k x n (ldb), or n x k when transB.
+//
+// As in BLAS, beta == 0 overwrites C without reading it (NaN in C does not
+// survive), and alpha == 0 or k == 0 only scales C by beta. Elements of C
+// beyond column n of each row are never touched.
+//
+// Bad arguments (negative sizes, a leading dimension smaller than a row,
+// a slice too short for its matrix) panic with a message naming the
+// argument before any element is read or written.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 {
+		panic(fmt.Sprintf("gemm: m = %d < 0", m))
+	}
+	if n < 0 {
+		panic(fmt.Sprintf("gemm: n = %d < 0", n))
+	}
+	if k < 0 {
+		panic(fmt.Sprintf("gemm: k = %d < 0", k))
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMatrix("a", "lda", a, ar, ac, lda)
+	checkMatrix("b", "ldb", b, br, bc, ldb)
+	checkMatrix("c", "ldc", c, m, n, ldc)
+}
+
+// checkMatrix checks that s holds an r x c row-major matrix with stride ld.
+func checkMatrix(name, ldName string, s []float32, r, c, ld int) {
+	if ld < max(1, c) {
+		panic(fmt.Sprintf("gemm: %s = %d < max(1, %d columns of %s)", ldName, ld, c, name))
+	}
+	if r == 0 || c == 0 {
+		return
+	}
+	if need := (r-1)*ld + c; len(s) < need {
+		panic(fmt.Sprintf("gemm: len(%s) = %d < %d needed for %d x %d with %s = %d", name, len(s), need, r, c, ldName, ld))
+	}
+}

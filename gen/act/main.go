@@ -1,0 +1,22 @@
+// Command act generates the amd64 assembly of the element-wise and reduction
+// kernels (package asm): SELU and its gradient, ReLU, exp, the blocked sums
+// behind the mean-reduction, and the affine update behind centralization.
+//
+// Run through `go generate ./...` from the repository root; see asm/gen.go.
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	for _, v := range []isa{avx512, avx2} {
+		genSum(v)
+		genMoments(v)
+		genAffine(v)
+		genRead(v)
+		genCopy(v)
+	}
+	Generate()
+}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The reductions sum float32 data at full vector speed without float32
+// drift: eight vector accumulators take at most 16 values each per lane
+// (a block of 8*16*lanes elements), then the block's partial sums are folded
+// in float32 (a tree of depth 3) and added to float64 accumulators. Each
+// float32 partial therefore holds at most 128 terms, and everything longer
+// than a block is summed in float64.
+
+const (
+	sumAccs       = 8
+	termsPerBlock = 16 // per lane and accumulator
+)
+
+// blockLen is the number of float32 elements one float64 flush covers.
+func (v isa) blockLen() int { return sumAccs * termsPerBlock * v.lanes }
+
+// zero clears a vector register.
+func zero(x reg.VecVirtual) { VXORPS(x, x, x) }
+
+// fold adds accs[1:] into accs[0] as a balanced tree.
+func fold(accs []reg.VecVirtual) {
+	for step := 1; step < len(accs); step *= 2 {
+		for i := 0; i+step < len(accs); i += 2 * step {
+			VADDPS(accs[i+step], accs[i], accs[i])
+		}
+	}
+}
+
+// flush converts the float32 lanes of x to float64 and adds them to the two
+// float64 accumulators (low and high half of the lanes).
+func (v isa) flush(x reg.VecVirtual, lo, hi reg.VecVirtual) {
+	t := v.vec()
+	if v.lanes == 16 {
+		VCVTPS2PD(x.AsY(), t)
+		VADDPD(t, lo, lo)
+		VEXTRACTF32X8(U8(1), x, x.AsY())
+		VCVTPS2PD(x.AsY(), t)
+		VADDPD(t, hi, hi)
+		return
+	}
+	VCVTPS2PD(x.AsX(), t)
+	VADDPD(t, lo, lo)
+	VEXTRACTF128(U8(1), x, x.AsX())
+	VCVTPS2PD(x.AsX(), t)
+	VADDPD(t, hi, hi)
+}
+
+// hsum64 adds lo and hi and all their float64 lanes, in a fixed order, into
+// the low lane of the returned XMM register.
+func (v isa) hsum64(lo, hi reg.VecVirtual) reg.VecVirtual {
+	VADDPD(hi, lo, lo)
+	if v.lanes == 16 {
+		t := YMM()
+		VEXTRACTF64X4(U8(1), lo, t)
+		VADDPD(t, lo.AsY(), lo.AsY())
+	}
+	x := XMM()
+	VEXTRACTF32X4(U8(1), lo.AsY(), x)
+	VADDPD(x, lo.AsX(), x)
+	s := XMM()
+	VPERMILPD(U8(1), x, s)
+	VADDSD(s, x, x)
+	return x
+}
+
+// blockLoop emits the shared skeleton of the blocked reductions: for each
+// block of at most blockLen elements, reset the float32 accumulators, run
+// body over whole groups of sumAccs vectors, then single vectors, then the
+// masked remainder, and call end to move the block's partials to float64.
+// body(i, src) consumes the vector at src into accumulator i.
+//
+// The masked remainder is handed to body with its unused lanes set to pad
+// (zero when pad is nil), so that they contribute nothing.
+func (v isa) blockLoop(p, n reg.Register, pad reg.VecVirtual, reset func(), body func(i int, src Op), end func()) {
+	m := GP64()
+
+	Label("block")
+	CMPQ(n, Imm(0))
+	JE(LabelRef("done"))
+	reset()
+	MOVQ(U64(uint64(v.blockLen())), m)
+	CMPQ(n, m)
+	CMOVQLT(n, m)
+	SUBQ(m, n)
+
+	Label("group")
+	CMPQ(m, U32(sumAccs*v.lanes))
+	JB(LabelRef("single"))
+	for i := 0; i < sumAccs; i++ {
+		body(i, v.at(p, i))
+	}
+	ADDQ(U32(sumAccs*v.bytes()), p)
+	SUBQ(U32(sumAccs*v.lanes), m)
+	JMP(LabelRef("group"))
+
+	Label("single")
+	CMPQ(m, U32(v.lanes))
+	JB(LabelRef("rest"))
+	body(0, v.at(p, 0))
+	ADDQ(U32(v.bytes()), p)
+	SUBQ(U32(v.lanes), m)
+	JMP(LabelRef("single"))
+
+	Label("rest")
+	TESTQ(m, m)
+	JE(LabelRef("flush"))
+	t := v.makeTail(m)
+	x := v.vec()
+	if pad == nil {
+		v.load(t, v.at(p, 0), x)
+	} else {
+		v.loadPad(t, v.at(p, 0), pad, x)
+	}
+	body(1, x)
+	LEAQ(Mem{Base: p, Index: m, Scale: 4}, p)
+
+	Label("flush")
+	end()
+	JMP(LabelRef("block"))
+
+	Label("done")
+}
+
+func (v isa) accs(n int) []reg.VecVirtual {
+	a := make([]reg.VecVirtual, n)
+	for i := range a {
+		a[i] = v.vec()
+	}
+	return a
+}
+
+func genSum(v isa) {
+	TEXT(v.fn("Sum"), NOSPLIT, "func(x []float32) float64")
+	Doc(v.fn("Sum")+" returns the sum of x, accumulated in float32 within blocks",
+		"and in float64 across them.")
+	p := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	lo, hi := v.vec(), v.vec()
+	VXORPD(lo, lo, lo)
+	VXORPD(hi, hi, hi)
+	acc := v.accs(sumAccs)
+	v.blockLoop(p, n, nil,
+		func() {
+			for _, a := range acc {
+				zero(a)
+			}
+		},
+		func(i int, src Op) {
+			VADDPS(src, acc[i], acc[i])
+		},
+		func() {
+			fold(acc)
+			v.flush(acc[0], lo, hi)
+		})
+	s := v.hsum64(lo, hi)
+	VZEROUPPER()
+	Store(s, ReturnIndex(0))
+	RET()
+}
+
+func genMoments(v isa) {
+	TEXT(v.fn("Moments"), NOSPLIT, "func(x []float32, shift float32) (s1, s2 float64)")
+	Doc(v.fn("Moments")+" returns the sums of x[i]-shift and of (x[i]-shift)^2, blocked",
+		"like Sum.")
+	p := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	sh := v.vec()
+	VBROADCASTSS(Load(Param("shift"), XMM()), sh)
+	lo1, hi1, lo2, hi2 := v.vec(), v.vec(), v.vec(), v.vec()
+	for _, a := range []reg.VecVirtual{lo1, hi1, lo2, hi2} {
+		VXORPD(a, a, a)
+	}
+	// Four accumulators for each sum: each body step costs a subtraction,
+	// an addition and an FMA, so four chains already cover the latency.
+	const k = 4
+	s1, s2 := v.accs(k), v.accs(k)
+	// Unused tail lanes read as shift, so their difference is exactly 0.
+	v.blockLoop(p, n, sh,
+		func() {
+			for i := 0; i < k; i++ {
+				zero(s1[i])
+				zero(s2[i])
+			}
+		},
+		func(i int, src Op) {
+			i %= k
+			d := v.vec()
+			VMOVUPS(src, d)
+			VSUBPS(sh, d, d)
+			VADDPS(d, s1[i], s1[i])
+			VFMADD231PS(d, d, s2[i])
+		},
+		func() {
+			fold(s1)
+			fold(s2)
+			v.flush(s1[0], lo1, hi1)
+			v.flush(s2[0], lo2, hi2)
+		})
+	r1, r2 := v.hsum64(lo1, hi1), v.hsum64(lo2, hi2)
+	VZEROUPPER()
+	Store(r1, Return("s1"))
+	Store(r2, Return("s2"))
+	RET()
+}
+
+// genAffine emits x[i] = a*x[i] + b in place, with one rounding (FMA).
+func genAffine(v isa) {
+	TEXT(v.fn("Affine"), NOSPLIT, "func(x []float32, a, b float32)")
+	Doc(v.fn("Affine")+" sets x[i] = a*x[i] + b (fused multiply-add) in place.")
+	p := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	va, vb := v.vec(), v.vec()
+	VBROADCASTSS(Load(Param("a"), XMM()), va)
+	VBROADCASTSS(Load(Param("b"), XMM()), vb)
+	v.stream(p, nil, n, 4, func(src Op, dst reg.VecVirtual) {
+		VMOVUPS(src, dst)
+		VFMADD213PS(vb, va, dst)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// genRead emits a loop that only loads x: the bandwidth ceiling any
+// reduction over x is measured against.
+func genRead(v isa) {
+	TEXT(v.fn("Read"), NOSPLIT, "func(x []float32)")
+	Doc(v.fn("Read")+" loads every element of x and does nothing with it:",
+		"the ceiling for one pass over x, used by benchmarks.")
+	p := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	const u = 8
+	r := v.accs(u)
+	Label("group")
+	CMPQ(n, U32(u*v.lanes))
+	JB(LabelRef("single"))
+	for i := 0; i < u; i++ {
+		VMOVUPS(v.at(p, i), r[i])
+	}
+	ADDQ(U32(u*v.bytes()), p)
+	SUBQ(U32(u*v.lanes), n)
+	JMP(LabelRef("group"))
+	Label("single")
+	CMPQ(n, U32(v.lanes))
+	JB(LabelRef("rest"))
+	VMOVUPS(v.at(p, 0), r[0])
+	ADDQ(U32(v.bytes()), p)
+	SUBQ(U32(v.lanes), n)
+	JMP(LabelRef("single"))
+	Label("rest")
+	TESTQ(n, n)
+	JE(LabelRef("done"))
+	t := v.makeTail(n)
+	v.load(t, v.at(p, 0), r[0])
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// genCopy emits dst = x: the ceiling for element-wise kernels that stream
+// one input to one output.
+func genCopy(v isa) {
+	TEXT(v.fn("Copy"), NOSPLIT, "func(dst, x []float32)")
+	Doc(v.fn("Copy")+" copies x to dst (len(dst) >= len(x), unchecked): the ceiling",
+		"for element-wise kernels, used by benchmarks.")
+	d := Load(Param("dst").Base(), GP64())
+	p := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	v.stream(p, d, n, 4, func(src Op, dst reg.VecVirtual) {
+		VMOVUPS(src, dst)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// stream emits the element-wise loop shape: groups of u vectors, then single
+// vectors, then a masked remainder. load(src, r) must leave the result for
+// the vector at src in r; it is stored to the same offset from dst (or from
+// src when dst is nil, for in-place kernels). The remainder is computed on a
+// masked load (zeros in the unused lanes) and stored masked.
+func (v isa) stream(src, dst, n reg.Register, u int, body func(src Op, r reg.VecVirtual)) {
+	if dst == nil {
+		dst = src
+	}
+	r := v.accs(u)
+	Label("group")
+	CMPQ(n, U32(u*v.lanes))
+	JB(LabelRef("single"))
+	for i := 0; i < u; i++ {
+		body(v.at(src, i), r[i])
+	}
+	for i := 0; i < u; i++ {
+		VMOVUPS(r[i], v.at(dst, i))
+	}
+	ADDQ(U32(u*v.bytes()), src)
+	if dst != src {
+		ADDQ(U32(u*v.bytes()), dst)
+	}
+	SUBQ(U32(u*v.lanes), n)
+	JMP(LabelRef("group"))
+
+	Label("single")
+	CMPQ(n, U32(v.lanes))
+	JB(LabelRef("rest"))
+	body(v.at(src, 0), r[0])
+	VMOVUPS(r[0], v.at(dst, 0))
+	ADDQ(U32(v.bytes()), src)
+	if dst != src {
+		ADDQ(U32(v.bytes()), dst)
+	}
+	SUBQ(U32(v.lanes), n)
+	JMP(LabelRef("single"))
+
+	Label("rest")
+	TESTQ(n, n)
+	JE(LabelRef("done"))
+	t := v.makeTail(n)
+	x := v.vec()
+	v.load(t, v.at(src, 0), x)
+	body(x, r[0])
+	v.store(t, r[0], v.at(dst, 0))
+	Label("done")
+}

@@ -1,0 +1,58 @@
+//go:build linux
+
+package testkit
+
+import (
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Guarded returns a slice of n float32 whose last element ends exactly at an
+// inaccessible page, and a second slice of n float32 whose first element
+// starts exactly after one. Any read or write past either end faults. The
+// memory is released when the test ends.
+func Guarded(t testing.TB, n int) (endsAtGuard, startsAfterGuard []float32) {
+	t.Helper()
+	return guardedEnd(t, n), guardedStart(t, n)
+}
+
+func pages(n int) int {
+	ps := unix.Getpagesize()
+	return (4*n + ps - 1) / ps * ps
+}
+
+// mapGuarded maps body bytes of accessible memory between two
+// inaccessible pages and returns the accessible region.
+func mapGuarded(t testing.TB, body int) []byte {
+	ps := unix.Getpagesize()
+	mem, err := unix.Mmap(-1, 0, body+2*ps, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		t.Fatalf("mmap: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Munmap(mem) })
+	if body > 0 {
+		if err := unix.Mprotect(mem[ps:ps+body], unix.PROT_READ|unix.PROT_WRITE); err != nil {
+			t.Fatalf("mprotect: %v", err)
+		}
+	}
+	return mem[ps : ps+body]
+}
+
+func guardedEnd(t testing.TB, n int) []float32 {
+	b := mapGuarded(t, pages(n))
+	if n == 0 {
+		return []float32{}
+	}
+	off := len(b) - 4*n
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[off])), n)
+}
+
+func guardedStart(t testing.TB, n int) []float32 {
+	b := mapGuarded(t, pages(n))
+	if n == 0 {
+		return []float32{}
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), n)
+}

@@ -1,0 +1,71 @@
+package kernels
+
+import (
+	"math"
+	"sync/atomic"
+)
+
+func actGeneric() Act {
+	return Act{
+		Sum:     sumGeneric,
+		Moments: momentsGeneric,
+		Affine:  affineGeneric,
+		Read:    readGeneric,
+		Copy:    copyGeneric,
+	}
+}
+
+// fma32 is a*b+c with the float32 inputs multiplied exactly; the sum is
+// rounded to float64 and then to float32. That double rounding differs from
+// a true float32 FMA only when the float64 result lands exactly halfway
+// between two float32 values, which is rare (about once in 2^28 random
+// operations); tests allow the generic twin one ulp against assembly.
+func fma32(a, b, c float32) float32 {
+	return float32(math.FMA(float64(a), float64(b), float64(c)))
+}
+
+// sumGeneric adds in float64: in scalar code it costs what float32 costs.
+// Two accumulators break the dependency chain.
+func sumGeneric(x []float32) float64 {
+	var s0, s1 float64
+	for len(x) >= 2 {
+		s0 += float64(x[0])
+		s1 += float64(x[1])
+		x = x[2:]
+	}
+	if len(x) == 1 {
+		s0 += float64(x[0])
+	}
+	return s0 + s1
+}
+
+func momentsGeneric(x []float32, shift float32) (s1, s2 float64) {
+	sh := float64(shift)
+	for _, v := range x {
+		d := float64(v) - sh
+		s1 += d
+		s2 += d * d
+	}
+	return s1, s2
+}
+
+func affineGeneric(x []float32, a, b float32) {
+	for i, v := range x {
+		x[i] = fma32(a, v, b)
+	}
+}
+
+// readSink keeps readGeneric's loads from being optimized away.
+var readSink atomic.Uint32
+
+func readGeneric(x []float32) {
+	var m float32
+	for _, v := range x {
+		if v > m {
+			m = v
+		}
+	}
+	readSink.Store(math.Float32bits(m))
+}
+
+func copyGeneric(dst, x []float32) { copy(dst[:len(x)], x) }

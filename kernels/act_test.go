@@ -1,0 +1,118 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+
+	"github.com/snnkit/snn/internal/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// lengths covers 0..300 (every tail size of every vector width and several
+// whole blocks of both accumulator layouts) and odd sizes across many
+// blocks.
+var lengths = testkit.Lengths(300, 1023, 1024, 1025, 2047, 2048, 2049, 4095, 6143, 12289, 100003)
+
+func exactSum(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}
+
+// forEach runs f for every kernel set this CPU runs, on slices of every
+// test length at several alignments: at the end of a guarded buffer, at its
+// start, and one to three elements into an ordinary allocation.
+func forEach(t *testing.T, f func(t *testing.T, k *Set, x []float32)) {
+	r := testkit.Rand(1)
+	for _, k := range Sets() {
+		t.Run(k.ISA, func(t *testing.T) {
+			for _, n := range lengths {
+				src := testkit.Uniform(r, n+3, -2, 3)
+				end, start := testkit.Guarded(t, n)
+				copy(end, src)
+				copy(start, src)
+				f(t, k, end)
+				f(t, k, start)
+				for off := 1; off <= 3; off++ {
+					buf := make([]float32, n+off)
+					copy(buf[off:], src[off:])
+					f(t, k, buf[off:])
+				}
+			}
+		})
+	}
+}
+
+func TestSum(t *testing.T) {
+	forEach(t, func(t *testing.T, k *Set, x []float32) {
+		want := exactSum(x)
+		got := k.Act.Sum(x)
+		var abs float64
+		for _, v := range x {
+			abs += math.Abs(float64(v))
+		}
+		// Each float32 partial has at most 128 terms: its error is bounded
+		// by 128 roundings of at most 2^-24 of the absolute sum.
+		assert.InDelta(t, want, got, 128*abs*0x1p-24+1e-30, "n=%d", len(x))
+	})
+}
+
+func TestMoments(t *testing.T) {
+	forEach(t, func(t *testing.T, k *Set, x []float32) {
+		for _, shift := range []float32{0, 0.5, -3} {
+			var w1, w2, abs1, abs2 float64
+			for _, v := range x {
+				d := float64(v) - float64(shift)
+				w1 += d
+				w2 += d * d
+				abs1 += math.Abs(d)
+			}
+			abs2 = w2
+			g1, g2 := k.Act.Moments(x, shift)
+			// The difference itself is rounded to float32 before squaring.
+			assert.InDelta(t, w1, g1, 130*abs1*0x1p-24+1e-30, "s1 n=%d shift=%v", len(x), shift)
+			assert.InDelta(t, w2, g2, 132*abs2*0x1p-24+1e-30, "s2 n=%d shift=%v", len(x), shift)
+		}
+	})
+}
+
+func TestAffine(t *testing.T) {
+	forEach(t, func(t *testing.T, k *Set, x []float32) {
+		want := append([]float32(nil), x...)
+		Reference().Act.Affine(want, 1.5, -0.25)
+		k.Act.Affine(x, 1.5, -0.25)
+		for i := range x {
+			require.LessOrEqual(t, testkit.ULP(want[i], x[i]), int64(1), "n=%d i=%d", len(x), i)
+		}
+	})
+}
+
+func TestCopyAndRead(t *testing.T) {
+	forEach(t, func(t *testing.T, k *Set, x []float32) {
+		k.Act.Read(x)
+		dst, _ := testkit.Guarded(t, len(x))
+		k.Act.Copy(dst, x)
+		require.Equal(t, x, dst)
+	})
+}
+
+func TestCopyChecksLength(t *testing.T) {
+	for _, k := range Sets() {
+		assert.Panics(t, func() { k.Act.Copy(make([]float32, 3), make([]float32, 4)) }, k.ISA)
+	}
+}
+
+// TestSumBlocksAccurate checks the property the blocking exists for: a long
+// sum of large, nearly equal values keeps float64-like accuracy.
+func TestSumBlocksAccurate(t *testing.T) {
+	r := testkit.Rand(2)
+	x := testkit.Uniform(r, 1_000_003, 999, 1001)
+	want := exactSum(x)
+	for _, k := range Sets() {
+		got := k.Act.Sum(x)
+		assert.InEpsilon(t, want, got, 1e-9, k.ISA)
+	}
+}

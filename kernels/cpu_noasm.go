@@ -1,0 +1,9 @@
+//go:build !purego && !amd64
+
+package kernels
+
+import "runtime"
+
+func nativeSets() []*Set { return nil }
+
+func whyNot(string) string { return "snn has no assembly for " + runtime.GOARCH + " yet" }
