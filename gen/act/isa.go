@@ -112,4 +112,3 @@ func (v isa) broadcast(c float32) reg.VecVirtual {
 
 // at is the address of vector i (in units of whole vectors) after p.
 func (v isa) at(p reg.Register, i int) Mem { return Mem{Base: p, Disp: i * v.bytes()} }
-

@@ -213,7 +213,7 @@ func genMoments(v isa) {
 // genAffine emits x[i] = a*x[i] + b in place, with one rounding (FMA).
 func genAffine(v isa) {
 	TEXT(v.fn("Affine"), NOSPLIT, "func(x []float32, a, b float32)")
-	Doc(v.fn("Affine")+" sets x[i] = a*x[i] + b (fused multiply-add) in place.")
+	Doc(v.fn("Affine") + " sets x[i] = a*x[i] + b (fused multiply-add) in place.")
 	p := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
 	va, vb := v.vec(), v.vec()
