@@ -29,6 +29,25 @@ func Threads() int {
 	return runtime.GOMAXPROCS(0)
 }
 
+// Options controls one call; the zero value means the defaults.
+type Options struct {
+	// Threads caps the goroutines this call uses; 0 means Threads().
+	// Callers that already run one GEMM per goroutine (batch-parallel
+	// convolution) pass 1.
+	Threads int
+}
+
+// Sgemm is the package-level Sgemm with these options.
+func (o Options) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	t := o.Threads
+	if t <= 0 {
+		t = Threads()
+	}
+	sgemm(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
 // where op(A) is m x k and op(B) is k x n. With transA false A is m x k with
 // row stride lda; with transA true A is stored as k x m (its transpose).
@@ -43,8 +62,7 @@ func Threads() int {
 // argument before any element is read or written.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	Options{}.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

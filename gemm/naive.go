@@ -2,7 +2,7 @@ package gemm
 
 // sgemm is a plain triple loop: correct, and the placeholder until the
 // packed, blocked implementation lands.
-func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+func sgemm(_ int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		row := c[i*ldc : i*ldc+n]
