@@ -4,6 +4,26 @@
 
 package asm
 
+// SELUAVX512 sets dst[i] = SELU(x[i]) for i < len(x); len(dst) >= len(x),
+// unchecked. dst may be x.
+func SELUAVX512(dst []float32, x []float32)
+
+// SELUGradAVX512 sets dx[i] = dy[i]*lambda where y[i] > 0, dy[i]*(y[i]+lambda*alpha)
+// elsewhere, for i < len(y); dx and dy at least as long, unchecked.
+func SELUGradAVX512(dx []float32, dy []float32, y []float32)
+
+// ReLUAVX512 sets dst[i] = max(x[i], 0) for i < len(x), NaN and -0 kept;
+// len(dst) >= len(x), unchecked.
+func ReLUAVX512(dst []float32, x []float32)
+
+// ReLUGradAVX512 sets dx[i] = dy[i] where y[i] > 0, else 0, for i < len(y);
+// dx and dy at least as long, unchecked.
+func ReLUGradAVX512(dx []float32, dy []float32, y []float32)
+
+// ExpAVX512 sets dst[i] = e^x[i] for i < len(x); len(dst) >= len(x),
+// unchecked. dst may be x.
+func ExpAVX512(dst []float32, x []float32)
+
 // SumAVX512 returns the sum of x, accumulated in float32 within blocks
 // and in float64 across them.
 func SumAVX512(x []float32) float64
@@ -22,6 +42,26 @@ func ReadAVX512(x []float32)
 // CopyAVX512 copies x to dst (len(dst) >= len(x), unchecked): the ceiling
 // for element-wise kernels, used by benchmarks.
 func CopyAVX512(dst []float32, x []float32)
+
+// SELUAVX2 sets dst[i] = SELU(x[i]) for i < len(x); len(dst) >= len(x),
+// unchecked. dst may be x.
+func SELUAVX2(dst []float32, x []float32)
+
+// SELUGradAVX2 sets dx[i] = dy[i]*lambda where y[i] > 0, dy[i]*(y[i]+lambda*alpha)
+// elsewhere, for i < len(y); dx and dy at least as long, unchecked.
+func SELUGradAVX2(dx []float32, dy []float32, y []float32)
+
+// ReLUAVX2 sets dst[i] = max(x[i], 0) for i < len(x), NaN and -0 kept;
+// len(dst) >= len(x), unchecked.
+func ReLUAVX2(dst []float32, x []float32)
+
+// ReLUGradAVX2 sets dx[i] = dy[i] where y[i] > 0, else 0, for i < len(y);
+// dx and dy at least as long, unchecked.
+func ReLUGradAVX2(dx []float32, dy []float32, y []float32)
+
+// ExpAVX2 sets dst[i] = e^x[i] for i < len(x); len(dst) >= len(x),
+// unchecked. dst may be x.
+func ExpAVX2(dst []float32, x []float32)
 
 // SumAVX2 returns the sum of x, accumulated in float32 within blocks
 // and in float64 across them.

@@ -6,6 +6,20 @@ package kernels
 // may be x itself. They panic (a Go bounds check, before any assembly
 // runs) when an output is shorter than x.
 type Act struct {
+	// SELU sets dst[i] = lambda*x[i] for x[i] >= 0 (and -0, NaN) and
+	// lambda*alpha*expm1(x[i]) for x[i] < 0.
+	SELU func(dst, x []float32)
+	// SELUGrad sets dx[i] = dy[i]*lambda where y[i] > 0 and
+	// dy[i]*(y[i] + lambda*alpha) elsewhere, y being SELU's output.
+	SELUGrad func(dx, dy, y []float32)
+	// ReLU sets dst[i] = max(x[i], 0); NaN and -0 pass unchanged.
+	ReLU func(dst, x []float32)
+	// ReLUGrad sets dx[i] = dy[i] where y[i] > 0, else 0.
+	ReLUGrad func(dx, dy, y []float32)
+	// Exp sets dst[i] = e^x[i]: +Inf above ~88.72, 0 below ~-103.97,
+	// subnormal results in between, NaN through.
+	Exp func(dst, x []float32)
+
 	// Sum returns the sum of x: float32 vector partials of at most 128
 	// terms, combined in float64.
 	Sum func(x []float32) float64

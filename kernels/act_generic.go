@@ -7,21 +7,29 @@ import (
 
 func actGeneric() Act {
 	return Act{
-		Sum:     sumGeneric,
-		Moments: momentsGeneric,
-		Affine:  affineGeneric,
-		Read:    readGeneric,
-		Copy:    copyGeneric,
+		SELU:     seluGeneric,
+		SELUGrad: seluGradGeneric,
+		ReLU:     reluGeneric,
+		ReLUGrad: reluGradGeneric,
+		Exp:      expGeneric,
+		Sum:      sumGeneric,
+		Moments:  momentsGeneric,
+		Affine:   affineGeneric,
+		Read:     readGeneric,
+		Copy:     copyGeneric,
 	}
 }
 
-// fma32 is a*b+c with the float32 inputs multiplied exactly; the sum is
-// rounded to float64 and then to float32. That double rounding differs from
-// a true float32 FMA only when the float64 result lands exactly halfway
-// between two float32 values, which is rare (about once in 2^28 random
-// operations); tests allow the generic twin one ulp against assembly.
+// fma32 is a*b+c for float32 operands, as a vector FMA computes it except
+// in rare ties: the product of two float32 values is exact in float64, so
+// the only roundings are of the float64 sum and then to float32. That
+// double rounding differs from a single one only when the float64 sum
+// lands exactly halfway between two float32 values (about once in 2^28
+// random operations); tests allow the generic twin one ulp against
+// assembly. Whether or not the compiler fuses the float64 multiply-add,
+// the result is the same, because the product is exact either way.
 func fma32(a, b, c float32) float32 {
-	return float32(math.FMA(float64(a), float64(b), float64(c)))
+	return float32(float64(a)*float64(b) + float64(c))
 }
 
 // sumGeneric adds in float64: in scalar code it costs what float32 costs.

@@ -101,14 +101,5 @@ func (v isa) store(t tail, src reg.VecVirtual, dst Mem) {
 	VMASKMOVPS(src, t.m, dst)
 }
 
-// broadcast fills a new vector register with the float32 constant c.
-func (v isa) broadcast(c float32) reg.VecVirtual {
-	g, x := GP32(), v.vec()
-	MOVL(U32(f32bits(c)), g)
-	VMOVD(g, x.AsX())
-	VBROADCASTSS(x.AsX(), x)
-	return x
-}
-
 // at is the address of vector i (in units of whole vectors) after p.
 func (v isa) at(p reg.Register, i int) Mem { return Mem{Base: p, Disp: i * v.bytes()} }

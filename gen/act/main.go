@@ -12,6 +12,11 @@ import (
 func main() {
 	ConstraintExpr("!purego")
 	for _, v := range []isa{avx512, avx2} {
+		genSELU(v)
+		genSELUGrad(v)
+		genReLU(v)
+		genReLUGrad(v)
+		genExp(v)
 		genSum(v)
 		genMoments(v)
 		genAffine(v)

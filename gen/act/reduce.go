@@ -219,8 +219,8 @@ func genAffine(v isa) {
 	va, vb := v.vec(), v.vec()
 	VBROADCASTSS(Load(Param("a"), XMM()), va)
 	VBROADCASTSS(Load(Param("b"), XMM()), vb)
-	v.stream(p, nil, n, 4, func(src Op, dst reg.VecVirtual) {
-		VMOVUPS(src, dst)
+	v.stream([]reg.Register{p}, p, n, 4, func(src []Op, dst reg.VecVirtual) {
+		VMOVUPS(src[0], dst)
 		VFMADD213PS(vb, va, dst)
 	})
 	VZEROUPPER()
@@ -272,58 +272,9 @@ func genCopy(v isa) {
 	d := Load(Param("dst").Base(), GP64())
 	p := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	v.stream(p, d, n, 4, func(src Op, dst reg.VecVirtual) {
-		VMOVUPS(src, dst)
+	v.stream([]reg.Register{p}, d, n, 4, func(src []Op, dst reg.VecVirtual) {
+		VMOVUPS(src[0], dst)
 	})
 	VZEROUPPER()
 	RET()
-}
-
-// stream emits the element-wise loop shape: groups of u vectors, then single
-// vectors, then a masked remainder. load(src, r) must leave the result for
-// the vector at src in r; it is stored to the same offset from dst (or from
-// src when dst is nil, for in-place kernels). The remainder is computed on a
-// masked load (zeros in the unused lanes) and stored masked.
-func (v isa) stream(src, dst, n reg.Register, u int, body func(src Op, r reg.VecVirtual)) {
-	if dst == nil {
-		dst = src
-	}
-	r := v.accs(u)
-	Label("group")
-	CMPQ(n, U32(u*v.lanes))
-	JB(LabelRef("single"))
-	for i := 0; i < u; i++ {
-		body(v.at(src, i), r[i])
-	}
-	for i := 0; i < u; i++ {
-		VMOVUPS(r[i], v.at(dst, i))
-	}
-	ADDQ(U32(u*v.bytes()), src)
-	if dst != src {
-		ADDQ(U32(u*v.bytes()), dst)
-	}
-	SUBQ(U32(u*v.lanes), n)
-	JMP(LabelRef("group"))
-
-	Label("single")
-	CMPQ(n, U32(v.lanes))
-	JB(LabelRef("rest"))
-	body(v.at(src, 0), r[0])
-	VMOVUPS(r[0], v.at(dst, 0))
-	ADDQ(U32(v.bytes()), src)
-	if dst != src {
-		ADDQ(U32(v.bytes()), dst)
-	}
-	SUBQ(U32(v.lanes), n)
-	JMP(LabelRef("single"))
-
-	Label("rest")
-	TESTQ(n, n)
-	JE(LabelRef("done"))
-	t := v.makeTail(n)
-	x := v.vec()
-	v.load(t, v.at(src, 0), x)
-	body(x, r[0])
-	v.store(t, r[0], v.at(dst, 0))
-	Label("done")
 }

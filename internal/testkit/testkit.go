@@ -80,18 +80,16 @@ func ULP64(got float32, want float64) float64 {
 		}
 		return math.Inf(1)
 	}
-	if math.IsInf(want, 0) || math.IsInf(float64(got), 0) {
-		if float64(got) == want {
+	// Values beyond the float32 range round to infinity: that is the
+	// correct float32 result for them.
+	w32 := float32(want)
+	if math.IsInf(float64(w32), 0) || math.IsInf(float64(got), 0) {
+		if got == w32 {
 			return 0
 		}
 		return math.Inf(1)
 	}
-	w32 := float32(want)
-	if math.IsInf(float64(w32), 0) {
-		w32 = math.MaxFloat32
-	}
-	u := ulpOf(w32)
-	return math.Abs(float64(got)-want) / u
+	return math.Abs(float64(got)-want) / ulpOf(w32)
 }
 
 // ulpOf is the spacing of float32 values at |f|: the distance from |f| to

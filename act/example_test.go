@@ -1,0 +1,46 @@
+package act_test
+
+import (
+	"fmt"
+
+	"github.com/snnkit/snn/act"
+)
+
+func ExampleSELU() {
+	x := []float32{-2, -0.5, 0, 0.5, 2}
+	y := make([]float32, len(x))
+	act.SELU(y, x)
+	fmt.Printf("%.4f\n", y)
+	// Output: [-1.5202 -0.6918 0.0000 0.5254 2.1014]
+}
+
+func ExampleSELUGrad() {
+	x := []float32{-1, 1}
+	y := make([]float32, 2)
+	act.SELU(y, x)
+	dy := []float32{1, 1} // upstream gradient
+	dx := make([]float32, 2)
+	act.SELUGrad(dx, dy, y)
+	fmt.Printf("%.4f\n", dx) // lambda*alpha*e^-1, lambda
+	// Output: [0.6468 1.0507]
+}
+
+func ExampleExp() {
+	x := []float32{0, 1, -104, 89}
+	act.Exp(x, x) // in place
+	fmt.Println(x)
+	// Output: [1 2.7182817 0 +Inf]
+}
+
+func ExampleCentralize() {
+	w := []float32{0.5, 0.25, 0.75, 0.5} // a layer's kernel, flattened
+	m := act.Centralize(w)
+	fmt.Println(m, w)
+	// Output: 0.5 [0 -0.25 0.25 0]
+}
+
+func ExampleMeanVar() {
+	m, v := act.MeanVar([]float32{1, 2, 3, 4})
+	fmt.Println(m, v)
+	// Output: 2.5 1.25
+}

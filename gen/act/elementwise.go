@@ -1,0 +1,286 @@
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// Constants of the exp and expm1 paths; kernels/act_elementwise.go holds
+// the same values for the pure-Go twins (and documents the algorithm),
+// gen/remez derives the polynomial.
+var (
+	lambda      = float32(1.0507009873554804934193349852946)
+	lambdaAlpha = float32(1.0507009873554804934193349852946 * 1.6732632423543772848170429916717)
+
+	log2e = math.Float32frombits(0x3fb8aa3b)
+	ln2   = math.Float32frombits(0x3f317218)
+	ln2Hi = math.Float32frombits(0x3f317200)
+	ln2Lo = math.Float32frombits(0x35bfbe8e)
+
+	magicBias    = math.Float32frombits(0x4b400000) // 1.5 * 2^23
+	magicBias127 = math.Float32frombits(0x4b40007f) // 1.5 * 2^23 + 127
+
+	expC = [...]float32{ // c2..c6
+		math.Float32frombits(0x3effffff),
+		math.Float32frombits(0x3e2aaa58),
+		math.Float32frombits(0x3d2aab3a),
+		math.Float32frombits(0x3c0913b4),
+		math.Float32frombits(0x3ab5f604),
+	}
+
+	seluCutoff = math.Float32frombits(0xc18aa123) // -25 ln2
+	expLo      = float32(-104)
+	expHi      = float32(89)
+)
+
+// Comparison predicates (imm8 of VCMPPS).
+const (
+	cmpLtOQ  = 0x11 // less than, ordered, quiet
+	cmpGtOQ  = 0x1e // greater than, ordered, quiet
+	cmpNltUQ = 0x15 // not less than, unordered, quiet: true for NaN
+)
+
+// zeroVec returns a zeroed vector register.
+func (v isa) zeroVec() reg.VecVirtual {
+	z := v.vec()
+	VXORPS(z, z, z)
+	return z
+}
+
+// horner leaves c2 + r*(c3 + r*(c4 + r*(c5 + r*c6))) in a new register.
+func (v isa) horner(c *consts, r reg.VecVirtual) reg.VecVirtual {
+	p := v.vec()
+	if v.lanes == 16 {
+		VMOVAPS(c.reg(expC[4]), p)
+	} else {
+		VMOVUPS(c.mem(expC[4]), p)
+	}
+	for i := 3; i >= 0; i-- {
+		VFMADD213PS(c.op(expC[i]), r, p)
+	}
+	return p
+}
+
+// load returns src as a register, loading it if it is memory.
+func (v isa) reg(src Op) reg.VecVirtual {
+	if r, ok := src.(reg.VecVirtual); ok {
+		return r
+	}
+	r := v.vec()
+	VMOVUPS(src, r)
+	return r
+}
+
+// genSELU: see seluNeg in kernels/act_elementwise.go for the algorithm.
+// Per 16 lanes on AVX-512: 16 arithmetic instructions (VSCALEFPS makes
+// la*2^n in one), a load and a store.
+func genSELU(v isa) {
+	TEXT(v.fn("SELU"), NOSPLIT, "func(dst, x []float32)")
+	Doc(v.fn("SELU")+" sets dst[i] = SELU(x[i]) for i < len(x); len(dst) >= len(x),",
+		"unchecked. dst may be x.")
+	d := Load(Param("dst").Base(), GP64())
+	p := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	c := v.consts()
+	var zero reg.VecVirtual
+	if v.lanes == 16 {
+		for _, f := range []float32{seluCutoff, log2e, magicBias127, -ln2, lambdaAlpha, lambda} {
+			c.reg(f)
+		}
+		for _, f := range expC {
+			c.reg(f)
+		}
+		zero = v.zeroVec()
+	}
+	c.freeze()
+	v.stream([]reg.Register{p}, d, n, 2, func(src []Op, out reg.VecVirtual) {
+		x := v.reg(src[0])
+		z := v.vec()
+		VMAXPS(c.op(seluCutoff), x, z) // z = max(x, cutoff); NaN goes the positive way below
+		nn := v.vec()
+		if v.lanes == 16 {
+			VMOVAPS(c.reg(magicBias127), nn)
+		} else {
+			VMOVUPS(c.mem(magicBias127), nn)
+		}
+		VFMADD231PS(c.op(log2e), z, nn) // nn = z*log2e + magic: n in the low bits
+		var ls reg.VecVirtual
+		if v.lanes == 16 {
+			VSUBPS(c.op(magicBias127), nn, nn) // n
+			ls = v.vec()
+			VSCALEFPS(nn, c.reg(lambdaAlpha), ls) // la * 2^n
+		} else {
+			ls = v.vec()
+			VPSLLD(U8(23), nn, ls)             // 2^n
+			VMULPS(c.op(lambdaAlpha), ls, ls)  // la * 2^n
+			VSUBPS(c.op(magicBias127), nn, nn) // n
+		}
+		VFMADD231PS(c.op(-ln2), nn, z) // r = z - n*ln2
+		pp := v.horner(c, z)
+		VMULPS(z, pp, pp) // p = r*P(r)
+		t := v.vec()
+		VMULPS(z, ls, t) // t = la*s*r
+		VSUBPS(c.op(lambdaAlpha), ls, out)
+		VFMADD231PS(pp, t, out) // w = t*p + la*(s-1)
+		VFMADD231PS(z, ls, out) // la*s*r + w
+		if v.lanes == 16 {
+			k := K()
+			VCMPPS(U8(cmpNltUQ), zero, x, k)
+			VMULPS(c.reg(lambda), x, k, out) // lambda*x where !(x < 0)
+			return
+		}
+		neg, pos := v.vec(), v.vec()
+		VCMPPS(U8(cmpLtOQ), v.zeroMem(c), x, neg)
+		VMULPS(c.op(lambda), x, pos)
+		VBLENDVPS(neg, out, pos, out)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// zeroMem is a memory operand of zeros, for AVX2 comparisons.
+func (v isa) zeroMem(c *consts) Mem { return c.memBits(0) }
+
+func genSELUGrad(v isa) {
+	TEXT(v.fn("SELUGrad"), NOSPLIT, "func(dx, dy, y []float32)")
+	Doc(v.fn("SELUGrad")+" sets dx[i] = dy[i]*lambda where y[i] > 0, dy[i]*(y[i]+lambda*alpha)",
+		"elsewhere, for i < len(y); dx and dy at least as long, unchecked.")
+	dx := Load(Param("dx").Base(), GP64())
+	dy := Load(Param("dy").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("y").Len(), GP64())
+	c := v.consts()
+	var zero reg.VecVirtual
+	if v.lanes == 16 {
+		c.reg(lambdaAlpha)
+		c.reg(lambda)
+		zero = v.zeroVec()
+	}
+	c.freeze()
+	v.stream([]reg.Register{dy, y}, dx, n, 4, func(src []Op, out reg.VecVirtual) {
+		yv := v.reg(src[1])
+		t := v.vec()
+		VADDPS(c.op(lambdaAlpha), yv, t)
+		VMULPS(src[0], t, out)
+		if v.lanes == 16 {
+			k := K()
+			VCMPPS(U8(cmpGtOQ), zero, yv, k)
+			VMULPS(src[0], c.reg(lambda), k, out)
+			return
+		}
+		pos, m := v.vec(), v.vec()
+		VCMPPS(U8(cmpGtOQ), v.zeroMem(c), yv, m)
+		VMULPS(c.op(lambda), v.reg(src[0]), pos)
+		VBLENDVPS(m, pos, out, out)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genReLU(v isa) {
+	TEXT(v.fn("ReLU"), NOSPLIT, "func(dst, x []float32)")
+	Doc(v.fn("ReLU")+" sets dst[i] = max(x[i], 0) for i < len(x), NaN and -0 kept;",
+		"len(dst) >= len(x), unchecked.")
+	d := Load(Param("dst").Base(), GP64())
+	p := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	zero := v.zeroVec()
+	v.stream([]reg.Register{p}, d, n, 4, func(src []Op, out reg.VecVirtual) {
+		// MAXPS returns its memory-capable operand when the other is not
+		// greater: x itself for NaN and for -0.
+		VMAXPS(src[0], zero, out)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+func genReLUGrad(v isa) {
+	TEXT(v.fn("ReLUGrad"), NOSPLIT, "func(dx, dy, y []float32)")
+	Doc(v.fn("ReLUGrad")+" sets dx[i] = dy[i] where y[i] > 0, else 0, for i < len(y);",
+		"dx and dy at least as long, unchecked.")
+	dx := Load(Param("dx").Base(), GP64())
+	dy := Load(Param("dy").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("y").Len(), GP64())
+	zero := v.zeroVec()
+	v.stream([]reg.Register{dy, y}, dx, n, 4, func(src []Op, out reg.VecVirtual) {
+		yv := v.reg(src[1])
+		if v.lanes == 16 {
+			k := K()
+			VCMPPS(U8(cmpGtOQ), zero, yv, k)
+			VMOVUPS_Z(src[0], k, out)
+			return
+		}
+		VCMPPS(U8(cmpGtOQ), zero, yv, out)
+		VANDPS(src[0], out, out)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// genExp: see exp1 in kernels/act_elementwise.go. AVX-512 scales by 2^n
+// with VSCALEFPS, which rounds subnormal results once, as the two-factor
+// scaling of the AVX2 path does.
+func genExp(v isa) {
+	TEXT(v.fn("Exp"), NOSPLIT, "func(dst, x []float32)")
+	Doc(v.fn("Exp")+" sets dst[i] = e^x[i] for i < len(x); len(dst) >= len(x),",
+		"unchecked. dst may be x.")
+	d := Load(Param("dst").Base(), GP64())
+	p := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	c := v.consts()
+	// The clamp bounds stay in registers on both paths: MAXPS and MINPS
+	// return their memory-capable operand (x) for NaN, which must pass.
+	c.reg(expLo)
+	c.reg(expHi)
+	if v.lanes == 16 {
+		for _, f := range []float32{log2e, magicBias, -ln2Hi, -ln2Lo, 1} {
+			c.reg(f)
+		}
+		for _, f := range expC {
+			c.reg(f)
+		}
+	}
+	c.freeze()
+	v.stream([]reg.Register{p}, d, n, 2, func(src []Op, out reg.VecVirtual) {
+		z := v.vec()
+		VMAXPS(src[0], c.reg(expLo), z)
+		VMINPS(z, c.reg(expHi), z)
+		nn := v.vec()
+		if v.lanes == 16 {
+			VMOVAPS(c.reg(magicBias), nn)
+		} else {
+			VMOVUPS(c.mem(magicBias), nn)
+		}
+		VFMADD231PS(c.op(log2e), z, nn)
+		var ni reg.VecVirtual
+		if v.lanes == 8 {
+			ni = v.vec()
+			VPSUBD(c.mem(magicBias), nn, ni) // integer n from the low bits
+		}
+		VSUBPS(c.op(magicBias), nn, nn)
+		VFMADD231PS(c.op(-ln2Hi), nn, z)
+		VFMADD231PS(c.op(-ln2Lo), nn, z)
+		e := v.horner(c, z)
+		VFMADD213PS(c.op(1), z, e)
+		VFMADD213PS(c.op(1), z, e)
+		if v.lanes == 16 {
+			VSCALEFPS(nn, e, out)
+			return
+		}
+		n2 := v.vec()
+		VPSRAD(U8(1), ni, n2)
+		VPSUBD(n2, ni, ni)
+		VPADDD(c.memBits(127), ni, ni)
+		VPADDD(c.memBits(127), n2, n2)
+		VPSLLD(U8(23), ni, ni)
+		VPSLLD(U8(23), n2, n2)
+		VMULPS(ni, e, e)
+		VMULPS(n2, e, out)
+	})
+	VZEROUPPER()
+	RET()
+}

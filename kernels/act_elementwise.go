@@ -1,0 +1,167 @@
+package kernels
+
+import "math"
+
+// The SELU constants of Klambauer et al. (2017), and their product.
+const (
+	SELULambda = 1.0507009873554804934193349852946
+	SELUAlpha  = 1.6732632423543772848170429916717
+)
+
+// Constants of the vectorized exp and expm1 paths. The assembly generators
+// (gen/act/exp.go) use the same values; gen/remez derives the polynomial.
+var (
+	lambda32      = float32(SELULambda)
+	lambdaAlpha32 = float32(SELULambda * SELUAlpha)
+
+	// Range reduction x = n*ln2 + r, |r| <= ln2/2. ln2Hi has 12 trailing
+	// zero bits, so n*ln2Hi is exact for |n| < 2^12.
+	log2e = math.Float32frombits(0x3fb8aa3b)
+	ln2   = math.Float32frombits(0x3f317218)
+	ln2Hi = math.Float32frombits(0x3f317200)
+	ln2Lo = math.Float32frombits(0x35bfbe8e)
+
+	// Adding magicBias to x*log2e rounds it to the integer n in the low
+	// mantissa bits (the float32 ulp at 1.5*2^23 is 1). magicBias127 has
+	// the exponent bias 127 added too, so shifting its bits left by 23 gives
+	// 2^n directly.
+	magicBias    = math.Float32frombits(0x4b400000) // 1.5 * 2^23
+	magicBias127 = math.Float32frombits(0x4b40007f) // 1.5 * 2^23 + 127
+
+	// expm1(r) ~= r + r^2*(c2 + c3 r + c4 r^2 + c5 r^3 + c6 r^4) on
+	// [-ln2/2, ln2/2], relative error 1.3e-8 before rounding (gen/remez).
+	expC2 = math.Float32frombits(0x3effffff)
+	expC3 = math.Float32frombits(0x3e2aaa58)
+	expC4 = math.Float32frombits(0x3d2aab3a)
+	expC5 = math.Float32frombits(0x3c0913b4)
+	expC6 = math.Float32frombits(0x3ab5f604)
+
+	// seluCutoff = -25*ln2: below it expm1 rounds to -1 in float32, and
+	// clamping there keeps 2^n a normal float.
+	seluCutoff = math.Float32frombits(0xc18aa123)
+
+	// exp saturates: e^x is +Inf above ln(MaxFloat32) ~= 88.7228 and
+	// rounds to 0 below ln(2^-150) ~= -103.972; clamping to [expLo, expHi]
+	// keeps n in [-150, 128] and gives those results.
+	expLo = float32(-104)
+	expHi = float32(89)
+)
+
+// poly is c2 + r*(c3 + r*(c4 + r*(c5 + r*c6))) by Horner's rule with FMAs.
+func poly(r float32) float32 {
+	p := fma32(expC6, r, expC5)
+	p = fma32(p, r, expC4)
+	p = fma32(p, r, expC3)
+	return fma32(p, r, expC2)
+}
+
+// seluNeg is lambda*alpha*expm1(x) for x < 0, the way the assembly
+// computes it (la = lambda*alpha):
+//
+//	z = max(x, -25 ln2)
+//	n = round(z*log2e); s = 2^n          (magic-bias rounding)
+//	r = z - n*ln2                         (one step: |n| <= 25 keeps it exact enough)
+//	p = r*P(r)                            (expm1(r) = r + r*p)
+//	w = ((la*s)*r)*p + la*(s-1)
+//	result = (la*s)*r + w                 (= la*(s*expm1(r) + s - 1))
+//
+// Computing s-1 and s*expm1(r) apart, never exp(x)-1, keeps the relative
+// accuracy near 0. The last FMA takes the leading term (la*s)*r exactly,
+// so the only rounding at the result's scale is the last one; w, the
+// smaller part, carries the other roundings.
+func seluNeg(x float32) float32 {
+	z := max(x, seluCutoff)
+	v := fma32(z, log2e, magicBias127)
+	s := math.Float32frombits(math.Float32bits(v) << 23)
+	n := v - magicBias127
+	r := fma32(n, -ln2, z)
+	p := r * poly(r)
+	ls := lambdaAlpha32 * s
+	t := ls * r
+	sm1 := fma32(s, lambdaAlpha32, -lambdaAlpha32)
+	w := fma32(t, p, sm1)
+	return fma32(ls, r, w)
+}
+
+func seluGeneric(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		if v < 0 {
+			dst[i] = seluNeg(v)
+		} else {
+			// -0, +0, positives, +Inf and NaN: lambda*x keeps them.
+			dst[i] = lambda32 * v
+		}
+	}
+}
+
+func seluGradGeneric(dx, dy, y []float32) {
+	dx, dy = dx[:len(y)], dy[:len(y)]
+	for i, v := range y {
+		if v > 0 {
+			dx[i] = dy[i] * lambda32
+		} else {
+			// SELU'(x) = lambda*alpha*e^x = y + lambda*alpha for x <= 0.
+			dx[i] = dy[i] * (v + lambdaAlpha32)
+		}
+	}
+}
+
+func reluGeneric(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		if v < 0 {
+			v = 0
+		}
+		dst[i] = v // NaN and -0 pass unchanged, as with MAXPS
+	}
+}
+
+func reluGradGeneric(dx, dy, y []float32) {
+	dx, dy = dx[:len(y)], dy[:len(y)]
+	for i, v := range y {
+		if v > 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
+// exp1 is e^x the way the AVX2 assembly computes it (AVX-512 scales with
+// VSCALEFPS, which rounds the same way):
+//
+//	z = clamp(x, -104, 89)                (NaN passes)
+//	n = round(z*log2e)
+//	r = z - n*ln2Hi - n*ln2Lo             (two steps: |n| reaches 150)
+//	e = 1 + r + r^2*P(r)
+//	result = (e * 2^(n - n/2)) * 2^(n/2)  (two normal scale factors, so
+//	                                       subnormal results round once)
+func exp1(x float32) float32 {
+	z := x
+	if z < expLo {
+		z = expLo
+	}
+	if z > expHi {
+		z = expHi
+	}
+	v := fma32(z, log2e, magicBias)
+	ni := int32(math.Float32bits(v) - math.Float32bits(magicBias))
+	n := v - magicBias
+	r := fma32(n, -ln2Hi, z)
+	r = fma32(n, -ln2Lo, r)
+	e := fma32(poly(r), r, 1)
+	e = fma32(e, r, 1)
+	n2 := ni >> 1
+	n1 := ni - n2
+	s1 := math.Float32frombits(uint32(n1+127) << 23)
+	s2 := math.Float32frombits(uint32(n2+127) << 23)
+	return (e * s1) * s2
+}
+
+func expGeneric(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = exp1(v)
+	}
+}
