@@ -17,15 +17,19 @@ func sgemm(_ int, transA, transB bool, m, n, k int, alpha float32, a []float32, 
 			continue
 		}
 		for p := 0; p < k; p++ {
-			av := a[i*lda+p]
+			var av float32
 			if transA {
 				av = a[p*lda+i]
+			} else {
+				av = a[i*lda+p]
 			}
 			av *= alpha
 			for j := range row {
-				bv := b[p*ldb+j]
+				var bv float32
 				if transB {
 					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
 				}
 				row[j] += av * bv
 			}
