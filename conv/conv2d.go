@@ -1,0 +1,386 @@
+package conv
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/snnkit/snn/gemm"
+)
+
+// Conv2D computes one convolution layer's forward and backward passes for
+// batches of NCHW float32 images. It holds no weights: every call is given
+// them, so one Conv2D serves any number of weight sets of its geometry.
+//
+// A Conv2D owns its workspace: the first call for a batch size (or thread
+// count) larger than any before sizes it; later calls allocate nothing. A
+// Conv2D is not safe for concurrent use; give each goroutine its own.
+type Conv2D struct {
+	g       Geometry
+	d       dims
+	threads int
+	budget  int // colBudget; tests lower it to exercise more tile shapes
+
+	pl    plan
+	lanes []lane
+	wext  []float32 // weights with the bias as an extra column
+
+	// The current call, read by every lane.
+	op      op
+	x, y    []float32
+	w, bias []float32
+	dy, dx  []float32
+	dw, db  []float32
+	kx      int // rows of the column matrix in this call: d.k, +1 with bias
+	gemmOpt gemm.Options
+	next    atomic.Int64 // next block to take
+	added   int          // blocks whose weight gradient is in dw, under mu
+	mu      sync.Mutex
+	cond    sync.Cond
+	team    team
+}
+
+type op int
+
+const (
+	opForward op = iota
+	opBackward
+)
+
+// lane is one goroutine's scratch.
+type lane struct {
+	col  []float32 // a tile's column matrix (kx rows), or its gradient (d.k rows)
+	tmp  []float32 // a tile's output or output gradient as a d.oc-row matrix
+	part []float32 // a block's weight gradient, d.oc x kx
+}
+
+// New returns a Conv2D for g, or the error Geometry.Check reports.
+func New(g Geometry) (*Conv2D, error) {
+	if err := g.Check(); err != nil {
+		return nil, err
+	}
+	c := &Conv2D{g: g, d: newDims(g), budget: colBudget}
+	c.cond.L = &c.mu
+	return c, nil
+}
+
+// Geometry returns the layer's geometry.
+func (c *Conv2D) Geometry() Geometry { return c.g }
+
+// SetThreads sets how many goroutines a call may use; n <= 0 (the default)
+// means gemm.Threads() at the time of the call, which is GOMAXPROCS unless
+// gemm.SetThreads says otherwise. Results do not depend on it.
+func (c *Conv2D) SetThreads(n int) { c.threads = max(n, 0) }
+
+// Threads returns the number of goroutines a call may use now.
+func (c *Conv2D) Threads() int {
+	if c.threads > 0 {
+		return c.threads
+	}
+	return gemm.Threads()
+}
+
+// Forward computes y = conv(x, w) + bias for a batch of n images.
+//
+//	x    [n][InC][InH][InW]        input images
+//	w    [OutC][InC][KH][KW]       filters
+//	bias [OutC], or nil for none
+//	y    [n][OutC][OutH][OutW]     overwritten
+//
+// Each output is sum over c, i, j of w[o][c][i][j] * x[c][oh*StrideH-PadTop+i][ow*StrideW-PadLeft+j]
+// (zero outside the input) plus bias[o]: a cross-correlation, as in every
+// deep-learning framework. Slices must have exactly these lengths; y must
+// not overlap the others.
+func (c *Conv2D) Forward(n int, x, w, bias, y []float32) {
+	c.checkN(n)
+	c.checkLen("x", x, n, c.d.in, "InC*InH*InW")
+	c.checkLen("w", w, 1, c.d.oc*c.d.k, "OutC*InC*KH*KW")
+	if bias != nil {
+		c.checkLen("bias", bias, 1, c.d.oc, "OutC")
+	}
+	c.checkLen("y", y, n, c.d.out, "OutC*OutH*OutW")
+	if n == 0 {
+		return
+	}
+	c.x, c.w, c.bias, c.y = x, w, bias, y
+	c.kx = c.d.k
+	if bias != nil {
+		c.kx++
+	}
+	c.run(opForward, n)
+}
+
+// BackwardData computes the input gradient dx from the output gradient dy:
+//
+//	dy [n][OutC][OutH][OutW]   gradient of the loss with respect to y
+//	w  [OutC][InC][KH][KW]     the weights Forward used
+//	dx [n][InC][InH][InW]      overwritten
+func (c *Conv2D) BackwardData(n int, dy, w, dx []float32) {
+	c.Backward(n, nil, w, dy, dx, nil, nil)
+}
+
+// BackwardWeights computes the weight and bias gradients, summed over the
+// batch, from the input x that Forward saw and the output gradient dy:
+//
+//	x     [n][InC][InH][InW]
+//	dy    [n][OutC][OutH][OutW]
+//	dw    [OutC][InC][KH][KW]   overwritten
+//	dbias [OutC], overwritten, or nil when there is no bias
+//
+// The sum over the batch is done in an order fixed by the geometry and n
+// alone, so dw and dbias are the same bit for bit whatever the thread
+// count. With n == 0 both are zeroed.
+func (c *Conv2D) BackwardWeights(n int, x, dy, dw, dbias []float32) {
+	c.Backward(n, x, nil, dy, nil, dw, dbias)
+}
+
+// Backward computes both gradients in one pass over the batch, which
+// costs less than BackwardData and BackwardWeights apart (dy is read once).
+// Pass nil for what is not wanted: dx (with w) for a first layer whose
+// input needs no gradient, dw (with x and dbias) for frozen weights, dbias
+// for a layer without bias. The slices are as in BackwardData and
+// BackwardWeights.
+func (c *Conv2D) Backward(n int, x, w, dy, dx, dw, dbias []float32) {
+	c.checkN(n)
+	c.checkLen("dy", dy, n, c.d.out, "OutC*OutH*OutW")
+	if dx != nil {
+		c.checkLen("w", w, 1, c.d.oc*c.d.k, "OutC*InC*KH*KW")
+		c.checkLen("dx", dx, n, c.d.in, "InC*InH*InW")
+	}
+	if dbias != nil && dw == nil {
+		panic("conv: dbias without dw: the bias gradient is computed with the weight gradient")
+	}
+	if dw != nil {
+		c.checkLen("x", x, n, c.d.in, "InC*InH*InW")
+		c.checkLen("dw", dw, 1, c.d.oc*c.d.k, "OutC*InC*KH*KW")
+		if dbias != nil {
+			c.checkLen("dbias", dbias, 1, c.d.oc, "OutC")
+		}
+	}
+	if n == 0 {
+		clear(dw)
+		clear(dbias)
+		return
+	}
+	c.x, c.w, c.dy, c.dx, c.dw, c.db = x, w, dy, dx, dw, dbias
+	c.kx = c.d.k
+	if dbias != nil {
+		c.kx++
+	}
+	c.run(opBackward, n)
+}
+
+func (c *Conv2D) checkN(n int) {
+	if n < 0 {
+		panic(fmt.Sprintf("conv: batch size n = %d < 0", n))
+	}
+}
+
+// checkLen panics unless len(s) == n*per; what spells per.
+func (c *Conv2D) checkLen(name string, s []float32, n, per int, what string) {
+	if len(s) == n*per {
+		return
+	}
+	if n == 1 {
+		panic(fmt.Sprintf("conv: len(%s) = %d, want %s = %d (layer %v)", name, len(s), what, per, c.g))
+	}
+	panic(fmt.Sprintf("conv: len(%s) = %d, want n*%s = %d*%d = %d (layer %v)", name, len(s), what, n, per, n*per, c.g))
+}
+
+// run plans the batch, sizes the workspace and runs the lanes.
+func (c *Conv2D) run(o op, n int) {
+	if c.pl.n != n {
+		c.pl = makePlan(n, c.d.p, c.d.k+1, c.budget)
+	}
+	threads := c.Threads()
+	lanes := min(threads, c.pl.blocks)
+	c.gemmOpt = gemm.Options{Threads: max(1, threads/lanes)}
+	c.grow(lanes, o)
+	c.op = o
+	c.next.Store(0)
+	c.added = 0
+	if o == opForward && c.bias != nil {
+		k := c.d.k
+		for r := 0; r < c.d.oc; r++ {
+			copy(c.wext[r*(k+1):r*(k+1)+k], c.w[r*k:(r+1)*k])
+			c.wext[r*(k+1)+k] = c.bias[r]
+		}
+	}
+	runLanes(c, lanes, &c.team)
+	c.x, c.w, c.bias, c.y, c.dy, c.dx, c.dw, c.db = nil, nil, nil, nil, nil, nil, nil, nil
+}
+
+// grow makes the workspace large enough for this call; it allocates only
+// when the plan or the thread count outgrows what earlier calls needed.
+func (c *Conv2D) grow(lanes int, o op) {
+	k1 := c.d.k + 1
+	for len(c.lanes) < lanes {
+		c.lanes = append(c.lanes, lane{})
+	}
+	for i := range c.lanes[:lanes] {
+		l := &c.lanes[i]
+		if len(l.col) < k1*c.pl.maxCols {
+			l.col = make([]float32, k1*c.pl.maxCols)
+		}
+		if len(l.tmp) < c.d.oc*c.pl.maxCols {
+			l.tmp = make([]float32, c.d.oc*c.pl.maxCols)
+		}
+		if o == opBackward && c.dw != nil && len(l.part) < c.d.oc*k1 {
+			l.part = make([]float32, c.d.oc*k1)
+		}
+	}
+	if o == opForward && c.bias != nil && len(c.wext) < c.d.oc*k1 {
+		c.wext = make([]float32, c.d.oc*k1)
+	}
+}
+
+// abort wakes the lanes waiting in addPartial after a lane panicked.
+func (c *Conv2D) abort() {
+	c.mu.Lock()
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+func (c *Conv2D) runLane(i int) {
+	l := &c.lanes[i]
+	for {
+		b := int(c.next.Add(1)) - 1
+		if b >= c.pl.blocks || c.team.failed.Load() {
+			return
+		}
+		if c.op == opForward {
+			c.forwardBlock(l, b)
+		} else {
+			c.backwardBlock(l, b)
+		}
+	}
+}
+
+// columns writes tile t's column matrix, kx rows with cols columns, into
+// col; with kx == d.k+1 the last row is ones, which multiplies the bias.
+func (c *Conv2D) columns(t tile, col []float32) {
+	cols := t.cols()
+	d := &c.d
+	if t.single() {
+		d.im2col(c.x[t.img0*d.in:(t.img0+1)*d.in], t.p0, t.p1, col, cols, 0)
+	} else {
+		for img := t.img0; img < t.img1; img++ {
+			d.im2col(c.x[img*d.in:(img+1)*d.in], 0, d.p, col, cols, (img-t.img0)*d.p)
+		}
+	}
+	if c.kx > d.k {
+		fill(col[d.k*cols:(d.k+1)*cols], 1)
+	}
+}
+
+func (c *Conv2D) forwardBlock(l *lane, b int) {
+	d := &c.d
+	a, lda := c.w, d.k
+	if c.kx > d.k {
+		a, lda = c.wext, d.k+1
+	}
+	for i := 0; ; i++ {
+		t, ok := c.pl.tile(b, i)
+		if !ok {
+			return
+		}
+		cols := t.cols()
+		col := l.col[:c.kx*cols]
+		c.columns(t, col)
+		if t.single() {
+			// The tile's outputs are a d.oc x cols window of image img0,
+			// row stride d.p: the GEMM writes them in place.
+			y := c.y[t.img0*d.out+t.p0:]
+			c.gemmOpt.Sgemm(false, false, d.oc, cols, c.kx, 1, a, lda, col, cols, 0, y, d.p)
+			continue
+		}
+		tmp := l.tmp[:d.oc*cols]
+		c.gemmOpt.Sgemm(false, false, d.oc, cols, c.kx, 1, a, lda, col, cols, 0, tmp, cols)
+		d.scatter(tmp, cols, t.img0, t.img1, c.y)
+	}
+}
+
+func (c *Conv2D) backwardBlock(l *lane, b int) {
+	d := &c.d
+	if c.dx != nil {
+		i0, i1 := c.pl.images(b)
+		clear(c.dx[i0*d.in : i1*d.in])
+	}
+	for i := 0; ; i++ {
+		t, ok := c.pl.tile(b, i)
+		if !ok {
+			break
+		}
+		cols := t.cols()
+		// dyt is the tile's output gradient as a d.oc x cols matrix.
+		dyt, ldd := c.dy[t.img0*d.out+t.p0:], d.p
+		if !t.single() {
+			dyt, ldd = l.tmp[:d.oc*cols], cols
+			d.gather(c.dy, t.img0, t.img1, dyt, cols)
+		}
+		if c.dw != nil {
+			col := l.col[:c.kx*cols]
+			c.columns(t, col)
+			beta := float32(1)
+			if i == 0 {
+				beta = 0
+			}
+			// part += dyt * col^T: d.oc x kx, summed over the tile's columns.
+			c.gemmOpt.Sgemm(false, true, d.oc, c.kx, cols, 1, dyt, ldd, col, cols, beta, l.part, c.kx)
+		}
+		if c.dx != nil {
+			// dcol = w^T * dyt: d.k x cols, then folded back into dx.
+			dcol := l.col[:d.k*cols]
+			c.gemmOpt.Sgemm(true, false, d.k, cols, d.oc, 1, c.w, d.k, dyt, ldd, 0, dcol, cols)
+			if t.single() {
+				d.col2im(dcol, cols, 0, t.p0, t.p1, c.dx[t.img0*d.in:(t.img0+1)*d.in])
+			} else {
+				for img := t.img0; img < t.img1; img++ {
+					d.col2im(dcol, cols, (img-t.img0)*d.p, 0, d.p, c.dx[img*d.in:(img+1)*d.in])
+				}
+			}
+		}
+	}
+	if c.dw != nil {
+		c.addPartial(l.part, b)
+	}
+}
+
+// addPartial adds block b's weight gradient to dw and dbias after blocks
+// 0..b-1 have added theirs: the sum's order is the block order, whichever
+// lane computed which block. Lanes take blocks in increasing order, so the
+// lane holding the lowest block not yet added never waits.
+func (c *Conv2D) addPartial(part []float32, b int) {
+	c.mu.Lock()
+	for c.added != b {
+		if c.team.failed.Load() {
+			c.mu.Unlock()
+			return
+		}
+		c.cond.Wait()
+	}
+	c.mu.Unlock()
+
+	k, kx := c.d.k, c.kx
+	for o := 0; o < c.d.oc; o++ {
+		src := part[o*kx : o*kx+k]
+		dst := c.dw[o*k : (o+1)*k]
+		if b == 0 {
+			copy(dst, src)
+		} else {
+			addTo(dst, src)
+		}
+		if c.db != nil {
+			if b == 0 {
+				c.db[o] = part[o*kx+k]
+			} else {
+				c.db[o] += part[o*kx+k]
+			}
+		}
+	}
+
+	c.mu.Lock()
+	c.added++
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}

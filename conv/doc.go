@@ -1,0 +1,63 @@
+// Package conv is snn's 2-D convolution and max-pooling on batches of
+// float32 images: the forward pass and both backward passes of a
+// convolution layer, computed by im2col / col2im and gemm.Sgemm, and
+// max-pooling with the winners kept for the backward pass.
+//
+// # Layouts
+//
+// Every tensor is a flat []float32 in row-major NCHW order, the last index
+// fastest:
+//
+//	x, dx   [n][InC][InH][InW]      input images and their gradient
+//	y, dy   [n][OutC][OutH][OutW]   output images and their gradient
+//	w, dw   [OutC][InC][KH][KW]     filters and their gradient
+//	bias    [OutC]                  and dbias, its gradient
+//
+// so element (i, c, h, w) of x is x[((i*InC+c)*InH+h)*InW+w]. This is the
+// layout of PyTorch's Conv2d weights; Keras stores its kernel as
+// [KH][KW][InC][OutC] and needs a transpose. Max-pooling keeps the channel
+// count: x is [n][C][InH][InW], y and argmax [n][C][OutH][OutW].
+//
+// Slices must have exactly the lengths above (n is an argument of every
+// call); a slice of another length, a negative n, or a Geometry that
+// Check rejects is reported with a message naming the argument and the
+// expected size. Outputs must not overlap inputs. Outputs are overwritten,
+// never accumulated into.
+//
+// # Using a layer
+//
+// Describe the layer with a Geometry (Same and Valid build the usual ones),
+// make a Conv2D with New once, and call it for every batch:
+//
+//	g := conv.Same(32, 64, 64, 64, 3, 1) // 32 -> 64 channels, 3x3, 64x64 images
+//	c, err := conv.New(g)
+//	...
+//	c.Forward(n, x, w, bias, y)                 // y = conv(x, w) + bias
+//	c.Backward(n, x, w, dy, dx, dw, dbias)      // dx, dw, dbias from dy
+//
+// Backward computes whichever of dx and (dw, dbias) is not nil; BackwardData
+// and BackwardWeights are the two halves. The weight gradient is the sum
+// over the batch (not the mean).
+//
+// MaxPool2D is used the same way: NewMaxPool2D(Pool(c, h, w, 2, 2)), then
+// Forward(n, x, y, argmax) and Backward(n, dy, argmax, dx). The caller owns
+// argmax, so one MaxPool2D serves any number of layers of its geometry.
+//
+// # Threads and reproducibility
+//
+// A call splits its batch into blocks of whole images and runs them on up
+// to Threads() goroutines (reused, not started per call), each with its own
+// single-threaded GEMMs; when a batch has fewer blocks than threads, the
+// GEMMs get the spare threads. How a batch is split, and the order in which
+// the blocks' weight gradients are summed, depend only on the geometry and
+// n: results are the same bit for bit for any thread count and GOMAXPROCS,
+// provided gemm's are (its contract).
+//
+// # Memory
+//
+// A Conv2D never builds the column matrix of a whole batch: it works on
+// tiles of columns sized to stay in the L2 cache, in a workspace it keeps.
+// The first call with a given batch size and thread count sizes the
+// workspace; every later call of that size or smaller allocates nothing.
+// MaxPool2D allocates nothing at all.
+package conv

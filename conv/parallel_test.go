@@ -1,0 +1,160 @@
+package conv
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"testing"
+
+	"github.com/snnkit/snn/internal/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// parallelCases have several blocks, so lanes really share the work and
+// the weight gradient is summed from several partials.
+var parallelCases = []struct {
+	g Geometry
+	n int
+}{
+	{Same(3, 20, 18, 8, 3, 1), 7},  // images cut into tiles
+	{Same(8, 5, 5, 16, 3, 1), 32},  // images grouped into tiles
+	{Same(1, 28, 28, 8, 3, 1), 32}, // the first layer's shape
+	{Same(4, 9, 9, 6, 5, 2), 13},
+}
+
+// results runs every pass once and returns the outputs.
+func results(t *testing.T, c *Conv2D, n int, seed uint64) [][]float32 {
+	g := c.Geometry()
+	r := testkit.Rand(seed)
+	x := testkit.Uniform(r, n*g.InSize(), -1, 1)
+	w := testkit.Uniform(r, g.WeightSize(), -1, 1)
+	b := testkit.Uniform(r, g.OutC, -1, 1)
+	dy := testkit.Uniform(r, n*g.OutSize(), -1, 1)
+	y := make([]float32, n*g.OutSize())
+	dx := make([]float32, len(x))
+	dw := make([]float32, len(w))
+	db := make([]float32, len(b))
+	c.Forward(n, x, w, b, y)
+	c.Backward(n, x, w, dy, dx, dw, db)
+	dw2 := make([]float32, len(w))
+	c.BackwardWeights(n, x, dy, dw2, nil)
+	return [][]float32{y, dx, dw, db, dw2}
+}
+
+func requireSameBits(t *testing.T, want, got [][]float32, what string) {
+	t.Helper()
+	names := []string{"y", "dx", "dw", "dbias", "dw without bias"}
+	for k := range want {
+		require.Len(t, got[k], len(want[k]))
+		for i := range want[k] {
+			if math.Float32bits(want[k][i]) != math.Float32bits(got[k][i]) {
+				require.Failf(t, "not bit for bit", "%s: %s[%d] = %v, want %v", what, names[k], i, got[k][i], want[k][i])
+			}
+		}
+	}
+}
+
+// TestConvDeterministic checks that every result is the same bit for bit
+// whatever the thread count and GOMAXPROCS.
+func TestConvDeterministic(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, tc := range parallelCases {
+		t.Run(fmt.Sprintf("%v/n=%d", tc.g, tc.n), func(t *testing.T) {
+			c, err := New(tc.g)
+			require.NoError(t, err)
+			pl := makePlan(tc.n, c.d.p, c.d.k+1, c.budget)
+			require.Greater(t, pl.blocks, 1, "a case with one block tests nothing here")
+
+			runtime.GOMAXPROCS(1)
+			c.SetThreads(0)
+			want := results(t, c, tc.n, 7)
+			for _, procs := range []int{1, 2} {
+				runtime.GOMAXPROCS(procs)
+				for _, threads := range []int{0, 1, 2, 3, 8} {
+					c.SetThreads(threads)
+					got := results(t, c, tc.n, 7)
+					requireSameBits(t, want, got, fmt.Sprintf("GOMAXPROCS %d, threads %d", procs, threads))
+				}
+			}
+			// A fresh layer (empty workspace) agrees too.
+			c2, err := New(tc.g)
+			require.NoError(t, err)
+			c2.SetThreads(2)
+			requireSameBits(t, want, results(t, c2, tc.n, 7), "fresh layer, 2 threads")
+		})
+	}
+}
+
+func TestMaxPoolDeterministic(t *testing.T) {
+	g := Pool(5, 13, 12, 3, 2)
+	const n = 9
+	r := testkit.Rand(8)
+	x := testkit.Uniform(r, n*g.InSize(), -1, 1)
+	dy := testkit.Uniform(r, n*g.OutSize(), -1, 1)
+	run := func(threads int) ([]float32, []int32, []float32) {
+		p, err := NewMaxPool2D(g)
+		require.NoError(t, err)
+		p.SetThreads(threads)
+		y := make([]float32, n*g.OutSize())
+		am := make([]int32, len(y))
+		dx := make([]float32, len(x))
+		p.Forward(n, x, y, am)
+		p.Backward(n, dy, am, dx)
+		return y, am, dx
+	}
+	y1, am1, dx1 := run(1)
+	for _, threads := range []int{2, 3, 16} {
+		y, am, dx := run(threads)
+		assert.Equal(t, y1, y)
+		assert.Equal(t, am1, am)
+		assert.Equal(t, dx1, dx)
+	}
+}
+
+// TestNoAllocations checks that after a first call, forward and backward
+// allocate nothing, with one lane and with several.
+func TestNoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, tc := range parallelCases[:2] {
+		for _, threads := range []int{1, 2, 4} {
+			t.Run(fmt.Sprintf("%v/threads=%d", tc.g, threads), func(t *testing.T) {
+				g, n := tc.g, tc.n
+				c, err := New(g)
+				require.NoError(t, err)
+				c.SetThreads(threads)
+				r := testkit.Rand(9)
+				x := testkit.Uniform(r, n*g.InSize(), -1, 1)
+				w := testkit.Uniform(r, g.WeightSize(), -1, 1)
+				b := testkit.Uniform(r, g.OutC, -1, 1)
+				y := make([]float32, n*g.OutSize())
+				dx := make([]float32, len(x))
+				dw := make([]float32, len(w))
+				db := make([]float32, len(b))
+				step := func() {
+					c.Forward(n, x, w, b, y)
+					c.Backward(n, x, w, y, dx, dw, db)
+				}
+				step()
+				assert.Zero(t, testing.AllocsPerRun(20, step), "forward + backward")
+				assert.Zero(t, testing.AllocsPerRun(20, func() { c.Forward(n-1, x[g.InSize():], w, nil, y[g.OutSize():]) }),
+					"a smaller batch, no bias")
+				assert.Zero(t, testing.AllocsPerRun(20, func() { c.BackwardWeights(n, x, y, dw, nil) }), "weights only")
+				assert.Zero(t, testing.AllocsPerRun(20, func() { c.BackwardData(n, y, w, dx) }), "data only")
+
+				pg := Pool(g.OutC, g.OutH(), g.OutW(), 2, 2)
+				p, err := NewMaxPool2D(pg)
+				require.NoError(t, err)
+				p.SetThreads(threads)
+				py := make([]float32, n*pg.OutSize())
+				am := make([]int32, len(py))
+				assert.Zero(t, testing.AllocsPerRun(20, func() {
+					p.Forward(n, y, py, am)
+					p.Backward(n, py, am, y)
+				}), "max-pooling")
+			})
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package conv
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/snnkit/snn/internal/testkit"
+	"github.com/stretchr/testify/require"
+)
+
+// TestPlanCoversEveryColumnOnce checks the cut of a batch: the blocks' tiles
+// visit every output position of every image exactly once, a block holds
+// whole images in order, and no tile is wider than the workspace.
+func TestPlanCoversEveryColumnOnce(t *testing.T) {
+	r := testkit.Rand(3)
+	type key struct{ n, p, k, budget int }
+	cases := []key{{1, 1, 1, 1}, {32, 4096, 10, colBudget}, {32, 4096, 289, colBudget}, {32, 9, 2305, colBudget},
+		{32, 64, 2305, colBudget}, {7, 81, 20, 1}, {7, 25, 10, 4096}, {5, 3, 7, colBudget}}
+	for range 200 {
+		cases = append(cases, key{1 + r.IntN(40), 1 + r.IntN(300), 1 + r.IntN(600), []int{1, 1000, 4096, colBudget}[r.IntN(4)]})
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			pl := makePlan(tc.n, tc.p, tc.k, tc.budget)
+			seen := make([]int, tc.n*tc.p)
+			nextImg := 0
+			for b := 0; b < pl.blocks; b++ {
+				i0, i1 := pl.images(b)
+				require.Equal(t, nextImg, i0, "block %d starts where %d ended", b, b-1)
+				require.Less(t, i0, i1, "block %d is empty", b)
+				nextImg = i1
+				for i := 0; ; i++ {
+					tl, ok := pl.tile(b, i)
+					if !ok {
+						break
+					}
+					require.True(t, tl.img0 >= i0 && tl.img1 <= i1 && tl.img0 < tl.img1, "tile %+v outside block %d", tl, b)
+					require.True(t, tl.single() || (tl.p0 == 0 && tl.p1 == tc.p), "multi-image tile %+v must hold whole images", tl)
+					require.LessOrEqual(t, tl.cols(), pl.maxCols)
+					for img := tl.img0; img < tl.img1; img++ {
+						for p := tl.p0; p < tl.p1; p++ {
+							seen[img*tc.p+p]++
+						}
+					}
+				}
+			}
+			require.Equal(t, tc.n, nextImg, "blocks end at the batch's end")
+			for i, s := range seen {
+				require.Equal(t, 1, s, "image %d position %d visited %d times", i/tc.p, i%tc.p, s)
+			}
+			require.LessOrEqual(t, min(tc.n, minBlocks), pl.blocks*max(1, pl.imgsPerTile),
+				"fewer than minBlocks blocks only when tiles cannot be split")
+		})
+	}
+}
+
+// TestConvCasesCoverThePlans makes sure the correctness tests run every kind
+// of tile: images cut mid-row, whole images grouped, one and several blocks.
+func TestConvCasesCoverThePlans(t *testing.T) {
+	var cut, grouped, oneBlock, blocks bool
+	for _, g := range convCases(testkit.Rand(1)) {
+		d := newDims(g)
+		for _, n := range []int{1, 7} {
+			for _, budget := range budgets {
+				pl := makePlan(n, d.p, d.k+1, budget)
+				cut = cut || (pl.tilesPerImg > 1 && pl.tileCols%d.ow != 0)
+				grouped = grouped || pl.imgsPerTile > 1
+				oneBlock = oneBlock || pl.blocks == 1
+				blocks = blocks || pl.blocks > 1
+			}
+		}
+	}
+	require.True(t, cut, "no case cuts an image mid-row")
+	require.True(t, grouped, "no case groups images")
+	require.True(t, oneBlock, "no case has one block")
+	require.True(t, blocks, "no case has several blocks")
+}
