@@ -25,6 +25,11 @@ type Conv2D struct {
 	lanes []lane
 	wext  []float32 // weights with the bias as an extra column
 
+	// tr, for stride 1, is the convolution whose forward pass is this
+	// one's backward data pass (see backwardData); wt holds its weights.
+	tr *Conv2D
+	wt []float32
+
 	// The current call, read by every lane.
 	op      op
 	x, y    []float32
@@ -49,9 +54,10 @@ const (
 
 // lane is one goroutine's scratch.
 type lane struct {
-	col  []float32 // a tile's column matrix (kx rows), or its gradient (d.k rows)
-	tmp  []float32 // a tile's output or output gradient as a d.oc-row matrix
-	part []float32 // a block's weight gradient, d.oc x kx
+	col   []float32 // a tile's column matrix (kx rows), or its gradient (d.k rows)
+	tmp   []float32 // a tile's output or output gradient as a d.oc-row matrix
+	part  []float32 // a block's weight gradient, d.oc x kx
+	plane []float32 // one input channel plane and a zero, for im2col's gather
 }
 
 // New returns a Conv2D for g, or the error Geometry.Check reports.
@@ -162,12 +168,67 @@ func (c *Conv2D) Backward(n int, x, w, dy, dx, dw, dbias []float32) {
 		clear(dbias)
 		return
 	}
+	if dx != nil && c.transposable() {
+		c.backwardData(n, dy, w, dx)
+		dx = nil
+		if dw == nil {
+			return
+		}
+	}
 	c.x, c.w, c.dy, c.dx, c.dw, c.db = x, w, dy, dx, dw, dbias
 	c.kx = c.d.k
 	if dbias != nil {
 		c.kx++
 	}
 	c.run(opBackward, n)
+}
+
+// transposable reports whether the backward data pass is a forward
+// convolution: with stride 1 and no side padded by more than the kernel
+// size less one.
+func (c *Conv2D) transposable() bool {
+	g := &c.g
+	return g.StrideH == 1 && g.StrideW == 1 && g.PadTop < g.KH && g.PadBottom < g.KH &&
+		g.PadLeft < g.KW && g.PadRight < g.KW
+}
+
+// backwardData computes dx as the forward pass of the transposed
+// convolution: with stride 1,
+//
+//	dx[c][ih][iw] = sum over o, i, j of w[o][c][KH-1-i][KW-1-j] * dy[o][ih-(KH-1-PadTop)+i][iw-(KW-1-PadLeft)+j]
+//
+// a convolution of dy (OutC channels) into InC channels with the filters
+// transposed and rotated by 180 degrees, and padding KH-1-PadTop and so on.
+// That needs only im2col of dy, sequential writes, where the textbook
+// col2im adds scattered columns back into dx.
+func (c *Conv2D) backwardData(n int, dy, w, dx []float32) {
+	g := &c.g
+	if c.tr == nil {
+		tg := Geometry{
+			InC: g.OutC, InH: c.d.oh, InW: c.d.ow, OutC: g.InC, KH: g.KH, KW: g.KW, StrideH: 1, StrideW: 1,
+			PadTop: g.KH - 1 - g.PadTop, PadBottom: g.KH - 1 - g.PadBottom,
+			PadLeft: g.KW - 1 - g.PadLeft, PadRight: g.KW - 1 - g.PadRight,
+		}
+		tr, err := New(tg)
+		if err != nil {
+			panic("conv: internal error: transposed geometry: " + err.Error())
+		}
+		c.tr = tr
+		c.wt = make([]float32, len(w))
+	}
+	c.tr.budget = c.budget
+	c.tr.threads = c.threads
+	taps := g.KH * g.KW
+	for o := 0; o < g.OutC; o++ {
+		for ci := 0; ci < g.InC; ci++ {
+			src := w[(o*g.InC+ci)*taps : (o*g.InC+ci+1)*taps]
+			dst := c.wt[(ci*g.OutC+o)*taps : (ci*g.OutC+o+1)*taps]
+			for t, v := range src {
+				dst[taps-1-t] = v
+			}
+		}
+	}
+	c.tr.Forward(n, dy, c.wt, nil, dx)
 }
 
 func (c *Conv2D) checkN(n int) {
@@ -228,6 +289,9 @@ func (c *Conv2D) grow(lanes int, o op) {
 		if o == opBackward && c.dw != nil && len(l.part) < c.d.oc*k1 {
 			l.part = make([]float32, c.d.oc*k1)
 		}
+		if c.d.tab != nil && len(l.plane) < c.d.h*c.d.w+1 {
+			l.plane = make([]float32, c.d.h*c.d.w+1)
+		}
 	}
 	if o == opForward && c.bias != nil && len(c.wext) < c.d.oc*k1 {
 		c.wext = make([]float32, c.d.oc*k1)
@@ -258,14 +322,14 @@ func (c *Conv2D) runLane(i int) {
 
 // columns writes tile t's column matrix, kx rows with cols columns, into
 // col; with kx == d.k+1 the last row is ones, which multiplies the bias.
-func (c *Conv2D) columns(t tile, col []float32) {
+func (c *Conv2D) columns(t tile, col []float32, scratch []float32) {
 	cols := t.cols()
 	d := &c.d
 	if t.single() {
-		d.im2col(c.x[t.img0*d.in:(t.img0+1)*d.in], t.p0, t.p1, col, cols, 0)
+		d.im2col(c.x[t.img0*d.in:(t.img0+1)*d.in], t.p0, t.p1, col, cols, 0, scratch)
 	} else {
 		for img := t.img0; img < t.img1; img++ {
-			d.im2col(c.x[img*d.in:(img+1)*d.in], 0, d.p, col, cols, (img-t.img0)*d.p)
+			d.im2col(c.x[img*d.in:(img+1)*d.in], 0, d.p, col, cols, (img-t.img0)*d.p, scratch)
 		}
 	}
 	if c.kx > d.k {
@@ -286,7 +350,7 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 		}
 		cols := t.cols()
 		col := l.col[:c.kx*cols]
-		c.columns(t, col)
+		c.columns(t, col, l.plane)
 		if t.single() {
 			// The tile's outputs are a d.oc x cols window of image img0,
 			// row stride d.p: the GEMM writes them in place.
@@ -320,7 +384,7 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 		}
 		if c.dw != nil {
 			col := l.col[:c.kx*cols]
-			c.columns(t, col)
+			c.columns(t, col, l.plane)
 			beta := float32(1)
 			if i == 0 {
 				beta = 0

@@ -1,0 +1,82 @@
+package conv
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/snnkit/snn/internal/testkit"
+	"github.com/stretchr/testify/require"
+)
+
+// naiveCol is the column matrix entry for row r and output position p.
+func naiveCol(d *dims, x []float32, r, p int) float32 {
+	c, t := r/(d.kh*d.kw), r%(d.kh*d.kw)
+	i, j := t/d.kw, t%d.kw
+	oh, ow := p/d.ow, p%d.ow
+	ih, iw := oh*d.sh-d.pt+i, ow*d.sw-d.pl+j
+	if ih < 0 || ih >= d.h || iw < 0 || iw >= d.w {
+		return 0
+	}
+	return x[(c*d.h+ih)*d.w+iw]
+}
+
+// TestIm2col checks both im2col paths (segments and the gather table)
+// against the definition, for whole images and column ranges, at an offset
+// inside a wider matrix whose other entries must stay untouched; and
+// col2im as im2col's adjoint.
+func TestIm2col(t *testing.T) {
+	r := testkit.Rand(6)
+	for _, g := range convCases(r) {
+		for _, gather := range []bool{false, true} {
+			d := newDims(g)
+			d.tab = nil
+			if gather {
+				d.makeTable()
+			}
+			t.Run(fmt.Sprintf("%v/gather=%v", g, gather), func(t *testing.T) {
+				x := testkit.Uniform(r, d.in, -1, 1)
+				scratch := make([]float32, d.h*d.w+1)
+				ranges := [][2]int{{0, d.p}}
+				for range 4 {
+					p0 := r.IntN(d.p)
+					ranges = append(ranges, [2]int{p0, p0 + 1 + r.IntN(d.p-p0)})
+				}
+				for _, pr := range ranges {
+					p0, p1 := pr[0], pr[1]
+					n := p1 - p0
+					off := r.IntN(5)
+					ld := off + n + r.IntN(5)
+					dst := make([]float32, d.k*ld)
+					fill(dst, float32(math.Inf(1)))
+					d.im2col(x, p0, p1, dst, ld, off, scratch)
+					for row := 0; row < d.k; row++ {
+						for q := 0; q < ld; q++ {
+							got := dst[row*ld+q]
+							if q < off || q >= off+n {
+								require.True(t, math.IsInf(float64(got), 1), "row %d column %d outside [%d,%d) written", row, q, off, off+n)
+								continue
+							}
+							require.Equal(t, naiveCol(&d, x, row, p0+q-off), got, "range [%d,%d) row %d position %d", p0, p1, row, p0+q-off)
+						}
+					}
+
+					// <im2col(x), m> == <x, col2im(m)> for any m.
+					m := testkit.Uniform(r, d.k*ld, -1, 1)
+					dx := make([]float32, d.in)
+					d.col2im(m, ld, off, p0, p1, dx)
+					var lhs, rhs float64
+					for row := 0; row < d.k; row++ {
+						for q := off; q < off+n; q++ {
+							lhs += float64(dst[row*ld+q]) * float64(m[row*ld+q])
+						}
+					}
+					for i := range x {
+						rhs += float64(x[i]) * float64(dx[i])
+					}
+					require.InDelta(t, lhs, rhs, 1e-4*(1+math.Abs(lhs)), "col2im is not im2col's adjoint on [%d,%d)", p0, p1)
+				}
+			})
+		}
+	}
+}
