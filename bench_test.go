@@ -6,8 +6,12 @@ package snn_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
+	"time"
 
+	"github.com/snnkit/snn/conv"
+	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/internal/testkit"
 	"github.com/snnkit/snn/kernels"
 )
@@ -135,3 +139,183 @@ func BenchmarkRead(b *testing.B) {
 		}
 	})
 }
+
+// ---- conv: SeedNet's convolution stack ------------------------------------
+//
+// BenchmarkConvSeedNet runs the twelve convolutions and four max-poolings of
+// SeedNet (issue 5), forward and backward as training does (no input
+// gradient for the first layer), on a batch of 32 images of 1x64x64 and
+// 1x28x28, with one and two threads. In the same loop, alternating, it runs
+// the bare GEMMs that the convolutions amount to (one call per pass over
+// the whole batch), so the two rates are measured under the same load.
+
+const convBatch = 32
+
+// convNet is the stack: layer li reads in[li] and writes out[li]; the
+// first layer of a stage reads the previous stage's pooled output.
+type convNet struct {
+	layers []*conv.Conv2D
+	pools  []*conv.MaxPool2D
+	in     [][]float32 // what layer li reads (aliases out or pooled)
+	out    [][]float32 // conv outputs
+	dOut   [][]float32 // their gradients
+	dIn    [][]float32 // where layer li writes its input gradient (nil for the first)
+	w, b   [][]float32
+	dw, db [][]float32
+	// Per stage: the pooled output, its gradient, the winners.
+	pooled, dPooled [][]float32
+	argmax          [][]int32
+	flops           float64 // forward + backward, whole batch
+
+	gemmM, gemmN, gemmK []int
+	gemmTA, gemmTB      []bool
+	ga, gb, gc          [][]float32
+}
+
+func newConvNet(b *testing.B, size, threads int) *convNet {
+	r := rand.New(rand.NewPCG(21, 0))
+	uniform := func(n int, s float32) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = s * (2*r.Float32() - 1)
+		}
+		return v
+	}
+	net := &convNet{}
+	ch, h := 1, size
+	x := uniform(convBatch*size*size, 1)
+	for s := 0; s < 4; s++ {
+		out := 32 << s
+		for l := 0; l < 3; l++ {
+			g := conv.Same(ch, h, h, out, 3, 1)
+			c, err := conv.New(g)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c.SetThreads(threads)
+			li := len(net.layers)
+			net.layers = append(net.layers, c)
+			net.in = append(net.in, x)
+			y := make([]float32, convBatch*g.OutSize())
+			net.out = append(net.out, y)
+			net.dOut = append(net.dOut, make([]float32, len(y)))
+			switch {
+			case li == 0:
+				net.dIn = append(net.dIn, nil)
+			case l == 0:
+				net.dIn = append(net.dIn, net.dPooled[s-1])
+			default:
+				net.dIn = append(net.dIn, net.dOut[li-1])
+			}
+			net.w = append(net.w, uniform(g.WeightSize(), 0.1))
+			net.b = append(net.b, uniform(g.OutC, 0.1))
+			net.dw = append(net.dw, make([]float32, g.WeightSize()))
+			net.db = append(net.db, make([]float32, g.OutC))
+			f := g.FLOPs() * convBatch
+			net.flops += 2 * f
+			k, cols := ch*9, convBatch*h*h
+			net.addGemm(false, false, out, cols, k, r)
+			net.addGemm(false, true, out, k, cols, r)
+			if li > 0 {
+				net.flops += f
+				net.addGemm(true, false, k, cols, out, r)
+			}
+			x, ch = y, out
+		}
+		pg := conv.Pool(out, h, h, 2, 2)
+		p, err := conv.NewMaxPool2D(pg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.SetThreads(threads)
+		net.pools = append(net.pools, p)
+		x = make([]float32, convBatch*pg.OutSize())
+		net.pooled = append(net.pooled, x)
+		net.dPooled = append(net.dPooled, make([]float32, len(x)))
+		net.argmax = append(net.argmax, make([]int32, len(x)))
+		h = pg.OutH()
+	}
+	return net
+}
+
+func (net *convNet) addGemm(ta, tb bool, m, n, k int, r *rand.Rand) {
+	net.gemmM = append(net.gemmM, m)
+	net.gemmN = append(net.gemmN, n)
+	net.gemmK = append(net.gemmK, k)
+	net.gemmTA = append(net.gemmTA, ta)
+	net.gemmTB = append(net.gemmTB, tb)
+	a, bb := make([]float32, m*k), make([]float32, k*n)
+	for i := range a {
+		a[i] = r.Float32()
+	}
+	for i := range bb {
+		bb[i] = r.Float32()
+	}
+	net.ga = append(net.ga, a)
+	net.gb = append(net.gb, bb)
+	net.gc = append(net.gc, make([]float32, m*n))
+}
+
+// step runs forward through every layer and pooling, then backward from
+// the last pooling (its output serves as its own gradient).
+func (net *convNet) step() {
+	for li, c := range net.layers {
+		c.Forward(convBatch, net.in[li], net.w[li], net.b[li], net.out[li])
+		if li%3 == 2 {
+			s := li / 3
+			net.pools[s].Forward(convBatch, net.out[li], net.pooled[s], net.argmax[s])
+		}
+	}
+	copy(net.dPooled[3], net.pooled[3])
+	for li := len(net.layers) - 1; li >= 0; li-- {
+		if li%3 == 2 {
+			s := li / 3
+			net.pools[s].Backward(convBatch, net.dPooled[s], net.argmax[s], net.dOut[li])
+		}
+		net.layers[li].Backward(convBatch, net.in[li], net.w[li], net.dOut[li], net.dIn[li], net.dw[li], net.db[li])
+	}
+}
+
+func (net *convNet) gemms(threads int) {
+	o := gemm.Options{Threads: threads}
+	for i := range net.gemmM {
+		m, n, k := net.gemmM[i], net.gemmN[i], net.gemmK[i]
+		lda, ldb := k, n
+		if net.gemmTA[i] {
+			lda = m
+		}
+		if net.gemmTB[i] {
+			ldb = k
+		}
+		o.Sgemm(net.gemmTA[i], net.gemmTB[i], m, n, k, 1, net.ga[i], lda, net.gb[i], ldb, 0, net.gc[i], n)
+	}
+}
+
+func BenchmarkConvSeedNet(b *testing.B) {
+	for _, size := range []int{64, 28} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dpx/t%d", size, threads), func(b *testing.B) {
+				net := newConvNet(b, size, threads)
+				net.step()
+				net.gemms(threads)
+				var tc, tg time.Duration
+				for b.Loop() {
+					t0 := time.Now()
+					net.step()
+					t1 := time.Now()
+					net.gemms(threads)
+					tc += t1.Sub(t0)
+					tg += time.Since(t1)
+				}
+				n := float64(b.N)
+				b.ReportMetric(net.flops*n/tc.Seconds()/1e9, "conv-GFLOP/s")
+				b.ReportMetric(net.flops*n/tg.Seconds()/1e9, "gemm-GFLOP/s")
+				b.ReportMetric(100*tg.Seconds()/tc.Seconds(), "%-of-gemm")
+				b.ReportMetric(convBatch*n/tc.Seconds(), "images/s")
+				b.ReportMetric(tc.Seconds()*1e3/n, "ms/step")
+			})
+		}
+	}
+}
+
+// ---- end conv -------------------------------------------------------------
