@@ -36,6 +36,7 @@ type Set struct {
 	// Needs lists the CPU features the Set relies on (empty for Generic).
 	Needs []string
 	Act   Act
+	Optim Optim
 }
 
 var (
@@ -94,5 +95,5 @@ func Sets() []*Set { return append([]*Set(nil), usable...) }
 func Reference() *Set { return runnable[len(runnable)-1] }
 
 func genericSet() *Set {
-	return &Set{ISA: Generic, Act: actGeneric()}
+	return &Set{ISA: Generic, Act: actGeneric(), Optim: optimGeneric()}
 }
