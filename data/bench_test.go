@@ -1,7 +1,6 @@
 package data
 
 import (
-	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -28,30 +27,21 @@ func BenchmarkPlacesStream(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	order := make([]int, files)
-	for i := range order {
-		order[i] = i
-	}
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			l := NewLoader(f, workers)
+			defer l.Close()
+			x, y := make([]float32, 32*64*64), make([]int32, 32)
+			idx := make([]int, 32)
 			images := 0
-			for b.Loop() {
-				s, err := NewStream(context.Background(), f, order, 32, workers, 2)
-				if err != nil {
+			for k := 0; b.Loop(); k++ {
+				for j := range idx {
+					idx[j] = (k*32 + j) % files
+				}
+				if err := l.LoadBatch(idx, x, y); err != nil {
 					b.Fatal(err)
 				}
-				for {
-					bt, err := s.Next()
-					if err != nil {
-						b.Fatal(err)
-					}
-					if bt == nil {
-						break
-					}
-					images += bt.N
-					bt.Release()
-				}
-				s.Close()
+				images += len(idx)
 			}
 			b.ReportMetric(float64(images)/b.Elapsed().Seconds(), "images/s")
 		})

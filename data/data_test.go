@@ -370,67 +370,73 @@ func TestClassFolders(t *testing.T) {
 	require.ErrorContains(t, err, "no .jpg, .jpeg or .png files")
 }
 
-func TestStreamOrderAndDeterminism(t *testing.T) {
+func TestLoaderDeterminismAndPrefetch(t *testing.T) {
 	root, list, _, _ := placesTree(t)
 	f, err := ReadPlacesList(list, root, "", 6, 6)
 	require.NoError(t, err)
-	order := []int{8, 0, 4, 2, 6, 1, 3, 7, 5}
-	collect := func(workers, depth int) ([][]float32, [][]int32) {
-		s, err := NewStream(context.Background(), f, order, 4, workers, depth)
-		require.NoError(t, err)
-		defer s.Close()
+	batches := [][]int{{8, 0, 4, 2}, {6, 1, 3, 7}, {5}}
+	collect := func(workers int, prefetch bool) ([][]float32, [][]int32) {
+		l := NewLoader(f, workers)
+		defer l.Close()
 		var xs [][]float32
 		var ys [][]int32
-		for k := 0; ; k++ {
-			b, err := s.Next()
-			require.NoError(t, err)
-			if b == nil {
-				break
+		for k, idx := range batches {
+			x, y := make([]float32, len(idx)*36), make([]int32, len(idx))
+			require.NoError(t, l.LoadBatch(idx, x, y))
+			if prefetch && k+1 < len(batches) {
+				l.Prefetch(batches[k+1])
 			}
-			assert.Equal(t, k, b.Index)
-			xs = append(xs, append([]float32(nil), b.X...))
-			ys = append(ys, append([]int32(nil), b.Y...))
-			b.Release()
+			xs, ys = append(xs, x), append(ys, y)
 		}
 		return xs, ys
 	}
-	x1, y1 := collect(1, 1)
-	x4, y4 := collect(4, 3)
-	require.Len(t, y1, 3)
+	x1, y1 := collect(1, false)
+	x4, y4 := collect(4, true)
 	assert.Equal(t, []int32{2, 0, 1, 0}, y1[0])
-	assert.Equal(t, []int32{1}, y1[2], "the last batch is short")
-	assert.Len(t, x1[2], 36)
+	assert.Equal(t, []int32{1}, y1[2])
 	assert.Equal(t, x1, x4)
 	assert.Equal(t, y1, y4)
+
+	// A prefetch of other indices than the next load is ignored.
+	l := NewLoader(f, 2)
+	defer l.Close()
+	l.Prefetch([]int{1, 2})
+	x, y := make([]float32, 2*36), make([]int32, 2)
+	require.NoError(t, l.LoadBatch([]int{8, 0}, x, y))
+	assert.Equal(t, []int32{2, 0}, y)
+	assert.Equal(t, x1[0][:72], x)
 }
 
-func TestStreamErrorsAndEarlyClose(t *testing.T) {
+func TestLoaderErrors(t *testing.T) {
 	root, _, _, _ := placesTree(t)
 	listBad := filepath.Join(root, "l.txt")
 	require.NoError(t, os.WriteFile(listBad, []byte("/a/abbey/00000001.png 0\nnope.png 1\n"), 0o644))
 	f, err := ReadPlacesList(listBad, root, "", 4, 4)
 	require.NoError(t, err)
-	s, err := NewStream(context.Background(), f, []int{0, 1}, 2, 2, 1)
-	require.NoError(t, err)
-	_, err = s.Next()
-	require.ErrorContains(t, err, "nope.png")
-	s.Close()
+	l := NewLoader(f, 2)
+	defer l.Close()
+	x, y := make([]float32, 32), make([]int32, 2)
+	require.ErrorContains(t, l.LoadBatch([]int{0, 1}, x, y), "nope.png")
+	l.Prefetch([]int{1, 0})
+	require.ErrorContains(t, l.LoadBatch([]int{1, 0}, x, y), "nope.png")
+	require.ErrorContains(t, l.LoadBatch([]int{0, 2}, x, y), "index 2 outside the 2 images")
+	require.ErrorContains(t, l.LoadBatch([]int{0}, x, y), "buffers of 32 values and 2 labels for 1 images")
+	l.Prefetch([]int{5}) // out of range: not prefetched
+	require.NoError(t, l.LoadBatch([]int{0, 0}, x, y))
+}
 
-	_, err = NewStream(context.Background(), f, []int{0, 2}, 2, 2, 1)
-	require.ErrorContains(t, err, "index 2 outside the 2 images")
-	_, err = NewStream(context.Background(), f, []int{0}, 0, 2, 1)
-	require.ErrorContains(t, err, "batch size 0")
-
-	// Closing after one batch of many must not hang.
-	set := &Set{Name: "m", C: 1, H: 2, W: 2, NumClasses: 2, X: make([]float32, 400), Y: make([]int32, 100)}
-	order := make([]int, 100)
-	for i := range order {
-		order[i] = i
+func TestLoaderAllocatesNothing(t *testing.T) {
+	set := &Set{Name: "m", C: 1, H: 4, W: 4, NumClasses: 2, X: make([]float32, 100*16), Y: make([]int32, 100)}
+	l := NewLoader(set, 2)
+	defer l.Close()
+	idx, next := []int{1, 5, 9, 13}, []int{2, 6, 10, 14}
+	x, y := make([]float32, 64), make([]int32, 4)
+	step := func() {
+		_ = l.LoadBatch(idx, x, y)
+		l.Prefetch(next)
+		idx, next = next, idx
 	}
-	s, err = NewStream(context.Background(), set, order, 3, 2, 2)
-	require.NoError(t, err)
-	b, err := s.Next()
-	require.NoError(t, err)
-	b.Release()
-	s.Close()
+	step()
+	step()
+	assert.Zero(t, testing.AllocsPerRun(50, step))
 }
