@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-// BenchmarkPlacesStream decodes Places365-sized JPEGs (256x256 colour, as
-// in the "small" release) to 64x64 lightness through a Stream, and reports
+// BenchmarkPlacesLoader decodes Places365-sized JPEGs (256x256 colour, as
+// in the "small" release) to 64x64 lightness through a Loader, and reports
 // the loader's own rate, to compare with the trainer's images/s.
-func BenchmarkPlacesStream(b *testing.B) {
+func BenchmarkPlacesLoader(b *testing.B) {
 	dir := b.TempDir()
 	const files = 64
 	for i := 0; i < files; i++ {
