@@ -1,0 +1,22 @@
+// Command optim generates the amd64 assembly of the fused optimizer steps
+// (package asm): Adam, Adadelta and SGD with classical or Nesterov
+// momentum, each with L2 weight decay, in one pass over the parameters.
+// kernels/optim.go is the contract they implement.
+//
+// Run through `go generate ./...` from the repository root; see asm/gen.go.
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	for _, v := range []isa{avx512, avx2} {
+		genAdam(v)
+		genAdadelta(v)
+		genSGD(v, false)
+		genSGD(v, true)
+	}
+	Generate()
+}
