@@ -2,11 +2,12 @@ package kernels
 
 // Optim holds the fused optimizer updates: one pass over the parameters
 // per step, reading the gradient and the optimizer state once and writing
-// the parameters and the state once. All slices of one call must have the
-// same length (Go bounds checks enforce it before assembly runs). The
-// order of operations below is the contract: every implementation
-// computes exactly these float32 operations (FMA where written fma), so
-// all ISAs agree bit for bit up to the generic twin's FMA emulation.
+// the parameters and the state once. Every slice must be at least as long
+// as w (a shorter one panics in Go before assembly runs; elements beyond
+// len(w) are not touched), and no two may overlap. The order of
+// operations below is the contract: every implementation computes exactly
+// these float32 operations, each rounded once (fma rounds a*b+c once), so
+// all ISAs agree bit for bit, step after step.
 type Optim struct {
 	// Adam is Keras's Adam (eps outside the square root) with L2 weight
 	// decay added to the gradient. lrT is the bias-corrected step,
