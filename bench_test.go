@@ -319,3 +319,109 @@ func BenchmarkConvSeedNet(b *testing.B) {
 }
 
 // ---- end conv -------------------------------------------------------------
+
+// ---- optim: the fused optimizer steps -------------------------------------
+//
+// One optimizer step over a layer's parameters, per kernel set, on sizes
+// from SeedNet (issue 5): a 32x32x3x3 convolution (its arrays in L2), a
+// 256x256x3x3 one (beyond L2), the 4096x512 dense layer of 64x64 inputs,
+// and 16M parameters, far beyond the caches. Beyond L2 the step is
+// memory-bound, so in the same loop, alternating, two streams over a
+// working set of the step's size give its ceiling:
+//   - copy: the set's Copy, half the set read and half written. Its GB/s
+//     counts 8 bytes per element, but each written line is first read into
+//     the cache (write-allocate), so it moves more than it counts.
+//   - rmw: the set's Affine in place (x = 1*x + 0) over the whole set, a
+//     read and a write of every line with nothing hidden: the pattern of
+//     the optimizer, which writes only lines it has just read.
+
+var optimSizes = []struct {
+	name string
+	n    int
+}{
+	{"conv32x32", 32 * 32 * 3 * 3},
+	{"conv256x256", 256 * 256 * 3 * 3},
+	{"dense4096x512", 4096 * 512},
+	{"16M", 16 << 20},
+}
+
+// benchOptim runs step for every set and size. arrays is the number of
+// slices the step streams over (w, g and the state), bytesPerElem the
+// bytes it reads and writes per parameter.
+func benchOptim(b *testing.B, arrays int, bytesPerElem float64, step func(k *kernels.Set, x [][]float32)) {
+	for _, k := range kernels.Sets() {
+		for _, s := range optimSizes {
+			if k.ISA == kernels.Generic && s.n > 1<<20 && testing.Short() {
+				continue
+			}
+			b.Run(k.ISA+"/"+s.name, func(b *testing.B) {
+				x := make([][]float32, arrays)
+				for j := range x {
+					// Gradients in [-1, 1), state non-negative: no
+					// subnormals, whose assists would slow every set.
+					lo := float32(-1)
+					if j > 1 {
+						lo = 0
+					}
+					x[j] = benchBuf(fmt.Sprintf("optim%d", j), s.n, lo, 1)
+				}
+				set := arrays * s.n
+				src, dst := benchBuf("optimsrc", set/2, -1, 1), benchBuf("optimdst", set/2, -1, 1)
+				rmw := benchBuf("optimrmw", set, -1, 1)
+				step(k, x)
+				k.Act.Copy(dst, src)
+				k.Act.Affine(rmw, 1, 0)
+				var to, tc, tr time.Duration
+				for b.Loop() {
+					t0 := time.Now()
+					step(k, x)
+					t1 := time.Now()
+					k.Act.Copy(dst, src)
+					t2 := time.Now()
+					k.Act.Affine(rmw, 1, 0)
+					to += t1.Sub(t0)
+					tc += t2.Sub(t1)
+					tr += time.Since(t2)
+				}
+				loops := float64(b.N)
+				elems := float64(s.n) * loops
+				gbs := elems * bytesPerElem / float64(to.Nanoseconds())
+				copyGBs := float64(set/2) * 8 * loops / float64(tc.Nanoseconds())
+				rmwGBs := float64(set) * 8 * loops / float64(tr.Nanoseconds())
+				b.ReportMetric(elems/float64(to.Nanoseconds()), "elem/ns")
+				b.ReportMetric(gbs, "GB/s")
+				b.ReportMetric(copyGBs, "copy-GB/s")
+				b.ReportMetric(100*gbs/copyGBs, "%-of-copy")
+				b.ReportMetric(rmwGBs, "rmw-GB/s")
+				b.ReportMetric(100*gbs/rmwGBs, "%-of-rmw")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+	}
+}
+
+// BenchmarkAdam: reads w, g, m, v and writes w, m, v (28 bytes); a square
+// root and a division per parameter.
+func BenchmarkAdam(b *testing.B) {
+	benchOptim(b, 4, 28, func(k *kernels.Set, x [][]float32) {
+		k.Optim.Adam(x[0], x[1], x[2], x[3], 3.2e-4, 0.9, 0.1, 0.999, 0.001, 1e-7, 1e-4)
+	})
+}
+
+// BenchmarkAdadelta: reads w, g, acc, dacc and writes w, acc, dacc (28
+// bytes); two square roots and a division per parameter.
+func BenchmarkAdadelta(b *testing.B) {
+	benchOptim(b, 4, 28, func(k *kernels.Set, x [][]float32) {
+		k.Optim.Adadelta(x[0], x[1], x[2], x[3], 1e-3, 0.95, 0.05, 1e-7, 1e-4)
+	})
+}
+
+// BenchmarkSGD: Nesterov momentum; reads w, g, vel and writes w, vel (20
+// bytes).
+func BenchmarkSGD(b *testing.B) {
+	benchOptim(b, 3, 20, func(k *kernels.Set, x [][]float32) {
+		k.Optim.SGD(x[0], x[1], x[2], 1e-3, 0.9, 1e-4, true)
+	})
+}
+
+// ---- end optim ------------------------------------------------------------
