@@ -65,9 +65,9 @@ func tieCase(r *rand.Rand, subnormal bool) (a, b, c float32) {
 
 func TestFMAFExact(t *testing.T) {
 	r := testkit.Rand(41)
-	n := 200000
+	n := 40000
 	if testing.Short() {
-		n = 20000
+		n = 5000
 	}
 	wrong := 0
 	check := func(a, b, c float32) {
