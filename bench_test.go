@@ -334,6 +334,9 @@ func BenchmarkConvSeedNet(b *testing.B) {
 //   - rmw: the set's Affine in place (x = 1*x + 0) over the whole set, a
 //     read and a write of every line with nothing hidden: the pattern of
 //     the optimizer, which writes only lines it has just read.
+//
+// For the generic set, Copy is Go's copy but Affine a scalar loop: its
+// rmw figures are no memory ceiling.
 
 var optimSizes = []struct {
 	name string
