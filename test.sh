@@ -50,7 +50,10 @@ fi
 run_isa() {
 	local isa=$1
 	step "go test, SNN_ISA=$isa"
-	SNN_ISA=$isa SNN_REQUIRE_ISA=$isa go test ./...
+	# -count=1: SNN_ISA is read at package init, before the test cache
+	# starts watching the environment, so cached results would be reused
+	# across ISAs.
+	SNN_ISA=$isa SNN_REQUIRE_ISA=$isa go test -count=1 ./...
 }
 
 if has_flag avx512f && has_flag avx512vl && has_flag avx512bw && has_flag avx512dq; then
