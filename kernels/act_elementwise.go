@@ -49,10 +49,10 @@ var (
 
 // poly is c2 + r*(c3 + r*(c4 + r*(c5 + r*c6))) by Horner's rule with FMAs.
 func poly(r float32) float32 {
-	p := fma32(expC6, r, expC5)
-	p = fma32(p, r, expC4)
-	p = fma32(p, r, expC3)
-	return fma32(p, r, expC2)
+	p := fmaf(expC6, r, expC5)
+	p = fmaf(p, r, expC4)
+	p = fmaf(p, r, expC3)
+	return fmaf(p, r, expC2)
 }
 
 // seluNeg is lambda*alpha*expm1(x) for x < 0, the way the assembly
@@ -71,16 +71,16 @@ func poly(r float32) float32 {
 // smaller part, carries the other roundings.
 func seluNeg(x float32) float32 {
 	z := max(x, seluCutoff)
-	v := fma32(z, log2e, magicBias127)
+	v := fmaf(z, log2e, magicBias127)
 	s := math.Float32frombits(math.Float32bits(v) << 23)
 	n := v - magicBias127
-	r := fma32(n, -ln2, z)
+	r := fmaf(n, -ln2, z)
 	p := r * poly(r)
 	ls := lambdaAlpha32 * s
 	t := ls * r
-	sm1 := fma32(s, lambdaAlpha32, -lambdaAlpha32)
-	w := fma32(t, p, sm1)
-	return fma32(ls, r, w)
+	sm1 := fmaf(s, lambdaAlpha32, -lambdaAlpha32)
+	w := fmaf(t, p, sm1)
+	return fmaf(ls, r, w)
 }
 
 func seluGeneric(dst, x []float32) {
@@ -145,13 +145,13 @@ func exp1(x float32) float32 {
 	if z > expHi {
 		z = expHi
 	}
-	v := fma32(z, log2e, magicBias)
+	v := fmaf(z, log2e, magicBias)
 	ni := int32(math.Float32bits(v) - math.Float32bits(magicBias))
 	n := v - magicBias
-	r := fma32(n, -ln2Hi, z)
-	r = fma32(n, -ln2Lo, r)
-	e := fma32(poly(r), r, 1)
-	e = fma32(e, r, 1)
+	r := fmaf(n, -ln2Hi, z)
+	r = fmaf(n, -ln2Lo, r)
+	e := fmaf(poly(r), r, 1)
+	e = fmaf(e, r, 1)
 	n2 := ni >> 1
 	n1 := ni - n2
 	s1 := math.Float32frombits(uint32(n1+127) << 23)

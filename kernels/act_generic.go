@@ -20,18 +20,6 @@ func actGeneric() Act {
 	}
 }
 
-// fma32 is a*b+c for float32 operands, as a vector FMA computes it except
-// in rare ties: the product of two float32 values is exact in float64, so
-// the only roundings are of the float64 sum and then to float32. That
-// double rounding differs from a single one only when the float64 sum
-// lands exactly halfway between two float32 values (about once in 2^28
-// random operations); tests allow the generic twin one ulp against
-// assembly. Whether or not the compiler fuses the float64 multiply-add,
-// the result is the same, because the product is exact either way.
-func fma32(a, b, c float32) float32 {
-	return float32(float64(a)*float64(b) + float64(c))
-}
-
 // sumGeneric adds in float64: in scalar code it costs what float32 costs.
 // Two accumulators break the dependency chain.
 func sumGeneric(x []float32) float64 {
@@ -59,7 +47,7 @@ func momentsGeneric(x []float32, shift float32) (s1, s2 float64) {
 
 func affineGeneric(x []float32, a, b float32) {
 	for i, v := range x {
-		x[i] = fma32(a, v, b)
+		x[i] = fmaf(a, v, b)
 	}
 }
 

@@ -333,7 +333,7 @@ func TestOptimTies(t *testing.T) {
 	}
 	wrong := 0
 	for i := range w {
-		if fma32(1-0x1p-23, w[i], g[i]) != want[i] {
+		if naiveFMA32(1-0x1p-23, w[i], g[i]) != want[i] {
 			wrong++
 		}
 	}
