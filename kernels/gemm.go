@@ -1,0 +1,103 @@
+package kernels
+
+import "fmt"
+
+// Gemm is the GEMM micro-kernel family: the register-blocked inner loop of
+// package gemm for one instruction set, the shape of its register tile and
+// the cache blocks tuned for it. Package gemm does everything else (argument
+// checks, packing, cache blocking, threads); a new instruction set only
+// implements Kernel and Peak as specified here and picks the constants.
+//
+// # What Kernel computes
+//
+// Kernel(kc, m, n, a, b, ldb, panel, c, ldc, alpha, beta) updates one strip
+// of C: m rows (1 <= m <= MR) and n columns (n >= 1, any number of NR-wide
+// panels), with
+//
+//	C[i][j] = alpha * sum(p = 0..kc-1) A[i][p]*B[p][j] + beta*C[i][j]
+//
+// for i < m, j < n, where kc >= 1 and
+//
+//	A[i][p] = a[p*MR + i]                       (i < MR, p < kc)
+//	B[p][j] = b[(j/NR)*panel + p*ldb + j%NR]    (p < kc, j < roundup(n, NR))
+//	C[i][j] = c[i*ldc + j]                      (i < m, j < n)
+//
+// a is one packed micro-panel of A: kc groups of MR values, the MR rows of
+// column p together. B comes as ceil(n/NR) panels of NR columns, panel
+// elements apart; within a panel, row p starts ldb elements after row p-1.
+// Package gemm passes either packed panels (ldb = NR, panel = kc*NR, one
+// contiguous kc x NR block per panel) or B in place (ldb = B's row stride,
+// panel = NR), so the kernel must honour both strides.
+//
+// Padding: all MR rows of a and all NR columns of every panel (also the last
+// one, and also beyond column n) are readable; the kernel may compute with
+// them, but results for rows >= m or columns >= n are discarded, never
+// stored. Package gemm zero-pads them. Only C[i][j] with i < m and j < n is
+// read or written: the rest of each row of c (up to ldc) belongs to the
+// caller and must stay untouched, so partial tiles need masked or
+// element-wise stores.
+//
+// beta == 0 means C is not read at all (NaN or Inf in C do not survive);
+// otherwise C is read and scaled by beta (beta == 1 included, C*1 == C).
+//
+// # Order of operations
+//
+// For every (i, j) the kernel keeps one accumulator, starting at zero, and
+// adds A[i][p]*B[p][j] for p = 0, 1, ..., kc-1 in that order (a fused
+// multiply-add where the ISA has one), then stores alpha*acc (beta == 0) or
+// alpha*acc + beta*C[i][j] (again fused where possible). The sequence of
+// roundings must be the same for every position of the element in the tile
+// and for every m and n: package gemm splits C between threads and the
+// result must not depend on where a tile's edges fall.
+//
+// # Lengths
+//
+// Kernel panics (a Go bounds check, before any assembly runs) when a, b or
+// c is too short for the arguments; it checks nothing else. Package gemm
+// checks the user's arguments.
+//
+// # Blocks
+//
+// Package gemm runs the BLIS loops around Kernel: for each block of MC rows
+// of A, for each depth block of at most KC, pack that MC x KC block of A
+// into MR-row micro-panels; for each block of NC columns of B, pack the
+// KC x NC block of B into NR-column panels (or use B in place), then call
+// Kernel for each MR-row strip of the A block across all NC columns. The
+// A micro-panel (MR*KC floats) stays in L1 while B panels stream from the
+// KC x NC block held in L2, so KC*NC*4 bytes should fill about half of L2.
+type Gemm struct {
+	// MR and NR are the register tile: MR rows of C, each NR columns
+	// wide (NR is a whole number of vector registers).
+	MR, NR int
+	// KC is the depth block, MC the rows of A packed at once and NC the
+	// columns of B packed at once.
+	KC, MC, NC int
+
+	// Kernel updates an m x n strip of C as described above.
+	Kernel func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32)
+
+	// Peak runs iters rounds of independent fused multiply-adds on
+	// registers, PeakFlops floating-point operations per round: the
+	// arithmetic ceiling benchmarks report GEMM against.
+	Peak      func(iters int)
+	PeakFlops int
+}
+
+// gemmLengths panics unless a, b and c are long enough for a Kernel call
+// with these arguments; assembly wrappers call it before touching memory.
+func (g *Gemm) gemmLengths(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int) {
+	if kc < 1 || m < 1 || m > g.MR || n < 1 || ldb < 0 || panel < 0 || ldc < n {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel called with kc=%d m=%d n=%d ldb=%d panel=%d ldc=%d (MR=%d)",
+			kc, m, n, ldb, panel, ldc, g.MR))
+	}
+	panels := (n + g.NR - 1) / g.NR
+	if needA := kc * g.MR; len(a) < needA {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(a) = %d < %d", len(a), needA))
+	}
+	if needB := (panels-1)*panel + (kc-1)*ldb + g.NR; len(b) < needB {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(b) = %d < %d", len(b), needB))
+	}
+	if needC := (m-1)*ldc + n; len(c) < needC {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(c) = %d < %d", len(c), needC))
+	}
+}
