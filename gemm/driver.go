@@ -78,7 +78,7 @@ func (q *call) run(ws *workspace, r0, r1, c0, c1 int) {
 				beta = 1
 			}
 			ws.a = grow(ws.a, roundUp(mc, mr)*kc)
-			packA(ws.a, q.transA, q.a, q.lda, i0, mc, p0, kc, mr)
+			q.packA(ws.a, i0, mc, p0, kc)
 			for j0 := c0; j0 < c1; j0 += ncb {
 				nc := min(ncb, c1-j0)
 				if q.inPlaceB(kc) {
@@ -86,7 +86,7 @@ func (q *call) run(ws *workspace, r0, r1, c0, c1 int) {
 					continue
 				}
 				ws.b = grow(ws.b, roundUp(nc, nr)*kc)
-				packB(ws.b, q.transB, q.b, q.ldb, p0, kc, j0, nc, nr)
+				q.packB(ws.b, p0, kc, j0, nc)
 				q.strips(ws.a, i0, mc, kc, ws.b, nr, kc*nr, j0, nc, beta)
 			}
 		}
@@ -111,7 +111,7 @@ func (q *call) inPlace(ws *workspace, i0, mc, p0, kc, j0, nc int, beta float32) 
 	}
 	if full < nc {
 		ws.edge = grow(ws.edge, kc*nr)
-		packB(ws.edge, false, q.b, q.ldb, p0, kc, j0+full, nc-full, nr)
+		packPartial(ws.edge, true, q.b, q.ldb, j0+full, nc-full, p0, kc, nr)
 		q.strips(ws.a, i0, mc, kc, ws.edge, nr, kc*nr, j0+full, nc-full, beta)
 	}
 }

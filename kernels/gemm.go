@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Gemm is the GEMM micro-kernel family: the register-blocked inner loop of
 // package gemm for one instruction set, the shape of its register tile and
@@ -76,6 +79,20 @@ type Gemm struct {
 	// Kernel updates an m x n strip of C as described above.
 	Kernel func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32)
 
+	// Copy and Transpose fill whole packed panels of width w (MR for A,
+	// NR for B); package gemm packs a partial last panel itself.
+	//
+	// Copy deals kc rows of src out to panels (B as stored, or A stored
+	// transposed):
+	//	dst[q*kc*w + p*w + j] = src[p*ld + q*w + j]   (p < kc, q < panels, j < w)
+	// Transpose packs w rows of src into one panel (A as stored, or B
+	// stored transposed):
+	//	dst[p*w + i] = src[i*ld + p]                  (p < kc, i < w)
+	// Both panic when a slice is too short; any w works (the assembly
+	// versions special-case MR and NR and fall back to Go otherwise).
+	Copy      func(w, kc, panels int, dst, src []float32, ld int)
+	Transpose func(w, kc int, dst, src []float32, ld int)
+
 	// Peak runs iters rounds of independent fused multiply-adds on
 	// registers, PeakFlops floating-point operations per round: the
 	// arithmetic ceiling benchmarks report GEMM against.
@@ -99,5 +116,58 @@ func (g *Gemm) gemmLengths(kc, m, n int, a, b []float32, ldb, panel int, c []flo
 	}
 	if needC := (m-1)*ldc + n; len(c) < needC {
 		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(c) = %d < %d", len(c), needC))
+	}
+}
+
+// PeakGFLOPS measures g's FMA peak on the calling goroutine's core now:
+// the best of three runs of about 10 ms each. The clock of a shared or
+// virtual machine drifts, so benchmarks measure it next to what they
+// report against it.
+func PeakGFLOPS(g *Gemm) float64 {
+	iters := 1 << 8
+	for {
+		start := time.Now()
+		g.Peak(iters)
+		if time.Since(start) > 2*time.Millisecond {
+			break
+		}
+		iters *= 2
+	}
+	iters *= 5
+	best := 0.0
+	for range 3 {
+		start := time.Now()
+		g.Peak(iters)
+		best = max(best, float64(iters)*float64(g.PeakFlops)/time.Since(start).Seconds()/1e9)
+	}
+	return best
+}
+
+// copyLengths panics unless dst and src are long enough for Copy.
+func copyLengths(w, kc, panels int, dst, src []float32, ld int) {
+	if w < 1 || kc < 0 || panels < 0 || ld < 0 {
+		panic(fmt.Sprintf("snn/kernels: gemm Copy called with w=%d kc=%d panels=%d ld=%d", w, kc, panels, ld))
+	}
+	if kc == 0 || panels == 0 {
+		return
+	}
+	if len(dst) < panels*kc*w || len(src) < (kc-1)*ld+panels*w {
+		panic(fmt.Sprintf("snn/kernels: gemm Copy: len(dst) = %d, len(src) = %d too short for w=%d kc=%d panels=%d ld=%d",
+			len(dst), len(src), w, kc, panels, ld))
+	}
+}
+
+// transposeLengths panics unless dst and src are long enough for
+// Transpose.
+func transposeLengths(w, kc int, dst, src []float32, ld int) {
+	if w < 1 || kc < 0 || ld < 0 {
+		panic(fmt.Sprintf("snn/kernels: gemm Transpose called with w=%d kc=%d ld=%d", w, kc, ld))
+	}
+	if kc == 0 {
+		return
+	}
+	if len(dst) < kc*w || len(src) < (w-1)*ld+kc {
+		panic(fmt.Sprintf("snn/kernels: gemm Transpose: len(dst) = %d, len(src) = %d too short for w=%d kc=%d ld=%d",
+			len(dst), len(src), w, kc, ld))
 	}
 }

@@ -19,6 +19,8 @@ var genericGemm = Gemm{
 func gemmGeneric() Gemm {
 	g := genericGemm
 	g.Kernel = gemmKernelGeneric
+	g.Copy = copyPanelsGeneric
+	g.Transpose = transposePanelGeneric
 	return g
 }
 
@@ -91,4 +93,31 @@ func gemmPeakGeneric(iters int) {
 		s6, s7, s8, s9, s10, s11 = s6*m+d, s7*m+d, s8*m+d, s9*m+d, s10*m+d, s11*m+d
 	}
 	peakSink.Store(math.Float32bits(s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7 + s8 + s9 + s10 + s11))
+}
+
+func copyPanelsGeneric(w, kc, panels int, dst, src []float32, ld int) {
+	copyLengths(w, kc, panels, dst, src, ld)
+	if panels == 0 {
+		return
+	}
+	for p := 0; p < kc; p++ {
+		row := src[p*ld : p*ld+panels*w]
+		for q := 0; q < panels; q++ {
+			copy(dst[q*kc*w+p*w:q*kc*w+p*w+w], row[q*w:q*w+w])
+		}
+	}
+}
+
+func transposePanelGeneric(w, kc int, dst, src []float32, ld int) {
+	transposeLengths(w, kc, dst, src, ld)
+	if kc == 0 {
+		return
+	}
+	dst = dst[:kc*w]
+	for i := 0; i < w; i++ {
+		row := src[i*ld : i*ld+kc]
+		for p, v := range row {
+			dst[p*w+i] = v
+		}
+	}
 }
