@@ -31,10 +31,18 @@ func sgemm(ks *kernels.Set, threads int, transA, transB bool, m, n, k int, alpha
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 	}
 	q.kc = balanced(k, q.g.KC, 4)
-	ws := getWorkspace()
-	q.run(ws, 0, m, 0, n)
-	putWorkspace(ws)
+	threads = min(threads, max(1, int(2*float64(m)*float64(n)*float64(k)/minFlopsPerThread)))
+	if threads > 1 {
+		parallel(&q, threads)
+		return
+	}
+	q.block(0, m, 0, n)
 }
+
+// minFlopsPerThread is the least work worth handing to another goroutine:
+// waking a parked worker costs microseconds, and a block this size takes
+// tens of them. Tests lower it to split small problems.
+var minFlopsPerThread = float64(4 << 20)
 
 // scale sets C = beta*C (C = 0 when beta == 0, NaN included).
 func scale(c []float32, m, n, ldc int, beta float32) {

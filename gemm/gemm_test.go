@@ -418,3 +418,78 @@ func ExampleOptions_Sgemm() {
 	fmt.Println(c)
 	// Output: [5 5 7 7]
 }
+
+// TestThreadsBitIdentical: the result does not depend on the number of
+// threads, bit for bit, for splits by rows and by columns with edges.
+func TestThreadsBitIdentical(t *testing.T) {
+	forEachSet(t, func(t *testing.T, ks *kernels.Set) {
+		g := ks.Gemm
+		rnd := testkit.Rand(7)
+		shapes := [][3]int{
+			{3*g.MR + 5, 7*g.NR + 3, g.KC + 9},   // split by rows
+			{2*g.MR + 1, 9*g.NR + 5, 2*g.KC + 1}, // split by columns
+			{40, 5000, 9},                        // thin depth, B in place
+			{g.MC + 2*g.MR + 3, 2*g.NR + 1, 77},  // several row blocks
+			{2*g.MR + 3, g.NC + 3*g.NR + 7, 200}, // several column blocks
+			{300, 1, 300},                        // a single column
+		}
+		if !slow() {
+			shapes = shapes[:3]
+		}
+		for _, tr := range trans {
+			for _, s := range shapes {
+				p := newProblem(t, rnd, tr[0], tr[1], s[0], s[1], s[2], 1.25, 0.5, 1, false)
+				c0 := append([]float32(nil), p.c...)
+				var want []float32
+				for _, threads := range []int{1, 2, 3, 4, 7} {
+					c := append([]float32(nil), c0...)
+					gemm.Options{Kernels: ks, Threads: threads}.Sgemm(p.transA, p.transB, p.m, p.n, p.k,
+						p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, c, p.ldc)
+					if want == nil {
+						want = c
+						continue
+					}
+					for i := range c {
+						if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%v threads=%d: C[%d] = %g, with one thread %g", p, threads, i, c[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestConcurrentCalls runs many calls at once, as batch-parallel
+// convolution does (Threads: 1) and mixed with parallel calls, against the
+// same shared inputs; -race checks the pool and the workspaces.
+func TestConcurrentCalls(t *testing.T) {
+	rnd := testkit.Rand(8)
+	defer gemm.SplitAnySize()()
+	p := newProblem(t, rnd, false, false, 70, 300, 150, 1, 0, 0, false)
+	want := append([]float32(nil), p.c...)
+	gemm.Options{Threads: 1}.Sgemm(false, false, p.m, p.n, p.k, 1, p.a, p.lda, p.b, p.ldb, 0, want, p.ldc)
+	const callers = 8
+	results := make([][]float32, callers)
+	done := make(chan int)
+	for i := 0; i < callers; i++ {
+		go func(i int) {
+			c := append([]float32(nil), p.c...)
+			for range 5 {
+				gemm.Options{Threads: 1 + i%3}.Sgemm(false, false, p.m, p.n, p.k, 1, p.a, p.lda, p.b, p.ldb, 0, c, p.ldc)
+			}
+			results[i] = c
+			done <- i
+		}(i)
+	}
+	for range callers {
+		<-done
+	}
+	for i, c := range results {
+		for j := range c {
+			if math.Float32bits(c[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("caller %d: C[%d] = %g, want %g", i, j, c[j], want[j])
+			}
+		}
+	}
+}
