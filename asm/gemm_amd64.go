@@ -15,20 +15,22 @@ func GemmKernelAVX512(kc int, m int, n int, a *float32, b *float32, ldb int, pan
 func GemmPeakAVX512(iters int)
 
 // GemmCopy12AVX512 deals each of kc rows of src (stride ld) out to panels
-// of 12 columns: dst[q*kc*12 + p*12 + j] = src[p*ld + q*12 + j]. Nothing is checked.
-func GemmCopy12AVX512(kc int, panels int, dst *float32, src *float32, ld int)
+// of 12 columns: dst[q*kc*12 + p*12 + j] = src[p*ld + q*12 + j], then a last
+// panel of rest columns padded with zeros. Nothing is checked.
+func GemmCopy12AVX512(kc int, panels int, rest int, dst *float32, src *float32, ld int)
 
 // GemmCopy32AVX512 deals each of kc rows of src (stride ld) out to panels
-// of 32 columns: dst[q*kc*32 + p*32 + j] = src[p*ld + q*32 + j]. Nothing is checked.
-func GemmCopy32AVX512(kc int, panels int, dst *float32, src *float32, ld int)
+// of 32 columns: dst[q*kc*32 + p*32 + j] = src[p*ld + q*32 + j], then a last
+// panel of rest columns padded with zeros. Nothing is checked.
+func GemmCopy32AVX512(kc int, panels int, rest int, dst *float32, src *float32, ld int)
 
-// GemmTranspose12AVX512 packs 12 rows of src (stride ld) into one panel:
-// dst[p*12 + i] = src[i*ld + p]. Nothing is checked.
-func GemmTranspose12AVX512(kc int, dst *float32, src *float32, ld int)
+// GemmTranspose12AVX512 packs rows <= 12 rows of src (stride ld) into one panel:
+// dst[p*12 + i] = src[i*ld + p], zero for i >= rows. Nothing is checked.
+func GemmTranspose12AVX512(kc int, rows int, dst *float32, src *float32, ld int)
 
-// GemmTranspose32AVX512 packs 32 rows of src (stride ld) into one panel:
-// dst[p*32 + i] = src[i*ld + p]. Nothing is checked.
-func GemmTranspose32AVX512(kc int, dst *float32, src *float32, ld int)
+// GemmTranspose32AVX512 packs rows <= 32 rows of src (stride ld) into one panel:
+// dst[p*32 + i] = src[i*ld + p], zero for i >= rows. Nothing is checked.
+func GemmTranspose32AVX512(kc int, rows int, dst *float32, src *float32, ld int)
 
 // GemmKernelAVX2 is the 6x16 GEMM micro-kernel: for each 16-column panel of B it
 // computes C[i][j] = alpha*sum_p a[p*MR+i]*B[p][j] + beta*C[i][j] for i < m, j < n,
@@ -41,17 +43,19 @@ func GemmKernelAVX2(kc int, m int, n int, a *float32, b *float32, ldb int, panel
 func GemmPeakAVX2(iters int)
 
 // GemmCopy6AVX2 deals each of kc rows of src (stride ld) out to panels
-// of 6 columns: dst[q*kc*6 + p*6 + j] = src[p*ld + q*6 + j]. Nothing is checked.
-func GemmCopy6AVX2(kc int, panels int, dst *float32, src *float32, ld int)
+// of 6 columns: dst[q*kc*6 + p*6 + j] = src[p*ld + q*6 + j], then a last
+// panel of rest columns padded with zeros. Nothing is checked.
+func GemmCopy6AVX2(kc int, panels int, rest int, dst *float32, src *float32, ld int)
 
 // GemmCopy16AVX2 deals each of kc rows of src (stride ld) out to panels
-// of 16 columns: dst[q*kc*16 + p*16 + j] = src[p*ld + q*16 + j]. Nothing is checked.
-func GemmCopy16AVX2(kc int, panels int, dst *float32, src *float32, ld int)
+// of 16 columns: dst[q*kc*16 + p*16 + j] = src[p*ld + q*16 + j], then a last
+// panel of rest columns padded with zeros. Nothing is checked.
+func GemmCopy16AVX2(kc int, panels int, rest int, dst *float32, src *float32, ld int)
 
-// GemmTranspose6AVX2 packs 6 rows of src (stride ld) into one panel:
-// dst[p*6 + i] = src[i*ld + p]. Nothing is checked.
-func GemmTranspose6AVX2(kc int, dst *float32, src *float32, ld int)
+// GemmTranspose6AVX2 packs rows <= 6 rows of src (stride ld) into one panel:
+// dst[p*6 + i] = src[i*ld + p], zero for i >= rows. Nothing is checked.
+func GemmTranspose6AVX2(kc int, rows int, dst *float32, src *float32, ld int)
 
-// GemmTranspose16AVX2 packs 16 rows of src (stride ld) into one panel:
-// dst[p*16 + i] = src[i*ld + p]. Nothing is checked.
-func GemmTranspose16AVX2(kc int, dst *float32, src *float32, ld int)
+// GemmTranspose16AVX2 packs rows <= 16 rows of src (stride ld) into one panel:
+// dst[p*16 + i] = src[i*ld + p], zero for i >= rows. Nothing is checked.
+func GemmTranspose16AVX2(kc int, rows int, dst *float32, src *float32, ld int)

@@ -1992,142 +1992,371 @@ done:
 	VZEROUPPER
 	RET
 
-// func GemmCopy12AVX512(kc int, panels int, dst *float32, src *float32, ld int)
-// Requires: AVX, AVX512F
-TEXT ·GemmCopy12AVX512(SB), NOSPLIT, $0-40
+// func GemmCopy12AVX512(kc int, panels int, rest int, dst *float32, src *float32, ld int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·GemmCopy12AVX512(SB), NOSPLIT, $0-48
 	MOVQ   kc+0(FP), AX
-	MOVQ   panels+8(FP), CX
-	MOVQ   dst+16(FP), DX
-	MOVQ   src+24(FP), BX
-	MOVQ   ld+32(FP), SI
-	SHLQ   $0x02, SI
+	MOVQ   dst+24(FP), CX
+	MOVQ   src+32(FP), DX
+	MOVQ   ld+40(FP), BX
+	SHLQ   $0x02, BX
+	LEAQ   (BX)(BX*2), SI
 	IMUL3Q $0x00000030, AX, DI
-	MOVL   $0x00000fff, R8
+	MOVQ   $0x0000000000000fff, R8
 	KMOVW  R8, K1
-	TESTQ  AX, AX
-	JE     done
-	TESTQ  CX, CX
-	JE     done
+	MOVQ   rest+16(FP), R8
+	MOVQ   $0xffffffffffffffff, R9
+	BZHIQ  R8, R9, R9
+	KMOVW  R9, K2
+	CMPQ   AX, $0x04
+	JL     single
 
-row:
-	MOVQ BX, R8
-	MOVQ DX, R9
-	MOVQ CX, R10
+four:
+	MOVQ  DX, R8
+	MOVQ  CX, R9
+	MOVQ  panels+8(FP), R10
+	TESTQ R10, R10
+	JE    fourrest
 
-panel:
+fourpanel:
 	VMOVUPS.Z (R8), K1, Z0
 	VMOVUPS   Z0, K1, (R9)
+	VMOVUPS.Z (R8)(BX*1), K1, Z0
+	VMOVUPS   Z0, K1, 48(R9)
+	VMOVUPS.Z (R8)(BX*2), K1, Z0
+	VMOVUPS   Z0, K1, 96(R9)
+	VMOVUPS.Z (R8)(SI*1), K1, Z0
+	VMOVUPS   Z0, K1, 144(R9)
 	ADDQ      $0x00000030, R8
 	ADDQ      DI, R9
 	DECQ      R10
-	JNZ       panel
-	ADDQ      SI, BX
-	ADDQ      $0x00000030, DX
-	DECQ      AX
-	JNZ       row
+	JNZ       fourpanel
+
+fourrest:
+	CMPQ      rest+16(FP), $0x00
+	JE        fournext
+	VMOVUPS.Z (R8), K2, Z0
+	VMOVUPS   Z0, K1, (R9)
+	VMOVUPS.Z (R8)(BX*1), K2, Z0
+	VMOVUPS   Z0, K1, 48(R9)
+	VMOVUPS.Z (R8)(BX*2), K2, Z0
+	VMOVUPS   Z0, K1, 96(R9)
+	VMOVUPS.Z (R8)(SI*1), K2, Z0
+	VMOVUPS   Z0, K1, 144(R9)
+
+fournext:
+	LEAQ (DX)(BX*4), DX
+	ADDQ $0x000000c0, CX
+	SUBQ $0x04, AX
+	CMPQ AX, $0x04
+	JGE  four
+
+single:
+	TESTQ AX, AX
+	JE    done
+	MOVQ  DX, SI
+	MOVQ  CX, R8
+	MOVQ  panels+8(FP), R9
+	TESTQ R9, R9
+	JE    onerest
+
+onepanel:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS   Z0, K1, (R8)
+	ADDQ      $0x00000030, SI
+	ADDQ      DI, R8
+	DECQ      R9
+	JNZ       onepanel
+
+onerest:
+	CMPQ      rest+16(FP), $0x00
+	JE        onenext
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS   Z0, K1, (R8)
+
+onenext:
+	ADDQ BX, DX
+	ADDQ $0x00000030, CX
+	DECQ AX
+	JMP  single
 
 done:
 	VZEROUPPER
 	RET
 
-// func GemmCopy32AVX512(kc int, panels int, dst *float32, src *float32, ld int)
-// Requires: AVX, AVX512F
-TEXT ·GemmCopy32AVX512(SB), NOSPLIT, $0-40
+// func GemmCopy32AVX512(kc int, panels int, rest int, dst *float32, src *float32, ld int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·GemmCopy32AVX512(SB), NOSPLIT, $0-48
 	MOVQ   kc+0(FP), AX
-	MOVQ   panels+8(FP), CX
-	MOVQ   dst+16(FP), DX
-	MOVQ   src+24(FP), BX
-	MOVQ   ld+32(FP), SI
-	SHLQ   $0x02, SI
+	MOVQ   dst+24(FP), CX
+	MOVQ   src+32(FP), DX
+	MOVQ   ld+40(FP), BX
+	SHLQ   $0x02, BX
+	LEAQ   (BX)(BX*2), SI
 	IMUL3Q $0x00000080, AX, DI
-	TESTQ  AX, AX
-	JE     done
-	TESTQ  CX, CX
-	JE     done
+	MOVQ   $0x00000000ffffffff, R8
+	KMOVW  R8, K1
+	SHRQ   $0x10, R8
+	KMOVW  R8, K1
+	MOVQ   rest+16(FP), R8
+	MOVQ   $0xffffffffffffffff, R9
+	BZHIQ  R8, R9, R9
+	KMOVW  R9, K1
+	SHRQ   $0x10, R9
+	KMOVW  R9, K2
+	CMPQ   AX, $0x04
+	JL     single
 
-row:
-	MOVQ BX, R8
-	MOVQ DX, R9
-	MOVQ CX, R10
+four:
+	MOVQ  DX, R8
+	MOVQ  CX, R9
+	MOVQ  panels+8(FP), R10
+	TESTQ R10, R10
+	JE    fourrest
 
-panel:
+fourpanel:
 	VMOVUPS (R8), Z0
 	VMOVUPS Z0, (R9)
 	VMOVUPS 64(R8), Z0
 	VMOVUPS Z0, 64(R9)
+	VMOVUPS (R8)(BX*1), Z0
+	VMOVUPS Z0, 128(R9)
+	VMOVUPS 64(R8)(BX*1), Z0
+	VMOVUPS Z0, 192(R9)
+	VMOVUPS (R8)(BX*2), Z0
+	VMOVUPS Z0, 256(R9)
+	VMOVUPS 64(R8)(BX*2), Z0
+	VMOVUPS Z0, 320(R9)
+	VMOVUPS (R8)(SI*1), Z0
+	VMOVUPS Z0, 384(R9)
+	VMOVUPS 64(R8)(SI*1), Z0
+	VMOVUPS Z0, 448(R9)
 	ADDQ    $0x00000080, R8
 	ADDQ    DI, R9
 	DECQ    R10
-	JNZ     panel
-	ADDQ    SI, BX
-	ADDQ    $0x00000080, DX
-	DECQ    AX
-	JNZ     row
+	JNZ     fourpanel
+
+fourrest:
+	CMPQ      rest+16(FP), $0x00
+	JE        fournext
+	VMOVUPS.Z (R8), K1, Z0
+	VMOVUPS   Z0, (R9)
+	VMOVUPS.Z 64(R8), K2, Z0
+	VMOVUPS   Z0, 64(R9)
+	VMOVUPS.Z (R8)(BX*1), K1, Z0
+	VMOVUPS   Z0, 128(R9)
+	VMOVUPS.Z 64(R8)(BX*1), K2, Z0
+	VMOVUPS   Z0, 192(R9)
+	VMOVUPS.Z (R8)(BX*2), K1, Z0
+	VMOVUPS   Z0, 256(R9)
+	VMOVUPS.Z 64(R8)(BX*2), K2, Z0
+	VMOVUPS   Z0, 320(R9)
+	VMOVUPS.Z (R8)(SI*1), K1, Z0
+	VMOVUPS   Z0, 384(R9)
+	VMOVUPS.Z 64(R8)(SI*1), K2, Z0
+	VMOVUPS   Z0, 448(R9)
+
+fournext:
+	LEAQ (DX)(BX*4), DX
+	ADDQ $0x00000200, CX
+	SUBQ $0x04, AX
+	CMPQ AX, $0x04
+	JGE  four
+
+single:
+	TESTQ AX, AX
+	JE    done
+	MOVQ  DX, SI
+	MOVQ  CX, R8
+	MOVQ  panels+8(FP), R9
+	TESTQ R9, R9
+	JE    onerest
+
+onepanel:
+	VMOVUPS (SI), Z0
+	VMOVUPS Z0, (R8)
+	VMOVUPS 64(SI), Z0
+	VMOVUPS Z0, 64(R8)
+	ADDQ    $0x00000080, SI
+	ADDQ    DI, R8
+	DECQ    R9
+	JNZ     onepanel
+
+onerest:
+	CMPQ      rest+16(FP), $0x00
+	JE        onenext
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS   Z0, (R8)
+	VMOVUPS.Z 64(SI), K2, Z0
+	VMOVUPS   Z0, 64(R8)
+
+onenext:
+	ADDQ BX, DX
+	ADDQ $0x00000080, CX
+	DECQ AX
+	JMP  single
 
 done:
 	VZEROUPPER
 	RET
 
-// func GemmTranspose12AVX512(kc int, dst *float32, src *float32, ld int)
+// func GemmTranspose12AVX512(kc int, rows int, dst *float32, src *float32, ld int)
 // Requires: AVX
-TEXT ·GemmTranspose12AVX512(SB), NOSPLIT, $0-32
+TEXT ·GemmTranspose12AVX512(SB), NOSPLIT, $0-40
 	MOVQ kc+0(FP), AX
-	MOVQ dst+8(FP), CX
-	MOVQ src+16(FP), DX
-	MOVQ ld+24(FP), BX
-	SHLQ $0x02, BX
-	LEAQ (BX)(BX*2), SI
+	MOVQ rows+8(FP), CX
+	MOVQ dst+16(FP), DX
+	MOVQ src+24(FP), BX
+	MOVQ ld+32(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (SI)(SI*2), DI
 	CMPQ AX, $0x08
 	JL   tail
 
 block:
-	MOVQ         DX, DI
-	VMOVUPS      (DI), Y0
-	VMOVUPS      (DI)(BX*1), Y1
-	VMOVUPS      (DI)(BX*2), Y2
-	VMOVUPS      (DI)(SI*1), Y3
-	LEAQ         (DI)(BX*4), R8
-	VMOVUPS      (R8), Y4
-	VMOVUPS      (R8)(BX*1), Y5
-	VMOVUPS      (R8)(BX*2), Y6
-	VMOVUPS      (R8)(SI*1), Y7
-	VUNPCKLPS    Y1, Y0, Y8
-	VUNPCKHPS    Y1, Y0, Y0
-	VUNPCKLPS    Y3, Y2, Y1
-	VUNPCKHPS    Y3, Y2, Y2
-	VUNPCKLPS    Y5, Y4, Y3
-	VUNPCKHPS    Y5, Y4, Y4
-	VUNPCKLPS    Y7, Y6, Y5
-	VUNPCKHPS    Y7, Y6, Y6
-	VSHUFPS      $0x44, Y1, Y8, Y7
-	VSHUFPS      $0xee, Y1, Y8, Y1
-	VSHUFPS      $0x44, Y2, Y0, Y8
-	VSHUFPS      $0xee, Y2, Y0, Y0
-	VSHUFPS      $0x44, Y5, Y3, Y2
-	VSHUFPS      $0xee, Y5, Y3, Y3
-	VSHUFPS      $0x44, Y6, Y4, Y5
-	VSHUFPS      $0xee, Y6, Y4, Y4
-	VPERM2F128   $0x20, Y2, Y7, Y6
-	VMOVUPS      Y6, (CX)
-	VPERM2F128   $0x20, Y3, Y1, Y6
-	VMOVUPS      Y6, 48(CX)
-	VPERM2F128   $0x20, Y5, Y8, Y6
-	VMOVUPS      Y6, 96(CX)
-	VPERM2F128   $0x20, Y4, Y0, Y6
-	VMOVUPS      Y6, 144(CX)
-	VPERM2F128   $0x31, Y2, Y7, Y2
-	VMOVUPS      Y2, 192(CX)
-	VPERM2F128   $0x31, Y3, Y1, Y1
-	VMOVUPS      Y1, 240(CX)
-	VPERM2F128   $0x31, Y5, Y8, Y1
-	VMOVUPS      Y1, 288(CX)
-	VPERM2F128   $0x31, Y4, Y0, Y0
-	VMOVUPS      Y0, 336(CX)
-	LEAQ         (DI)(BX*8), DI
-	VMOVUPS      (DI), Y0
-	VMOVUPS      (DI)(BX*1), Y1
-	VMOVUPS      (DI)(BX*2), Y2
-	VMOVUPS      (DI)(SI*1), Y3
+	MOVQ    BX, R8
+	CMPQ    CX, $0x00
+	JLE     zero0_0
+	VMOVUPS (R8), Y0
+	JMP     loaded0_0
+
+zero0_0:
+	VXORPS Y0, Y0, Y0
+
+loaded0_0:
+	CMPQ    CX, $0x01
+	JLE     zero0_1
+	VMOVUPS (R8)(SI*1), Y1
+	JMP     loaded0_1
+
+zero0_1:
+	VXORPS Y1, Y1, Y1
+
+loaded0_1:
+	CMPQ    CX, $0x02
+	JLE     zero0_2
+	VMOVUPS (R8)(SI*2), Y2
+	JMP     loaded0_2
+
+zero0_2:
+	VXORPS Y2, Y2, Y2
+
+loaded0_2:
+	CMPQ    CX, $0x03
+	JLE     zero0_3
+	VMOVUPS (R8)(DI*1), Y3
+	JMP     loaded0_3
+
+zero0_3:
+	VXORPS Y3, Y3, Y3
+
+loaded0_3:
+	LEAQ    (R8)(SI*4), R9
+	CMPQ    CX, $0x04
+	JLE     zero0_4
+	VMOVUPS (R9), Y4
+	JMP     loaded0_4
+
+zero0_4:
+	VXORPS Y4, Y4, Y4
+
+loaded0_4:
+	CMPQ    CX, $0x05
+	JLE     zero0_5
+	VMOVUPS (R9)(SI*1), Y5
+	JMP     loaded0_5
+
+zero0_5:
+	VXORPS Y5, Y5, Y5
+
+loaded0_5:
+	CMPQ    CX, $0x06
+	JLE     zero0_6
+	VMOVUPS (R9)(SI*2), Y6
+	JMP     loaded0_6
+
+zero0_6:
+	VXORPS Y6, Y6, Y6
+
+loaded0_6:
+	CMPQ    CX, $0x07
+	JLE     zero0_7
+	VMOVUPS (R9)(DI*1), Y7
+	JMP     loaded0_7
+
+zero0_7:
+	VXORPS Y7, Y7, Y7
+
+loaded0_7:
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y1
+	VSHUFPS    $0x44, Y2, Y0, Y8
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VSHUFPS    $0x44, Y6, Y4, Y5
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y7, Y6
+	VMOVUPS    Y6, (DX)
+	VPERM2F128 $0x20, Y3, Y1, Y6
+	VMOVUPS    Y6, 48(DX)
+	VPERM2F128 $0x20, Y5, Y8, Y6
+	VMOVUPS    Y6, 96(DX)
+	VPERM2F128 $0x20, Y4, Y0, Y6
+	VMOVUPS    Y6, 144(DX)
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VMOVUPS    Y2, 192(DX)
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMOVUPS    Y1, 240(DX)
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VMOVUPS    Y1, 288(DX)
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VMOVUPS    Y0, 336(DX)
+	LEAQ       (R8)(SI*8), R8
+	CMPQ       CX, $0x08
+	JLE        zero8_0
+	VMOVUPS    (R8), Y0
+	JMP        loaded8_0
+
+zero8_0:
+	VXORPS Y0, Y0, Y0
+
+loaded8_0:
+	CMPQ    CX, $0x09
+	JLE     zero8_1
+	VMOVUPS (R8)(SI*1), Y1
+	JMP     loaded8_1
+
+zero8_1:
+	VXORPS Y1, Y1, Y1
+
+loaded8_1:
+	CMPQ    CX, $0x0a
+	JLE     zero8_2
+	VMOVUPS (R8)(SI*2), Y2
+	JMP     loaded8_2
+
+zero8_2:
+	VXORPS Y2, Y2, Y2
+
+loaded8_2:
+	CMPQ    CX, $0x0b
+	JLE     zero8_3
+	VMOVUPS (R8)(DI*1), Y3
+	JMP     loaded8_3
+
+zero8_3:
+	VXORPS Y3, Y3, Y3
+
+loaded8_3:
 	VXORPS       Y4, Y4, Y4
 	VXORPS       Y5, Y5, Y5
 	VXORPS       Y6, Y6, Y6
@@ -2148,20 +2377,20 @@ block:
 	VSHUFPS      $0xee, Y5, Y3, Y2
 	VSHUFPS      $0x44, Y6, Y4, Y2
 	VSHUFPS      $0xee, Y6, Y4, Y2
-	VMOVUPS      X7, 32(CX)
-	VMOVUPS      X1, 80(CX)
-	VMOVUPS      X8, 128(CX)
-	VMOVUPS      X0, 176(CX)
+	VMOVUPS      X7, 32(DX)
+	VMOVUPS      X1, 80(DX)
+	VMOVUPS      X8, 128(DX)
+	VMOVUPS      X0, 176(DX)
 	VEXTRACTF128 $0x01, Y7, X2
-	VMOVUPS      X2, 224(CX)
+	VMOVUPS      X2, 224(DX)
 	VEXTRACTF128 $0x01, Y1, X1
-	VMOVUPS      X1, 272(CX)
+	VMOVUPS      X1, 272(DX)
 	VEXTRACTF128 $0x01, Y8, X1
-	VMOVUPS      X1, 320(CX)
+	VMOVUPS      X1, 320(DX)
 	VEXTRACTF128 $0x01, Y0, X0
-	VMOVUPS      X0, 368(CX)
-	ADDQ         $0x20, DX
-	ADDQ         $0x00000180, CX
+	VMOVUPS      X0, 368(DX)
+	ADDQ         $0x20, BX
+	ADDQ         $0x00000180, DX
 	SUBQ         $0x08, AX
 	CMPQ         AX, $0x08
 	JGE          block
@@ -2169,74 +2398,199 @@ block:
 tail:
 	TESTQ AX, AX
 	JE    done
-	MOVQ  DX, SI
-	MOVL  (SI), DI
-	MOVL  DI, (CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 4(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 8(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 12(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 16(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 20(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 24(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 28(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 32(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 36(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 40(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), SI
-	MOVL  SI, 44(CX)
-	ADDQ  $0x04, DX
-	ADDQ  $0x00000030, CX
-	DECQ  AX
-	JMP   tail
+	MOVQ  BX, DI
+	XORL  R8, R8
+	CMPQ  CX, $0x00
+	JLE   tailstore0
+	MOVL  (DI), R8
+	ADDQ  SI, DI
+
+tailstore0:
+	MOVL R8, (DX)
+	XORL R8, R8
+	CMPQ CX, $0x01
+	JLE  tailstore1
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore1:
+	MOVL R8, 4(DX)
+	XORL R8, R8
+	CMPQ CX, $0x02
+	JLE  tailstore2
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore2:
+	MOVL R8, 8(DX)
+	XORL R8, R8
+	CMPQ CX, $0x03
+	JLE  tailstore3
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore3:
+	MOVL R8, 12(DX)
+	XORL R8, R8
+	CMPQ CX, $0x04
+	JLE  tailstore4
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore4:
+	MOVL R8, 16(DX)
+	XORL R8, R8
+	CMPQ CX, $0x05
+	JLE  tailstore5
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore5:
+	MOVL R8, 20(DX)
+	XORL R8, R8
+	CMPQ CX, $0x06
+	JLE  tailstore6
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore6:
+	MOVL R8, 24(DX)
+	XORL R8, R8
+	CMPQ CX, $0x07
+	JLE  tailstore7
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore7:
+	MOVL R8, 28(DX)
+	XORL R8, R8
+	CMPQ CX, $0x08
+	JLE  tailstore8
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore8:
+	MOVL R8, 32(DX)
+	XORL R8, R8
+	CMPQ CX, $0x09
+	JLE  tailstore9
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore9:
+	MOVL R8, 36(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0a
+	JLE  tailstore10
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore10:
+	MOVL R8, 40(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0b
+	JLE  tailstore11
+	MOVL (DI), R8
+
+tailstore11:
+	MOVL R8, 44(DX)
+	ADDQ $0x04, BX
+	ADDQ $0x00000030, DX
+	DECQ AX
+	JMP  tail
 
 done:
 	VZEROUPPER
 	RET
 
-// func GemmTranspose32AVX512(kc int, dst *float32, src *float32, ld int)
+// func GemmTranspose32AVX512(kc int, rows int, dst *float32, src *float32, ld int)
 // Requires: AVX
-TEXT ·GemmTranspose32AVX512(SB), NOSPLIT, $0-32
+TEXT ·GemmTranspose32AVX512(SB), NOSPLIT, $0-40
 	MOVQ kc+0(FP), AX
-	MOVQ dst+8(FP), CX
-	MOVQ src+16(FP), DX
-	MOVQ ld+24(FP), BX
-	SHLQ $0x02, BX
-	LEAQ (BX)(BX*2), SI
+	MOVQ rows+8(FP), CX
+	MOVQ dst+16(FP), DX
+	MOVQ src+24(FP), BX
+	MOVQ ld+32(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (SI)(SI*2), DI
 	CMPQ AX, $0x08
 	JL   tail
 
 block:
-	MOVQ       DX, DI
-	VMOVUPS    (DI), Y0
-	VMOVUPS    (DI)(BX*1), Y1
-	VMOVUPS    (DI)(BX*2), Y2
-	VMOVUPS    (DI)(SI*1), Y3
-	LEAQ       (DI)(BX*4), R8
-	VMOVUPS    (R8), Y4
-	VMOVUPS    (R8)(BX*1), Y5
-	VMOVUPS    (R8)(BX*2), Y6
-	VMOVUPS    (R8)(SI*1), Y7
+	MOVQ    BX, R8
+	CMPQ    CX, $0x00
+	JLE     zero0_0
+	VMOVUPS (R8), Y0
+	JMP     loaded0_0
+
+zero0_0:
+	VXORPS Y0, Y0, Y0
+
+loaded0_0:
+	CMPQ    CX, $0x01
+	JLE     zero0_1
+	VMOVUPS (R8)(SI*1), Y1
+	JMP     loaded0_1
+
+zero0_1:
+	VXORPS Y1, Y1, Y1
+
+loaded0_1:
+	CMPQ    CX, $0x02
+	JLE     zero0_2
+	VMOVUPS (R8)(SI*2), Y2
+	JMP     loaded0_2
+
+zero0_2:
+	VXORPS Y2, Y2, Y2
+
+loaded0_2:
+	CMPQ    CX, $0x03
+	JLE     zero0_3
+	VMOVUPS (R8)(DI*1), Y3
+	JMP     loaded0_3
+
+zero0_3:
+	VXORPS Y3, Y3, Y3
+
+loaded0_3:
+	LEAQ    (R8)(SI*4), R9
+	CMPQ    CX, $0x04
+	JLE     zero0_4
+	VMOVUPS (R9), Y4
+	JMP     loaded0_4
+
+zero0_4:
+	VXORPS Y4, Y4, Y4
+
+loaded0_4:
+	CMPQ    CX, $0x05
+	JLE     zero0_5
+	VMOVUPS (R9)(SI*1), Y5
+	JMP     loaded0_5
+
+zero0_5:
+	VXORPS Y5, Y5, Y5
+
+loaded0_5:
+	CMPQ    CX, $0x06
+	JLE     zero0_6
+	VMOVUPS (R9)(SI*2), Y6
+	JMP     loaded0_6
+
+zero0_6:
+	VXORPS Y6, Y6, Y6
+
+loaded0_6:
+	CMPQ    CX, $0x07
+	JLE     zero0_7
+	VMOVUPS (R9)(DI*1), Y7
+	JMP     loaded0_7
+
+zero0_7:
+	VXORPS Y7, Y7, Y7
+
+loaded0_7:
 	VUNPCKLPS  Y1, Y0, Y8
 	VUNPCKHPS  Y1, Y0, Y0
 	VUNPCKLPS  Y3, Y2, Y1
@@ -2254,31 +2608,95 @@ block:
 	VSHUFPS    $0x44, Y6, Y4, Y5
 	VSHUFPS    $0xee, Y6, Y4, Y4
 	VPERM2F128 $0x20, Y2, Y7, Y6
-	VMOVUPS    Y6, (CX)
+	VMOVUPS    Y6, (DX)
 	VPERM2F128 $0x20, Y3, Y1, Y6
-	VMOVUPS    Y6, 128(CX)
+	VMOVUPS    Y6, 128(DX)
 	VPERM2F128 $0x20, Y5, Y8, Y6
-	VMOVUPS    Y6, 256(CX)
+	VMOVUPS    Y6, 256(DX)
 	VPERM2F128 $0x20, Y4, Y0, Y6
-	VMOVUPS    Y6, 384(CX)
+	VMOVUPS    Y6, 384(DX)
 	VPERM2F128 $0x31, Y2, Y7, Y2
-	VMOVUPS    Y2, 512(CX)
+	VMOVUPS    Y2, 512(DX)
 	VPERM2F128 $0x31, Y3, Y1, Y1
-	VMOVUPS    Y1, 640(CX)
+	VMOVUPS    Y1, 640(DX)
 	VPERM2F128 $0x31, Y5, Y8, Y1
-	VMOVUPS    Y1, 768(CX)
+	VMOVUPS    Y1, 768(DX)
 	VPERM2F128 $0x31, Y4, Y0, Y0
-	VMOVUPS    Y0, 896(CX)
-	LEAQ       (DI)(BX*8), DI
-	VMOVUPS    (DI), Y0
-	VMOVUPS    (DI)(BX*1), Y1
-	VMOVUPS    (DI)(BX*2), Y2
-	VMOVUPS    (DI)(SI*1), Y3
-	LEAQ       (DI)(BX*4), R8
-	VMOVUPS    (R8), Y4
-	VMOVUPS    (R8)(BX*1), Y5
-	VMOVUPS    (R8)(BX*2), Y6
-	VMOVUPS    (R8)(SI*1), Y7
+	VMOVUPS    Y0, 896(DX)
+	LEAQ       (R8)(SI*8), R8
+	CMPQ       CX, $0x08
+	JLE        zero8_0
+	VMOVUPS    (R8), Y0
+	JMP        loaded8_0
+
+zero8_0:
+	VXORPS Y0, Y0, Y0
+
+loaded8_0:
+	CMPQ    CX, $0x09
+	JLE     zero8_1
+	VMOVUPS (R8)(SI*1), Y1
+	JMP     loaded8_1
+
+zero8_1:
+	VXORPS Y1, Y1, Y1
+
+loaded8_1:
+	CMPQ    CX, $0x0a
+	JLE     zero8_2
+	VMOVUPS (R8)(SI*2), Y2
+	JMP     loaded8_2
+
+zero8_2:
+	VXORPS Y2, Y2, Y2
+
+loaded8_2:
+	CMPQ    CX, $0x0b
+	JLE     zero8_3
+	VMOVUPS (R8)(DI*1), Y3
+	JMP     loaded8_3
+
+zero8_3:
+	VXORPS Y3, Y3, Y3
+
+loaded8_3:
+	LEAQ    (R8)(SI*4), R9
+	CMPQ    CX, $0x0c
+	JLE     zero8_4
+	VMOVUPS (R9), Y4
+	JMP     loaded8_4
+
+zero8_4:
+	VXORPS Y4, Y4, Y4
+
+loaded8_4:
+	CMPQ    CX, $0x0d
+	JLE     zero8_5
+	VMOVUPS (R9)(SI*1), Y5
+	JMP     loaded8_5
+
+zero8_5:
+	VXORPS Y5, Y5, Y5
+
+loaded8_5:
+	CMPQ    CX, $0x0e
+	JLE     zero8_6
+	VMOVUPS (R9)(SI*2), Y6
+	JMP     loaded8_6
+
+zero8_6:
+	VXORPS Y6, Y6, Y6
+
+loaded8_6:
+	CMPQ    CX, $0x0f
+	JLE     zero8_7
+	VMOVUPS (R9)(DI*1), Y7
+	JMP     loaded8_7
+
+zero8_7:
+	VXORPS Y7, Y7, Y7
+
+loaded8_7:
 	VUNPCKLPS  Y1, Y0, Y8
 	VUNPCKHPS  Y1, Y0, Y0
 	VUNPCKLPS  Y3, Y2, Y1
@@ -2296,31 +2714,95 @@ block:
 	VSHUFPS    $0x44, Y6, Y4, Y5
 	VSHUFPS    $0xee, Y6, Y4, Y4
 	VPERM2F128 $0x20, Y2, Y7, Y6
-	VMOVUPS    Y6, 32(CX)
+	VMOVUPS    Y6, 32(DX)
 	VPERM2F128 $0x20, Y3, Y1, Y6
-	VMOVUPS    Y6, 160(CX)
+	VMOVUPS    Y6, 160(DX)
 	VPERM2F128 $0x20, Y5, Y8, Y6
-	VMOVUPS    Y6, 288(CX)
+	VMOVUPS    Y6, 288(DX)
 	VPERM2F128 $0x20, Y4, Y0, Y6
-	VMOVUPS    Y6, 416(CX)
+	VMOVUPS    Y6, 416(DX)
 	VPERM2F128 $0x31, Y2, Y7, Y2
-	VMOVUPS    Y2, 544(CX)
+	VMOVUPS    Y2, 544(DX)
 	VPERM2F128 $0x31, Y3, Y1, Y1
-	VMOVUPS    Y1, 672(CX)
+	VMOVUPS    Y1, 672(DX)
 	VPERM2F128 $0x31, Y5, Y8, Y1
-	VMOVUPS    Y1, 800(CX)
+	VMOVUPS    Y1, 800(DX)
 	VPERM2F128 $0x31, Y4, Y0, Y0
-	VMOVUPS    Y0, 928(CX)
-	LEAQ       (DI)(BX*8), DI
-	VMOVUPS    (DI), Y0
-	VMOVUPS    (DI)(BX*1), Y1
-	VMOVUPS    (DI)(BX*2), Y2
-	VMOVUPS    (DI)(SI*1), Y3
-	LEAQ       (DI)(BX*4), R8
-	VMOVUPS    (R8), Y4
-	VMOVUPS    (R8)(BX*1), Y5
-	VMOVUPS    (R8)(BX*2), Y6
-	VMOVUPS    (R8)(SI*1), Y7
+	VMOVUPS    Y0, 928(DX)
+	LEAQ       (R8)(SI*8), R8
+	CMPQ       CX, $0x10
+	JLE        zero16_0
+	VMOVUPS    (R8), Y0
+	JMP        loaded16_0
+
+zero16_0:
+	VXORPS Y0, Y0, Y0
+
+loaded16_0:
+	CMPQ    CX, $0x11
+	JLE     zero16_1
+	VMOVUPS (R8)(SI*1), Y1
+	JMP     loaded16_1
+
+zero16_1:
+	VXORPS Y1, Y1, Y1
+
+loaded16_1:
+	CMPQ    CX, $0x12
+	JLE     zero16_2
+	VMOVUPS (R8)(SI*2), Y2
+	JMP     loaded16_2
+
+zero16_2:
+	VXORPS Y2, Y2, Y2
+
+loaded16_2:
+	CMPQ    CX, $0x13
+	JLE     zero16_3
+	VMOVUPS (R8)(DI*1), Y3
+	JMP     loaded16_3
+
+zero16_3:
+	VXORPS Y3, Y3, Y3
+
+loaded16_3:
+	LEAQ    (R8)(SI*4), R9
+	CMPQ    CX, $0x14
+	JLE     zero16_4
+	VMOVUPS (R9), Y4
+	JMP     loaded16_4
+
+zero16_4:
+	VXORPS Y4, Y4, Y4
+
+loaded16_4:
+	CMPQ    CX, $0x15
+	JLE     zero16_5
+	VMOVUPS (R9)(SI*1), Y5
+	JMP     loaded16_5
+
+zero16_5:
+	VXORPS Y5, Y5, Y5
+
+loaded16_5:
+	CMPQ    CX, $0x16
+	JLE     zero16_6
+	VMOVUPS (R9)(SI*2), Y6
+	JMP     loaded16_6
+
+zero16_6:
+	VXORPS Y6, Y6, Y6
+
+loaded16_6:
+	CMPQ    CX, $0x17
+	JLE     zero16_7
+	VMOVUPS (R9)(DI*1), Y7
+	JMP     loaded16_7
+
+zero16_7:
+	VXORPS Y7, Y7, Y7
+
+loaded16_7:
 	VUNPCKLPS  Y1, Y0, Y8
 	VUNPCKHPS  Y1, Y0, Y0
 	VUNPCKLPS  Y3, Y2, Y1
@@ -2338,31 +2820,95 @@ block:
 	VSHUFPS    $0x44, Y6, Y4, Y5
 	VSHUFPS    $0xee, Y6, Y4, Y4
 	VPERM2F128 $0x20, Y2, Y7, Y6
-	VMOVUPS    Y6, 64(CX)
+	VMOVUPS    Y6, 64(DX)
 	VPERM2F128 $0x20, Y3, Y1, Y6
-	VMOVUPS    Y6, 192(CX)
+	VMOVUPS    Y6, 192(DX)
 	VPERM2F128 $0x20, Y5, Y8, Y6
-	VMOVUPS    Y6, 320(CX)
+	VMOVUPS    Y6, 320(DX)
 	VPERM2F128 $0x20, Y4, Y0, Y6
-	VMOVUPS    Y6, 448(CX)
+	VMOVUPS    Y6, 448(DX)
 	VPERM2F128 $0x31, Y2, Y7, Y2
-	VMOVUPS    Y2, 576(CX)
+	VMOVUPS    Y2, 576(DX)
 	VPERM2F128 $0x31, Y3, Y1, Y1
-	VMOVUPS    Y1, 704(CX)
+	VMOVUPS    Y1, 704(DX)
 	VPERM2F128 $0x31, Y5, Y8, Y1
-	VMOVUPS    Y1, 832(CX)
+	VMOVUPS    Y1, 832(DX)
 	VPERM2F128 $0x31, Y4, Y0, Y0
-	VMOVUPS    Y0, 960(CX)
-	LEAQ       (DI)(BX*8), DI
-	VMOVUPS    (DI), Y0
-	VMOVUPS    (DI)(BX*1), Y1
-	VMOVUPS    (DI)(BX*2), Y2
-	VMOVUPS    (DI)(SI*1), Y3
-	LEAQ       (DI)(BX*4), DI
-	VMOVUPS    (DI), Y4
-	VMOVUPS    (DI)(BX*1), Y5
-	VMOVUPS    (DI)(BX*2), Y6
-	VMOVUPS    (DI)(SI*1), Y7
+	VMOVUPS    Y0, 960(DX)
+	LEAQ       (R8)(SI*8), R8
+	CMPQ       CX, $0x18
+	JLE        zero24_0
+	VMOVUPS    (R8), Y0
+	JMP        loaded24_0
+
+zero24_0:
+	VXORPS Y0, Y0, Y0
+
+loaded24_0:
+	CMPQ    CX, $0x19
+	JLE     zero24_1
+	VMOVUPS (R8)(SI*1), Y1
+	JMP     loaded24_1
+
+zero24_1:
+	VXORPS Y1, Y1, Y1
+
+loaded24_1:
+	CMPQ    CX, $0x1a
+	JLE     zero24_2
+	VMOVUPS (R8)(SI*2), Y2
+	JMP     loaded24_2
+
+zero24_2:
+	VXORPS Y2, Y2, Y2
+
+loaded24_2:
+	CMPQ    CX, $0x1b
+	JLE     zero24_3
+	VMOVUPS (R8)(DI*1), Y3
+	JMP     loaded24_3
+
+zero24_3:
+	VXORPS Y3, Y3, Y3
+
+loaded24_3:
+	LEAQ    (R8)(SI*4), R8
+	CMPQ    CX, $0x1c
+	JLE     zero24_4
+	VMOVUPS (R8), Y4
+	JMP     loaded24_4
+
+zero24_4:
+	VXORPS Y4, Y4, Y4
+
+loaded24_4:
+	CMPQ    CX, $0x1d
+	JLE     zero24_5
+	VMOVUPS (R8)(SI*1), Y5
+	JMP     loaded24_5
+
+zero24_5:
+	VXORPS Y5, Y5, Y5
+
+loaded24_5:
+	CMPQ    CX, $0x1e
+	JLE     zero24_6
+	VMOVUPS (R8)(SI*2), Y6
+	JMP     loaded24_6
+
+zero24_6:
+	VXORPS Y6, Y6, Y6
+
+loaded24_6:
+	CMPQ    CX, $0x1f
+	JLE     zero24_7
+	VMOVUPS (R8)(DI*1), Y7
+	JMP     loaded24_7
+
+zero24_7:
+	VXORPS Y7, Y7, Y7
+
+loaded24_7:
 	VUNPCKLPS  Y1, Y0, Y8
 	VUNPCKHPS  Y1, Y0, Y0
 	VUNPCKLPS  Y3, Y2, Y1
@@ -2380,23 +2926,23 @@ block:
 	VSHUFPS    $0x44, Y6, Y4, Y5
 	VSHUFPS    $0xee, Y6, Y4, Y4
 	VPERM2F128 $0x20, Y2, Y7, Y6
-	VMOVUPS    Y6, 96(CX)
+	VMOVUPS    Y6, 96(DX)
 	VPERM2F128 $0x20, Y3, Y1, Y6
-	VMOVUPS    Y6, 224(CX)
+	VMOVUPS    Y6, 224(DX)
 	VPERM2F128 $0x20, Y5, Y8, Y6
-	VMOVUPS    Y6, 352(CX)
+	VMOVUPS    Y6, 352(DX)
 	VPERM2F128 $0x20, Y4, Y0, Y6
-	VMOVUPS    Y6, 480(CX)
+	VMOVUPS    Y6, 480(DX)
 	VPERM2F128 $0x31, Y2, Y7, Y2
-	VMOVUPS    Y2, 608(CX)
+	VMOVUPS    Y2, 608(DX)
 	VPERM2F128 $0x31, Y3, Y1, Y1
-	VMOVUPS    Y1, 736(CX)
+	VMOVUPS    Y1, 736(DX)
 	VPERM2F128 $0x31, Y5, Y8, Y1
-	VMOVUPS    Y1, 864(CX)
+	VMOVUPS    Y1, 864(DX)
 	VPERM2F128 $0x31, Y4, Y0, Y0
-	VMOVUPS    Y0, 992(CX)
-	ADDQ       $0x20, DX
-	ADDQ       $0x00000400, CX
+	VMOVUPS    Y0, 992(DX)
+	ADDQ       $0x20, BX
+	ADDQ       $0x00000400, DX
 	SUBQ       $0x08, AX
 	CMPQ       AX, $0x08
 	JGE        block
@@ -2404,106 +2950,266 @@ block:
 tail:
 	TESTQ AX, AX
 	JE    done
-	MOVQ  DX, SI
-	MOVL  (SI), DI
-	MOVL  DI, (CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 4(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 8(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 12(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 16(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 20(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 24(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 28(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 32(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 36(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 40(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 44(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 48(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 52(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 56(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 60(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 64(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 68(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 72(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 76(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 80(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 84(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 88(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 92(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 96(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 100(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 104(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 108(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 112(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 116(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 120(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), SI
-	MOVL  SI, 124(CX)
-	ADDQ  $0x04, DX
-	ADDQ  $0x00000080, CX
-	DECQ  AX
-	JMP   tail
+	MOVQ  BX, DI
+	XORL  R8, R8
+	CMPQ  CX, $0x00
+	JLE   tailstore0
+	MOVL  (DI), R8
+	ADDQ  SI, DI
+
+tailstore0:
+	MOVL R8, (DX)
+	XORL R8, R8
+	CMPQ CX, $0x01
+	JLE  tailstore1
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore1:
+	MOVL R8, 4(DX)
+	XORL R8, R8
+	CMPQ CX, $0x02
+	JLE  tailstore2
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore2:
+	MOVL R8, 8(DX)
+	XORL R8, R8
+	CMPQ CX, $0x03
+	JLE  tailstore3
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore3:
+	MOVL R8, 12(DX)
+	XORL R8, R8
+	CMPQ CX, $0x04
+	JLE  tailstore4
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore4:
+	MOVL R8, 16(DX)
+	XORL R8, R8
+	CMPQ CX, $0x05
+	JLE  tailstore5
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore5:
+	MOVL R8, 20(DX)
+	XORL R8, R8
+	CMPQ CX, $0x06
+	JLE  tailstore6
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore6:
+	MOVL R8, 24(DX)
+	XORL R8, R8
+	CMPQ CX, $0x07
+	JLE  tailstore7
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore7:
+	MOVL R8, 28(DX)
+	XORL R8, R8
+	CMPQ CX, $0x08
+	JLE  tailstore8
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore8:
+	MOVL R8, 32(DX)
+	XORL R8, R8
+	CMPQ CX, $0x09
+	JLE  tailstore9
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore9:
+	MOVL R8, 36(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0a
+	JLE  tailstore10
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore10:
+	MOVL R8, 40(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0b
+	JLE  tailstore11
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore11:
+	MOVL R8, 44(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0c
+	JLE  tailstore12
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore12:
+	MOVL R8, 48(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0d
+	JLE  tailstore13
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore13:
+	MOVL R8, 52(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0e
+	JLE  tailstore14
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore14:
+	MOVL R8, 56(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0f
+	JLE  tailstore15
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore15:
+	MOVL R8, 60(DX)
+	XORL R8, R8
+	CMPQ CX, $0x10
+	JLE  tailstore16
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore16:
+	MOVL R8, 64(DX)
+	XORL R8, R8
+	CMPQ CX, $0x11
+	JLE  tailstore17
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore17:
+	MOVL R8, 68(DX)
+	XORL R8, R8
+	CMPQ CX, $0x12
+	JLE  tailstore18
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore18:
+	MOVL R8, 72(DX)
+	XORL R8, R8
+	CMPQ CX, $0x13
+	JLE  tailstore19
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore19:
+	MOVL R8, 76(DX)
+	XORL R8, R8
+	CMPQ CX, $0x14
+	JLE  tailstore20
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore20:
+	MOVL R8, 80(DX)
+	XORL R8, R8
+	CMPQ CX, $0x15
+	JLE  tailstore21
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore21:
+	MOVL R8, 84(DX)
+	XORL R8, R8
+	CMPQ CX, $0x16
+	JLE  tailstore22
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore22:
+	MOVL R8, 88(DX)
+	XORL R8, R8
+	CMPQ CX, $0x17
+	JLE  tailstore23
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore23:
+	MOVL R8, 92(DX)
+	XORL R8, R8
+	CMPQ CX, $0x18
+	JLE  tailstore24
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore24:
+	MOVL R8, 96(DX)
+	XORL R8, R8
+	CMPQ CX, $0x19
+	JLE  tailstore25
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore25:
+	MOVL R8, 100(DX)
+	XORL R8, R8
+	CMPQ CX, $0x1a
+	JLE  tailstore26
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore26:
+	MOVL R8, 104(DX)
+	XORL R8, R8
+	CMPQ CX, $0x1b
+	JLE  tailstore27
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore27:
+	MOVL R8, 108(DX)
+	XORL R8, R8
+	CMPQ CX, $0x1c
+	JLE  tailstore28
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore28:
+	MOVL R8, 112(DX)
+	XORL R8, R8
+	CMPQ CX, $0x1d
+	JLE  tailstore29
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore29:
+	MOVL R8, 116(DX)
+	XORL R8, R8
+	CMPQ CX, $0x1e
+	JLE  tailstore30
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore30:
+	MOVL R8, 120(DX)
+	XORL R8, R8
+	CMPQ CX, $0x1f
+	JLE  tailstore31
+	MOVL (DI), R8
+
+tailstore31:
+	MOVL R8, 124(DX)
+	ADDQ $0x04, BX
+	ADDQ $0x00000080, DX
+	DECQ AX
+	JMP  tail
 
 done:
 	VZEROUPPER
@@ -4076,103 +4782,232 @@ done:
 	VZEROUPPER
 	RET
 
-// func GemmCopy6AVX2(kc int, panels int, dst *float32, src *float32, ld int)
+// func GemmCopy6AVX2(kc int, panels int, rest int, dst *float32, src *float32, ld int)
 // Requires: AVX
-TEXT ·GemmCopy6AVX2(SB), NOSPLIT, $0-40
+TEXT ·GemmCopy6AVX2(SB), NOSPLIT, $0-48
 	MOVQ   kc+0(FP), AX
-	MOVQ   panels+8(FP), CX
-	MOVQ   dst+16(FP), DX
-	MOVQ   src+24(FP), BX
-	MOVQ   ld+32(FP), SI
-	SHLQ   $0x02, SI
+	MOVQ   dst+24(FP), CX
+	MOVQ   src+32(FP), DX
+	MOVQ   ld+40(FP), BX
+	SHLQ   $0x02, BX
+	LEAQ   (BX)(BX*2), SI
 	IMUL3Q $0x00000018, AX, DI
-	TESTQ  AX, AX
-	JE     done
-	TESTQ  CX, CX
-	JE     done
+	CMPQ   AX, $0x04
+	JL     single
 
-row:
-	MOVQ BX, R8
-	MOVQ DX, R9
-	MOVQ CX, R10
+four:
+	MOVQ  DX, R8
+	MOVQ  CX, R9
+	MOVQ  panels+8(FP), R10
+	TESTQ R10, R10
+	JE    fourrest
 
-panel:
+fourpanel:
 	VMOVUPS (R8), X0
 	VMOVUPS X0, (R9)
 	VMOVSD  16(R8), X0
 	VMOVSD  X0, 16(R9)
+	VMOVUPS (R8)(BX*1), X0
+	VMOVUPS X0, 24(R9)
+	VMOVSD  16(R8)(BX*1), X0
+	VMOVSD  X0, 40(R9)
+	VMOVUPS (R8)(BX*2), X0
+	VMOVUPS X0, 48(R9)
+	VMOVSD  16(R8)(BX*2), X0
+	VMOVSD  X0, 64(R9)
+	VMOVUPS (R8)(SI*1), X0
+	VMOVUPS X0, 72(R9)
+	VMOVSD  16(R8)(SI*1), X0
+	VMOVSD  X0, 88(R9)
 	ADDQ    $0x00000018, R8
 	ADDQ    DI, R9
 	DECQ    R10
-	JNZ     panel
-	ADDQ    SI, BX
-	ADDQ    $0x00000018, DX
-	DECQ    AX
-	JNZ     row
+	JNZ     fourpanel
+
+fourrest:
+	LEAQ (DX)(BX*4), DX
+	ADDQ $0x00000060, CX
+	SUBQ $0x04, AX
+	CMPQ AX, $0x04
+	JGE  four
+
+single:
+	TESTQ AX, AX
+	JE    done
+	MOVQ  DX, SI
+	MOVQ  CX, R8
+	MOVQ  panels+8(FP), R9
+	TESTQ R9, R9
+	JE    onerest
+
+onepanel:
+	VMOVUPS (SI), X0
+	VMOVUPS X0, (R8)
+	VMOVSD  16(SI), X0
+	VMOVSD  X0, 16(R8)
+	ADDQ    $0x00000018, SI
+	ADDQ    DI, R8
+	DECQ    R9
+	JNZ     onepanel
+
+onerest:
+	ADDQ BX, DX
+	ADDQ $0x00000018, CX
+	DECQ AX
+	JMP  single
 
 done:
 	VZEROUPPER
 	RET
 
-// func GemmCopy16AVX2(kc int, panels int, dst *float32, src *float32, ld int)
+// func GemmCopy16AVX2(kc int, panels int, rest int, dst *float32, src *float32, ld int)
 // Requires: AVX
-TEXT ·GemmCopy16AVX2(SB), NOSPLIT, $0-40
+TEXT ·GemmCopy16AVX2(SB), NOSPLIT, $0-48
 	MOVQ   kc+0(FP), AX
-	MOVQ   panels+8(FP), CX
-	MOVQ   dst+16(FP), DX
-	MOVQ   src+24(FP), BX
-	MOVQ   ld+32(FP), SI
-	SHLQ   $0x02, SI
+	MOVQ   dst+24(FP), CX
+	MOVQ   src+32(FP), DX
+	MOVQ   ld+40(FP), BX
+	SHLQ   $0x02, BX
+	LEAQ   (BX)(BX*2), SI
 	IMUL3Q $0x00000040, AX, DI
-	TESTQ  AX, AX
-	JE     done
-	TESTQ  CX, CX
-	JE     done
+	CMPQ   AX, $0x04
+	JL     single
 
-row:
-	MOVQ BX, R8
-	MOVQ DX, R9
-	MOVQ CX, R10
+four:
+	MOVQ  DX, R8
+	MOVQ  CX, R9
+	MOVQ  panels+8(FP), R10
+	TESTQ R10, R10
+	JE    fourrest
 
-panel:
+fourpanel:
 	VMOVUPS (R8), Y0
 	VMOVUPS Y0, (R9)
 	VMOVUPS 32(R8), Y0
 	VMOVUPS Y0, 32(R9)
+	VMOVUPS (R8)(BX*1), Y0
+	VMOVUPS Y0, 64(R9)
+	VMOVUPS 32(R8)(BX*1), Y0
+	VMOVUPS Y0, 96(R9)
+	VMOVUPS (R8)(BX*2), Y0
+	VMOVUPS Y0, 128(R9)
+	VMOVUPS 32(R8)(BX*2), Y0
+	VMOVUPS Y0, 160(R9)
+	VMOVUPS (R8)(SI*1), Y0
+	VMOVUPS Y0, 192(R9)
+	VMOVUPS 32(R8)(SI*1), Y0
+	VMOVUPS Y0, 224(R9)
 	ADDQ    $0x00000040, R8
 	ADDQ    DI, R9
 	DECQ    R10
-	JNZ     panel
-	ADDQ    SI, BX
-	ADDQ    $0x00000040, DX
-	DECQ    AX
-	JNZ     row
+	JNZ     fourpanel
+
+fourrest:
+	LEAQ (DX)(BX*4), DX
+	ADDQ $0x00000100, CX
+	SUBQ $0x04, AX
+	CMPQ AX, $0x04
+	JGE  four
+
+single:
+	TESTQ AX, AX
+	JE    done
+	MOVQ  DX, SI
+	MOVQ  CX, R8
+	MOVQ  panels+8(FP), R9
+	TESTQ R9, R9
+	JE    onerest
+
+onepanel:
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, (R8)
+	VMOVUPS 32(SI), Y0
+	VMOVUPS Y0, 32(R8)
+	ADDQ    $0x00000040, SI
+	ADDQ    DI, R8
+	DECQ    R9
+	JNZ     onepanel
+
+onerest:
+	ADDQ BX, DX
+	ADDQ $0x00000040, CX
+	DECQ AX
+	JMP  single
 
 done:
 	VZEROUPPER
 	RET
 
-// func GemmTranspose6AVX2(kc int, dst *float32, src *float32, ld int)
+// func GemmTranspose6AVX2(kc int, rows int, dst *float32, src *float32, ld int)
 // Requires: AVX
-TEXT ·GemmTranspose6AVX2(SB), NOSPLIT, $0-32
+TEXT ·GemmTranspose6AVX2(SB), NOSPLIT, $0-40
 	MOVQ kc+0(FP), AX
-	MOVQ dst+8(FP), CX
-	MOVQ src+16(FP), DX
-	MOVQ ld+24(FP), BX
-	SHLQ $0x02, BX
-	LEAQ (BX)(BX*2), SI
+	MOVQ rows+8(FP), CX
+	MOVQ dst+16(FP), DX
+	MOVQ src+24(FP), BX
+	MOVQ ld+32(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (SI)(SI*2), DI
 	CMPQ AX, $0x08
 	JL   tail
 
 block:
-	MOVQ         DX, DI
-	VMOVUPS      (DI), Y0
-	VMOVUPS      (DI)(BX*1), Y1
-	VMOVUPS      (DI)(BX*2), Y2
-	VMOVUPS      (DI)(SI*1), Y3
-	LEAQ         (DI)(BX*4), DI
-	VMOVUPS      (DI), Y4
-	VMOVUPS      (DI)(BX*1), Y5
+	MOVQ    BX, R8
+	CMPQ    CX, $0x00
+	JLE     zero0_0
+	VMOVUPS (R8), Y0
+	JMP     loaded0_0
+
+zero0_0:
+	VXORPS Y0, Y0, Y0
+
+loaded0_0:
+	CMPQ    CX, $0x01
+	JLE     zero0_1
+	VMOVUPS (R8)(SI*1), Y1
+	JMP     loaded0_1
+
+zero0_1:
+	VXORPS Y1, Y1, Y1
+
+loaded0_1:
+	CMPQ    CX, $0x02
+	JLE     zero0_2
+	VMOVUPS (R8)(SI*2), Y2
+	JMP     loaded0_2
+
+zero0_2:
+	VXORPS Y2, Y2, Y2
+
+loaded0_2:
+	CMPQ    CX, $0x03
+	JLE     zero0_3
+	VMOVUPS (R8)(DI*1), Y3
+	JMP     loaded0_3
+
+zero0_3:
+	VXORPS Y3, Y3, Y3
+
+loaded0_3:
+	LEAQ    (R8)(SI*4), R8
+	CMPQ    CX, $0x04
+	JLE     zero0_4
+	VMOVUPS (R8), Y4
+	JMP     loaded0_4
+
+zero0_4:
+	VXORPS Y4, Y4, Y4
+
+loaded0_4:
+	CMPQ    CX, $0x05
+	JLE     zero0_5
+	VMOVUPS (R8)(SI*1), Y5
+	JMP     loaded0_5
+
+zero0_5:
+	VXORPS Y5, Y5, Y5
+
+loaded0_5:
 	VXORPS       Y6, Y6, Y6
 	VXORPS       Y7, Y7, Y7
 	VUNPCKLPS    Y1, Y0, Y8
@@ -4192,39 +5027,39 @@ block:
 	VSHUFPS      $0x44, Y6, Y4, Y5
 	VSHUFPS      $0xee, Y6, Y4, Y4
 	VPERM2F128   $0x20, Y2, Y7, Y6
-	VMOVUPS      X6, (CX)
+	VMOVUPS      X6, (DX)
 	VEXTRACTF128 $0x01, Y6, X6
-	VMOVSD       X6, 16(CX)
+	VMOVSD       X6, 16(DX)
 	VPERM2F128   $0x20, Y3, Y1, Y6
-	VMOVUPS      X6, 24(CX)
+	VMOVUPS      X6, 24(DX)
 	VEXTRACTF128 $0x01, Y6, X6
-	VMOVSD       X6, 40(CX)
+	VMOVSD       X6, 40(DX)
 	VPERM2F128   $0x20, Y5, Y8, Y6
-	VMOVUPS      X6, 48(CX)
+	VMOVUPS      X6, 48(DX)
 	VEXTRACTF128 $0x01, Y6, X6
-	VMOVSD       X6, 64(CX)
+	VMOVSD       X6, 64(DX)
 	VPERM2F128   $0x20, Y4, Y0, Y6
-	VMOVUPS      X6, 72(CX)
+	VMOVUPS      X6, 72(DX)
 	VEXTRACTF128 $0x01, Y6, X6
-	VMOVSD       X6, 88(CX)
+	VMOVSD       X6, 88(DX)
 	VPERM2F128   $0x31, Y2, Y7, Y2
-	VMOVUPS      X2, 96(CX)
+	VMOVUPS      X2, 96(DX)
 	VEXTRACTF128 $0x01, Y2, X2
-	VMOVSD       X2, 112(CX)
+	VMOVSD       X2, 112(DX)
 	VPERM2F128   $0x31, Y3, Y1, Y1
-	VMOVUPS      X1, 120(CX)
+	VMOVUPS      X1, 120(DX)
 	VEXTRACTF128 $0x01, Y1, X1
-	VMOVSD       X1, 136(CX)
+	VMOVSD       X1, 136(DX)
 	VPERM2F128   $0x31, Y5, Y8, Y1
-	VMOVUPS      X1, 144(CX)
+	VMOVUPS      X1, 144(DX)
 	VEXTRACTF128 $0x01, Y1, X1
-	VMOVSD       X1, 160(CX)
+	VMOVSD       X1, 160(DX)
 	VPERM2F128   $0x31, Y4, Y0, Y0
-	VMOVUPS      X0, 168(CX)
+	VMOVUPS      X0, 168(DX)
 	VEXTRACTF128 $0x01, Y0, X0
-	VMOVSD       X0, 184(CX)
-	ADDQ         $0x20, DX
-	ADDQ         $0x000000c0, CX
+	VMOVSD       X0, 184(DX)
+	ADDQ         $0x20, BX
+	ADDQ         $0x000000c0, DX
 	SUBQ         $0x08, AX
 	CMPQ         AX, $0x08
 	JGE          block
@@ -4232,56 +5067,151 @@ block:
 tail:
 	TESTQ AX, AX
 	JE    done
-	MOVQ  DX, SI
-	MOVL  (SI), DI
-	MOVL  DI, (CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 4(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 8(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 12(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 16(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), SI
-	MOVL  SI, 20(CX)
-	ADDQ  $0x04, DX
-	ADDQ  $0x00000018, CX
-	DECQ  AX
-	JMP   tail
+	MOVQ  BX, DI
+	XORL  R8, R8
+	CMPQ  CX, $0x00
+	JLE   tailstore0
+	MOVL  (DI), R8
+	ADDQ  SI, DI
+
+tailstore0:
+	MOVL R8, (DX)
+	XORL R8, R8
+	CMPQ CX, $0x01
+	JLE  tailstore1
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore1:
+	MOVL R8, 4(DX)
+	XORL R8, R8
+	CMPQ CX, $0x02
+	JLE  tailstore2
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore2:
+	MOVL R8, 8(DX)
+	XORL R8, R8
+	CMPQ CX, $0x03
+	JLE  tailstore3
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore3:
+	MOVL R8, 12(DX)
+	XORL R8, R8
+	CMPQ CX, $0x04
+	JLE  tailstore4
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore4:
+	MOVL R8, 16(DX)
+	XORL R8, R8
+	CMPQ CX, $0x05
+	JLE  tailstore5
+	MOVL (DI), R8
+
+tailstore5:
+	MOVL R8, 20(DX)
+	ADDQ $0x04, BX
+	ADDQ $0x00000018, DX
+	DECQ AX
+	JMP  tail
 
 done:
 	VZEROUPPER
 	RET
 
-// func GemmTranspose16AVX2(kc int, dst *float32, src *float32, ld int)
+// func GemmTranspose16AVX2(kc int, rows int, dst *float32, src *float32, ld int)
 // Requires: AVX
-TEXT ·GemmTranspose16AVX2(SB), NOSPLIT, $0-32
+TEXT ·GemmTranspose16AVX2(SB), NOSPLIT, $0-40
 	MOVQ kc+0(FP), AX
-	MOVQ dst+8(FP), CX
-	MOVQ src+16(FP), DX
-	MOVQ ld+24(FP), BX
-	SHLQ $0x02, BX
-	LEAQ (BX)(BX*2), SI
+	MOVQ rows+8(FP), CX
+	MOVQ dst+16(FP), DX
+	MOVQ src+24(FP), BX
+	MOVQ ld+32(FP), SI
+	SHLQ $0x02, SI
+	LEAQ (SI)(SI*2), DI
 	CMPQ AX, $0x08
 	JL   tail
 
 block:
-	MOVQ       DX, DI
-	VMOVUPS    (DI), Y0
-	VMOVUPS    (DI)(BX*1), Y1
-	VMOVUPS    (DI)(BX*2), Y2
-	VMOVUPS    (DI)(SI*1), Y3
-	LEAQ       (DI)(BX*4), R8
-	VMOVUPS    (R8), Y4
-	VMOVUPS    (R8)(BX*1), Y5
-	VMOVUPS    (R8)(BX*2), Y6
-	VMOVUPS    (R8)(SI*1), Y7
+	MOVQ    BX, R8
+	CMPQ    CX, $0x00
+	JLE     zero0_0
+	VMOVUPS (R8), Y0
+	JMP     loaded0_0
+
+zero0_0:
+	VXORPS Y0, Y0, Y0
+
+loaded0_0:
+	CMPQ    CX, $0x01
+	JLE     zero0_1
+	VMOVUPS (R8)(SI*1), Y1
+	JMP     loaded0_1
+
+zero0_1:
+	VXORPS Y1, Y1, Y1
+
+loaded0_1:
+	CMPQ    CX, $0x02
+	JLE     zero0_2
+	VMOVUPS (R8)(SI*2), Y2
+	JMP     loaded0_2
+
+zero0_2:
+	VXORPS Y2, Y2, Y2
+
+loaded0_2:
+	CMPQ    CX, $0x03
+	JLE     zero0_3
+	VMOVUPS (R8)(DI*1), Y3
+	JMP     loaded0_3
+
+zero0_3:
+	VXORPS Y3, Y3, Y3
+
+loaded0_3:
+	LEAQ    (R8)(SI*4), R9
+	CMPQ    CX, $0x04
+	JLE     zero0_4
+	VMOVUPS (R9), Y4
+	JMP     loaded0_4
+
+zero0_4:
+	VXORPS Y4, Y4, Y4
+
+loaded0_4:
+	CMPQ    CX, $0x05
+	JLE     zero0_5
+	VMOVUPS (R9)(SI*1), Y5
+	JMP     loaded0_5
+
+zero0_5:
+	VXORPS Y5, Y5, Y5
+
+loaded0_5:
+	CMPQ    CX, $0x06
+	JLE     zero0_6
+	VMOVUPS (R9)(SI*2), Y6
+	JMP     loaded0_6
+
+zero0_6:
+	VXORPS Y6, Y6, Y6
+
+loaded0_6:
+	CMPQ    CX, $0x07
+	JLE     zero0_7
+	VMOVUPS (R9)(DI*1), Y7
+	JMP     loaded0_7
+
+zero0_7:
+	VXORPS Y7, Y7, Y7
+
+loaded0_7:
 	VUNPCKLPS  Y1, Y0, Y8
 	VUNPCKHPS  Y1, Y0, Y0
 	VUNPCKLPS  Y3, Y2, Y1
@@ -4299,31 +5229,95 @@ block:
 	VSHUFPS    $0x44, Y6, Y4, Y5
 	VSHUFPS    $0xee, Y6, Y4, Y4
 	VPERM2F128 $0x20, Y2, Y7, Y6
-	VMOVUPS    Y6, (CX)
+	VMOVUPS    Y6, (DX)
 	VPERM2F128 $0x20, Y3, Y1, Y6
-	VMOVUPS    Y6, 64(CX)
+	VMOVUPS    Y6, 64(DX)
 	VPERM2F128 $0x20, Y5, Y8, Y6
-	VMOVUPS    Y6, 128(CX)
+	VMOVUPS    Y6, 128(DX)
 	VPERM2F128 $0x20, Y4, Y0, Y6
-	VMOVUPS    Y6, 192(CX)
+	VMOVUPS    Y6, 192(DX)
 	VPERM2F128 $0x31, Y2, Y7, Y2
-	VMOVUPS    Y2, 256(CX)
+	VMOVUPS    Y2, 256(DX)
 	VPERM2F128 $0x31, Y3, Y1, Y1
-	VMOVUPS    Y1, 320(CX)
+	VMOVUPS    Y1, 320(DX)
 	VPERM2F128 $0x31, Y5, Y8, Y1
-	VMOVUPS    Y1, 384(CX)
+	VMOVUPS    Y1, 384(DX)
 	VPERM2F128 $0x31, Y4, Y0, Y0
-	VMOVUPS    Y0, 448(CX)
-	LEAQ       (DI)(BX*8), DI
-	VMOVUPS    (DI), Y0
-	VMOVUPS    (DI)(BX*1), Y1
-	VMOVUPS    (DI)(BX*2), Y2
-	VMOVUPS    (DI)(SI*1), Y3
-	LEAQ       (DI)(BX*4), DI
-	VMOVUPS    (DI), Y4
-	VMOVUPS    (DI)(BX*1), Y5
-	VMOVUPS    (DI)(BX*2), Y6
-	VMOVUPS    (DI)(SI*1), Y7
+	VMOVUPS    Y0, 448(DX)
+	LEAQ       (R8)(SI*8), R8
+	CMPQ       CX, $0x08
+	JLE        zero8_0
+	VMOVUPS    (R8), Y0
+	JMP        loaded8_0
+
+zero8_0:
+	VXORPS Y0, Y0, Y0
+
+loaded8_0:
+	CMPQ    CX, $0x09
+	JLE     zero8_1
+	VMOVUPS (R8)(SI*1), Y1
+	JMP     loaded8_1
+
+zero8_1:
+	VXORPS Y1, Y1, Y1
+
+loaded8_1:
+	CMPQ    CX, $0x0a
+	JLE     zero8_2
+	VMOVUPS (R8)(SI*2), Y2
+	JMP     loaded8_2
+
+zero8_2:
+	VXORPS Y2, Y2, Y2
+
+loaded8_2:
+	CMPQ    CX, $0x0b
+	JLE     zero8_3
+	VMOVUPS (R8)(DI*1), Y3
+	JMP     loaded8_3
+
+zero8_3:
+	VXORPS Y3, Y3, Y3
+
+loaded8_3:
+	LEAQ    (R8)(SI*4), R8
+	CMPQ    CX, $0x0c
+	JLE     zero8_4
+	VMOVUPS (R8), Y4
+	JMP     loaded8_4
+
+zero8_4:
+	VXORPS Y4, Y4, Y4
+
+loaded8_4:
+	CMPQ    CX, $0x0d
+	JLE     zero8_5
+	VMOVUPS (R8)(SI*1), Y5
+	JMP     loaded8_5
+
+zero8_5:
+	VXORPS Y5, Y5, Y5
+
+loaded8_5:
+	CMPQ    CX, $0x0e
+	JLE     zero8_6
+	VMOVUPS (R8)(SI*2), Y6
+	JMP     loaded8_6
+
+zero8_6:
+	VXORPS Y6, Y6, Y6
+
+loaded8_6:
+	CMPQ    CX, $0x0f
+	JLE     zero8_7
+	VMOVUPS (R8)(DI*1), Y7
+	JMP     loaded8_7
+
+zero8_7:
+	VXORPS Y7, Y7, Y7
+
+loaded8_7:
 	VUNPCKLPS  Y1, Y0, Y8
 	VUNPCKHPS  Y1, Y0, Y0
 	VUNPCKLPS  Y3, Y2, Y1
@@ -4341,23 +5335,23 @@ block:
 	VSHUFPS    $0x44, Y6, Y4, Y5
 	VSHUFPS    $0xee, Y6, Y4, Y4
 	VPERM2F128 $0x20, Y2, Y7, Y6
-	VMOVUPS    Y6, 32(CX)
+	VMOVUPS    Y6, 32(DX)
 	VPERM2F128 $0x20, Y3, Y1, Y6
-	VMOVUPS    Y6, 96(CX)
+	VMOVUPS    Y6, 96(DX)
 	VPERM2F128 $0x20, Y5, Y8, Y6
-	VMOVUPS    Y6, 160(CX)
+	VMOVUPS    Y6, 160(DX)
 	VPERM2F128 $0x20, Y4, Y0, Y6
-	VMOVUPS    Y6, 224(CX)
+	VMOVUPS    Y6, 224(DX)
 	VPERM2F128 $0x31, Y2, Y7, Y2
-	VMOVUPS    Y2, 288(CX)
+	VMOVUPS    Y2, 288(DX)
 	VPERM2F128 $0x31, Y3, Y1, Y1
-	VMOVUPS    Y1, 352(CX)
+	VMOVUPS    Y1, 352(DX)
 	VPERM2F128 $0x31, Y5, Y8, Y1
-	VMOVUPS    Y1, 416(CX)
+	VMOVUPS    Y1, 416(DX)
 	VPERM2F128 $0x31, Y4, Y0, Y0
-	VMOVUPS    Y0, 480(CX)
-	ADDQ       $0x20, DX
-	ADDQ       $0x00000200, CX
+	VMOVUPS    Y0, 480(DX)
+	ADDQ       $0x20, BX
+	ADDQ       $0x00000200, DX
 	SUBQ       $0x08, AX
 	CMPQ       AX, $0x08
 	JGE        block
@@ -4365,58 +5359,138 @@ block:
 tail:
 	TESTQ AX, AX
 	JE    done
-	MOVQ  DX, SI
-	MOVL  (SI), DI
-	MOVL  DI, (CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 4(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 8(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 12(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 16(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 20(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 24(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 28(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 32(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 36(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 40(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 44(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 48(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 52(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), DI
-	MOVL  DI, 56(CX)
-	ADDQ  BX, SI
-	MOVL  (SI), SI
-	MOVL  SI, 60(CX)
-	ADDQ  $0x04, DX
-	ADDQ  $0x00000040, CX
-	DECQ  AX
-	JMP   tail
+	MOVQ  BX, DI
+	XORL  R8, R8
+	CMPQ  CX, $0x00
+	JLE   tailstore0
+	MOVL  (DI), R8
+	ADDQ  SI, DI
+
+tailstore0:
+	MOVL R8, (DX)
+	XORL R8, R8
+	CMPQ CX, $0x01
+	JLE  tailstore1
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore1:
+	MOVL R8, 4(DX)
+	XORL R8, R8
+	CMPQ CX, $0x02
+	JLE  tailstore2
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore2:
+	MOVL R8, 8(DX)
+	XORL R8, R8
+	CMPQ CX, $0x03
+	JLE  tailstore3
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore3:
+	MOVL R8, 12(DX)
+	XORL R8, R8
+	CMPQ CX, $0x04
+	JLE  tailstore4
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore4:
+	MOVL R8, 16(DX)
+	XORL R8, R8
+	CMPQ CX, $0x05
+	JLE  tailstore5
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore5:
+	MOVL R8, 20(DX)
+	XORL R8, R8
+	CMPQ CX, $0x06
+	JLE  tailstore6
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore6:
+	MOVL R8, 24(DX)
+	XORL R8, R8
+	CMPQ CX, $0x07
+	JLE  tailstore7
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore7:
+	MOVL R8, 28(DX)
+	XORL R8, R8
+	CMPQ CX, $0x08
+	JLE  tailstore8
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore8:
+	MOVL R8, 32(DX)
+	XORL R8, R8
+	CMPQ CX, $0x09
+	JLE  tailstore9
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore9:
+	MOVL R8, 36(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0a
+	JLE  tailstore10
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore10:
+	MOVL R8, 40(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0b
+	JLE  tailstore11
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore11:
+	MOVL R8, 44(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0c
+	JLE  tailstore12
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore12:
+	MOVL R8, 48(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0d
+	JLE  tailstore13
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore13:
+	MOVL R8, 52(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0e
+	JLE  tailstore14
+	MOVL (DI), R8
+	ADDQ SI, DI
+
+tailstore14:
+	MOVL R8, 56(DX)
+	XORL R8, R8
+	CMPQ CX, $0x0f
+	JLE  tailstore15
+	MOVL (DI), R8
+
+tailstore15:
+	MOVL R8, 60(DX)
+	ADDQ $0x04, BX
+	ADDQ $0x00000040, DX
+	DECQ AX
+	JMP  tail
 
 done:
 	VZEROUPPER

@@ -106,8 +106,27 @@ func (q *call) run(ws *workspace, r0, r1, c0, c1 int) {
 // loads) and the depth block is so thin that packing would cost about as
 // much as the multiplication.
 func (q *call) inPlaceB(kc int) bool {
-	return !q.transB && kc <= 16
+	if q.transB {
+		return false
+	}
+	if kc <= 16 {
+		return true
+	}
+	if kc*q.ldb*4 > inPlaceSpan {
+		return false
+	}
+	// Rows ldb*4 bytes apart fall into 4096/gcd(ldb*4, 4096) different
+	// L1 sets; too few, and the B rows prefetched ahead evict each other.
+	g := 4096
+	for x := q.ldb * 4 % 4096; x != 0; g, x = x, g%x {
+	}
+	return g <= inPlaceAlias
 }
+
+// inPlaceSpan is the most bytes a depth block of B in place may spread
+// over (kc rows of ldb floats), inPlaceAlias the largest power of two its
+// row stride in bytes may be a multiple of.
+var inPlaceSpan, inPlaceAlias = 0, 512
 
 // inPlace runs the strips on whole NR-column panels of B in place, and on
 // the remaining columns packed (zero-padded) into ws.edge.
@@ -119,7 +138,7 @@ func (q *call) inPlace(ws *workspace, i0, mc, p0, kc, j0, nc int, beta float32) 
 	}
 	if full < nc {
 		ws.edge = grow(ws.edge, kc*nr)
-		packPartial(ws.edge, true, q.b, q.ldb, j0+full, nc-full, p0, kc, nr)
+		q.g.Copy(nr, kc, nc-full, ws.edge, q.b[p0*q.ldb+j0+full:], q.ldb)
 		q.strips(ws.a, i0, mc, kc, ws.edge, nr, kc*nr, j0+full, nc-full, beta)
 	}
 }

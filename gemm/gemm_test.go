@@ -209,7 +209,8 @@ func TestSmallShapes(t *testing.T) {
 }
 
 // TestBlockEdges puts each dimension around its cache block (and twice
-// it) while the others stay small, so every partial block is exercised.
+// it) while the others stay small, so every partial block is exercised
+// with the real block sizes.
 func TestBlockEdges(t *testing.T) {
 	forEachSet(t, func(t *testing.T, ks *kernels.Set) {
 		g := ks.Gemm
@@ -226,14 +227,49 @@ func TestBlockEdges(t *testing.T) {
 		for _, n := range around(g.NC, 2*g.NC) {
 			shapes = append(shapes, shape{g.MR + 1, n, 5}, shape{g.MR + 1, n, 20})
 		}
-		if slow() {
-			shapes = append(shapes, shape{g.MC + g.MR + 1, g.NC + g.NR + 1, g.KC + 5})
-		}
 		for _, tr := range trans {
 			for _, s := range shapes {
 				p := newProblem(t, rnd, tr[0], tr[1], s.m, s.n, s.k, -0.75, 1, 2, false)
 				if !p.check(t, o) {
 					return
+				}
+			}
+		}
+	})
+}
+
+// shrunk returns a copy of ks with tiny cache blocks, so that small
+// problems cross every block boundary several times. KC = 20 is above the
+// depth up to which B is read in place, so both B paths occur.
+func shrunk(ks *kernels.Set) *kernels.Set {
+	s := *ks
+	s.Gemm.KC, s.Gemm.MC, s.Gemm.NC = 20, 2*s.Gemm.MR, 3*s.Gemm.NR
+	return &s
+}
+
+// TestSmallBlocks combines all three dimensions around one and two
+// blocks, with blocks shrunk to a few tiles.
+func TestSmallBlocks(t *testing.T) {
+	forEachSet(t, func(t *testing.T, ks *kernels.Set) {
+		small := shrunk(ks)
+		g := small.Gemm
+		rnd := testkit.Rand(9)
+		o := gemm.Options{Kernels: small, Threads: 1}
+		ms := around(g.MC, 2*g.MC)
+		ns := around(g.NC, 2*g.NC)
+		ks2 := around(g.KC, 2*g.KC, 16)
+		for i, tr := range trans {
+			for _, m := range ms {
+				for _, n := range ns {
+					for _, k := range ks2 {
+						if !slow() && (m+n+k+i)%3 != 0 {
+							continue
+						}
+						p := newProblem(t, rnd, tr[0], tr[1], m, n, k, 0.5, -1, 1, false)
+						if !p.check(t, o) {
+							return
+						}
+					}
 				}
 			}
 		}

@@ -79,19 +79,20 @@ type Gemm struct {
 	// Kernel updates an m x n strip of C as described above.
 	Kernel func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32)
 
-	// Copy and Transpose fill whole packed panels of width w (MR for A,
-	// NR for B); package gemm packs a partial last panel itself.
+	// Copy and Transpose fill packed panels of width w (MR for A, NR for
+	// B), zero-padding a partial one.
 	//
-	// Copy deals kc rows of src out to panels (B as stored, or A stored
-	// transposed):
-	//	dst[q*kc*w + p*w + j] = src[p*ld + q*w + j]   (p < kc, q < panels, j < w)
-	// Transpose packs w rows of src into one panel (A as stored, or B
-	// stored transposed):
-	//	dst[p*w + i] = src[i*ld + p]                  (p < kc, i < w)
+	// Copy deals kc rows of n columns of src out to ceil(n/w) panels (B
+	// as stored, or A stored transposed):
+	//	dst[q*kc*w + p*w + j] = src[p*ld + q*w + j]   (p < kc, q*w+j < n)
+	// and dst[q*kc*w + p*w + j] = 0 for n <= q*w+j < ceil(n/w)*w.
+	// Transpose packs rows <= w rows of src into one panel (A as stored,
+	// or B stored transposed):
+	//	dst[p*w + i] = src[i*ld + p]   (p < kc, i < rows), 0 for rows <= i < w.
 	// Both panic when a slice is too short; any w works (the assembly
 	// versions special-case MR and NR and fall back to Go otherwise).
-	Copy      func(w, kc, panels int, dst, src []float32, ld int)
-	Transpose func(w, kc int, dst, src []float32, ld int)
+	Copy      func(w, kc, n int, dst, src []float32, ld int)
+	Transpose func(w, kc, rows int, dst, src []float32, ld int)
 
 	// Peak runs iters rounds of independent fused multiply-adds on
 	// registers, PeakFlops floating-point operations per round: the
@@ -144,30 +145,34 @@ func PeakGFLOPS(g *Gemm) float64 {
 }
 
 // copyLengths panics unless dst and src are long enough for Copy.
-func copyLengths(w, kc, panels int, dst, src []float32, ld int) {
-	if w < 1 || kc < 0 || panels < 0 || ld < 0 {
-		panic(fmt.Sprintf("snn/kernels: gemm Copy called with w=%d kc=%d panels=%d ld=%d", w, kc, panels, ld))
+func copyLengths(w, kc, n int, dst, src []float32, ld int) {
+	if w < 1 || kc < 0 || n < 0 || ld < n {
+		panic(fmt.Sprintf("snn/kernels: gemm Copy called with w=%d kc=%d n=%d ld=%d", w, kc, n, ld))
 	}
-	if kc == 0 || panels == 0 {
+	if kc == 0 || n == 0 {
 		return
 	}
-	if len(dst) < panels*kc*w || len(src) < (kc-1)*ld+panels*w {
-		panic(fmt.Sprintf("snn/kernels: gemm Copy: len(dst) = %d, len(src) = %d too short for w=%d kc=%d panels=%d ld=%d",
-			len(dst), len(src), w, kc, panels, ld))
+	if need := (n + w - 1) / w * w * kc; len(dst) < need {
+		panic(fmt.Sprintf("snn/kernels: gemm Copy: len(dst) = %d < %d", len(dst), need))
+	}
+	if need := (kc-1)*ld + n; len(src) < need {
+		panic(fmt.Sprintf("snn/kernels: gemm Copy: len(src) = %d < %d", len(src), need))
 	}
 }
 
 // transposeLengths panics unless dst and src are long enough for
 // Transpose.
-func transposeLengths(w, kc int, dst, src []float32, ld int) {
-	if w < 1 || kc < 0 || ld < 0 {
-		panic(fmt.Sprintf("snn/kernels: gemm Transpose called with w=%d kc=%d ld=%d", w, kc, ld))
+func transposeLengths(w, kc, rows int, dst, src []float32, ld int) {
+	if w < 1 || kc < 0 || rows < 0 || rows > w || (rows > 1 && ld < kc) {
+		panic(fmt.Sprintf("snn/kernels: gemm Transpose called with w=%d kc=%d rows=%d ld=%d", w, kc, rows, ld))
 	}
 	if kc == 0 {
 		return
 	}
-	if len(dst) < kc*w || len(src) < (w-1)*ld+kc {
-		panic(fmt.Sprintf("snn/kernels: gemm Transpose: len(dst) = %d, len(src) = %d too short for w=%d kc=%d ld=%d",
-			len(dst), len(src), w, kc, ld))
+	if len(dst) < kc*w {
+		panic(fmt.Sprintf("snn/kernels: gemm Transpose: len(dst) = %d < %d", len(dst), kc*w))
+	}
+	if need := (rows-1)*ld + kc; rows > 0 && len(src) < need {
+		panic(fmt.Sprintf("snn/kernels: gemm Transpose: len(src) = %d < %d", len(src), need))
 	}
 }

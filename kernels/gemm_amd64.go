@@ -27,7 +27,7 @@ func gemmAVX512() Gemm {
 		avx512Gemm.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
 		asm.GemmKernelAVX512(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
 	}
-	g.Copy = copier(12, 32, asm.GemmCopy12AVX512, asm.GemmCopy32AVX512)
+	g.Copy = copier(12, 32, true, asm.GemmCopy12AVX512, asm.GemmCopy32AVX512)
 	g.Transpose = transposer(12, 32, asm.GemmTranspose12AVX512, asm.GemmTranspose32AVX512)
 	return g
 }
@@ -38,48 +38,64 @@ func gemmAVX2() Gemm {
 		avx2Gemm.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
 		asm.GemmKernelAVX2(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
 	}
-	g.Copy = copier(6, 16, asm.GemmCopy6AVX2, asm.GemmCopy16AVX2)
+	g.Copy = copier(6, 16, false, asm.GemmCopy6AVX2, asm.GemmCopy16AVX2)
 	g.Transpose = transposer(6, 16, asm.GemmTranspose6AVX2, asm.GemmTranspose16AVX2)
 	return g
 }
 
-type asmCopy = func(kc, panels int, dst, src *float32, ld int)
-type asmTranspose = func(kc int, dst, src *float32, ld int)
+type asmCopy = func(kc, panels, rest int, dst, src *float32, ld int)
+type asmTranspose = func(kc, rows int, dst, src *float32, ld int)
 
 // copier returns a Copy running the assembly for widths mr and nr and the
-// Go loop for any other.
-func copier(mr, nr int, cmr, cnr asmCopy) func(w, kc, panels int, dst, src []float32, ld int) {
-	return func(w, kc, panels int, dst, src []float32, ld int) {
-		copyLengths(w, kc, panels, dst, src, ld)
-		if kc == 0 || panels == 0 {
+// Go loop for any other. With partial false the assembly takes whole
+// panels only and the last, partial one is packed in Go.
+func copier(mr, nr int, partial bool, cmr, cnr asmCopy) func(w, kc, n int, dst, src []float32, ld int) {
+	return func(w, kc, n int, dst, src []float32, ld int) {
+		copyLengths(w, kc, n, dst, src, ld)
+		if kc == 0 || n == 0 {
 			return
 		}
+		var c asmCopy
 		switch w {
 		case mr:
-			cmr(kc, panels, &dst[0], &src[0], ld)
+			c = cmr
 		case nr:
-			cnr(kc, panels, &dst[0], &src[0], ld)
+			c = cnr
 		default:
-			copyPanelsGeneric(w, kc, panels, dst, src, ld)
+			copyPanelsGeneric(w, kc, n, dst, src, ld)
+			return
 		}
+		full := n / w
+		if partial || n%w == 0 {
+			c(kc, full, n%w, &dst[0], &src[0], ld)
+			return
+		}
+		if full > 0 {
+			c(kc, full, 0, &dst[0], &src[0], ld)
+		}
+		copyPanelsGeneric(w, kc, n-full*w, dst[full*w*kc:], src[full*w:], ld)
 	}
 }
 
 // transposer returns a Transpose running the assembly for widths mr and
 // nr, and the Go loop otherwise.
-func transposer(mr, nr int, tmr, tnr asmTranspose) func(w, kc int, dst, src []float32, ld int) {
-	return func(w, kc int, dst, src []float32, ld int) {
-		transposeLengths(w, kc, dst, src, ld)
+func transposer(mr, nr int, tmr, tnr asmTranspose) func(w, kc, rows int, dst, src []float32, ld int) {
+	return func(w, kc, rows int, dst, src []float32, ld int) {
+		transposeLengths(w, kc, rows, dst, src, ld)
 		if kc == 0 {
+			return
+		}
+		if rows == 0 {
+			clear(dst[:kc*w])
 			return
 		}
 		switch w {
 		case mr:
-			tmr(kc, &dst[0], &src[0], ld)
+			tmr(kc, rows, &dst[0], &src[0], ld)
 		case nr:
-			tnr(kc, &dst[0], &src[0], ld)
+			tnr(kc, rows, &dst[0], &src[0], ld)
 		default:
-			transposePanelGeneric(w, kc, dst, src, ld)
+			transposePanelGeneric(w, kc, rows, dst, src, ld)
 		}
 	}
 }

@@ -95,29 +95,41 @@ func gemmPeakGeneric(iters int) {
 	peakSink.Store(math.Float32bits(s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7 + s8 + s9 + s10 + s11))
 }
 
-func copyPanelsGeneric(w, kc, panels int, dst, src []float32, ld int) {
-	copyLengths(w, kc, panels, dst, src, ld)
-	if panels == 0 {
+func copyPanelsGeneric(w, kc, n int, dst, src []float32, ld int) {
+	copyLengths(w, kc, n, dst, src, ld)
+	if n == 0 {
 		return
 	}
+	full := n / w * w
 	for p := 0; p < kc; p++ {
-		row := src[p*ld : p*ld+panels*w]
-		for q := 0; q < panels; q++ {
-			copy(dst[q*kc*w+p*w:q*kc*w+p*w+w], row[q*w:q*w+w])
+		row := src[p*ld : p*ld+n]
+		d := dst[p*w:]
+		for j := 0; j < full; j += w {
+			copy(d[j*kc:j*kc+w], row[j:j+w])
+		}
+		if full < n {
+			dp := d[full*kc : full*kc+w]
+			copy(dp, row[full:])
+			clear(dp[n-full:])
 		}
 	}
 }
 
-func transposePanelGeneric(w, kc int, dst, src []float32, ld int) {
-	transposeLengths(w, kc, dst, src, ld)
+func transposePanelGeneric(w, kc, rows int, dst, src []float32, ld int) {
+	transposeLengths(w, kc, rows, dst, src, ld)
 	if kc == 0 {
 		return
 	}
 	dst = dst[:kc*w]
-	for i := 0; i < w; i++ {
+	for i := 0; i < rows; i++ {
 		row := src[i*ld : i*ld+kc]
 		for p, v := range row {
 			dst[p*w+i] = v
+		}
+	}
+	if rows < w {
+		for p := 0; p < kc; p++ {
+			clear(dst[p*w+rows : p*w+w])
 		}
 	}
 }

@@ -207,29 +207,36 @@ func TestGemmCopy(t *testing.T) {
 			g := &s.Gemm
 			r := testkit.Rand(11)
 			for _, w := range []int{g.MR, g.NR, 3} {
-				for _, kc := range []int{0, 1, 2, 5, 16, 17} {
-					for _, panels := range []int{0, 1, 3} {
-						ld := panels*w + 3
-						n := 0
-						if kc > 0 && panels > 0 {
-							n = (kc-1)*ld + panels*w
+				for _, kc := range []int{0, 1, 2, 3, 4, 5, 9, 17} {
+					for _, n := range []int{0, 1, w - 1, w, w + 1, 3*w - 2, 3 * w} {
+						ld := n + 3
+						size := 0
+						if kc > 0 && n > 0 {
+							size = (kc-1)*ld + n
 						}
-						src, _ := testkit.Guarded(t, n)
-						copy(src, testkit.Uniform(r, n, -1, 1))
+						src, _ := testkit.Guarded(t, size)
+						copy(src, testkit.Uniform(r, size, -1, 1))
+						panels := (n + w - 1) / w
 						dst, _ := testkit.Guarded(t, panels*kc*w)
-						g.Copy(w, kc, panels, dst, src, ld)
+						for i := range dst {
+							dst[i] = float32(math.NaN())
+						}
+						g.Copy(w, kc, n, dst, src, ld)
 						for p := 0; p < kc; p++ {
-							for q := 0; q < panels; q++ {
-								for j := 0; j < w; j++ {
-									require.Equal(t, src[p*ld+q*w+j], dst[q*kc*w+p*w+j], "w=%d kc=%d panels=%d p=%d q=%d j=%d", w, kc, panels, p, q, j)
+							for j := 0; j < panels*w; j++ {
+								want := float32(0)
+								if j < n {
+									want = src[p*ld+j]
 								}
+								got := dst[(j/w)*kc*w+p*w+j%w]
+								require.Equal(t, math.Float32bits(want), math.Float32bits(got), "w=%d kc=%d n=%d p=%d j=%d", w, kc, n, p, j)
 							}
 						}
 					}
 				}
 			}
-			assert.Panics(t, func() { g.Copy(g.NR, 2, 2, make([]float32, 4*g.NR-1), make([]float32, 10*g.NR), 2*g.NR) })
-			assert.Panics(t, func() { g.Copy(g.NR, 2, 2, make([]float32, 4*g.NR), make([]float32, 4*g.NR-1), 2*g.NR) })
+			assert.Panics(t, func() { g.Copy(g.NR, 2, 2*g.NR, make([]float32, 4*g.NR-1), make([]float32, 10*g.NR), 2*g.NR) })
+			assert.Panics(t, func() { g.Copy(g.NR, 2, 2*g.NR, make([]float32, 4*g.NR), make([]float32, 4*g.NR-1), 2*g.NR) })
 		})
 	}
 }
@@ -240,27 +247,37 @@ func TestGemmTranspose(t *testing.T) {
 			g := &s.Gemm
 			r := testkit.Rand(12)
 			for _, w := range []int{g.MR, g.NR, 5} {
-				for _, kc := range []int{0, 1, 2, 7, 16, 33} {
-					for _, pad := range []int{0, 1, 19} {
-						ld := kc + pad
-						n := 0
-						if kc > 0 {
-							n = (w-1)*ld + kc
-						}
-						src, _ := testkit.Guarded(t, n)
-						copy(src, testkit.Uniform(r, n, -1, 1))
-						_, dst := testkit.Guarded(t, kc*w)
-						g.Transpose(w, kc, dst, src, ld)
-						for p := 0; p < kc; p++ {
-							for i := 0; i < w; i++ {
-								require.Equal(t, src[i*ld+p], dst[p*w+i], "w=%d kc=%d ld=%d p=%d i=%d", w, kc, ld, p, i)
+				for _, kc := range []int{0, 1, 2, 7, 8, 9, 16, 33} {
+					for _, rows := range []int{0, 1, w / 2, w - 1, w} {
+						for _, pad := range []int{0, 19} {
+							ld := kc + pad
+							size := 0
+							if kc > 0 && rows > 0 {
+								size = (rows-1)*ld + kc
+							}
+							src, _ := testkit.Guarded(t, size)
+							copy(src, testkit.Uniform(r, size, -1, 1))
+							_, dst := testkit.Guarded(t, kc*w)
+							for i := range dst {
+								dst[i] = float32(math.NaN())
+							}
+							g.Transpose(w, kc, rows, dst, src, ld)
+							for p := 0; p < kc; p++ {
+								for i := 0; i < w; i++ {
+									want := float32(0)
+									if i < rows {
+										want = src[i*ld+p]
+									}
+									require.Equal(t, math.Float32bits(want), math.Float32bits(dst[p*w+i]), "w=%d kc=%d rows=%d ld=%d p=%d i=%d", w, kc, rows, ld, p, i)
+								}
 							}
 						}
 					}
 				}
 			}
-			assert.Panics(t, func() { g.Transpose(g.MR, 4, make([]float32, 4*g.MR-1), make([]float32, 100*g.MR), 4) })
-			assert.Panics(t, func() { g.Transpose(g.MR, 4, make([]float32, 4*g.MR), make([]float32, (g.MR-1)*4+3), 4) })
+			assert.Panics(t, func() { g.Transpose(g.MR, 4, g.MR, make([]float32, 4*g.MR-1), make([]float32, 100*g.MR), 4) })
+			assert.Panics(t, func() { g.Transpose(g.MR, 4, g.MR, make([]float32, 4*g.MR), make([]float32, (g.MR-1)*4+3), 4) })
+			assert.Panics(t, func() { g.Transpose(g.MR, 4, g.MR+1, make([]float32, 4*g.MR), make([]float32, 100*g.MR), 4) })
 		})
 	}
 }
@@ -276,17 +293,16 @@ func BenchmarkGemmPack(b *testing.B) {
 		dst := make([]float32, kc*ld)
 		for _, w := range []int{g.MR, g.NR} {
 			b.Run(fmt.Sprintf("%s/copy%d", s.ISA, w), func(b *testing.B) {
-				panels := ld / w
 				for b.Loop() {
-					g.Copy(w, kc, panels, dst, src, ld)
+					g.Copy(w, kc, ld, dst, src, ld)
 				}
-				b.ReportMetric(float64(kc*panels*w)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "floats/ns")
+				b.ReportMetric(float64(kc*ld)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "floats/ns")
 			})
 			b.Run(fmt.Sprintf("%s/transpose%d", s.ISA, w), func(b *testing.B) {
 				panels := ld / w
 				for b.Loop() {
 					for q := 0; q < panels; q++ {
-						g.Transpose(w, kc, dst[q*kc*w:], src[q*w*kc:], kc)
+						g.Transpose(w, kc, w, dst[q*kc*w:], src[q*w*kc:], kc)
 					}
 				}
 				b.ReportMetric(float64(kc*panels*w)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "floats/ns")

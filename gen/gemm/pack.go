@@ -13,108 +13,185 @@ import (
 //
 //   - copy: rows of the source are dealt out to panels of w columns
 //     (B not transposed, w = NR; A transposed, w = MR);
-//   - transpose: w rows of the source become one panel whose row p holds
-//     column p of those rows (A not transposed, w = MR; B transposed,
-//     w = NR), done 8 x 8 at a time in registers.
+//   - transpose: up to w rows of the source become one panel whose row p
+//     holds column p of those rows (A not transposed, w = MR; B
+//     transposed, w = NR), done 8 x 8 at a time in YMM registers.
 //
-// Both handle whole panels only; package gemm packs the partial last panel
-// (zero-padded) in Go.
+// Partial panels are zero-padded to w.
 
-// genCopy emits GemmCopy<w><ISA>(kc, panels, dst, src, ld):
-// dst[q*kc*w + p*w + j] = src[p*ld + q*w + j] for p < kc, q < panels, j < w.
+// genCopy emits GemmCopy<w><ISA>(kc, panels, rest, dst, src, ld):
+// dst[q*kc*w + p*w + j] = src[p*ld + q*w + j] for p < kc and the j < w of
+// panels whole panels, then one more panel of rest < w columns padded with
+// zeros (AVX-512 only: AVX2 callers pass rest = 0). Rows are handled four
+// at a time so that each panel is visited once per four rows.
 func genCopy(t tile, w int) {
 	name := fmt.Sprintf("GemmCopy%d%s", w, t.name)
-	TEXT(name, NOSPLIT, "func(kc, panels int, dst, src *float32, ld int)")
+	TEXT(name, NOSPLIT, "func(kc, panels, rest int, dst, src *float32, ld int)")
 	Doc(fmt.Sprintf("%s deals each of kc rows of src (stride ld) out to panels", name),
-		fmt.Sprintf("of %d columns: dst[q*kc*%d + p*%d + j] = src[p*ld + q*%d + j]. Nothing is checked.", w, w, w, w))
+		fmt.Sprintf("of %d columns: dst[q*kc*%d + p*%d + j] = src[p*ld + q*%d + j], then a last", w, w, w, w),
+		"panel of rest columns padded with zeros. Nothing is checked.")
 	kc := load("kc")
-	panels := load("panels")
 	dst := load("dst")
 	src := load("src")
 	ld := load("ld")
 	SHLQ(U8(2), ld)
+	ld3 := GP64()
+	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
 	step := GP64() // bytes between panels in dst
 	IMUL3Q(U32(4*w), kc, step)
 
-	var k reg.OpmaskVirtual
-	if t.avx512() && w%16 != 0 {
-		k = K()
-		m := GP32()
-		MOVL(U32(1<<(w%16)-1), m)
-		KMOVW(m, k)
+	// Opmasks: whole chunk (w lanes) and the rest columns.
+	var kw, kr [2]reg.OpmaskVirtual
+	if t.avx512() {
+		bits := GP64()
+		MOVQ(U64(1<<w-1), bits)
+		kw = masks(bits, w)
+		rest := load("rest")
+		ones := GP64()
+		MOVQ(U64(^uint64(0)), ones)
+		BZHIQ(rest, ones, ones)
+		kr = masks(ones, w)
 	}
 
+	srcRow := func(s reg.GPVirtual, r int) Mem {
+		switch r {
+		case 0:
+			return Mem{Base: s}
+		case 1:
+			return Mem{Base: s, Index: ld, Scale: 1}
+		case 2:
+			return Mem{Base: s, Index: ld, Scale: 2}
+		}
+		return Mem{Base: s, Index: ld3, Scale: 1}
+	}
+	group := func(rows int, label string) {
+		s, d, q := GP64(), GP64(), GP64()
+		MOVQ(src, s)
+		MOVQ(dst, d)
+		Load(Param("panels"), q)
+		TESTQ(q, q)
+		JE(LabelRef(label + "rest"))
+		Label(label + "panel")
+		for r := 0; r < rows; r++ {
+			copyChunk(t, w, kw, srcRow(s, r), Mem{Base: d, Disp: 4 * w * r}, false)
+		}
+		ADDQ(U32(4*w), s)
+		ADDQ(step, d)
+		DECQ(q)
+		JNZ(LabelRef(label + "panel"))
+		Label(label + "rest")
+		if t.avx512() {
+			CMPQ(param("rest"), U8(0))
+			JE(LabelRef(label + "next"))
+			for r := 0; r < rows; r++ {
+				copyPartial(w, kw, kr, srcRow(s, r), Mem{Base: d, Disp: 4 * w * r})
+			}
+		}
+		Label(label + "next")
+		if rows == 4 {
+			LEAQ(Mem{Base: src, Index: ld, Scale: 4}, src)
+		} else {
+			ADDQ(ld, src)
+		}
+		ADDQ(U32(4*w*rows), dst)
+	}
+
+	CMPQ(kc, U8(4))
+	JL(LabelRef("single"))
+	Label("four")
+	group(4, "four")
+	SUBQ(U8(4), kc)
+	CMPQ(kc, U8(4))
+	JGE(LabelRef("four"))
+	Label("single")
 	TESTQ(kc, kc)
 	JE(LabelRef("done"))
-	TESTQ(panels, panels)
-	JE(LabelRef("done"))
-	Label("row")
-	s, d, q := GP64(), GP64(), GP64()
-	MOVQ(src, s)
-	MOVQ(dst, d)
-	MOVQ(panels, q)
-	Label("panel")
-	copyChunk(t, w, k, s, d)
-	ADDQ(U32(4*w), s)
-	ADDQ(step, d)
-	DECQ(q)
-	JNZ(LabelRef("panel"))
-	ADDQ(ld, src)
-	ADDQ(U32(4*w), dst)
+	group(1, "one")
 	DECQ(kc)
-	JNZ(LabelRef("row"))
+	JMP(LabelRef("single"))
 	Label("done")
 	VZEROUPPER()
 	RET()
 }
 
-// copyChunk copies w floats from s to d.
-func copyChunk(t tile, w int, k reg.OpmaskVirtual, s, d reg.GPVirtual) {
+// masks splits the low 32 bits of bits into opmasks for the (up to two)
+// 16-lane vectors of a w-float chunk. bits is clobbered.
+func masks(bits reg.GPVirtual, w int) [2]reg.OpmaskVirtual {
+	var k [2]reg.OpmaskVirtual
+	for v := 0; v*16 < w; v++ {
+		k[v] = K()
+		KMOVW(bits.As32(), k[v])
+		if (v+1)*16 < w {
+			SHRQ(U8(16), bits)
+		}
+	}
+	return k
+}
+
+// copyChunk copies w floats from s to d: whole vectors, then (AVX-512) a
+// masked one or (AVX2) smaller moves.
+func copyChunk(t tile, w int, kw [2]reg.OpmaskVirtual, s, d Mem, _ bool) {
 	off := 0
 	for ; off+t.lanes <= w; off += t.lanes {
 		x := t.vec()
-		VMOVUPS(Mem{Base: s, Disp: 4 * off}, x)
-		VMOVUPS(x, Mem{Base: d, Disp: 4 * off})
+		VMOVUPS(s.Offset(4*off), x)
+		VMOVUPS(x, d.Offset(4*off))
 	}
 	rest := w - off
 	switch {
 	case rest == 0:
 	case t.avx512():
 		x := ZMM()
-		VMOVUPS_Z(Mem{Base: s, Disp: 4 * off}, k, x)
-		VMOVUPS(x, k, Mem{Base: d, Disp: 4 * off})
+		k := kw[off/16]
+		VMOVUPS_Z(s.Offset(4*off), k, x)
+		VMOVUPS(x, k, d.Offset(4*off))
 	default:
 		for rest >= 4 {
 			x := XMM()
-			VMOVUPS(Mem{Base: s, Disp: 4 * off}, x)
-			VMOVUPS(x, Mem{Base: d, Disp: 4 * off})
+			VMOVUPS(s.Offset(4*off), x)
+			VMOVUPS(x, d.Offset(4*off))
 			off, rest = off+4, rest-4
 		}
 		if rest >= 2 {
 			x := XMM()
-			VMOVSD(Mem{Base: s, Disp: 4 * off}, x)
-			VMOVSD(x, Mem{Base: d, Disp: 4 * off})
+			VMOVSD(s.Offset(4*off), x)
+			VMOVSD(x, d.Offset(4*off))
 			off, rest = off+2, rest-2
 		}
 		if rest == 1 {
 			x := XMM()
-			VMOVSS(Mem{Base: s, Disp: 4 * off}, x)
-			VMOVSS(x, Mem{Base: d, Disp: 4 * off})
+			VMOVSS(s.Offset(4*off), x)
+			VMOVSS(x, d.Offset(4*off))
 		}
 	}
 }
 
-// genTranspose emits GemmTranspose<w><ISA>(kc, dst, src, ld):
-// dst[p*w + i] = src[i*ld + p] for p < kc, i < w. Blocks of 8 depths are
-// transposed 8 rows at a time in YMM registers (unpack, shuffle, lane
-// permute: 24 shuffles per 64 floats); the last kc%8 depths go one float
-// at a time.
+// copyPartial copies the columns under kr of a w-float chunk and stores
+// the whole chunk (kw), zeros beyond them (AVX-512).
+func copyPartial(w int, kw, kr [2]reg.OpmaskVirtual, s, d Mem) {
+	for v := 0; v*16 < w; v++ {
+		x := ZMM()
+		VMOVUPS_Z(s.Offset(64*v), kr[v], x)
+		if (v+1)*16 <= w {
+			VMOVUPS(x, d.Offset(64*v))
+		} else {
+			VMOVUPS(x, kw[v], d.Offset(64*v))
+		}
+	}
+}
+
+// genTranspose emits GemmTranspose<w><ISA>(kc, rows, dst, src, ld):
+// dst[p*w + i] = src[i*ld + p] for p < kc, i < rows <= w, and zero for
+// rows <= i < w. Blocks of 8 depths are transposed 8 rows at a time in
+// YMM registers (unpack, shuffle, lane permute: 24 shuffles per 64
+// floats); the last kc%8 depths go one float at a time.
 func genTranspose(t tile, w int) {
 	name := fmt.Sprintf("GemmTranspose%d%s", w, t.name)
-	TEXT(name, NOSPLIT, "func(kc int, dst, src *float32, ld int)")
-	Doc(fmt.Sprintf("%s packs %d rows of src (stride ld) into one panel:", name, w),
-		fmt.Sprintf("dst[p*%d + i] = src[i*ld + p]. Nothing is checked.", w))
+	TEXT(name, NOSPLIT, "func(kc, rows int, dst, src *float32, ld int)")
+	Doc(fmt.Sprintf("%s packs rows <= %d rows of src (stride ld) into one panel:", name, w),
+		fmt.Sprintf("dst[p*%d + i] = src[i*ld + p], zero for i >= rows. Nothing is checked.", w))
 	kc := load("kc")
+	rows := load("rows")
 	dst := load("dst")
 	src := load("src")
 	ld := load("ld")
@@ -128,8 +205,7 @@ func genTranspose(t tile, w int) {
 	row := GP64()
 	MOVQ(src, row)
 	for g := 0; g < w; g += 8 {
-		rows := min(8, w-g)
-		transpose8(rows, row, ld, ld3, dst, 4*g, 4*w)
+		transpose8(min(8, w-g), g, rows, row, ld, ld3, dst, 4*g, 4*w)
 		if g+8 < w {
 			LEAQ(Mem{Base: row, Index: ld, Scale: 8}, row)
 		}
@@ -147,11 +223,15 @@ func genTranspose(t tile, w int) {
 	MOVQ(src, r)
 	for i := 0; i < w; i++ {
 		x := GP32()
+		XORL(x, x)
+		CMPQ(rows, U8(i))
+		JLE(LabelRef(fmt.Sprintf("tailstore%d", i)))
 		MOVL(Mem{Base: r}, x)
-		MOVL(x, Mem{Base: dst, Disp: 4 * i})
 		if i+1 < w {
 			ADDQ(ld, r)
 		}
+		Label(fmt.Sprintf("tailstore%d", i))
+		MOVL(x, Mem{Base: dst, Disp: 4 * i})
 	}
 	ADDQ(U8(4), src)
 	ADDQ(U32(4*w), dst)
@@ -162,40 +242,43 @@ func genTranspose(t tile, w int) {
 	RET()
 }
 
-// transpose8 transposes an 8 x 8 block: rows (<= 8) rows of 8 floats
-// from row (stride ld bytes; ld3 = 3*ld) to 8 output rows at dst+disp,
-// dst+disp+stride, ..., each receiving rows floats. Missing rows are zero.
-func transpose8(rows int, row, ld, ld3, dst reg.GPVirtual, disp, stride int) {
+// transpose8 transposes an 8 x 8 block: rows g..g+n-1 (n <= 8) of the
+// source, 8 floats each from row (stride ld bytes; ld3 = 3*ld), into 8
+// output rows at dst+disp, dst+disp+stride, ..., each receiving n floats.
+// Source rows at or beyond rows are not read and count as zero.
+func transpose8(n, g int, rows, row, ld, ld3, dst reg.GPVirtual, disp, stride int) {
 	in := make([]reg.VecVirtual, 8)
+	hi := row
 	for i := range in {
 		in[i] = YMM()
-		if i >= rows {
+		if i >= n {
 			VXORPS(in[i], in[i], in[i])
 			continue
 		}
-		var m Mem
-		switch i % 4 {
-		case 0:
-			m = Mem{Base: row}
-		case 1:
-			m = Mem{Base: row, Index: ld, Scale: 1}
-		case 2:
-			m = Mem{Base: row, Index: ld, Scale: 2}
-		case 3:
-			m = Mem{Base: row, Index: ld3, Scale: 1}
-		}
-		if i >= 4 {
+		if i == 4 {
 			// Rows 4..7 through a pointer 4 rows further.
-			if i == 4 {
-				hi := GP64()
-				LEAQ(Mem{Base: row, Index: ld, Scale: 4}, hi)
-				row = hi
-				m.Base = hi
-			} else {
-				m.Base = row
-			}
+			hi = GP64()
+			LEAQ(Mem{Base: row, Index: ld, Scale: 4}, hi)
 		}
+		base := row
+		if i >= 4 {
+			base = hi
+		}
+		m := []Mem{
+			{Base: base},
+			{Base: base, Index: ld, Scale: 1},
+			{Base: base, Index: ld, Scale: 2},
+			{Base: base, Index: ld3, Scale: 1},
+		}[i%4]
+		skip := fmt.Sprintf("zero%d_%d", g, i)
+		done := fmt.Sprintf("loaded%d_%d", g, i)
+		CMPQ(rows, U8(g+i))
+		JLE(LabelRef(skip))
 		VMOVUPS(m, in[i])
+		JMP(LabelRef(done))
+		Label(skip)
+		VXORPS(in[i], in[i], in[i])
+		Label(done)
 	}
 	// t[2j] interleaves rows 2j and 2j+1 (depths 0,1 | 4,5), t[2j+1]
 	// the same for depths 2,3 | 6,7.
@@ -225,11 +308,11 @@ func transpose8(rows int, row, ld, ld3, dst reg.GPVirtual, disp, stride int) {
 		lane := d / 4
 		out := Mem{Base: dst, Disp: disp + d*stride}
 		switch {
-		case rows == 8:
+		case n == 8:
 			x := YMM()
 			VPERM2F128(U8(0x20+0x11*lane), hi, lo, x)
 			VMOVUPS(x, out)
-		case rows <= 4:
+		case n <= 4:
 			// Only s[0..3] matter: depth d sits in lane d/4 of s[d%4].
 			var x reg.Register = lo.AsX()
 			if lane == 1 {
@@ -237,15 +320,14 @@ func transpose8(rows int, row, ld, ld3, dst reg.GPVirtual, disp, stride int) {
 				VEXTRACTF128(U8(1), lo, h)
 				x = h
 			}
-			storeFloats(x, rows, out)
+			storeFloats(x, n, out)
 		default:
 			x := YMM()
 			VPERM2F128(U8(0x20+0x11*lane), hi, lo, x)
 			VMOVUPS(x.AsX(), out)
 			h := XMM()
 			VEXTRACTF128(U8(1), x, h)
-			out.Disp += 16
-			storeFloats(h, rows-4, out)
+			storeFloats(h, n-4, out.Offset(16))
 		}
 	}
 }
