@@ -59,3 +59,7 @@ func GemmTranspose6AVX2(kc int, rows int, dst *float32, src *float32, ld int)
 // GemmTranspose16AVX2 packs rows <= 16 rows of src (stride ld) into one panel:
 // dst[p*16 + i] = src[i*ld + p], zero for i >= rows. Nothing is checked.
 func GemmTranspose16AVX2(kc int, rows int, dst *float32, src *float32, ld int)
+
+// GemmPrefetch asks for every cache line of rows x cols floats at src (row
+// stride ld) to be fetched into L2. Nothing is checked; prefetches never fault.
+func GemmPrefetch(src *float32, rows int, cols int, ld int)

@@ -5495,3 +5495,32 @@ tailstore15:
 done:
 	VZEROUPPER
 	RET
+
+// func GemmPrefetch(src *float32, rows int, cols int, ld int)
+// Requires: MMX+
+TEXT ·GemmPrefetch(SB), NOSPLIT, $0-32
+	MOVQ  src+0(FP), AX
+	MOVQ  rows+8(FP), CX
+	MOVQ  cols+16(FP), DX
+	MOVQ  ld+24(FP), BX
+	SHLQ  $0x02, BX
+	SHLQ  $0x02, DX
+	TESTQ CX, CX
+	JE    done
+
+row:
+	MOVQ AX, SI
+	LEAQ -1(AX)(DX*1), DI
+
+line:
+	PREFETCHT1 (SI)
+	ADDQ       $0x40, SI
+	CMPQ       SI, DI
+	JBE        line
+	PREFETCHT1 (DI)
+	ADDQ       BX, AX
+	DECQ       CX
+	JNZ        row
+
+done:
+	RET

@@ -14,6 +14,9 @@ type call struct {
 	// the threads: every element of C sees the same sums in the same order
 	// whatever the split.
 	kc int
+	// prefetchA and prefetchB: the operand is too big to stay in L2
+	// between calls, so the source of its next packing is prefetched.
+	prefetchA, prefetchB bool
 }
 
 func sgemm(ks *kernels.Set, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
@@ -31,6 +34,8 @@ func sgemm(ks *kernels.Set, threads int, transA, transB bool, m, n, k int, alpha
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 	}
 	q.kc = balanced(k, q.g.KC, 4)
+	q.prefetchA = m*k > cachedFloats
+	q.prefetchB = k*n > cachedFloats
 	threads = min(threads, max(1, int(2*float64(m)*float64(n)*float64(k)/minFlopsPerThread)))
 	if threads > 1 {
 		parallel(&q, threads)
@@ -38,6 +43,10 @@ func sgemm(ks *kernels.Set, threads int, transA, transB bool, m, n, k int, alpha
 	}
 	q.block(0, m, 0, n)
 }
+
+// cachedFloats is the size of an operand (in floats, 1 MiB) beyond which
+// it is not expected to be in L2 when a call starts.
+const cachedFloats = 1 << 18
 
 // minFlopsPerThread is the least work worth handing to another goroutine:
 // waking a parked worker costs microseconds, and a block this size takes
@@ -72,6 +81,11 @@ func balanced(n, limit, unit int) int {
 
 // run computes rows [r0, r1) and columns [c0, c1) of C: the BLIS loops
 // around the micro-kernel (see kernels.Gemm).
+//
+// Packing reads A and B from memory once per block; to keep the core busy
+// meanwhile, the source of the next packing is prefetched while the
+// kernels run: the next strip of A while A is packed strip by strip in the
+// first column block, the next block of B a slice per strip.
 func (q *call) run(ws *workspace, r0, r1, c0, c1 int) {
 	g := q.g
 	mr, nr := g.MR, g.NR
@@ -81,23 +95,91 @@ func (q *call) run(ws *workspace, r0, r1, c0, c1 int) {
 		mc := min(mcb, r1-i0)
 		for p0 := 0; p0 < q.k; p0 += q.kc {
 			kc := min(q.kc, q.k-p0)
-			beta := q.beta
+			st := step{i0: i0, mc: mc, p0: p0, kc: kc, beta: q.beta, packA: true}
 			if p0 > 0 {
-				beta = 1
+				st.beta = 1
 			}
 			ws.a = grow(ws.a, roundUp(mc, mr)*kc)
-			q.packA(ws.a, i0, mc, p0, kc)
 			for j0 := c0; j0 < c1; j0 += ncb {
-				nc := min(ncb, c1-j0)
-				if q.inPlaceB(kc) {
-					q.inPlace(ws, i0, mc, p0, kc, j0, nc, beta)
-					continue
+				st.j0, st.nc = j0, min(ncb, c1-j0)
+				if q.prefetchB {
+					st.next = q.nextB(p0, kc, j0+ncb, ncb, c0, c1)
 				}
-				ws.b = grow(ws.b, roundUp(nc, nr)*kc)
-				q.packB(ws.b, p0, kc, j0, nc)
-				q.strips(ws.a, i0, mc, kc, ws.b, nr, kc*nr, j0, nc, beta)
+				if q.inPlaceB(kc) {
+					q.inPlace(ws, st)
+				} else {
+					ws.b = grow(ws.b, roundUp(st.nc, nr)*kc)
+					q.packB(ws.b, p0, kc, j0, st.nc)
+					st.b, st.ldb, st.panel = ws.b, nr, kc*nr
+					q.strips(ws.a, st)
+				}
+				st.packA = false
 			}
 		}
+	}
+}
+
+// step is one column block of the loops: rows [i0, i0+mc), depths
+// [p0, p0+kc), columns [j0, j0+nc) of C, with B's panels at b.
+type step struct {
+	i0, mc, p0, kc, j0, nc int
+	beta                   float32
+	b                      []float32
+	ldb, panel             int
+	// packA: pack each strip of A before its first use (the first column
+	// block of a depth block).
+	packA bool
+	// next is the source of the next block of B, prefetched a slice per
+	// strip: rows of the storage of B, each cols floats.
+	next region
+}
+
+// maxBurst is the most cache lines prefetched at once before a kernel
+// call: a long burst of prefetches stalls the core as much as the misses
+// it is meant to hide.
+var maxBurst = 512
+
+// lines is about how many cache lines r covers.
+func (r region) lines() int { return r.rows * (r.cols/16 + 1) }
+
+// region is a rows x cols part of a matrix stored at s with row stride ld.
+type region struct {
+	s               []float32
+	rows, cols, ld int
+}
+
+// nextB returns the part of B's storage the next column block (starting
+// at column j, or at c0 of the next depth block) reads.
+func (q *call) nextB(p0, kc, j, ncb, c0, c1 int) region {
+	if j >= c1 {
+		p0 += kc
+		j = c0
+		if p0 >= q.k {
+			return region{}
+		}
+		kc = min(kc, q.k-p0)
+	}
+	nc := min(ncb, c1-j)
+	if q.transB {
+		return region{s: q.b[j*q.ldb+p0:], rows: nc, cols: kc, ld: q.ldb}
+	}
+	return region{s: q.b[p0*q.ldb+j:], rows: kc, cols: nc, ld: q.ldb}
+}
+
+// aSource returns the part of A's storage strip s (rows i0+s.. of A) of a
+// depth block reads.
+func (q *call) aSource(i0, mc, p0, kc, s int) region {
+	rows := min(q.g.MR, mc-s)
+	if q.transA {
+		return region{s: q.a[p0*q.lda+i0+s:], rows: kc, cols: rows, ld: q.lda}
+	}
+	return region{s: q.a[(i0+s)*q.lda+p0:], rows: rows, cols: kc, ld: q.lda}
+}
+
+// prefetch hints rows [lo, hi) of r.
+func (q *call) prefetch(r region, lo, hi int) {
+	if hi > lo && r.cols > 0 {
+		q.g.Prefetch(r.s[lo*r.ld:], hi-lo, r.cols, r.ld)
 	}
 }
 
@@ -126,30 +208,49 @@ func (q *call) inPlaceB(kc int) bool {
 // inPlaceSpan is the most bytes a depth block of B in place may spread
 // over (kc rows of ldb floats), inPlaceAlias the largest power of two its
 // row stride in bytes may be a multiple of.
-var inPlaceSpan, inPlaceAlias = 0, 512
+var inPlaceSpan, inPlaceAlias = 64 << 10, 512
 
 // inPlace runs the strips on whole NR-column panels of B in place, and on
 // the remaining columns packed (zero-padded) into ws.edge.
-func (q *call) inPlace(ws *workspace, i0, mc, p0, kc, j0, nc int, beta float32) {
+func (q *call) inPlace(ws *workspace, st step) {
 	nr := q.g.NR
-	full := nc / nr * nr
+	full := st.nc / nr * nr
+	nc, j0 := st.nc, st.j0
 	if full > 0 {
-		q.strips(ws.a, i0, mc, kc, q.b[p0*q.ldb+j0:], q.ldb, nr, j0, full, beta)
+		st.b, st.ldb, st.panel, st.nc = q.b[st.p0*q.ldb+j0:], q.ldb, nr, full
+		q.strips(ws.a, st)
+		st.packA = false
 	}
 	if full < nc {
-		ws.edge = grow(ws.edge, kc*nr)
-		q.g.Copy(nr, kc, nc-full, ws.edge, q.b[p0*q.ldb+j0+full:], q.ldb)
-		q.strips(ws.a, i0, mc, kc, ws.edge, nr, kc*nr, j0+full, nc-full, beta)
+		ws.edge = grow(ws.edge, st.kc*nr)
+		q.g.Copy(nr, st.kc, nc-full, ws.edge, q.b[st.p0*q.ldb+j0+full:], q.ldb)
+		st.b, st.ldb, st.panel, st.j0, st.nc = ws.edge, nr, st.kc*nr, j0+full, nc-full
+		st.next = region{}
+		q.strips(ws.a, st)
 	}
 }
 
-// strips calls the kernel for each MR-row strip of the packed A block
-// (rows [i0, i0+mc)) against nc columns of B starting at column j0.
-func (q *call) strips(pa []float32, i0, mc, kc int, b []float32, ldb, panel, j0, nc int, beta float32) {
+// strips calls the kernel for each MR-row strip of the A block against
+// the column block of st, packing each strip of A first when st.packA.
+func (q *call) strips(pa []float32, st step) {
 	g := q.g
 	mr := g.MR
-	for s := 0; s < mc; s += mr {
-		c := q.c[(i0+s)*q.ldc+j0:]
-		g.Kernel(kc, min(mr, mc-s), nc, pa[s*kc:(s+mr)*kc], b, ldb, panel, c, q.ldc, q.alpha, beta)
+	n := (st.mc + mr - 1) / mr
+	if st.next.lines() > maxBurst*n {
+		st.next = region{} // too much to spread over these few strips
+	}
+	for i, s := 0, 0; s < st.mc; i, s = i+1, s+mr {
+		a := pa[s*st.kc : (s+mr)*st.kc]
+		if st.packA {
+			if q.prefetchA && s+mr < st.mc {
+				if nxt := q.aSource(st.i0, st.mc, st.p0, st.kc, s+mr); nxt.lines() <= maxBurst {
+					q.prefetch(nxt, 0, nxt.rows)
+				}
+			}
+			q.packStrip(a, st.i0+s, min(mr, st.mc-s), st.p0, st.kc)
+		}
+		q.prefetch(st.next, i*st.next.rows/n, (i+1)*st.next.rows/n)
+		c := q.c[(st.i0+s)*q.ldc+st.j0:]
+		g.Kernel(st.kc, min(mr, st.mc-s), st.nc, a, st.b, st.ldb, st.panel, c, q.ldc, q.alpha, st.beta)
 	}
 }

@@ -5,19 +5,17 @@ package gemm
 // transposes are resolved here, and partial micro-panels are zero-padded
 // so the kernel always works on whole tiles.
 
-// packA packs rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) into
-// ceil(mc/MR) micro-panels of MR*kc floats: element (i, p) of panel q at
-// dst[q*MR*kc + p*MR + i].
-func (q *call) packA(dst []float32, i0, mc, p0, kc int) {
+// packStrip packs rows [i0, i0+rows) (rows <= MR) and columns [p0, p0+kc)
+// of op(A) into one micro-panel of MR*kc floats: element (i, p) at
+// dst[p*MR + i], zero for rows <= i < MR.
+func (q *call) packStrip(dst []float32, i0, rows, p0, kc int) {
 	g, mr, lda := q.g, q.g.MR, q.lda
 	if q.transA {
 		// A is stored k x m: row p of the storage holds column p of A.
-		g.Copy(mr, kc, mc, dst, q.a[p0*lda+i0:], lda)
+		g.Copy(mr, kc, rows, dst, q.a[p0*lda+i0:], lda)
 		return
 	}
-	for r := 0; r < mc; r += mr {
-		g.Transpose(mr, kc, min(mr, mc-r), dst[r*kc:(r+mr)*kc], q.a[(i0+r)*lda+p0:], lda)
-	}
+	g.Transpose(mr, kc, rows, dst, q.a[i0*lda+p0:], lda)
 }
 
 // packB packs rows [p0, p0+kc) and columns [j0, j0+nc) of op(B) into

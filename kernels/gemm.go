@@ -6,10 +6,14 @@ import (
 )
 
 // Gemm is the GEMM micro-kernel family: the register-blocked inner loop of
-// package gemm for one instruction set, the shape of its register tile and
-// the cache blocks tuned for it. Package gemm does everything else (argument
-// checks, packing, cache blocking, threads); a new instruction set only
-// implements Kernel and Peak as specified here and picks the constants.
+// package gemm for one instruction set, the shape of its register tile, the
+// cache blocks tuned for it, and the packing helpers. Package gemm does
+// everything else (argument checks, loops, threads). A new instruction set
+// implements Kernel and Peak as specified here and picks MR, NR and the
+// blocks; Copy, Transpose and Prefetch can start as the generic ones of this
+// package (copyPanelsGeneric, transposePanelGeneric, prefetchLengths) and be
+// replaced by faster ones later. Tests in gemm_test.go check every Set
+// against these contracts.
 //
 // # What Kernel computes
 //
@@ -62,12 +66,23 @@ import (
 // # Blocks
 //
 // Package gemm runs the BLIS loops around Kernel: for each block of MC rows
-// of A, for each depth block of at most KC, pack that MC x KC block of A
-// into MR-row micro-panels; for each block of NC columns of B, pack the
-// KC x NC block of B into NR-column panels (or use B in place), then call
-// Kernel for each MR-row strip of the A block across all NC columns. The
-// A micro-panel (MR*KC floats) stays in L1 while B panels stream from the
-// KC x NC block held in L2, so KC*NC*4 bytes should fill about half of L2.
+// of A and each depth block of at most KC (kc depends on k and KC only),
+// for each block of NC columns of B, it packs that kc x NC block of B into
+// NR-column panels (or, for thin depth blocks and small B, passes B in
+// place), and calls Kernel for each MR-row strip of the A block across all
+// NC columns; A is packed strip by strip into MR-row micro-panels the first
+// time a strip is used. The A micro-panel (MR*kc floats) stays in L1 while
+// B panels stream from the kc x NC block held in L2, so KC*NC*4 bytes
+// should be about a third of L2, and MR*KC*4 plus one B panel (KC*NR*4)
+// about the size of L1.
+//
+// # Edges
+//
+// The last strip of a block has m < MR rows and the last panel n%NR
+// columns. A kernel does not have to be fast there, but strips of a few
+// rows are common (32 or 64 output channels): the AVX-512 and AVX2 kernels
+// have loops for 4, 8 and 12 (2, 4 and 6) rows and for one or two vectors,
+// which perform, element by element, the same operations as the full tile.
 type Gemm struct {
 	// MR and NR are the register tile: MR rows of C, each NR columns
 	// wide (NR is a whole number of vector registers).
@@ -93,6 +108,12 @@ type Gemm struct {
 	// versions special-case MR and NR and fall back to Go otherwise).
 	Copy      func(w, kc, n int, dst, src []float32, ld int)
 	Transpose func(w, kc, rows int, dst, src []float32, ld int)
+
+	// Prefetch hints that rows x cols floats at src (row stride ld) will
+	// be read soon, to be fetched into L2 without waiting. It may do
+	// nothing (the generic set cannot prefetch). Package gemm prefetches
+	// the source of the next packing while kernels run.
+	Prefetch func(src []float32, rows, cols, ld int)
 
 	// Peak runs iters rounds of independent fused multiply-adds on
 	// registers, PeakFlops floating-point operations per round: the
@@ -174,5 +195,15 @@ func transposeLengths(w, kc, rows int, dst, src []float32, ld int) {
 	}
 	if need := (rows-1)*ld + kc; rows > 0 && len(src) < need {
 		panic(fmt.Sprintf("snn/kernels: gemm Transpose: len(src) = %d < %d", len(src), need))
+	}
+}
+
+// prefetchLengths panics unless src holds the region Prefetch is given.
+func prefetchLengths(src []float32, rows, cols, ld int) {
+	if rows < 0 || cols < 0 || (rows > 1 && ld < cols) {
+		panic(fmt.Sprintf("snn/kernels: gemm Prefetch called with rows=%d cols=%d ld=%d", rows, cols, ld))
+	}
+	if rows > 0 && cols > 0 && len(src) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("snn/kernels: gemm Prefetch: len(src) = %d < %d", len(src), (rows-1)*ld+cols))
 	}
 }

@@ -9,13 +9,13 @@ import "github.com/snnkit/snn/asm"
 var (
 	avx512Gemm = Gemm{
 		MR: 12, NR: 32,
-		KC: 384, MC: 1536, NC: 960,
+		KC: 384, MC: 3072, NC: 480,
 		Peak:      asm.GemmPeakAVX512,
 		PeakFlops: 24 * 16 * 2,
 	}
 	avx2Gemm = Gemm{
 		MR: 6, NR: 16,
-		KC: 384, MC: 1536, NC: 960,
+		KC: 384, MC: 3072, NC: 480,
 		Peak:      asm.GemmPeakAVX2,
 		PeakFlops: 12 * 8 * 2,
 	}
@@ -29,6 +29,7 @@ func gemmAVX512() Gemm {
 	}
 	g.Copy = copier(12, 32, true, asm.GemmCopy12AVX512, asm.GemmCopy32AVX512)
 	g.Transpose = transposer(12, 32, asm.GemmTranspose12AVX512, asm.GemmTranspose32AVX512)
+	g.Prefetch = prefetch
 	return g
 }
 
@@ -40,6 +41,7 @@ func gemmAVX2() Gemm {
 	}
 	g.Copy = copier(6, 16, false, asm.GemmCopy6AVX2, asm.GemmCopy16AVX2)
 	g.Transpose = transposer(6, 16, asm.GemmTranspose6AVX2, asm.GemmTranspose16AVX2)
+	g.Prefetch = prefetch
 	return g
 }
 
@@ -97,5 +99,12 @@ func transposer(mr, nr int, tmr, tnr asmTranspose) func(w, kc, rows int, dst, sr
 		default:
 			transposePanelGeneric(w, kc, rows, dst, src, ld)
 		}
+	}
+}
+
+func prefetch(src []float32, rows, cols, ld int) {
+	prefetchLengths(src, rows, cols, ld)
+	if rows > 0 && cols > 0 {
+		asm.GemmPrefetch(&src[0], rows, cols, ld)
 	}
 }

@@ -21,6 +21,7 @@ func gemmGeneric() Gemm {
 	g.Kernel = gemmKernelGeneric
 	g.Copy = copyPanelsGeneric
 	g.Transpose = transposePanelGeneric
+	g.Prefetch = prefetchLengths // Go has no prefetch: check and return
 	return g
 }
 

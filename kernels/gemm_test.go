@@ -162,6 +162,9 @@ func TestGemmKernelShortSlices(t *testing.T) {
 			assert.Panics(t, func() { g.Kernel(kc, g.MR, g.NR, a, b, g.NR, kc*g.NR, c[1:], g.NR, 1, 0) })
 			assert.Panics(t, func() { g.Kernel(kc, g.MR+1, g.NR, a, b, g.NR, kc*g.NR, c, g.NR, 1, 0) })
 			assert.Panics(t, func() { g.Kernel(0, g.MR, g.NR, a, b, g.NR, kc*g.NR, c, g.NR, 1, 0) })
+			assert.Panics(t, func() { g.Prefetch(a, len(a)/5+1, 5, 5) })
+			assert.NotPanics(t, func() { g.Prefetch(a, 2, 5, len(a)-5) })
+			assert.NotPanics(t, func() { g.Prefetch(nil, 0, 5, 5) })
 		})
 	}
 }
@@ -170,6 +173,9 @@ func TestGemmPeak(t *testing.T) {
 	for _, s := range Sets() {
 		t.Run(s.ISA, func(t *testing.T) {
 			require.NotNil(t, s.Gemm.Peak)
+			require.NotNil(t, s.Gemm.Copy)
+			require.NotNil(t, s.Gemm.Transpose)
+			require.NotNil(t, s.Gemm.Prefetch)
 			require.Positive(t, s.Gemm.PeakFlops)
 			s.Gemm.Peak(0)
 			s.Gemm.Peak(1000)

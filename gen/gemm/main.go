@@ -33,6 +33,9 @@ type tile struct {
 	prefetch int
 	// prefetchC prefetches the C tile before each panel's depth loop.
 	prefetchC bool
+	// prefetchA is how many depth steps ahead the A micro-panel is
+	// prefetched into L1 (0: none).
+	prefetchA int
 }
 
 func (t tile) nr() int      { return t.lanes * t.nv }
@@ -75,6 +78,7 @@ func main() {
 		genTranspose(t, t.mr)
 		genTranspose(t, t.nr())
 	}
+	genPrefetch()
 	for _, t := range experiments {
 		genKernel(t)
 	}
@@ -242,6 +246,13 @@ func (k *kernel) body(r, nv int) {
 			{Base: pb, Index: k.ldb3, Scale: 1},
 		}
 		step(rows[u], 4*t.mr*u)
+	}
+	if t.prefetchA > 0 {
+		// The unrolled steps read 4*mr*unroll bytes of A: prefetch as
+		// many, prefetchA steps ahead.
+		for off := 0; off < 4*t.mr*unroll; off += 64 {
+			PREFETCHT0(Mem{Base: pa, Disp: 4*t.mr*t.prefetchA + off})
+		}
 	}
 	ADDQ(U32(4*t.mr*unroll), pa)
 	LEAQ(Mem{Base: pb, Index: k.ldb, Scale: 4}, pb)

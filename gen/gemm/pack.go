@@ -346,3 +346,39 @@ func storeFloats(x reg.Register, n int, m Mem) {
 		VMOVSS(x, m)
 	}
 }
+
+// genPrefetch emits GemmPrefetch(src, rows, cols, ld): PREFETCHT1 on every
+// cache line of a rows x cols block of floats with row stride ld, so that
+// it travels to L2 while other work runs.
+func genPrefetch() {
+	TEXT("GemmPrefetch", NOSPLIT, "func(src *float32, rows, cols, ld int)")
+	Doc("GemmPrefetch asks for every cache line of rows x cols floats at src (row",
+		"stride ld) to be fetched into L2. Nothing is checked; prefetches never fault.")
+	src := load("src")
+	rows := load("rows")
+	cols := load("cols")
+	ld := load("ld")
+	SHLQ(U8(2), ld)
+	SHLQ(U8(2), cols)
+	// Each row from its first byte to its last, one line at a time; the
+	// last line is covered by aligning the end down to where it starts.
+	TESTQ(rows, rows)
+	JE(LabelRef("done"))
+	Label("row")
+	p, end := GP64(), GP64()
+	MOVQ(src, p)
+	LEAQ(Mem{Base: src, Index: cols, Scale: 1, Disp: -1}, end)
+	Label("line")
+	PREFETCHT1(Mem{Base: p})
+	ADDQ(U8(64), p)
+	CMPQ(p, end)
+	JBE(LabelRef("line"))
+	// p passed end: fetch the line holding the row's last byte too, in
+	// case the row started mid-line.
+	PREFETCHT1(Mem{Base: end})
+	ADDQ(ld, src)
+	DECQ(rows)
+	JNZ(LabelRef("row"))
+	Label("done")
+	RET()
+}
