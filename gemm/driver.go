@@ -17,6 +17,9 @@ type call struct {
 	// prefetchA and prefetchB: the operand is too big to stay in L2
 	// between calls, so the source of its next packing is prefetched.
 	prefetchA, prefetchB bool
+	// shared, when set, holds all of A packed, shared by the goroutines
+	// of a parallel call.
+	shared *sharedA
 }
 
 func sgemm(ks *kernels.Set, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
@@ -41,7 +44,7 @@ func sgemm(ks *kernels.Set, threads int, transA, transB bool, m, n, k int, alpha
 		parallel(&q, threads)
 		return
 	}
-	q.block(0, m, 0, n)
+	q.block(0, m, 0, n, 0, 1)
 }
 
 // cachedFloats is the size of an operand (in floats, 1 MiB) beyond which
@@ -86,7 +89,7 @@ func balanced(n, limit, unit int) int {
 // meanwhile, the source of the next packing is prefetched while the
 // kernels run: the next strip of A while A is packed strip by strip in the
 // first column block, the next block of B a slice per strip.
-func (q *call) run(ws *workspace, r0, r1, c0, c1 int) {
+func (q *call) run(ws *workspace, r0, r1, c0, c1, part, parts int) {
 	g := q.g
 	mr, nr := g.MR, g.NR
 	mcb := balanced(r1-r0, g.MC, mr)
@@ -99,19 +102,23 @@ func (q *call) run(ws *workspace, r0, r1, c0, c1 int) {
 			if p0 > 0 {
 				st.beta = 1
 			}
-			ws.a = grow(ws.a, roundUp(mc, mr)*kc)
+			// Goroutines sharing A start their strips at different
+			// points, so that they pack different strips at once.
+			strips := (mc + mr - 1) / mr
+			st.first = part * strips / parts
+			pa := q.blockA(ws, i0, mc, p0, kc)
 			for j0 := c0; j0 < c1; j0 += ncb {
 				st.j0, st.nc = j0, min(ncb, c1-j0)
 				if q.prefetchB {
 					st.next = q.nextB(p0, kc, j0+ncb, ncb, c0, c1)
 				}
 				if q.inPlaceB(kc) {
-					q.inPlace(ws, st)
+					q.inPlace(ws, pa, st)
 				} else {
 					ws.b = grow(ws.b, roundUp(st.nc, nr)*kc)
 					q.packB(ws.b, p0, kc, j0, st.nc)
 					st.b, st.ldb, st.panel = ws.b, nr, kc*nr
-					q.strips(ws.a, st)
+					q.strips(pa, st)
 				}
 				st.packA = false
 			}
@@ -129,6 +136,8 @@ type step struct {
 	// packA: pack each strip of A before its first use (the first column
 	// block of a depth block).
 	packA bool
+	// first is the strip the loop over strips starts at (then wraps).
+	first int
 	// next is the source of the next block of B, prefetched a slice per
 	// strip: rows of the storage of B, each cols floats.
 	next region
@@ -146,6 +155,18 @@ func (r region) lines() int { return r.rows * (r.cols/16 + 1) }
 type region struct {
 	s               []float32
 	rows, cols, ld int
+}
+
+// blockA returns where the A block of rows [i0, i0+mc) and depths
+// [p0, p0+kc) is packed: in the workspace, or in the shared buffer.
+func (q *call) blockA(ws *workspace, i0, mc, p0, kc int) []float32 {
+	size := roundUp(mc, q.g.MR) * kc
+	if q.shared != nil {
+		off := i0*q.k + roundUp(mc, q.g.MR)*p0
+		return q.shared.buf[off : off+size]
+	}
+	ws.a = grow(ws.a, size)
+	return ws.a
 }
 
 // nextB returns the part of B's storage the next column block (starting
@@ -212,13 +233,13 @@ var inPlaceSpan, inPlaceAlias = 64 << 10, 512
 
 // inPlace runs the strips on whole NR-column panels of B in place, and on
 // the remaining columns packed (zero-padded) into ws.edge.
-func (q *call) inPlace(ws *workspace, st step) {
+func (q *call) inPlace(ws *workspace, pa []float32, st step) {
 	nr := q.g.NR
 	full := st.nc / nr * nr
 	nc, j0 := st.nc, st.j0
 	if full > 0 {
 		st.b, st.ldb, st.panel, st.nc = q.b[st.p0*q.ldb+j0:], q.ldb, nr, full
-		q.strips(ws.a, st)
+		q.strips(pa, st)
 		st.packA = false
 	}
 	if full < nc {
@@ -226,7 +247,7 @@ func (q *call) inPlace(ws *workspace, st step) {
 		q.g.Copy(nr, st.kc, nc-full, ws.edge, q.b[st.p0*q.ldb+j0+full:], q.ldb)
 		st.b, st.ldb, st.panel, st.j0, st.nc = ws.edge, nr, st.kc*nr, j0+full, nc-full
 		st.next = region{}
-		q.strips(ws.a, st)
+		q.strips(pa, st)
 	}
 }
 
@@ -239,15 +260,22 @@ func (q *call) strips(pa []float32, st step) {
 	if st.next.lines() > maxBurst*n {
 		st.next = region{} // too much to spread over these few strips
 	}
-	for i, s := 0, 0; s < st.mc; i, s = i+1, s+mr {
+	for i := 0; i < n; i++ {
+		s := (st.first + i) % n * mr
 		a := pa[s*st.kc : (s+mr)*st.kc]
 		if st.packA {
-			if q.prefetchA && s+mr < st.mc {
-				if nxt := q.aSource(st.i0, st.mc, st.p0, st.kc, s+mr); nxt.lines() <= maxBurst {
+			if q.prefetchA && i+1 < n {
+				nxt := q.aSource(st.i0, st.mc, st.p0, st.kc, (st.first+i+1)%n*mr)
+				if nxt.lines() <= maxBurst {
 					q.prefetch(nxt, 0, nxt.rows)
 				}
 			}
-			q.packStrip(a, st.i0+s, min(mr, st.mc-s), st.p0, st.kc)
+			if q.shared != nil {
+				id := (st.i0+s)/mr*((q.k+q.kc-1)/q.kc) + st.p0/q.kc
+				q.shared.ensure(q, id, a, st.i0+s, min(mr, st.mc-s), st.p0, st.kc)
+			} else {
+				q.packStrip(a, st.i0+s, min(mr, st.mc-s), st.p0, st.kc)
+			}
 		}
 		q.prefetch(st.next, i*st.next.rows/n, (i+1)*st.next.rows/n)
 		c := q.c[(st.i0+s)*q.ldc+st.j0:]
