@@ -153,7 +153,7 @@ func (r region) lines() int { return r.rows * (r.cols/16 + 1) }
 
 // region is a rows x cols part of a matrix stored at s with row stride ld.
 type region struct {
-	s               []float32
+	s              []float32
 	rows, cols, ld int
 }
 
