@@ -428,3 +428,99 @@ func BenchmarkSGD(b *testing.B) {
 }
 
 // ---- end optim ------------------------------------------------------------
+
+// ---- gemm ------------------------------------------------------------------
+
+// gemmShapes are the GEMM problems that matter to snn: squares, and the
+// im2col products of a small CNN's forward pass, weight gradients (dW) and
+// data gradients (dCols), and of a dense layer. C = op(A)*op(B), row-major.
+var gemmShapes = []struct {
+	name           string
+	m, n, k        int
+	transA, transB bool
+}{
+	{name: "sq64", m: 64, n: 64, k: 64},
+	{name: "sq128", m: 128, n: 128, k: 128},
+	{name: "sq256", m: 256, n: 256, k: 256},
+	{name: "sq512", m: 512, n: 512, k: 512},
+	{name: "sq1024", m: 1024, n: 1024, k: 1024},
+	{name: "sq2048", m: 2048, n: 2048, k: 2048},
+	{name: "conv1_fwd", m: 32, n: 131072, k: 9},
+	{name: "mid_fwd", m: 64, n: 32768, k: 288},
+	{name: "mid_dW", m: 64, n: 288, k: 32768, transB: true},
+	{name: "mid_dCols", m: 288, n: 32768, k: 64, transA: true},
+	{name: "deep_fwd", m: 256, n: 2048, k: 2304},
+	{name: "deep_dW", m: 256, n: 2304, k: 2048, transB: true},
+	{name: "deep_dCols", m: 2304, n: 2048, k: 256, transA: true},
+	{name: "dense_fwd", m: 32, n: 512, k: 4096},
+	{name: "dense_dW", m: 4096, n: 512, k: 32, transA: true},
+	{name: "dense_dX", m: 32, n: 4096, k: 512, transB: true},
+}
+
+func randMatrix(n int) []float32 {
+	r := rand.New(rand.NewPCG(uint64(n), 7))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = 2*r.Float32() - 1
+	}
+	return x
+}
+
+// BenchmarkFMAPeak reports the arithmetic ceiling of each kernel set on
+// one core.
+func BenchmarkFMAPeak(b *testing.B) {
+	for _, ks := range kernels.Sets() {
+		b.Run(ks.ISA, func(b *testing.B) {
+			g := ks.Gemm
+			const iters = 1 << 16
+			for b.Loop() {
+				g.Peak(iters)
+			}
+			b.ReportMetric(float64(b.N)*iters*float64(g.PeakFlops)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkGEMM reports, per shape, kernel set and thread count, GFLOP/s,
+// the fraction of the FMA peak of the cores used (%peak: threads times one
+// core's peak, measured next to each benchmark) and the operand traffic
+// (A and B read, C written once) in GB/s, the measure for memory-bound
+// shapes.
+func BenchmarkGEMM(b *testing.B) {
+	for _, s := range gemmShapes {
+		b.Run(s.name, func(b *testing.B) {
+			a := randMatrix(s.m * s.k)
+			bm := randMatrix(s.k * s.n)
+			c := make([]float32, s.m*s.n)
+			lda, ldb := s.k, s.n
+			if s.transA {
+				lda = s.m
+			}
+			if s.transB {
+				ldb = s.k
+			}
+			flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+			bytes := 4 * float64(s.m*s.k+s.k*s.n+s.m*s.n)
+			for _, ks := range kernels.Sets() {
+				b.Run(ks.ISA, func(b *testing.B) {
+					for _, threads := range []int{1, 2} {
+						b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+							// The clock drifts: measure the peak right
+							// before and after, keep the higher.
+							peak := kernels.PeakGFLOPS(&ks.Gemm)
+							o := gemm.Options{Threads: threads, Kernels: ks}
+							for b.Loop() {
+								o.Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+							}
+							sec := b.Elapsed().Seconds() / float64(b.N)
+							peak = max(peak, kernels.PeakGFLOPS(&ks.Gemm)) * float64(threads)
+							b.ReportMetric(flops/sec/1e9, "GFLOP/s")
+							b.ReportMetric(100*flops/sec/1e9/peak, "%peak")
+							b.ReportMetric(bytes/sec/1e9, "GB/s")
+						})
+					}
+				})
+			}
+		})
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+
+	"github.com/snnkit/snn/kernels"
 )
 
 // threads is the most goroutines one call may use; 0 means GOMAXPROCS.
@@ -35,6 +37,9 @@ type Options struct {
 	// Callers that already run one GEMM per goroutine (batch-parallel
 	// convolution) pass 1.
 	Threads int
+	// Kernels is the kernel set to run; nil means kernels.Active().
+	// Tests and benchmarks use it to compare instruction sets.
+	Kernels *kernels.Set
 }
 
 // Sgemm is the package-level Sgemm with these options.
@@ -45,7 +50,11 @@ func (o Options) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 	if t <= 0 {
 		t = Threads()
 	}
-	sgemm(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	ks := o.Kernels
+	if ks == nil {
+		ks = kernels.Active()
+	}
+	sgemm(ks, t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,

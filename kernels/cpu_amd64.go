@@ -48,10 +48,18 @@ func missing(needs []string) []string {
 func nativeSets() []*Set {
 	var sets []*Set
 	if len(missing(avx512Needs)) == 0 {
-		sets = append(sets, &Set{ISA: AVX512, Needs: avx512Needs, Act: actAVX512(), Optim: optimAVX512()})
+		sets = append(sets, &Set{ISA: AVX512, Needs: avx512Needs,
+			Act:   actAVX512(),
+			Optim: optimAVX512(),
+			Gemm:  gemmAVX512(),
+		})
 	}
 	if len(missing(avx2Needs)) == 0 {
-		sets = append(sets, &Set{ISA: AVX2, Needs: avx2Needs, Act: actAVX2(), Optim: optimAVX2()})
+		sets = append(sets, &Set{ISA: AVX2, Needs: avx2Needs,
+			Act:   actAVX2(),
+			Optim: optimAVX2(),
+			Gemm:  gemmAVX2(),
+		})
 	}
 	return sets
 }

@@ -37,6 +37,7 @@ type Set struct {
 	Needs []string
 	Act   Act
 	Optim Optim
+	Gemm  Gemm
 }
 
 var (
@@ -95,5 +96,5 @@ func Sets() []*Set { return append([]*Set(nil), usable...) }
 func Reference() *Set { return runnable[len(runnable)-1] }
 
 func genericSet() *Set {
-	return &Set{ISA: Generic, Act: actGeneric(), Optim: optimGeneric()}
+	return &Set{ISA: Generic, Act: actGeneric(), Optim: optimGeneric(), Gemm: gemmGeneric()}
 }

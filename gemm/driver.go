@@ -1,0 +1,284 @@
+package gemm
+
+import "github.com/snnkit/snn/kernels"
+
+// call is one checked Sgemm call with its blocking decided.
+type call struct {
+	g              *kernels.Gemm
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	// kc is the depth block. It depends on k and the kernel only, never on
+	// the threads: every element of C sees the same sums in the same order
+	// whatever the split.
+	kc int
+	// prefetchA and prefetchB: the operand is too big to stay in L2
+	// between calls, so the source of its next packing is prefetched.
+	prefetchA, prefetchB bool
+	// shared, when set, holds all of A packed, shared by the goroutines
+	// of a parallel call.
+	shared *sharedA
+}
+
+func sgemm(ks *kernels.Set, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		scale(c, m, n, ldc, beta)
+		return
+	}
+	q := call{
+		g: &ks.Gemm, transA: transA, transB: transB,
+		m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
+	}
+	q.kc = balanced(k, q.g.KC, 4)
+	q.prefetchA = m*k > cachedFloats
+	q.prefetchB = k*n > cachedFloats
+	threads = min(threads, max(1, int(2*float64(m)*float64(n)*float64(k)/minFlopsPerThread)))
+	if threads > 1 {
+		parallel(&q, threads)
+		return
+	}
+	q.block(0, m, 0, n, 0, 1)
+}
+
+// cachedFloats is the size of an operand (in floats, 1 MiB) beyond which
+// it is not expected to be in L2 when a call starts.
+const cachedFloats = 1 << 18
+
+// minFlopsPerThread is the least work worth handing to another goroutine:
+// waking a parked worker costs microseconds, and a block this size takes
+// tens of them. Tests lower it to split small problems.
+var minFlopsPerThread = float64(4 << 20)
+
+// scale sets C = beta*C (C = 0 when beta == 0, NaN included).
+func scale(c []float32, m, n, ldc int, beta float32) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+func roundUp(x, unit int) int { return (x + unit - 1) / unit * unit }
+
+// balanced returns the block size that covers n in the fewest blocks of at
+// most limit (a multiple of unit), as evenly as whole units allow.
+func balanced(n, limit, unit int) int {
+	blocks := (n + limit - 1) / limit
+	return min(roundUp((n+blocks-1)/blocks, unit), roundUp(limit, unit))
+}
+
+// run computes rows [r0, r1) and columns [c0, c1) of C: the BLIS loops
+// around the micro-kernel (see kernels.Gemm).
+//
+// Packing reads A and B from memory once per block; to keep the core busy
+// meanwhile, the source of the next packing is prefetched while the
+// kernels run: the next strip of A while A is packed strip by strip in the
+// first column block, the next block of B a slice per strip.
+func (q *call) run(ws *workspace, r0, r1, c0, c1, part, parts int) {
+	g := q.g
+	mr, nr := g.MR, g.NR
+	mcb := balanced(r1-r0, g.MC, mr)
+	ncb := balanced(c1-c0, g.NC, nr)
+	for i0 := r0; i0 < r1; i0 += mcb {
+		mc := min(mcb, r1-i0)
+		for p0 := 0; p0 < q.k; p0 += q.kc {
+			kc := min(q.kc, q.k-p0)
+			st := step{i0: i0, mc: mc, p0: p0, kc: kc, beta: q.beta, packA: true}
+			if p0 > 0 {
+				st.beta = 1
+			}
+			// Goroutines sharing A start their strips at different
+			// points, so that they pack different strips at once.
+			strips := (mc + mr - 1) / mr
+			st.first = part * strips / parts
+			pa := q.blockA(ws, i0, mc, p0, kc)
+			for j0 := c0; j0 < c1; j0 += ncb {
+				st.j0, st.nc = j0, min(ncb, c1-j0)
+				if q.prefetchB {
+					st.next = q.nextB(p0, kc, j0+ncb, ncb, c0, c1)
+				}
+				if q.inPlaceB(kc) {
+					q.inPlace(ws, pa, st)
+				} else {
+					ws.b = grow(ws.b, roundUp(st.nc, nr)*kc)
+					q.packB(ws.b, p0, kc, j0, st.nc)
+					st.b, st.ldb, st.panel = ws.b, nr, kc*nr
+					q.strips(pa, st)
+				}
+				st.packA = false
+			}
+		}
+	}
+}
+
+// step is one column block of the loops: rows [i0, i0+mc), depths
+// [p0, p0+kc), columns [j0, j0+nc) of C, with B's panels at b.
+type step struct {
+	i0, mc, p0, kc, j0, nc int
+	beta                   float32
+	b                      []float32
+	ldb, panel             int
+	// packA: pack each strip of A before its first use (the first column
+	// block of a depth block).
+	packA bool
+	// first is the strip the loop over strips starts at (then wraps).
+	first int
+	// next is the source of the next block of B, prefetched a slice per
+	// strip: rows of the storage of B, each cols floats.
+	next region
+}
+
+// maxBurst is the most cache lines prefetched at once before a kernel
+// call: a long burst of prefetches stalls the core as much as the misses
+// it is meant to hide.
+var maxBurst = 512
+
+// lines is about how many cache lines r covers.
+func (r region) lines() int { return r.rows * (r.cols/16 + 1) }
+
+// region is a rows x cols part of a matrix stored at s with row stride ld.
+type region struct {
+	s              []float32
+	rows, cols, ld int
+}
+
+// blockA returns where the A block of rows [i0, i0+mc) and depths
+// [p0, p0+kc) is packed: in the workspace, or in the shared buffer.
+func (q *call) blockA(ws *workspace, i0, mc, p0, kc int) []float32 {
+	size := roundUp(mc, q.g.MR) * kc
+	if q.shared != nil {
+		off := i0*q.k + roundUp(mc, q.g.MR)*p0
+		return q.shared.buf[off : off+size]
+	}
+	ws.a = grow(ws.a, size)
+	return ws.a
+}
+
+// nextB returns the part of B's storage the next column block (starting
+// at column j, or at c0 of the next depth block) reads.
+func (q *call) nextB(p0, kc, j, ncb, c0, c1 int) region {
+	if j >= c1 {
+		p0 += kc
+		j = c0
+		if p0 >= q.k {
+			return region{}
+		}
+		kc = min(kc, q.k-p0)
+	}
+	nc := min(ncb, c1-j)
+	if q.transB {
+		return region{s: q.b[j*q.ldb+p0:], rows: nc, cols: kc, ld: q.ldb}
+	}
+	return region{s: q.b[p0*q.ldb+j:], rows: kc, cols: nc, ld: q.ldb}
+}
+
+// aSource returns the part of A's storage strip s (rows i0+s.. of A) of a
+// depth block reads.
+func (q *call) aSource(i0, mc, p0, kc, s int) region {
+	rows := min(q.g.MR, mc-s)
+	if q.transA {
+		return region{s: q.a[p0*q.lda+i0+s:], rows: kc, cols: rows, ld: q.lda}
+	}
+	return region{s: q.a[(i0+s)*q.lda+p0:], rows: rows, cols: kc, ld: q.lda}
+}
+
+// prefetch hints rows [lo, hi) of r.
+func (q *call) prefetch(r region, lo, hi int) {
+	if hi > lo && r.cols > 0 {
+		q.g.Prefetch(r.s[lo*r.ld:], hi-lo, r.cols, r.ld)
+	}
+}
+
+// inPlaceB reports whether the kernel reads B where it lies instead of a
+// packed copy: only when B is not transposed (its rows are what the kernel
+// loads) and the depth block is so thin that packing would cost about as
+// much as the multiplication.
+func (q *call) inPlaceB(kc int) bool {
+	if q.transB {
+		return false
+	}
+	if kc <= 16 {
+		return true
+	}
+	if kc*q.ldb*4 > inPlaceSpan {
+		return false
+	}
+	// Rows ldb*4 bytes apart fall into 4096/gcd(ldb*4, 4096) different
+	// L1 sets; too few, and the B rows prefetched ahead evict each other.
+	g := 4096
+	for x := q.ldb * 4 % 4096; x != 0; g, x = x, g%x {
+	}
+	return g <= inPlaceAlias
+}
+
+// inPlaceSpan is the most bytes a depth block of B in place may spread
+// over (kc rows of ldb floats), inPlaceAlias the largest power of two its
+// row stride in bytes may be a multiple of.
+var inPlaceSpan, inPlaceAlias = 64 << 10, 512
+
+// inPlace runs the strips on whole NR-column panels of B in place, and on
+// the remaining columns packed (zero-padded) into ws.edge.
+func (q *call) inPlace(ws *workspace, pa []float32, st step) {
+	nr := q.g.NR
+	full := st.nc / nr * nr
+	nc, j0 := st.nc, st.j0
+	if full > 0 {
+		st.b, st.ldb, st.panel, st.nc = q.b[st.p0*q.ldb+j0:], q.ldb, nr, full
+		q.strips(pa, st)
+		st.packA = false
+	}
+	if full < nc {
+		ws.edge = grow(ws.edge, st.kc*nr)
+		q.g.Copy(nr, st.kc, nc-full, ws.edge, q.b[st.p0*q.ldb+j0+full:], q.ldb)
+		st.b, st.ldb, st.panel, st.j0, st.nc = ws.edge, nr, st.kc*nr, j0+full, nc-full
+		st.next = region{}
+		q.strips(pa, st)
+	}
+}
+
+// strips calls the kernel for each MR-row strip of the A block against
+// the column block of st, packing each strip of A first when st.packA.
+func (q *call) strips(pa []float32, st step) {
+	g := q.g
+	mr := g.MR
+	n := (st.mc + mr - 1) / mr
+	if st.next.lines() > maxBurst*n {
+		st.next = region{} // too much to spread over these few strips
+	}
+	for i := 0; i < n; i++ {
+		s := (st.first + i) % n * mr
+		a := pa[s*st.kc : (s+mr)*st.kc]
+		if st.packA {
+			if q.prefetchA && i+1 < n {
+				nxt := q.aSource(st.i0, st.mc, st.p0, st.kc, (st.first+i+1)%n*mr)
+				if nxt.lines() <= maxBurst {
+					q.prefetch(nxt, 0, nxt.rows)
+				}
+			}
+			if q.shared != nil {
+				id := (st.i0+s)/mr*((q.k+q.kc-1)/q.kc) + st.p0/q.kc
+				q.shared.ensure(q, id, a, st.i0+s, min(mr, st.mc-s), st.p0, st.kc)
+			} else {
+				q.packStrip(a, st.i0+s, min(mr, st.mc-s), st.p0, st.kc)
+			}
+		}
+		q.prefetch(st.next, i*st.next.rows/n, (i+1)*st.next.rows/n)
+		c := q.c[(st.i0+s)*q.ldc+st.j0:]
+		g.Kernel(st.kc, min(mr, st.mc-s), st.nc, a, st.b, st.ldb, st.panel, c, q.ldc, q.alpha, st.beta)
+	}
+}

@@ -1,0 +1,457 @@
+// Command gemm generates the amd64 GEMM micro-kernels (package asm) and the
+// FMA-peak loops the GEMM benchmarks measure them against. The contract
+// the kernels implement is documented on kernels.Gemm.
+//
+// Run through `go generate ./...` from the repository root; see asm/gen.go.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// tile describes one register-blocked kernel: mr rows of C, each nv vector
+// registers wide, so mr*nv accumulators stay in registers for a whole
+// depth block. Each depth step loads nv vectors of B and broadcasts mr
+// values of A, each broadcast feeding nv FMAs.
+type tile struct {
+	name   string // function name suffix: the ISA
+	lanes  int    // float32 lanes per vector register
+	mr, nv int
+	vec    func() reg.VecVirtual
+	// rows are the strip heights with a loop of their own (ascending,
+	// ending with mr): a strip of m rows runs the smallest one >= m, so
+	// the edge strips of a matrix do not pay for mr rows. Every variant
+	// performs, for the rows it computes, exactly the operations of the
+	// full one.
+	rows []int
+	// prefetch is how many depth steps ahead B rows are prefetched into
+	// L1 (0: none).
+	prefetch int
+	// prefetchC prefetches the C tile before each panel's depth loop.
+	prefetchC bool
+	// prefetchA is how many depth steps ahead the A micro-panel is
+	// prefetched into L1 (0: none).
+	prefetchA int
+}
+
+func (t tile) nr() int      { return t.lanes * t.nv }
+func (t tile) bytes() int   { return 4 * t.lanes }
+func (t tile) avx512() bool { return t.lanes == 16 }
+
+// unroll is the number of depth steps per loop iteration.
+const unroll = 4
+
+var (
+	// AVX-512: 12 x 32 is 24 zmm accumulators, two B vectors and one
+	// broadcast register. B rows are prefetched 16 steps (2 KiB of a
+	// packed panel) ahead: the panels stream from L2. The C tile is
+	// prefetched before the depth loop, which hides its latency.
+	avx512 = tile{name: "AVX512", lanes: 16, mr: 12, nv: 2, vec: ZMM, rows: []int{4, 8, 12}, prefetch: 16, prefetchC: true}
+	// AVX2: 6 x 16 is 12 ymm accumulators, two B vectors and one
+	// broadcast register out of 16.
+	avx2 = tile{name: "AVX2", lanes: 8, mr: 6, nv: 2, vec: YMM, rows: []int{2, 4, 6}, prefetch: 16, prefetchC: true}
+)
+
+// avx2Mask is the sliding table behind the AVX2 column masks: sixteen
+// all-ones lanes, then sixteen zero lanes.
+var avx2Mask Mem
+
+func main() {
+	ConstraintExpr("!purego")
+	avx2Mask = GLOBL("gemmmask", RODATA|NOPTR)
+	for i := 0; i < 32; i++ {
+		v := uint32(0)
+		if i < 16 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+	for _, t := range []tile{avx512, avx2} {
+		genKernel(t)
+		genPeak(t)
+		genCopy(t, t.mr)
+		genCopy(t, t.nr())
+		genTranspose(t, t.mr)
+		genTranspose(t, t.nr())
+	}
+	genPrefetch()
+	for _, t := range experiments {
+		genKernel(t)
+	}
+	Generate()
+}
+
+var experiments []tile
+
+// param returns the stack slot of argument name, for instructions that take
+// it straight from memory.
+func param(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+// load reads integer or pointer argument name into a new register.
+func load(name string) reg.GPVirtual {
+	r := GP64()
+	Load(Param(name), r)
+	return r
+}
+
+// kernel holds the registers shared by all variants of one kernel.
+type kernel struct {
+	t                 tile
+	n, b, c           reg.GPVirtual // remaining columns, current panel, C column
+	ldb, ldb3, panel  reg.GPVirtual // in bytes
+	ldc               reg.GPVirtual // in bytes
+	alphaMem, betaMem Mem
+}
+
+func genKernel(t tile) {
+	name := "GemmKernel" + t.name
+	TEXT(name, NOSPLIT, "func(kc, m, n int, a, b *float32, ldb, panel int, c *float32, ldc int, alpha, beta float32)")
+	Doc(fmt.Sprintf("%s is the %dx%d GEMM micro-kernel: for each %d-column panel of B it", name, t.mr, t.nr(), t.nr()),
+		"computes C[i][j] = alpha*sum_p a[p*MR+i]*B[p][j] + beta*C[i][j] for i < m, j < n,",
+		"B[p][j] = b[(j/NR)*panel + p*ldb + j%NR], as specified on kernels.Gemm.",
+		"Strides are in elements. Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1.")
+
+	k := kernel{t: t, alphaMem: param("alpha"), betaMem: param("beta")}
+	k.n = load("n")
+	k.b = load("b")
+	k.c = load("c")
+	k.ldb = load("ldb")
+	SHLQ(U8(2), k.ldb)
+	k.ldb3 = GP64()
+	LEAQ(Mem{Base: k.ldb, Index: k.ldb, Scale: 2}, k.ldb3)
+	k.panel = load("panel")
+	SHLQ(U8(2), k.panel)
+	k.ldc = load("ldc")
+	SHLQ(U8(2), k.ldc)
+
+	for _, r := range t.rows[:len(t.rows)-1] {
+		CMPQ(param("m"), U32(r))
+		JLE(LabelRef(fmt.Sprintf("rows%d", r)))
+	}
+	// The tallest variant comes first: larger m falls through to it.
+	for i := len(t.rows) - 1; i >= 0; i-- {
+		k.strip(t.rows[i])
+	}
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// strip emits the panel loop for strips of at most r rows: each panel runs
+// the widest body, except a last panel narrow enough for fewer vectors.
+func (k *kernel) strip(r int) {
+	t := k.t
+	Label(fmt.Sprintf("rows%d", r))
+	Label(fmt.Sprintf("panel%d", r))
+	for nv := 1; nv < t.nv; nv++ {
+		CMPQ(k.n, U32(nv*t.lanes))
+		JLE(LabelRef(fmt.Sprintf("body%dx%d", r, nv)))
+	}
+	for nv := t.nv; nv >= 1; nv-- {
+		k.body(r, nv)
+	}
+	Label(fmt.Sprintf("next%d", r))
+	ADDQ(k.panel, k.b)
+	ADDQ(U32(4*t.nr()), k.c)
+	SUBQ(U32(t.nr()), k.n)
+	JG(LabelRef(fmt.Sprintf("panel%d", r)))
+	JMP(LabelRef("done"))
+}
+
+// body emits one panel of r rows and nv vectors: the depth loop and the
+// store of the tile, then a jump to the strip's next panel.
+func (k *kernel) body(r, nv int) {
+	t := k.t
+	id := fmt.Sprintf("%dx%d", r, nv)
+	next := fmt.Sprintf("next%d", r)
+	Label("body" + id)
+
+	acc := make([][]reg.VecVirtual, r)
+	for i := range acc {
+		acc[i] = make([]reg.VecVirtual, nv)
+		for v := range acc[i] {
+			acc[i][v] = t.vec()
+			VXORPS(acc[i][v], acc[i][v], acc[i][v])
+		}
+	}
+	if t.prefetchC {
+		crow := GP64()
+		MOVQ(k.c, crow)
+		for i := 0; i < r; i++ {
+			for v := 0; v < nv*t.bytes(); v += 64 {
+				PREFETCHT0(Mem{Base: crow, Disp: v})
+			}
+			if i+1 < r {
+				ADDQ(k.ldc, crow)
+			}
+		}
+	}
+	pa := load("a")
+	pb := GP64()
+	MOVQ(k.b, pb)
+	var pf reg.GPVirtual
+	if t.prefetch > 0 {
+		// pf runs t.prefetch rows ahead of pb.
+		pf = GP64()
+		IMUL3Q(U32(t.prefetch), k.ldb, pf)
+		ADDQ(pb, pf)
+	}
+	cnt := load("kc")
+
+	// step emits the FMAs of one depth step: B row at brow (pf at the
+	// same offset), A values at pa+disp.
+	step := func(brow Mem, disp int) {
+		if t.prefetch > 0 {
+			for v := 0; v < nv*t.bytes(); v += 64 {
+				m := brow
+				m.Base = pf
+				m.Disp += v
+				PREFETCHT0(m)
+			}
+		}
+		bv := make([]reg.VecVirtual, nv)
+		for v := range bv {
+			bv[v] = t.vec()
+			m := brow
+			m.Disp += v * t.bytes()
+			VMOVUPS(m, bv[v])
+		}
+		for i := 0; i < r; i++ {
+			x := t.vec()
+			VBROADCASTSS(Mem{Base: pa, Disp: disp + 4*i}, x)
+			for v := range bv {
+				VFMADD231PS(bv[v], x, acc[i][v])
+			}
+		}
+	}
+
+	CMPQ(cnt, U32(unroll))
+	JL(LabelRef("single" + id))
+	Label("unrolled" + id)
+	for u := 0; u < unroll; u++ {
+		rows := []Mem{
+			{Base: pb},
+			{Base: pb, Index: k.ldb, Scale: 1},
+			{Base: pb, Index: k.ldb, Scale: 2},
+			{Base: pb, Index: k.ldb3, Scale: 1},
+		}
+		step(rows[u], 4*t.mr*u)
+	}
+	if t.prefetchA > 0 {
+		// The unrolled steps read 4*mr*unroll bytes of A: prefetch as
+		// many, prefetchA steps ahead.
+		for off := 0; off < 4*t.mr*unroll; off += 64 {
+			PREFETCHT0(Mem{Base: pa, Disp: 4*t.mr*t.prefetchA + off})
+		}
+	}
+	ADDQ(U32(4*t.mr*unroll), pa)
+	LEAQ(Mem{Base: pb, Index: k.ldb, Scale: 4}, pb)
+	if t.prefetch > 0 {
+		LEAQ(Mem{Base: pf, Index: k.ldb, Scale: 4}, pf)
+	}
+	SUBQ(U32(unroll), cnt)
+	CMPQ(cnt, U32(unroll))
+	JGE(LabelRef("unrolled" + id))
+
+	Label("single" + id)
+	TESTQ(cnt, cnt)
+	JE(LabelRef("store" + id))
+	step(Mem{Base: pb}, 0)
+	ADDQ(U32(4*t.mr), pa)
+	ADDQ(k.ldb, pb)
+	if t.prefetch > 0 {
+		ADDQ(k.ldb, pf)
+	}
+	DECQ(cnt)
+	JMP(LabelRef("single" + id))
+
+	Label("store" + id)
+	if t.avx512() {
+		k.store512(acc, id, next)
+	} else {
+		k.store256(acc, id, next)
+	}
+}
+
+// betaZero jumps to label when beta is +0 or -0 (C is then not read).
+func (k *kernel) betaZero(label string) {
+	bits := GP32()
+	MOVL(k.betaMem, bits)
+	TESTL(U32(0x7fffffff), bits)
+	JE(LabelRef(label))
+}
+
+// rows emits body(i, crow) for each row i of acc that is < m, crow
+// pointing at C's row i, then jumps to next.
+func (k *kernel) rows(acc [][]reg.VecVirtual, next string, body func(i int, crow reg.GPVirtual)) {
+	crow := GP64()
+	MOVQ(k.c, crow)
+	for i := range acc {
+		if i > 0 {
+			CMPQ(param("m"), U32(i))
+			JLE(LabelRef(next))
+			ADDQ(k.ldc, crow)
+		}
+		body(i, crow)
+	}
+	JMP(LabelRef(next))
+}
+
+func (k *kernel) mem(crow reg.GPVirtual, v int) Mem {
+	return Mem{Base: crow, Disp: v * k.t.bytes()}
+}
+
+// store512 writes the accumulators under opmasks that cover the first
+// min(n, NR) columns: full tiles and edge tiles take the same path.
+func (k *kernel) store512(acc [][]reg.VecVirtual, id, next string) {
+	t := k.t
+	nv := len(acc[0])
+	// BZHI reads only the low byte of the count: clamp it to NR first.
+	w := GP64()
+	MOVQ(U32(t.nr()), w)
+	CMPQ(k.n, w)
+	CMOVQLT(k.n, w)
+	ones := GP64()
+	MOVQ(U64(^uint64(0)), ones)
+	BZHIQ(w, ones, ones)
+	mask := make([]reg.OpmaskVirtual, nv)
+	for v := range mask {
+		mask[v] = K()
+		KMOVW(ones.As32(), mask[v])
+		if v+1 < nv {
+			SHRQ(U8(16), ones)
+		}
+	}
+	alpha, beta := t.vec(), t.vec()
+	VBROADCASTSS(k.alphaMem, alpha)
+	VBROADCASTSS(k.betaMem, beta)
+
+	k.betaZero("zero" + id)
+	k.rows(acc, next, func(i int, crow reg.GPVirtual) {
+		for v := range mask {
+			x := t.vec()
+			VMOVUPS_Z(k.mem(crow, v), mask[v], x)
+			VMULPS(beta, x, x)
+			VFMADD231PS(alpha, acc[i][v], x)
+			VMOVUPS(x, mask[v], k.mem(crow, v))
+		}
+	})
+	Label("zero" + id)
+	k.rows(acc, next, func(i int, crow reg.GPVirtual) {
+		for v := range mask {
+			VMULPS(alpha, acc[i][v], acc[i][v])
+			VMOVUPS(acc[i][v], mask[v], k.mem(crow, v))
+		}
+	})
+}
+
+// store256 writes the accumulators with plain moves when all nv vectors of
+// the tile are inside n, and with VMASKMOVPS (which neither reads nor
+// writes masked lanes) otherwise.
+func (k *kernel) store256(acc [][]reg.VecVirtual, id, next string) {
+	t := k.t
+	nv := len(acc[0])
+	alpha, beta := t.vec(), t.vec()
+	VBROADCASTSS(k.alphaMem, alpha)
+	VBROADCASTSS(k.betaMem, beta)
+
+	CMPQ(k.n, U32(nv*t.lanes))
+	JL(LabelRef("partial" + id))
+	k.betaZero("wholezero" + id)
+	k.rows(acc, next, func(i int, crow reg.GPVirtual) {
+		for v := 0; v < nv; v++ {
+			x := t.vec()
+			VMULPS(k.mem(crow, v), beta, x)
+			VFMADD231PS(alpha, acc[i][v], x)
+			VMOVUPS(x, k.mem(crow, v))
+		}
+	})
+	Label("wholezero" + id)
+	k.rows(acc, next, func(i int, crow reg.GPVirtual) {
+		for v := 0; v < nv; v++ {
+			VMULPS(alpha, acc[i][v], acc[i][v])
+			VMOVUPS(acc[i][v], k.mem(crow, v))
+		}
+	})
+
+	// Lane l of vector v is column 8v+l: it is kept when l < n-8v, which
+	// the window of the table starting at 16-(n-8v) = 16+8v-n says
+	// (1 <= n-8v <= 15 here).
+	Label("partial" + id)
+	base := GP64()
+	LEAQ(avx2Mask, base)
+	NEGQ(k.n)
+	LEAQ(Mem{Base: base, Index: k.n, Scale: 4, Disp: 4 * 16}, base)
+	NEGQ(k.n)
+	// Only 16 registers: the masks are reloaded per use rather than held.
+	mask := func(v int) reg.VecVirtual {
+		m := t.vec()
+		VMOVDQU(Mem{Base: base, Disp: 4 * 8 * v}, m)
+		return m
+	}
+	k.betaZero("partialzero" + id)
+	k.rows(acc, next, func(i int, crow reg.GPVirtual) {
+		for v := 0; v < nv; v++ {
+			m, x := mask(v), t.vec()
+			VMASKMOVPS(k.mem(crow, v), m, x)
+			VMULPS(x, beta, x)
+			VFMADD231PS(alpha, acc[i][v], x)
+			VMASKMOVPS(x, m, k.mem(crow, v))
+		}
+	})
+	Label("partialzero" + id)
+	k.rows(acc, next, func(i int, crow reg.GPVirtual) {
+		for v := 0; v < nv; v++ {
+			m := mask(v)
+			VMULPS(alpha, acc[i][v], acc[i][v])
+			VMASKMOVPS(acc[i][v], m, k.mem(crow, v))
+		}
+	})
+}
+
+// peakAccs is the number of independent FMA chains in the peak loops: well
+// above latency times throughput (4 cycles x 2 ports).
+func (t tile) peakAccs() int {
+	if t.avx512() {
+		return 24
+	}
+	return 12
+}
+
+func genPeak(t tile) {
+	name := "GemmPeak" + t.name
+	TEXT(name, NOSPLIT, "func(iters int)")
+	Doc(fmt.Sprintf("%s runs iters rounds of %d independent vector FMAs (%d flops a round):",
+		name, t.peakAccs(), 2*t.lanes*t.peakAccs()),
+		"the arithmetic ceiling of this core for the GEMM benchmarks.")
+	iters := Load(Param("iters"), GP64())
+	accs := make([]reg.VecVirtual, t.peakAccs())
+	for i := range accs {
+		accs[i] = t.vec()
+		VXORPS(accs[i], accs[i], accs[i])
+	}
+	x, y := t.vec(), t.vec()
+	VXORPS(x, x, x)
+	VXORPS(y, y, y)
+	TESTQ(iters, iters)
+	JLE(LabelRef("done"))
+	Label("loop")
+	for _, a := range accs {
+		VFMADD231PS(x, y, a)
+	}
+	DECQ(iters)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}

@@ -1,0 +1,209 @@
+package kernels
+
+import (
+	"fmt"
+	"time"
+)
+
+// Gemm is the GEMM micro-kernel family: the register-blocked inner loop of
+// package gemm for one instruction set, the shape of its register tile, the
+// cache blocks tuned for it, and the packing helpers. Package gemm does
+// everything else (argument checks, loops, threads). A new instruction set
+// implements Kernel and Peak as specified here and picks MR, NR and the
+// blocks; Copy, Transpose and Prefetch can start as the generic ones of this
+// package (copyPanelsGeneric, transposePanelGeneric, prefetchLengths) and be
+// replaced by faster ones later. Tests in gemm_test.go check every Set
+// against these contracts.
+//
+// # What Kernel computes
+//
+// Kernel(kc, m, n, a, b, ldb, panel, c, ldc, alpha, beta) updates one strip
+// of C: m rows (1 <= m <= MR) and n columns (n >= 1, any number of NR-wide
+// panels), with
+//
+//	C[i][j] = alpha * sum(p = 0..kc-1) A[i][p]*B[p][j] + beta*C[i][j]
+//
+// for i < m, j < n, where kc >= 1 and
+//
+//	A[i][p] = a[p*MR + i]                       (i < MR, p < kc)
+//	B[p][j] = b[(j/NR)*panel + p*ldb + j%NR]    (p < kc, j < roundup(n, NR))
+//	C[i][j] = c[i*ldc + j]                      (i < m, j < n)
+//
+// a is one packed micro-panel of A: kc groups of MR values, the MR rows of
+// column p together. B comes as ceil(n/NR) panels of NR columns, panel
+// elements apart; within a panel, row p starts ldb elements after row p-1.
+// Package gemm passes either packed panels (ldb = NR, panel = kc*NR, one
+// contiguous kc x NR block per panel) or B in place (ldb = B's row stride,
+// panel = NR), so the kernel must honour both strides.
+//
+// Padding: all MR rows of a and all NR columns of every panel (also the last
+// one, and also beyond column n) are readable; the kernel may compute with
+// them, but results for rows >= m or columns >= n are discarded, never
+// stored. Package gemm zero-pads them. Only C[i][j] with i < m and j < n is
+// read or written: the rest of each row of c (up to ldc) belongs to the
+// caller and must stay untouched, so partial tiles need masked or
+// element-wise stores.
+//
+// beta == 0 means C is not read at all (NaN or Inf in C do not survive);
+// otherwise C is read and scaled by beta (beta == 1 included, C*1 == C).
+//
+// # Order of operations
+//
+// For every (i, j) the kernel keeps one accumulator, starting at zero, and
+// adds A[i][p]*B[p][j] for p = 0, 1, ..., kc-1 in that order (a fused
+// multiply-add where the ISA has one), then stores alpha*acc (beta == 0) or
+// alpha*acc + beta*C[i][j] (again fused where possible). The sequence of
+// roundings must be the same for every position of the element in the tile
+// and for every m and n: package gemm splits C between threads and the
+// result must not depend on where a tile's edges fall.
+//
+// # Lengths
+//
+// Kernel panics (a Go bounds check, before any assembly runs) when a, b or
+// c is too short for the arguments; it checks nothing else. Package gemm
+// checks the user's arguments.
+//
+// # Blocks
+//
+// Package gemm runs the BLIS loops around Kernel: for each block of MC rows
+// of A and each depth block of at most KC (kc depends on k and KC only),
+// for each block of NC columns of B, it packs that kc x NC block of B into
+// NR-column panels (or, for thin depth blocks and small B, passes B in
+// place), and calls Kernel for each MR-row strip of the A block across all
+// NC columns; A is packed strip by strip into MR-row micro-panels the first
+// time a strip is used. The A micro-panel (MR*kc floats) stays in L1 while
+// B panels stream from the kc x NC block held in L2, so KC*NC*4 bytes
+// should be about a third of L2, and MR*KC*4 plus one B panel (KC*NR*4)
+// about the size of L1.
+//
+// # Edges
+//
+// The last strip of a block has m < MR rows and the last panel n%NR
+// columns. A kernel does not have to be fast there, but strips of a few
+// rows are common (32 or 64 output channels): the AVX-512 and AVX2 kernels
+// have loops for 4, 8 and 12 (2, 4 and 6) rows and for one or two vectors,
+// which perform, element by element, the same operations as the full tile.
+type Gemm struct {
+	// MR and NR are the register tile: MR rows of C, each NR columns
+	// wide (NR is a whole number of vector registers).
+	MR, NR int
+	// KC is the depth block, MC the rows of A packed at once and NC the
+	// columns of B packed at once.
+	KC, MC, NC int
+
+	// Kernel updates an m x n strip of C as described above.
+	Kernel func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32)
+
+	// Copy and Transpose fill packed panels of width w (MR for A, NR for
+	// B), zero-padding a partial one.
+	//
+	// Copy deals kc rows of n columns of src out to ceil(n/w) panels (B
+	// as stored, or A stored transposed):
+	//	dst[q*kc*w + p*w + j] = src[p*ld + q*w + j]   (p < kc, q*w+j < n)
+	// and dst[q*kc*w + p*w + j] = 0 for n <= q*w+j < ceil(n/w)*w.
+	// Transpose packs rows <= w rows of src into one panel (A as stored,
+	// or B stored transposed):
+	//	dst[p*w + i] = src[i*ld + p]   (p < kc, i < rows), 0 for rows <= i < w.
+	// Both panic when a slice is too short; any w works (the assembly
+	// versions special-case MR and NR and fall back to Go otherwise).
+	Copy      func(w, kc, n int, dst, src []float32, ld int)
+	Transpose func(w, kc, rows int, dst, src []float32, ld int)
+
+	// Prefetch hints that rows x cols floats at src (row stride ld) will
+	// be read soon, to be fetched into L2 without waiting. It may do
+	// nothing (the generic set cannot prefetch). Package gemm prefetches
+	// the source of the next packing while kernels run.
+	Prefetch func(src []float32, rows, cols, ld int)
+
+	// Peak runs iters rounds of independent fused multiply-adds on
+	// registers, PeakFlops floating-point operations per round: the
+	// arithmetic ceiling benchmarks report GEMM against.
+	Peak      func(iters int)
+	PeakFlops int
+}
+
+// gemmLengths panics unless a, b and c are long enough for a Kernel call
+// with these arguments; assembly wrappers call it before touching memory.
+func (g *Gemm) gemmLengths(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int) {
+	if kc < 1 || m < 1 || m > g.MR || n < 1 || ldb < 0 || panel < 0 || ldc < n {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel called with kc=%d m=%d n=%d ldb=%d panel=%d ldc=%d (MR=%d)",
+			kc, m, n, ldb, panel, ldc, g.MR))
+	}
+	panels := (n + g.NR - 1) / g.NR
+	if needA := kc * g.MR; len(a) < needA {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(a) = %d < %d", len(a), needA))
+	}
+	if needB := (panels-1)*panel + (kc-1)*ldb + g.NR; len(b) < needB {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(b) = %d < %d", len(b), needB))
+	}
+	if needC := (m-1)*ldc + n; len(c) < needC {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(c) = %d < %d", len(c), needC))
+	}
+}
+
+// PeakGFLOPS measures g's FMA peak on the calling goroutine's core now:
+// the best of three runs of about 10 ms each. The clock of a shared or
+// virtual machine drifts, so benchmarks measure it next to what they
+// report against it.
+func PeakGFLOPS(g *Gemm) float64 {
+	iters := 1 << 8
+	for {
+		start := time.Now()
+		g.Peak(iters)
+		if time.Since(start) > 2*time.Millisecond {
+			break
+		}
+		iters *= 2
+	}
+	iters *= 5
+	best := 0.0
+	for range 3 {
+		start := time.Now()
+		g.Peak(iters)
+		best = max(best, float64(iters)*float64(g.PeakFlops)/time.Since(start).Seconds()/1e9)
+	}
+	return best
+}
+
+// copyLengths panics unless dst and src are long enough for Copy.
+func copyLengths(w, kc, n int, dst, src []float32, ld int) {
+	if w < 1 || kc < 0 || n < 0 || ld < n {
+		panic(fmt.Sprintf("snn/kernels: gemm Copy called with w=%d kc=%d n=%d ld=%d", w, kc, n, ld))
+	}
+	if kc == 0 || n == 0 {
+		return
+	}
+	if need := (n + w - 1) / w * w * kc; len(dst) < need {
+		panic(fmt.Sprintf("snn/kernels: gemm Copy: len(dst) = %d < %d", len(dst), need))
+	}
+	if need := (kc-1)*ld + n; len(src) < need {
+		panic(fmt.Sprintf("snn/kernels: gemm Copy: len(src) = %d < %d", len(src), need))
+	}
+}
+
+// transposeLengths panics unless dst and src are long enough for
+// Transpose.
+func transposeLengths(w, kc, rows int, dst, src []float32, ld int) {
+	if w < 1 || kc < 0 || rows < 0 || rows > w || (rows > 1 && ld < kc) {
+		panic(fmt.Sprintf("snn/kernels: gemm Transpose called with w=%d kc=%d rows=%d ld=%d", w, kc, rows, ld))
+	}
+	if kc == 0 {
+		return
+	}
+	if len(dst) < kc*w {
+		panic(fmt.Sprintf("snn/kernels: gemm Transpose: len(dst) = %d < %d", len(dst), kc*w))
+	}
+	if need := (rows-1)*ld + kc; rows > 0 && len(src) < need {
+		panic(fmt.Sprintf("snn/kernels: gemm Transpose: len(src) = %d < %d", len(src), need))
+	}
+}
+
+// prefetchLengths panics unless src holds the region Prefetch is given.
+func prefetchLengths(src []float32, rows, cols, ld int) {
+	if rows < 0 || cols < 0 || (rows > 1 && ld < cols) {
+		panic(fmt.Sprintf("snn/kernels: gemm Prefetch called with rows=%d cols=%d ld=%d", rows, cols, ld))
+	}
+	if rows > 0 && cols > 0 && len(src) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("snn/kernels: gemm Prefetch: len(src) = %d < %d", len(src), (rows-1)*ld+cols))
+	}
+}

@@ -1,0 +1,114 @@
+//go:build !purego
+
+package kernels
+
+import "github.com/snnkit/snn/asm"
+
+// The blocks keep one A micro-panel (MR x KC) and one B panel (KC x NR) in
+// the 48 KiB L1d and the packed KC x NC block of B in half of the 2 MiB L2;
+// A blocks of MC rows are packed once per depth block for all columns.
+// Tuned on the GEMM shapes of the root benchmarks: KC 512 beat 384 and 256
+// by a few percent on the deep convolution shapes, NC and MC mattered less
+// than the noise of this machine.
+var (
+	avx512Gemm = Gemm{
+		MR: 12, NR: 32,
+		KC: 512, MC: 3072, NC: 480,
+		Peak:      asm.GemmPeakAVX512,
+		PeakFlops: 24 * 16 * 2,
+	}
+	avx2Gemm = Gemm{
+		MR: 6, NR: 16,
+		KC: 512, MC: 3072, NC: 480,
+		Peak:      asm.GemmPeakAVX2,
+		PeakFlops: 12 * 8 * 2,
+	}
+)
+
+func gemmAVX512() Gemm {
+	g := avx512Gemm
+	g.Kernel = func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
+		avx512Gemm.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
+		asm.GemmKernelAVX512(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
+	}
+	g.Copy = copier(12, 32, true, asm.GemmCopy12AVX512, asm.GemmCopy32AVX512)
+	g.Transpose = transposer(12, 32, asm.GemmTranspose12AVX512, asm.GemmTranspose32AVX512)
+	g.Prefetch = prefetch
+	return g
+}
+
+func gemmAVX2() Gemm {
+	g := avx2Gemm
+	g.Kernel = func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
+		avx2Gemm.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
+		asm.GemmKernelAVX2(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
+	}
+	g.Copy = copier(6, 16, false, asm.GemmCopy6AVX2, asm.GemmCopy16AVX2)
+	g.Transpose = transposer(6, 16, asm.GemmTranspose6AVX2, asm.GemmTranspose16AVX2)
+	g.Prefetch = prefetch
+	return g
+}
+
+type asmCopy = func(kc, panels, rest int, dst, src *float32, ld int)
+type asmTranspose = func(kc, rows int, dst, src *float32, ld int)
+
+// copier returns a Copy running the assembly for widths mr and nr and the
+// Go loop for any other. With partial false the assembly takes whole
+// panels only and the last, partial one is packed in Go.
+func copier(mr, nr int, partial bool, cmr, cnr asmCopy) func(w, kc, n int, dst, src []float32, ld int) {
+	return func(w, kc, n int, dst, src []float32, ld int) {
+		copyLengths(w, kc, n, dst, src, ld)
+		if kc == 0 || n == 0 {
+			return
+		}
+		var c asmCopy
+		switch w {
+		case mr:
+			c = cmr
+		case nr:
+			c = cnr
+		default:
+			copyPanelsGeneric(w, kc, n, dst, src, ld)
+			return
+		}
+		full := n / w
+		if partial || n%w == 0 {
+			c(kc, full, n%w, &dst[0], &src[0], ld)
+			return
+		}
+		if full > 0 {
+			c(kc, full, 0, &dst[0], &src[0], ld)
+		}
+		copyPanelsGeneric(w, kc, n-full*w, dst[full*w*kc:], src[full*w:], ld)
+	}
+}
+
+// transposer returns a Transpose running the assembly for widths mr and
+// nr, and the Go loop otherwise.
+func transposer(mr, nr int, tmr, tnr asmTranspose) func(w, kc, rows int, dst, src []float32, ld int) {
+	return func(w, kc, rows int, dst, src []float32, ld int) {
+		transposeLengths(w, kc, rows, dst, src, ld)
+		if kc == 0 {
+			return
+		}
+		if rows == 0 {
+			clear(dst[:kc*w])
+			return
+		}
+		switch w {
+		case mr:
+			tmr(kc, rows, &dst[0], &src[0], ld)
+		case nr:
+			tnr(kc, rows, &dst[0], &src[0], ld)
+		default:
+			transposePanelGeneric(w, kc, rows, dst, src, ld)
+		}
+	}
+}
+
+func prefetch(src []float32, rows, cols, ld int) {
+	prefetchLengths(src, rows, cols, ld)
+	if rows > 0 && cols > 0 {
+		asm.GemmPrefetch(&src[0], rows, cols, ld)
+	}
+}

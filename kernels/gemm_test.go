@@ -1,0 +1,318 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/snnkit/snn/internal/testkit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// kernelCase is one Kernel call: a packed A micro-panel, B as panels
+// (packed, or "in place" with a row stride wider than the panel), C with
+// a gap after n columns in each row.
+type kernelCase struct {
+	kc, m, n, ldb, panel, ldc int
+	alpha, beta               float32
+}
+
+func (k kernelCase) String() string {
+	return fmt.Sprintf("kc=%d m=%d n=%d ldb=%d panel=%d ldc=%d alpha=%g beta=%g",
+		k.kc, k.m, k.n, k.ldb, k.panel, k.ldc, k.alpha, k.beta)
+}
+
+// runKernel fills the operands (A and B at the end of guarded buffers, C
+// at the end of one too), runs g.Kernel and checks every element of C
+// against a float64 evaluation, and C's gaps against their old value.
+func runKernel(t *testing.T, g *Gemm, k kernelCase, seed uint64) {
+	t.Helper()
+	r := testkit.Rand(seed)
+	panels := (k.n + g.NR - 1) / g.NR
+	a, _ := testkit.Guarded(t, k.kc*g.MR)
+	b, _ := testkit.Guarded(t, (panels-1)*k.panel+(k.kc-1)*k.ldb+g.NR)
+	c, _ := testkit.Guarded(t, (k.m-1)*k.ldc+k.n)
+	for i := range a {
+		a[i] = 2*r.Float32() - 1
+	}
+	for i := range b {
+		b[i] = 2*r.Float32() - 1
+	}
+	for i := range c {
+		c[i] = 2*r.Float32() - 1
+		if k.beta == 0 && i%k.ldc < k.n {
+			c[i] = float32(math.NaN())
+		}
+	}
+	old := append([]float32(nil), c...)
+	g.Kernel(k.kc, k.m, k.n, a, b, k.ldb, k.panel, c, k.ldc, k.alpha, k.beta)
+	for i := 0; i < k.m; i++ {
+		for j := 0; j < k.ldc && i*k.ldc+j < len(c); j++ {
+			idx := i*k.ldc + j
+			if j >= k.n {
+				require.Equal(t, math.Float32bits(old[idx]), math.Float32bits(c[idx]), "%v: C[%d][%d] beyond n written", k, i, j)
+				continue
+			}
+			var s, abs float64
+			for p := 0; p < k.kc; p++ {
+				x := float64(a[p*g.MR+i]) * float64(b[(j/g.NR)*k.panel+p*k.ldb+j%g.NR])
+				s += x
+				abs += math.Abs(x)
+			}
+			want := float64(k.alpha) * s
+			bound := math.Abs(float64(k.alpha)) * abs
+			if k.beta != 0 {
+				want += float64(k.beta) * float64(old[idx])
+				bound += math.Abs(float64(k.beta) * float64(old[idx]))
+			}
+			bound *= float64(k.kc+3) * 0x1p-24
+			require.InDelta(t, want, c[idx], bound+1e-30, "%v: C[%d][%d]", k, i, j)
+		}
+	}
+}
+
+func TestGemmKernel(t *testing.T) {
+	for _, s := range Sets() {
+		t.Run(s.ISA, func(t *testing.T) {
+			g := &s.Gemm
+			require.NotNil(t, g.Kernel)
+			require.Positive(t, g.MR)
+			require.Positive(t, g.NR)
+			require.Zero(t, g.KC%4, "KC keeps packed A panels cache-line aligned")
+			seed := uint64(0)
+			for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 9, 31} {
+				for m := 1; m <= g.MR; m++ {
+					for _, n := range []int{1, 2, g.NR - 1, g.NR, g.NR + 1, 2*g.NR + 3, 3 * g.NR} {
+						if n < 1 {
+							continue
+						}
+						seed++
+						// Packed B: panels of kc x NR; in place: a row
+						// stride wider than all panels.
+						packed := kernelCase{kc: kc, m: m, n: n, ldb: g.NR, panel: kc * g.NR, ldc: n + 3, alpha: 1, beta: 1}
+						runKernel(t, g, packed, seed)
+						inPlace := kernelCase{kc: kc, m: m, n: n, ldb: roundUpTest(n, g.NR) + 5, panel: g.NR, ldc: n, alpha: -0.5, beta: 0}
+						runKernel(t, g, inPlace, seed)
+					}
+				}
+			}
+			for _, ab := range [][2]float32{{0, 0}, {0, 1}, {1, 0}, {2, 0.5}, {1, -1}} {
+				runKernel(t, g, kernelCase{kc: 17, m: g.MR, n: 2*g.NR + 1, ldb: g.NR, panel: 17 * g.NR, ldc: 2*g.NR + 1, alpha: ab[0], beta: ab[1]}, 99)
+			}
+		})
+	}
+}
+
+func roundUpTest(x, unit int) int { return (x + unit - 1) / unit * unit }
+
+// TestGemmKernelPositionIndependent checks the contract's order of
+// operations: the same row of A and column of B give bit-identical results
+// wherever they sit in the tile and whatever m and n are.
+func TestGemmKernelPositionIndependent(t *testing.T) {
+	for _, s := range Sets() {
+		t.Run(s.ISA, func(t *testing.T) {
+			g := &s.Gemm
+			r := testkit.Rand(7)
+			kc := 37
+			a := testkit.Uniform(r, kc*g.MR, -1, 1)
+			b := testkit.Uniform(r, kc*g.NR, -1, 1)
+			c0 := testkit.Uniform(r, g.MR*g.NR, -1, 1)
+			full := append([]float32(nil), c0...)
+			g.Kernel(kc, g.MR, g.NR, a, b, g.NR, kc*g.NR, full, g.NR, 0.75, 1.25)
+			for _, mn := range [][2]int{{1, 1}, {g.MR, 1}, {1, g.NR}, {g.MR - 1, g.NR - 1}} {
+				part := append([]float32(nil), c0...)
+				g.Kernel(kc, mn[0], mn[1], a, b, g.NR, kc*g.NR, part, g.NR, 0.75, 1.25)
+				for i := 0; i < mn[0]; i++ {
+					for j := 0; j < mn[1]; j++ {
+						assert.Equal(t, math.Float32bits(full[i*g.NR+j]), math.Float32bits(part[i*g.NR+j]), "m=%d n=%d C[%d][%d]", mn[0], mn[1], i, j)
+					}
+				}
+			}
+			// The same A row in another tile row gives the same bits.
+			shifted := make([]float32, len(a))
+			for p := 0; p < kc; p++ {
+				for i := 0; i < g.MR; i++ {
+					shifted[p*g.MR+i] = a[p*g.MR+(i+1)%g.MR]
+				}
+			}
+			moved := append([]float32(nil), c0[g.NR:]...)
+			moved = append(moved, c0[:g.NR]...)
+			g.Kernel(kc, g.MR, g.NR, shifted, b, g.NR, kc*g.NR, moved, g.NR, 0.75, 1.25)
+			for i := 0; i < g.MR; i++ {
+				for j := 0; j < g.NR; j++ {
+					src := (i + 1) % g.MR
+					require.Equal(t, math.Float32bits(full[src*g.NR+j]), math.Float32bits(moved[i*g.NR+j]), "row %d moved to %d", src, i)
+				}
+			}
+		})
+	}
+}
+
+func TestGemmKernelShortSlices(t *testing.T) {
+	for _, s := range Sets() {
+		t.Run(s.ISA, func(t *testing.T) {
+			g := &s.Gemm
+			kc := 3
+			a := make([]float32, kc*g.MR)
+			b := make([]float32, kc*g.NR)
+			c := make([]float32, g.MR*g.NR)
+			assert.Panics(t, func() { g.Kernel(kc, g.MR, g.NR, a[1:], b, g.NR, kc*g.NR, c, g.NR, 1, 0) })
+			assert.Panics(t, func() { g.Kernel(kc, g.MR, g.NR, a, b[1:], g.NR, kc*g.NR, c, g.NR, 1, 0) })
+			assert.Panics(t, func() { g.Kernel(kc, g.MR, g.NR, a, b, g.NR, kc*g.NR, c[1:], g.NR, 1, 0) })
+			assert.Panics(t, func() { g.Kernel(kc, g.MR+1, g.NR, a, b, g.NR, kc*g.NR, c, g.NR, 1, 0) })
+			assert.Panics(t, func() { g.Kernel(0, g.MR, g.NR, a, b, g.NR, kc*g.NR, c, g.NR, 1, 0) })
+			assert.Panics(t, func() { g.Prefetch(a, len(a)/5+1, 5, 5) })
+			assert.NotPanics(t, func() { g.Prefetch(a, 2, 5, len(a)-5) })
+			assert.NotPanics(t, func() { g.Prefetch(nil, 0, 5, 5) })
+		})
+	}
+}
+
+func TestGemmPeak(t *testing.T) {
+	for _, s := range Sets() {
+		t.Run(s.ISA, func(t *testing.T) {
+			require.NotNil(t, s.Gemm.Peak)
+			require.NotNil(t, s.Gemm.Copy)
+			require.NotNil(t, s.Gemm.Transpose)
+			require.NotNil(t, s.Gemm.Prefetch)
+			require.Positive(t, s.Gemm.PeakFlops)
+			s.Gemm.Peak(0)
+			s.Gemm.Peak(1000)
+		})
+	}
+}
+
+// BenchmarkGemmKernel runs the micro-kernel on L1/L2-resident packed data
+// (one KC x NC block of B, one A micro-panel): the ceiling for the whole
+// GEMM, as a fraction of the FMA peak.
+func BenchmarkGemmKernel(b *testing.B) {
+	for _, s := range Sets() {
+		b.Run(s.ISA, func(b *testing.B) {
+			g := &s.Gemm
+			r := testkit.Rand(1)
+			kc, n := g.KC, g.NC
+			a := testkit.Uniform(r, kc*g.MR, -1, 1)
+			bp := testkit.Uniform(r, kc*n, -1, 1)
+			c := make([]float32, g.MR*n)
+			peak := PeakGFLOPS(g)
+			for b.Loop() {
+				g.Kernel(kc, g.MR, n, a, bp, g.NR, kc*g.NR, c, n, 1, 1)
+			}
+			peak = max(peak, PeakGFLOPS(g))
+			gflops := 2 * float64(g.MR*n*kc) * float64(b.N) / b.Elapsed().Seconds() / 1e9
+			b.ReportMetric(gflops, "GFLOP/s")
+			b.ReportMetric(100*gflops/peak, "%peak")
+		})
+	}
+}
+
+func TestGemmCopy(t *testing.T) {
+	for _, s := range Sets() {
+		t.Run(s.ISA, func(t *testing.T) {
+			g := &s.Gemm
+			r := testkit.Rand(11)
+			for _, w := range []int{g.MR, g.NR, 3} {
+				for _, kc := range []int{0, 1, 2, 3, 4, 5, 9, 17} {
+					for _, n := range []int{0, 1, w - 1, w, w + 1, 3*w - 2, 3 * w} {
+						ld := n + 3
+						size := 0
+						if kc > 0 && n > 0 {
+							size = (kc-1)*ld + n
+						}
+						src, _ := testkit.Guarded(t, size)
+						copy(src, testkit.Uniform(r, size, -1, 1))
+						panels := (n + w - 1) / w
+						dst, _ := testkit.Guarded(t, panels*kc*w)
+						for i := range dst {
+							dst[i] = float32(math.NaN())
+						}
+						g.Copy(w, kc, n, dst, src, ld)
+						for p := 0; p < kc; p++ {
+							for j := 0; j < panels*w; j++ {
+								want := float32(0)
+								if j < n {
+									want = src[p*ld+j]
+								}
+								got := dst[(j/w)*kc*w+p*w+j%w]
+								require.Equal(t, math.Float32bits(want), math.Float32bits(got), "w=%d kc=%d n=%d p=%d j=%d", w, kc, n, p, j)
+							}
+						}
+					}
+				}
+			}
+			assert.Panics(t, func() { g.Copy(g.NR, 2, 2*g.NR, make([]float32, 4*g.NR-1), make([]float32, 10*g.NR), 2*g.NR) })
+			assert.Panics(t, func() { g.Copy(g.NR, 2, 2*g.NR, make([]float32, 4*g.NR), make([]float32, 4*g.NR-1), 2*g.NR) })
+		})
+	}
+}
+
+func TestGemmTranspose(t *testing.T) {
+	for _, s := range Sets() {
+		t.Run(s.ISA, func(t *testing.T) {
+			g := &s.Gemm
+			r := testkit.Rand(12)
+			for _, w := range []int{g.MR, g.NR, 5} {
+				for _, kc := range []int{0, 1, 2, 7, 8, 9, 16, 33} {
+					for _, rows := range []int{0, 1, w / 2, w - 1, w} {
+						for _, pad := range []int{0, 19} {
+							ld := kc + pad
+							size := 0
+							if kc > 0 && rows > 0 {
+								size = (rows-1)*ld + kc
+							}
+							src, _ := testkit.Guarded(t, size)
+							copy(src, testkit.Uniform(r, size, -1, 1))
+							_, dst := testkit.Guarded(t, kc*w)
+							for i := range dst {
+								dst[i] = float32(math.NaN())
+							}
+							g.Transpose(w, kc, rows, dst, src, ld)
+							for p := 0; p < kc; p++ {
+								for i := 0; i < w; i++ {
+									want := float32(0)
+									if i < rows {
+										want = src[i*ld+p]
+									}
+									require.Equal(t, math.Float32bits(want), math.Float32bits(dst[p*w+i]), "w=%d kc=%d rows=%d ld=%d p=%d i=%d", w, kc, rows, ld, p, i)
+								}
+							}
+						}
+					}
+				}
+			}
+			assert.Panics(t, func() { g.Transpose(g.MR, 4, g.MR, make([]float32, 4*g.MR-1), make([]float32, 100*g.MR), 4) })
+			assert.Panics(t, func() { g.Transpose(g.MR, 4, g.MR, make([]float32, 4*g.MR), make([]float32, (g.MR-1)*4+3), 4) })
+			assert.Panics(t, func() { g.Transpose(g.MR, 4, g.MR+1, make([]float32, 4*g.MR), make([]float32, 100*g.MR), 4) })
+		})
+	}
+}
+
+// BenchmarkGemmPack reports the packing rate (floats per ns) of whole
+// panels from an L2-resident source.
+func BenchmarkGemmPack(b *testing.B) {
+	for _, s := range Sets() {
+		g := &s.Gemm
+		r := testkit.Rand(13)
+		const kc, ld = 256, 1024
+		src := testkit.Uniform(r, kc*ld, -1, 1)
+		dst := make([]float32, kc*ld)
+		for _, w := range []int{g.MR, g.NR} {
+			b.Run(fmt.Sprintf("%s/copy%d", s.ISA, w), func(b *testing.B) {
+				for b.Loop() {
+					g.Copy(w, kc, ld, dst, src, ld)
+				}
+				b.ReportMetric(float64(kc*ld)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "floats/ns")
+			})
+			b.Run(fmt.Sprintf("%s/transpose%d", s.ISA, w), func(b *testing.B) {
+				panels := ld / w
+				for b.Loop() {
+					for q := 0; q < panels; q++ {
+						g.Transpose(w, kc, w, dst[q*kc*w:], src[q*w*kc:], kc)
+					}
+				}
+				b.ReportMetric(float64(kc*panels*w)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "floats/ns")
+			})
+		}
+	}
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Compares snn's GEMM with OpenBLAS and BLIS (the C harness of the shared
+# anchors directory, which is not part of this module) on the 16 issue
+# shapes, one thread, interleaved shape by shape and library by library
+# (A B C A B C ...) so that clock drift and other load hit all alike.
+#
+#   tools/gemm-anchors.sh ANCHORS_DIR [ROUNDS] [SHAPE_REGEXP] [ISA]
+#
+# Needs gcc, libopenblas-dev and libblis-dev. Prints every measurement,
+# then per shape the median over the rounds of each, the ratio of snn to
+# the best library, and the geometric mean of the ratios.
+set -euo pipefail
+anchors=${1:?usage: $0 ANCHORS_DIR [ROUNDS] [SHAPE_REGEXP] [ISA]}
+rounds=${2:-3}
+filter=${3:-[^ ]+}
+isa=${4:-avx512}
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+gcc -O2 "$anchors/gemm.c" -o "$tmp/ob" -I/usr/include/x86_64-linux-gnu/openblas-pthread \
+	-L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-pthread
+gcc -O2 -DUSE_BLIS "$anchors/gemm.c" -o "$tmp/blis" -I/usr/include/x86_64-linux-gnu/blis-openmp \
+	-L/usr/lib/x86_64-linux-gnu/blis-openmp -lblis -lm -Wl,-rpath,/usr/lib/x86_64-linux-gnu/blis-openmp
+go test -c -o "$tmp/snn.test" .
+
+grep -v '^#' "$anchors/shapes.txt" | awk 'NF >= 6' | grep -E "^($filter)[[:space:]]" >"$tmp/shapes"
+for r in $(seq "$rounds"); do
+	while read -r line; do
+		name=${line%% *}
+		echo "$line" >"$tmp/one"
+		OPENBLAS_CORETYPE=Cooperlake OPENBLAS_NUM_THREADS=1 "$tmp/ob" "$tmp/one" ob | awk '{print "ob", $3, $8}'
+		BLIS_ARCH_TYPE=skx BLIS_NUM_THREADS=1 "$tmp/blis" "$tmp/one" blis | awk '{print "blis", $3, $8}'
+		"$tmp/snn.test" -test.run '^$' -test.bench "^BenchmarkGEMM/$name/$isa/threads=1\$" -test.benchtime 0.25s |
+			awk -v n="$name" '/^BenchmarkGEMM/ {for (i = 1; i < NF; i++) {if ($(i+1) == "GFLOP/s") g = $i; if ($(i+1) == "%peak") p = $i}; print "snn", n, g, p}'
+	done <"$tmp/shapes"
+done | tee "$tmp/all"
+
+echo
+awk '
+function median(key,   n, i, j, t, v) {
+	n = cnt[key]
+	for (i = 1; i <= n; i++) v[i] = val[key, i]
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) {t = v[i]; v[i] = v[j]; v[j] = t}
+	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+{
+	key = $1 SUBSEP $2; val[key, ++cnt[key]] = $3
+	if ($1 == "snn") { k2 = "peak" SUBSEP $2; val[k2, ++cnt[k2]] = $4 }
+	if (!($2 in seen)) { seen[$2] = 1; order[++ns] = $2 }
+}
+END {
+	printf "%-11s %9s %9s %9s %7s %8s\n", "shape", "openblas", "blis", "snn", "%peak", "snn/best"
+	lg = 0
+	for (s = 1; s <= ns; s++) {
+		name = order[s]
+		o = median("ob" SUBSEP name); b = median("blis" SUBSEP name); m = median("snn" SUBSEP name)
+		best = o > b ? o : b
+		p = median("peak" SUBSEP name)
+		printf "%-11s %9.1f %9.1f %9.1f %7.1f %8.2f\n", name, o, b, m, p, m / best
+		lg += log(m / best)
+	}
+	printf "geometric mean of snn/best over %d shapes: %.3f\n", ns, exp(lg / ns)
+}' "$tmp/all"
