@@ -1,0 +1,182 @@
+// Command gemm generates the arm64 (NEON) GEMM micro-kernel of package asm
+// and the loop that measures the FMA ceiling it is compared with.
+//
+// The tile is 8 rows by 12 columns of C, held in 24 accumulators. Each
+// step of the depth loop loads one column of the packed A micro-panel (8
+// values, two registers) and one row of a B panel (12 values, three
+// registers) and issues 24 by-element FMLAs: accumulator (i, j) gets
+// B[p][4j..4j+3] times lane i of the A column. That is 96 multiply-adds per
+// 80 loaded bytes (1.2 per byte), and 29 of the 32 vector registers.
+//
+// Run through `go generate ./...` from the repository root; see asm/gen.go.
+package main
+
+import (
+	"flag"
+	"log"
+
+	. "github.com/snnkit/snn/gen/neon"
+)
+
+// The register tile: MR rows of C, NR columns (nrVecs registers per row).
+const (
+	mr     = 8
+	nrVecs = 3
+	nr     = 4 * nrVecs
+)
+
+func main() {
+	out := flag.String("out", "", "assembly output file")
+	stubs := flag.String("stubs", "", "Go declarations output file")
+	pkg := flag.String("pkg", "asm", "package of the declarations")
+	flag.Parse()
+	if *out == "" || *stubs == "" {
+		log.Fatal("gemm: -out and -stubs are required")
+	}
+	f := &File{}
+	genKernel(f)
+	genPeak(f)
+	if err := f.Write("gen/neon/gemm", *out, *stubs, *pkg); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// acc is the accumulator of row i, column vector j.
+func acc(i, j int) V { return V(nrVecs*i + j) }
+
+// Register plan of the micro-kernel:
+//
+//	V0..V23   accumulators, acc(i, j) = V(3i+j): C[i][4j..4j+3]
+//	V24..V26  one row of the B panel
+//	V28, V29  one column of the A micro-panel (rows 0-3, 4-7)
+//	V30       alpha in lane 0, beta in lane 1
+//	V24..V26  reused for a row of C in the epilogue
+//
+//	R0 kc      R1 panels left   R2 a         R3 b (current panel)
+//	R4 ldb*4   R5 panel*4       R6 c (current panel's first column)
+//	R7 ldc*4   R8 depth counter R9 a pointer R10 b pointer
+//	R11 row of C in the epilogue  R12 beta's bits shifted left by one
+//	(zero exactly when beta is +0 or -0)
+func genKernel(f *File) {
+	fn := f.Func("GemmNEON",
+		"func(kc, panels int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32)",
+		"GemmNEON updates panels whole 8x12 tiles of C, side by side:",
+		"C[i][j] = alpha*sum(p < kc) A[i][p]*B[p][j] + beta*C[i][j], with",
+		"A[i][p] = a[8p+i], B[p][j] = b[(j/12)*panel + p*ldb + j%12] and",
+		"C[i][j] = c[i*ldc+j]. beta == 0 does not read C. kc and panels must",
+		"be at least 1; nothing is checked (see kernels.Gemm).")
+	kc, panels, a, b, ldb, panel, c, ldc := R0, R1, R2, R3, R4, R5, R6, R7
+	k, ap, bp, row, betaBits := R8, R9, R10, R11, R12
+	fn.Load(kc, fn.Slot("kc"))
+	fn.Load(panels, fn.Slot("panels"))
+	fn.Load(a, fn.Slot("a_base"))
+	fn.Load(b, fn.Slot("b_base"))
+	fn.Load(ldb, fn.Slot("ldb"))
+	fn.Load(panel, fn.Slot("panel"))
+	fn.Load(c, fn.Slot("c_base"))
+	fn.Load(ldc, fn.Slot("ldc"))
+	fn.LSL(ldb, ldb, 2)
+	fn.LSL(panel, panel, 2)
+	fn.LSL(ldc, ldc, 2)
+	ab := V30
+	alpha, beta := ab.S(0), ab.S(1)
+	fn.LoadF(ab, fn.Slot("alpha"))
+	fn.LoadF(V31, fn.Slot("beta"))
+	fn.VINS(beta, V31.S(0))
+	fn.Load(betaBits, fn.Slot("beta"))
+	fn.LSL(betaBits, betaBits, 33) // drop the sign of the 32-bit pattern
+
+	bRow := []V{V24, V25, V26}
+	aCol := []V{V28, V29}
+
+	fn.Label("panel")
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nrVecs; j++ {
+			zero(fn, acc(i, j))
+		}
+	}
+	fn.MOV(ap, a)
+	fn.MOV(bp, b)
+	fn.MOV(k, kc)
+
+	fn.Label("depth")
+	fn.VLD1P(Regs(aCol[0], 2, S4), At(ap, 4*mr))
+	fn.VLD1PR(Regs(bRow[0], nrVecs, S4), bp, ldb)
+	for i := 0; i < mr; i++ {
+		lane := aCol[i/4].S(i % 4)
+		for j := 0; j < nrVecs; j++ {
+			fn.FMLAE(acc(i, j).S4(), bRow[j].S4(), lane)
+		}
+	}
+	fn.SUBS(k, k, Imm(1))
+	fn.BCond(NE, "depth")
+
+	// Epilogue: C = alpha*acc, or beta*C + alpha*acc fused (one rounding
+	// after beta*C), row by row.
+	fn.MOV(row, c)
+	fn.CBZ(betaBits, "store")
+	for i := 0; i < mr; i++ {
+		cRow := Regs(bRow[0], nrVecs, S4)
+		fn.VLD1(cRow, At(row, 0))
+		for j := 0; j < nrVecs; j++ {
+			fn.FMULE(bRow[j].S4(), bRow[j].S4(), beta)
+			fn.FMLAE(bRow[j].S4(), acc(i, j).S4(), alpha)
+		}
+		fn.VST1(cRow, At(row, 0))
+		fn.ADD(row, row, ldc)
+	}
+	fn.B("next")
+
+	fn.Label("store")
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nrVecs; j++ {
+			fn.FMULE(acc(i, j).S4(), acc(i, j).S4(), alpha)
+		}
+		fn.VST1(Regs(acc(i, 0), nrVecs, S4), At(row, 0))
+		fn.ADD(row, row, ldc)
+	}
+
+	fn.Label("next")
+	fn.ADD(b, b, panel)
+	fn.ADD(c, c, Imm(4*nr))
+	fn.SUBS(panels, panels, Imm(1))
+	fn.BCond(NE, "panel")
+	fn.RET()
+}
+
+// peakChains is the number of independent FMLA chains of the peak loop:
+// as many as the micro-kernel's accumulators.
+const peakChains = mr * nrVecs
+
+// genPeak emits the FMA ceiling: iters rounds of peakChains independent
+// four-lane FMLAs (8*peakChains flops per round), the instruction mix of
+// the micro-kernel without its loads.
+func genPeak(f *File) {
+	fn := f.Func("GemmPeakNEON", "func(iters int)",
+		"GemmPeakNEON runs iters rounds of 24 independent four-lane FMLAs",
+		"(192 flops per round): the arithmetic ceiling of GemmNEON.")
+	n := R0
+	fn.Load(n, fn.Slot("iters"))
+	fn.CMP(n, Imm(0))
+	fn.BCond(LE, "done")
+	for i := 0; i < peakChains; i++ {
+		zero(fn, V(i))
+	}
+	// 0.999 and 1e-3: the chains grow by about 1e-3 per round and stay
+	// far from overflow and subnormals.
+	fn.MOVW(R1, 0x3f7fbe77)
+	fn.VDUP(V30.S4(), R1)
+	fn.MOVW(R1, 0x3a83126f)
+	fn.VDUP(V31.S4(), R1)
+	fn.Label("round")
+	for i := 0; i < peakChains; i++ {
+		fn.FMLAE(V(i).S4(), V30.S4(), V31.S(i%4))
+	}
+	fn.SUBS(n, n, Imm(1))
+	fn.BCond(NE, "round")
+	fn.Label("done")
+	fn.RET()
+}
+
+// zero clears v.
+func zero(fn *Func, v V) { fn.VEOR(v.B16(), v.B16(), v.B16()) }
