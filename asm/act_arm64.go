@@ -4,6 +4,34 @@
 
 package asm
 
+// SELUNEON sets dst[i] = SELU(x[i]) for i < len(x) (len(dst) >= len(x), unchecked).
+//
+//go:noescape
+func SELUNEON(dst, x []float32)
+
+// SELUGradNEON sets dx[i] = SELU'(x[i])*dy[i] from SELU's output y
+// (len(dx), len(dy) >= len(y), unchecked).
+//
+//go:noescape
+func SELUGradNEON(dx, dy, y []float32)
+
+// ReLUNEON sets dst[i] = max(x[i], 0), NaN and -0 unchanged
+// (len(dst) >= len(x), unchecked).
+//
+//go:noescape
+func ReLUNEON(dst, x []float32)
+
+// ReLUGradNEON sets dx[i] = dy[i] where y[i] > 0, else 0
+// (len(dx), len(dy) >= len(y), unchecked).
+//
+//go:noescape
+func ReLUGradNEON(dx, dy, y []float32)
+
+// ExpNEON sets dst[i] = e^x[i] for i < len(x) (len(dst) >= len(x), unchecked).
+//
+//go:noescape
+func ExpNEON(dst, x []float32)
+
 // SumNEON returns the sum of x, accumulated in float32 within blocks
 // and in float64 across them.
 //

@@ -4,6 +4,657 @@
 
 #include "textflag.h"
 
+// func SELUNEON(dst, x []float32)
+TEXT ·SELUNEON(SB), NOSPLIT, $0-48
+	MOVD    dst_base+0(FP), R0
+	MOVD    x_base+24(FP), R1
+	MOVD    x_len+32(FP), R5
+	MOVW    $0xc18aa123, R6
+	VDUP    R6, V31.S4
+	MOVW    $0x4b40007f, R6
+	VDUP    R6, V30.S4
+	MOVW    $0xbfe10966, R6
+	VDUP    R6, V29.S4
+	MOVW    $0x3c0913b4, R6
+	VDUP    R6, V28.S4
+	MOVW    $0x3d2aab3a, R6
+	VDUP    R6, V27.S4
+	MOVW    $0x3e2aaa58, R6
+	VDUP    R6, V26.S4
+	MOVW    $0x3effffff, R6
+	VDUP    R6, V25.S4
+	MOVW    $0x3fb8aa3b, R6
+	VMOV    R6, V24.S[0]
+	MOVW    $0x3f317218, R6
+	VMOV    R6, V24.S[1]
+	MOVW    $0x3fe10966, R6
+	VMOV    R6, V24.S[2]
+	MOVW    $0x3ab5f604, R6
+	VMOV    R6, V24.S[3]
+	MOVW    $0x3f867d5f, R6
+	VMOV    R6, V23.S[0]
+	SUBS    $12, R5, R5
+	BLT     group_end
+
+group:
+	VLD1.P  48(R1), [V0.S4, V1.S4, V2.S4]
+	WORD    $0x4e3ff403 // fmax v3.4s, v0.4s, v31.4s
+	WORD    $0x4e3ff424 // fmax v4.4s, v1.4s, v31.4s
+	WORD    $0x4e3ff445 // fmax v5.4s, v2.4s, v31.4s
+	VMOV    V30.B16, V6.B16
+	VMOV    V30.B16, V7.B16
+	VMOV    V30.B16, V8.B16
+	WORD    $0x4f981066 // fmla v6.4s, v3.4s, v24.s[0]
+	WORD    $0x4f981087 // fmla v7.4s, v4.4s, v24.s[0]
+	WORD    $0x4f9810a8 // fmla v8.4s, v5.4s, v24.s[0]
+	VSHL    $23, V6.S4, V9.S4
+	VSHL    $23, V7.S4, V10.S4
+	VSHL    $23, V8.S4, V11.S4
+	WORD    $0x4ebed4c6 // fsub v6.4s, v6.4s, v30.4s
+	WORD    $0x4ebed4e7 // fsub v7.4s, v7.4s, v30.4s
+	WORD    $0x4ebed508 // fsub v8.4s, v8.4s, v30.4s
+	WORD    $0x4fb850c3 // fmls v3.4s, v6.4s, v24.s[1]
+	WORD    $0x4fb850e4 // fmls v4.4s, v7.4s, v24.s[1]
+	WORD    $0x4fb85105 // fmls v5.4s, v8.4s, v24.s[1]
+	VMOV    V29.B16, V12.B16
+	VMOV    V29.B16, V13.B16
+	VMOV    V29.B16, V14.B16
+	WORD    $0x4f98192c // fmla v12.4s, v9.4s, v24.s[2]
+	WORD    $0x4f98194d // fmla v13.4s, v10.4s, v24.s[2]
+	WORD    $0x4f98196e // fmla v14.4s, v11.4s, v24.s[2]
+	WORD    $0x4f989929 // fmul v9.4s, v9.4s, v24.s[2]
+	WORD    $0x4f98994a // fmul v10.4s, v10.4s, v24.s[2]
+	WORD    $0x4f98996b // fmul v11.4s, v11.4s, v24.s[2]
+	VMOV    V28.B16, V6.B16
+	VMOV    V28.B16, V7.B16
+	VMOV    V28.B16, V8.B16
+	WORD    $0x4fb81866 // fmla v6.4s, v3.4s, v24.s[3]
+	WORD    $0x4fb81887 // fmla v7.4s, v4.4s, v24.s[3]
+	WORD    $0x4fb818a8 // fmla v8.4s, v5.4s, v24.s[3]
+	VMOV    V27.B16, V15.B16
+	VMOV    V27.B16, V16.B16
+	VMOV    V27.B16, V17.B16
+	VFMLA   V3.S4, V6.S4, V15.S4
+	VFMLA   V4.S4, V7.S4, V16.S4
+	VFMLA   V5.S4, V8.S4, V17.S4
+	VMOV    V26.B16, V6.B16
+	VMOV    V26.B16, V7.B16
+	VMOV    V26.B16, V8.B16
+	VFMLA   V3.S4, V15.S4, V6.S4
+	VFMLA   V4.S4, V16.S4, V7.S4
+	VFMLA   V5.S4, V17.S4, V8.S4
+	VMOV    V25.B16, V15.B16
+	VMOV    V25.B16, V16.B16
+	VMOV    V25.B16, V17.B16
+	VFMLA   V3.S4, V6.S4, V15.S4
+	VFMLA   V4.S4, V7.S4, V16.S4
+	VFMLA   V5.S4, V8.S4, V17.S4
+	WORD    $0x6e2fdc6f // fmul v15.4s, v3.4s, v15.4s
+	WORD    $0x6e30dc90 // fmul v16.4s, v4.4s, v16.4s
+	WORD    $0x6e31dcb1 // fmul v17.4s, v5.4s, v17.4s
+	WORD    $0x6e23dd26 // fmul v6.4s, v9.4s, v3.4s
+	WORD    $0x6e24dd47 // fmul v7.4s, v10.4s, v4.4s
+	WORD    $0x6e25dd68 // fmul v8.4s, v11.4s, v5.4s
+	VFMLA   V15.S4, V6.S4, V12.S4
+	VFMLA   V16.S4, V7.S4, V13.S4
+	VFMLA   V17.S4, V8.S4, V14.S4
+	VFMLA   V3.S4, V9.S4, V12.S4
+	VFMLA   V4.S4, V10.S4, V13.S4
+	VFMLA   V5.S4, V11.S4, V14.S4
+	WORD    $0x4f979006 // fmul v6.4s, v0.4s, v23.s[0]
+	WORD    $0x4f979027 // fmul v7.4s, v1.4s, v23.s[0]
+	WORD    $0x4f979048 // fmul v8.4s, v2.4s, v23.s[0]
+	WORD    $0x4ea0e800 // fcmlt v0.4s, v0.4s, #0.0
+	WORD    $0x4ea0e821 // fcmlt v1.4s, v1.4s, #0.0
+	WORD    $0x4ea0e842 // fcmlt v2.4s, v2.4s, #0.0
+	VBSL    V6.B16, V12.B16, V0.B16
+	VBSL    V7.B16, V13.B16, V1.B16
+	VBSL    V8.B16, V14.B16, V2.B16
+	VST1.P  [V0.S4, V1.S4, V2.S4], 48(R0)
+	SUBS    $12, R5, R5
+	BGE     group
+
+group_end:
+	ADD     $12, R5, R5
+	SUBS    $4, R5, R5
+	BLT     single_end
+
+single:
+	VLD1.P  16(R1), [V0.S4]
+	WORD    $0x4e3ff403 // fmax v3.4s, v0.4s, v31.4s
+	VMOV    V30.B16, V6.B16
+	WORD    $0x4f981066 // fmla v6.4s, v3.4s, v24.s[0]
+	VSHL    $23, V6.S4, V9.S4
+	WORD    $0x4ebed4c6 // fsub v6.4s, v6.4s, v30.4s
+	WORD    $0x4fb850c3 // fmls v3.4s, v6.4s, v24.s[1]
+	VMOV    V29.B16, V12.B16
+	WORD    $0x4f98192c // fmla v12.4s, v9.4s, v24.s[2]
+	WORD    $0x4f989929 // fmul v9.4s, v9.4s, v24.s[2]
+	VMOV    V28.B16, V6.B16
+	WORD    $0x4fb81866 // fmla v6.4s, v3.4s, v24.s[3]
+	VMOV    V27.B16, V15.B16
+	VFMLA   V3.S4, V6.S4, V15.S4
+	VMOV    V26.B16, V6.B16
+	VFMLA   V3.S4, V15.S4, V6.S4
+	VMOV    V25.B16, V15.B16
+	VFMLA   V3.S4, V6.S4, V15.S4
+	WORD    $0x6e2fdc6f // fmul v15.4s, v3.4s, v15.4s
+	WORD    $0x6e23dd26 // fmul v6.4s, v9.4s, v3.4s
+	VFMLA   V15.S4, V6.S4, V12.S4
+	VFMLA   V3.S4, V9.S4, V12.S4
+	WORD    $0x4f979006 // fmul v6.4s, v0.4s, v23.s[0]
+	WORD    $0x4ea0e800 // fcmlt v0.4s, v0.4s, #0.0
+	VBSL    V6.B16, V12.B16, V0.B16
+	VST1.P  [V0.S4], 16(R0)
+	SUBS    $4, R5, R5
+	BGE     single
+
+single_end:
+	ADD     $4, R5, R5
+	CBZ     R5, done
+	VLD1.P  4(R1), V0.S[0]
+	CMP     $2, R5
+	BLT     tail_in0
+	VLD1.P  4(R1), V0.S[1]
+	BEQ     tail_in0
+	VLD1.P  4(R1), V0.S[2]
+
+tail_in0:
+	WORD    $0x4e3ff403 // fmax v3.4s, v0.4s, v31.4s
+	VMOV    V30.B16, V6.B16
+	WORD    $0x4f981066 // fmla v6.4s, v3.4s, v24.s[0]
+	VSHL    $23, V6.S4, V9.S4
+	WORD    $0x4ebed4c6 // fsub v6.4s, v6.4s, v30.4s
+	WORD    $0x4fb850c3 // fmls v3.4s, v6.4s, v24.s[1]
+	VMOV    V29.B16, V12.B16
+	WORD    $0x4f98192c // fmla v12.4s, v9.4s, v24.s[2]
+	WORD    $0x4f989929 // fmul v9.4s, v9.4s, v24.s[2]
+	VMOV    V28.B16, V6.B16
+	WORD    $0x4fb81866 // fmla v6.4s, v3.4s, v24.s[3]
+	VMOV    V27.B16, V15.B16
+	VFMLA   V3.S4, V6.S4, V15.S4
+	VMOV    V26.B16, V6.B16
+	VFMLA   V3.S4, V15.S4, V6.S4
+	VMOV    V25.B16, V15.B16
+	VFMLA   V3.S4, V6.S4, V15.S4
+	WORD    $0x6e2fdc6f // fmul v15.4s, v3.4s, v15.4s
+	WORD    $0x6e23dd26 // fmul v6.4s, v9.4s, v3.4s
+	VFMLA   V15.S4, V6.S4, V12.S4
+	VFMLA   V3.S4, V9.S4, V12.S4
+	WORD    $0x4f979006 // fmul v6.4s, v0.4s, v23.s[0]
+	WORD    $0x4ea0e800 // fcmlt v0.4s, v0.4s, #0.0
+	VBSL    V6.B16, V12.B16, V0.B16
+	VST1.P  V0.S[0], 4(R0)
+	CMP     $2, R5
+	BLT     tail_out
+	VST1.P  V0.S[1], 4(R0)
+	BEQ     tail_out
+	VST1.P  V0.S[2], 4(R0)
+
+tail_out:
+
+done:
+	RET
+
+// func SELUGradNEON(dx, dy, y []float32)
+TEXT ·SELUGradNEON(SB), NOSPLIT, $0-72
+	MOVD    dx_base+0(FP), R0
+	MOVD    dy_base+24(FP), R1
+	MOVD    y_base+48(FP), R2
+	MOVD    y_len+56(FP), R5
+	MOVW    $0x3fe10966, R6
+	VDUP    R6, V31.S4
+	MOVW    $0x3f867d5f, R6
+	VMOV    R6, V30.S[0]
+	SUBS    $16, R5, R5
+	BLT     group_end
+
+group:
+	VLD1.P  64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P  64(R2), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD    $0x4e3fd488 // fadd v8.4s, v4.4s, v31.4s
+	WORD    $0x4e3fd4a9 // fadd v9.4s, v5.4s, v31.4s
+	WORD    $0x4e3fd4ca // fadd v10.4s, v6.4s, v31.4s
+	WORD    $0x4e3fd4eb // fadd v11.4s, v7.4s, v31.4s
+	WORD    $0x6e28dc08 // fmul v8.4s, v0.4s, v8.4s
+	WORD    $0x6e29dc29 // fmul v9.4s, v1.4s, v9.4s
+	WORD    $0x6e2adc4a // fmul v10.4s, v2.4s, v10.4s
+	WORD    $0x6e2bdc6b // fmul v11.4s, v3.4s, v11.4s
+	WORD    $0x4f9e9000 // fmul v0.4s, v0.4s, v30.s[0]
+	WORD    $0x4f9e9021 // fmul v1.4s, v1.4s, v30.s[0]
+	WORD    $0x4f9e9042 // fmul v2.4s, v2.4s, v30.s[0]
+	WORD    $0x4f9e9063 // fmul v3.4s, v3.4s, v30.s[0]
+	WORD    $0x4ea0c884 // fcmgt v4.4s, v4.4s, #0.0
+	WORD    $0x4ea0c8a5 // fcmgt v5.4s, v5.4s, #0.0
+	WORD    $0x4ea0c8c6 // fcmgt v6.4s, v6.4s, #0.0
+	WORD    $0x4ea0c8e7 // fcmgt v7.4s, v7.4s, #0.0
+	VBIF    V4.B16, V8.B16, V0.B16
+	VBIF    V5.B16, V9.B16, V1.B16
+	VBIF    V6.B16, V10.B16, V2.B16
+	VBIF    V7.B16, V11.B16, V3.B16
+	VST1.P  [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
+	SUBS    $16, R5, R5
+	BGE     group
+
+group_end:
+	ADD     $16, R5, R5
+	SUBS    $4, R5, R5
+	BLT     single_end
+
+single:
+	VLD1.P  16(R1), [V0.S4]
+	VLD1.P  16(R2), [V4.S4]
+	WORD    $0x4e3fd488 // fadd v8.4s, v4.4s, v31.4s
+	WORD    $0x6e28dc08 // fmul v8.4s, v0.4s, v8.4s
+	WORD    $0x4f9e9000 // fmul v0.4s, v0.4s, v30.s[0]
+	WORD    $0x4ea0c884 // fcmgt v4.4s, v4.4s, #0.0
+	VBIF    V4.B16, V8.B16, V0.B16
+	VST1.P  [V0.S4], 16(R0)
+	SUBS    $4, R5, R5
+	BGE     single
+
+single_end:
+	ADD     $4, R5, R5
+	CBZ     R5, done
+	VLD1.P  4(R1), V0.S[0]
+	CMP     $2, R5
+	BLT     tail_in0
+	VLD1.P  4(R1), V0.S[1]
+	BEQ     tail_in0
+	VLD1.P  4(R1), V0.S[2]
+
+tail_in0:
+	VLD1.P  4(R2), V4.S[0]
+	CMP     $2, R5
+	BLT     tail_in1
+	VLD1.P  4(R2), V4.S[1]
+	BEQ     tail_in1
+	VLD1.P  4(R2), V4.S[2]
+
+tail_in1:
+	WORD    $0x4e3fd488 // fadd v8.4s, v4.4s, v31.4s
+	WORD    $0x6e28dc08 // fmul v8.4s, v0.4s, v8.4s
+	WORD    $0x4f9e9000 // fmul v0.4s, v0.4s, v30.s[0]
+	WORD    $0x4ea0c884 // fcmgt v4.4s, v4.4s, #0.0
+	VBIF    V4.B16, V8.B16, V0.B16
+	VST1.P  V0.S[0], 4(R0)
+	CMP     $2, R5
+	BLT     tail_out
+	VST1.P  V0.S[1], 4(R0)
+	BEQ     tail_out
+	VST1.P  V0.S[2], 4(R0)
+
+tail_out:
+
+done:
+	RET
+
+// func ReLUNEON(dst, x []float32)
+TEXT ·ReLUNEON(SB), NOSPLIT, $0-48
+	MOVD    dst_base+0(FP), R0
+	MOVD    x_base+24(FP), R1
+	MOVD    x_len+32(FP), R5
+	SUBS    $32, R5, R5
+	BLT     group_end
+
+group:
+	VLD1.P  64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P  64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD    $0x4ea0e808 // fcmlt v8.4s, v0.4s, #0.0
+	WORD    $0x4ea0e829 // fcmlt v9.4s, v1.4s, #0.0
+	WORD    $0x4ea0e84a // fcmlt v10.4s, v2.4s, #0.0
+	WORD    $0x4ea0e86b // fcmlt v11.4s, v3.4s, #0.0
+	WORD    $0x4ea0e88c // fcmlt v12.4s, v4.4s, #0.0
+	WORD    $0x4ea0e8ad // fcmlt v13.4s, v5.4s, #0.0
+	WORD    $0x4ea0e8ce // fcmlt v14.4s, v6.4s, #0.0
+	WORD    $0x4ea0e8ef // fcmlt v15.4s, v7.4s, #0.0
+	WORD    $0x4e681c00 // bic v0.16b, v0.16b, v8.16b
+	WORD    $0x4e691c21 // bic v1.16b, v1.16b, v9.16b
+	WORD    $0x4e6a1c42 // bic v2.16b, v2.16b, v10.16b
+	WORD    $0x4e6b1c63 // bic v3.16b, v3.16b, v11.16b
+	WORD    $0x4e6c1c84 // bic v4.16b, v4.16b, v12.16b
+	WORD    $0x4e6d1ca5 // bic v5.16b, v5.16b, v13.16b
+	WORD    $0x4e6e1cc6 // bic v6.16b, v6.16b, v14.16b
+	WORD    $0x4e6f1ce7 // bic v7.16b, v7.16b, v15.16b
+	VST1.P  [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
+	VST1.P  [V4.S4, V5.S4, V6.S4, V7.S4], 64(R0)
+	SUBS    $32, R5, R5
+	BGE     group
+
+group_end:
+	ADD     $32, R5, R5
+	SUBS    $4, R5, R5
+	BLT     single_end
+
+single:
+	VLD1.P  16(R1), [V0.S4]
+	WORD    $0x4ea0e808 // fcmlt v8.4s, v0.4s, #0.0
+	WORD    $0x4e681c00 // bic v0.16b, v0.16b, v8.16b
+	VST1.P  [V0.S4], 16(R0)
+	SUBS    $4, R5, R5
+	BGE     single
+
+single_end:
+	ADD     $4, R5, R5
+	CBZ     R5, done
+	VLD1.P  4(R1), V0.S[0]
+	CMP     $2, R5
+	BLT     tail_in0
+	VLD1.P  4(R1), V0.S[1]
+	BEQ     tail_in0
+	VLD1.P  4(R1), V0.S[2]
+
+tail_in0:
+	WORD    $0x4ea0e808 // fcmlt v8.4s, v0.4s, #0.0
+	WORD    $0x4e681c00 // bic v0.16b, v0.16b, v8.16b
+	VST1.P  V0.S[0], 4(R0)
+	CMP     $2, R5
+	BLT     tail_out
+	VST1.P  V0.S[1], 4(R0)
+	BEQ     tail_out
+	VST1.P  V0.S[2], 4(R0)
+
+tail_out:
+
+done:
+	RET
+
+// func ReLUGradNEON(dx, dy, y []float32)
+TEXT ·ReLUGradNEON(SB), NOSPLIT, $0-72
+	MOVD    dx_base+0(FP), R0
+	MOVD    dy_base+24(FP), R1
+	MOVD    y_base+48(FP), R2
+	MOVD    y_len+56(FP), R5
+	SUBS    $32, R5, R5
+	BLT     group_end
+
+group:
+	VLD1.P  64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P  64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P  64(R2), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VLD1.P  64(R2), [V12.S4, V13.S4, V14.S4, V15.S4]
+	WORD    $0x4ea0c908 // fcmgt v8.4s, v8.4s, #0.0
+	WORD    $0x4ea0c929 // fcmgt v9.4s, v9.4s, #0.0
+	WORD    $0x4ea0c94a // fcmgt v10.4s, v10.4s, #0.0
+	WORD    $0x4ea0c96b // fcmgt v11.4s, v11.4s, #0.0
+	WORD    $0x4ea0c98c // fcmgt v12.4s, v12.4s, #0.0
+	WORD    $0x4ea0c9ad // fcmgt v13.4s, v13.4s, #0.0
+	WORD    $0x4ea0c9ce // fcmgt v14.4s, v14.4s, #0.0
+	WORD    $0x4ea0c9ef // fcmgt v15.4s, v15.4s, #0.0
+	VAND    V8.B16, V0.B16, V0.B16
+	VAND    V9.B16, V1.B16, V1.B16
+	VAND    V10.B16, V2.B16, V2.B16
+	VAND    V11.B16, V3.B16, V3.B16
+	VAND    V12.B16, V4.B16, V4.B16
+	VAND    V13.B16, V5.B16, V5.B16
+	VAND    V14.B16, V6.B16, V6.B16
+	VAND    V15.B16, V7.B16, V7.B16
+	VST1.P  [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
+	VST1.P  [V4.S4, V5.S4, V6.S4, V7.S4], 64(R0)
+	SUBS    $32, R5, R5
+	BGE     group
+
+group_end:
+	ADD     $32, R5, R5
+	SUBS    $4, R5, R5
+	BLT     single_end
+
+single:
+	VLD1.P  16(R1), [V0.S4]
+	VLD1.P  16(R2), [V8.S4]
+	WORD    $0x4ea0c908 // fcmgt v8.4s, v8.4s, #0.0
+	VAND    V8.B16, V0.B16, V0.B16
+	VST1.P  [V0.S4], 16(R0)
+	SUBS    $4, R5, R5
+	BGE     single
+
+single_end:
+	ADD     $4, R5, R5
+	CBZ     R5, done
+	VLD1.P  4(R1), V0.S[0]
+	CMP     $2, R5
+	BLT     tail_in0
+	VLD1.P  4(R1), V0.S[1]
+	BEQ     tail_in0
+	VLD1.P  4(R1), V0.S[2]
+
+tail_in0:
+	VLD1.P  4(R2), V8.S[0]
+	CMP     $2, R5
+	BLT     tail_in1
+	VLD1.P  4(R2), V8.S[1]
+	BEQ     tail_in1
+	VLD1.P  4(R2), V8.S[2]
+
+tail_in1:
+	WORD    $0x4ea0c908 // fcmgt v8.4s, v8.4s, #0.0
+	VAND    V8.B16, V0.B16, V0.B16
+	VST1.P  V0.S[0], 4(R0)
+	CMP     $2, R5
+	BLT     tail_out
+	VST1.P  V0.S[1], 4(R0)
+	BEQ     tail_out
+	VST1.P  V0.S[2], 4(R0)
+
+tail_out:
+
+done:
+	RET
+
+// func ExpNEON(dst, x []float32)
+TEXT ·ExpNEON(SB), NOSPLIT, $0-48
+	MOVD    dst_base+0(FP), R0
+	MOVD    x_base+24(FP), R1
+	MOVD    x_len+32(FP), R5
+	MOVW    $0xc2d00000, R6
+	VDUP    R6, V31.S4
+	MOVW    $0x42b20000, R6
+	VDUP    R6, V30.S4
+	MOVW    $0x4b400000, R6
+	VDUP    R6, V29.S4
+	MOVW    $0x3c0913b4, R6
+	VDUP    R6, V28.S4
+	MOVW    $0x3d2aab3a, R6
+	VDUP    R6, V27.S4
+	MOVW    $0x3e2aaa58, R6
+	VDUP    R6, V26.S4
+	MOVW    $0x3effffff, R6
+	VDUP    R6, V25.S4
+	MOVW    $0x3f800000, R6
+	VDUP    R6, V24.S4
+	MOVW    $0x7f, R6
+	VDUP    R6, V23.S4
+	MOVW    $0x3fb8aa3b, R6
+	VMOV    R6, V22.S[0]
+	MOVW    $0x3f317200, R6
+	VMOV    R6, V22.S[1]
+	MOVW    $0x35bfbe8e, R6
+	VMOV    R6, V22.S[2]
+	MOVW    $0x3ab5f604, R6
+	VMOV    R6, V22.S[3]
+	SUBS    $12, R5, R5
+	BLT     group_end
+
+group:
+	VLD1.P  48(R1), [V0.S4, V1.S4, V2.S4]
+	WORD    $0x4e3ff403 // fmax v3.4s, v0.4s, v31.4s
+	WORD    $0x4e3ff424 // fmax v4.4s, v1.4s, v31.4s
+	WORD    $0x4e3ff445 // fmax v5.4s, v2.4s, v31.4s
+	WORD    $0x4ebef463 // fmin v3.4s, v3.4s, v30.4s
+	WORD    $0x4ebef484 // fmin v4.4s, v4.4s, v30.4s
+	WORD    $0x4ebef4a5 // fmin v5.4s, v5.4s, v30.4s
+	VMOV    V29.B16, V6.B16
+	VMOV    V29.B16, V7.B16
+	VMOV    V29.B16, V8.B16
+	WORD    $0x4f961066 // fmla v6.4s, v3.4s, v22.s[0]
+	WORD    $0x4f961087 // fmla v7.4s, v4.4s, v22.s[0]
+	WORD    $0x4f9610a8 // fmla v8.4s, v5.4s, v22.s[0]
+	VSUB    V29.S4, V6.S4, V0.S4
+	VSUB    V29.S4, V7.S4, V1.S4
+	VSUB    V29.S4, V8.S4, V2.S4
+	WORD    $0x4ebdd4c6 // fsub v6.4s, v6.4s, v29.4s
+	WORD    $0x4ebdd4e7 // fsub v7.4s, v7.4s, v29.4s
+	WORD    $0x4ebdd508 // fsub v8.4s, v8.4s, v29.4s
+	WORD    $0x4fb650c3 // fmls v3.4s, v6.4s, v22.s[1]
+	WORD    $0x4fb650e4 // fmls v4.4s, v7.4s, v22.s[1]
+	WORD    $0x4fb65105 // fmls v5.4s, v8.4s, v22.s[1]
+	WORD    $0x4f9658c3 // fmls v3.4s, v6.4s, v22.s[2]
+	WORD    $0x4f9658e4 // fmls v4.4s, v7.4s, v22.s[2]
+	WORD    $0x4f965905 // fmls v5.4s, v8.4s, v22.s[2]
+	VMOV    V28.B16, V9.B16
+	VMOV    V28.B16, V10.B16
+	VMOV    V28.B16, V11.B16
+	WORD    $0x4fb61869 // fmla v9.4s, v3.4s, v22.s[3]
+	WORD    $0x4fb6188a // fmla v10.4s, v4.4s, v22.s[3]
+	WORD    $0x4fb618ab // fmla v11.4s, v5.4s, v22.s[3]
+	VMOV    V27.B16, V12.B16
+	VMOV    V27.B16, V13.B16
+	VMOV    V27.B16, V14.B16
+	VFMLA   V3.S4, V9.S4, V12.S4
+	VFMLA   V4.S4, V10.S4, V13.S4
+	VFMLA   V5.S4, V11.S4, V14.S4
+	VMOV    V26.B16, V9.B16
+	VMOV    V26.B16, V10.B16
+	VMOV    V26.B16, V11.B16
+	VFMLA   V3.S4, V12.S4, V9.S4
+	VFMLA   V4.S4, V13.S4, V10.S4
+	VFMLA   V5.S4, V14.S4, V11.S4
+	VMOV    V25.B16, V12.B16
+	VMOV    V25.B16, V13.B16
+	VMOV    V25.B16, V14.B16
+	VFMLA   V3.S4, V9.S4, V12.S4
+	VFMLA   V4.S4, V10.S4, V13.S4
+	VFMLA   V5.S4, V11.S4, V14.S4
+	VMOV    V24.B16, V9.B16
+	VMOV    V24.B16, V10.B16
+	VMOV    V24.B16, V11.B16
+	VFMLA   V3.S4, V12.S4, V9.S4
+	VFMLA   V4.S4, V13.S4, V10.S4
+	VFMLA   V5.S4, V14.S4, V11.S4
+	VMOV    V24.B16, V12.B16
+	VMOV    V24.B16, V13.B16
+	VMOV    V24.B16, V14.B16
+	VFMLA   V3.S4, V9.S4, V12.S4
+	VFMLA   V4.S4, V10.S4, V13.S4
+	VFMLA   V5.S4, V11.S4, V14.S4
+	WORD    $0x4f3f0406 // sshr v6.4s, v0.4s, #1
+	WORD    $0x4f3f0427 // sshr v7.4s, v1.4s, #1
+	WORD    $0x4f3f0448 // sshr v8.4s, v2.4s, #1
+	VSUB    V6.S4, V0.S4, V0.S4
+	VSUB    V7.S4, V1.S4, V1.S4
+	VSUB    V8.S4, V2.S4, V2.S4
+	VADD    V23.S4, V0.S4, V0.S4
+	VADD    V23.S4, V1.S4, V1.S4
+	VADD    V23.S4, V2.S4, V2.S4
+	VSHL    $23, V0.S4, V0.S4
+	VSHL    $23, V1.S4, V1.S4
+	VSHL    $23, V2.S4, V2.S4
+	VADD    V23.S4, V6.S4, V6.S4
+	VADD    V23.S4, V7.S4, V7.S4
+	VADD    V23.S4, V8.S4, V8.S4
+	VSHL    $23, V6.S4, V6.S4
+	VSHL    $23, V7.S4, V7.S4
+	VSHL    $23, V8.S4, V8.S4
+	WORD    $0x6e20dd8c // fmul v12.4s, v12.4s, v0.4s
+	WORD    $0x6e21ddad // fmul v13.4s, v13.4s, v1.4s
+	WORD    $0x6e22ddce // fmul v14.4s, v14.4s, v2.4s
+	WORD    $0x6e26dd80 // fmul v0.4s, v12.4s, v6.4s
+	WORD    $0x6e27dda1 // fmul v1.4s, v13.4s, v7.4s
+	WORD    $0x6e28ddc2 // fmul v2.4s, v14.4s, v8.4s
+	VST1.P  [V0.S4, V1.S4, V2.S4], 48(R0)
+	SUBS    $12, R5, R5
+	BGE     group
+
+group_end:
+	ADD     $12, R5, R5
+	SUBS    $4, R5, R5
+	BLT     single_end
+
+single:
+	VLD1.P  16(R1), [V0.S4]
+	WORD    $0x4e3ff403 // fmax v3.4s, v0.4s, v31.4s
+	WORD    $0x4ebef463 // fmin v3.4s, v3.4s, v30.4s
+	VMOV    V29.B16, V6.B16
+	WORD    $0x4f961066 // fmla v6.4s, v3.4s, v22.s[0]
+	VSUB    V29.S4, V6.S4, V0.S4
+	WORD    $0x4ebdd4c6 // fsub v6.4s, v6.4s, v29.4s
+	WORD    $0x4fb650c3 // fmls v3.4s, v6.4s, v22.s[1]
+	WORD    $0x4f9658c3 // fmls v3.4s, v6.4s, v22.s[2]
+	VMOV    V28.B16, V9.B16
+	WORD    $0x4fb61869 // fmla v9.4s, v3.4s, v22.s[3]
+	VMOV    V27.B16, V12.B16
+	VFMLA   V3.S4, V9.S4, V12.S4
+	VMOV    V26.B16, V9.B16
+	VFMLA   V3.S4, V12.S4, V9.S4
+	VMOV    V25.B16, V12.B16
+	VFMLA   V3.S4, V9.S4, V12.S4
+	VMOV    V24.B16, V9.B16
+	VFMLA   V3.S4, V12.S4, V9.S4
+	VMOV    V24.B16, V12.B16
+	VFMLA   V3.S4, V9.S4, V12.S4
+	WORD    $0x4f3f0406 // sshr v6.4s, v0.4s, #1
+	VSUB    V6.S4, V0.S4, V0.S4
+	VADD    V23.S4, V0.S4, V0.S4
+	VSHL    $23, V0.S4, V0.S4
+	VADD    V23.S4, V6.S4, V6.S4
+	VSHL    $23, V6.S4, V6.S4
+	WORD    $0x6e20dd8c // fmul v12.4s, v12.4s, v0.4s
+	WORD    $0x6e26dd80 // fmul v0.4s, v12.4s, v6.4s
+	VST1.P  [V0.S4], 16(R0)
+	SUBS    $4, R5, R5
+	BGE     single
+
+single_end:
+	ADD     $4, R5, R5
+	CBZ     R5, done
+	VLD1.P  4(R1), V0.S[0]
+	CMP     $2, R5
+	BLT     tail_in0
+	VLD1.P  4(R1), V0.S[1]
+	BEQ     tail_in0
+	VLD1.P  4(R1), V0.S[2]
+
+tail_in0:
+	WORD    $0x4e3ff403 // fmax v3.4s, v0.4s, v31.4s
+	WORD    $0x4ebef463 // fmin v3.4s, v3.4s, v30.4s
+	VMOV    V29.B16, V6.B16
+	WORD    $0x4f961066 // fmla v6.4s, v3.4s, v22.s[0]
+	VSUB    V29.S4, V6.S4, V0.S4
+	WORD    $0x4ebdd4c6 // fsub v6.4s, v6.4s, v29.4s
+	WORD    $0x4fb650c3 // fmls v3.4s, v6.4s, v22.s[1]
+	WORD    $0x4f9658c3 // fmls v3.4s, v6.4s, v22.s[2]
+	VMOV    V28.B16, V9.B16
+	WORD    $0x4fb61869 // fmla v9.4s, v3.4s, v22.s[3]
+	VMOV    V27.B16, V12.B16
+	VFMLA   V3.S4, V9.S4, V12.S4
+	VMOV    V26.B16, V9.B16
+	VFMLA   V3.S4, V12.S4, V9.S4
+	VMOV    V25.B16, V12.B16
+	VFMLA   V3.S4, V9.S4, V12.S4
+	VMOV    V24.B16, V9.B16
+	VFMLA   V3.S4, V12.S4, V9.S4
+	VMOV    V24.B16, V12.B16
+	VFMLA   V3.S4, V9.S4, V12.S4
+	WORD    $0x4f3f0406 // sshr v6.4s, v0.4s, #1
+	VSUB    V6.S4, V0.S4, V0.S4
+	VADD    V23.S4, V0.S4, V0.S4
+	VSHL    $23, V0.S4, V0.S4
+	VADD    V23.S4, V6.S4, V6.S4
+	VSHL    $23, V6.S4, V6.S4
+	WORD    $0x6e20dd8c // fmul v12.4s, v12.4s, v0.4s
+	WORD    $0x6e26dd80 // fmul v0.4s, v12.4s, v6.4s
+	VST1.P  V0.S[0], 4(R0)
+	CMP     $2, R5
+	BLT     tail_out
+	VST1.P  V0.S[1], 4(R0)
+	BEQ     tail_out
+	VST1.P  V0.S[2], 4(R0)
+
+tail_out:
+
+done:
+	RET
+
 // func SumNEON(x []float32) float64
 TEXT ·SumNEON(SB), NOSPLIT, $0-32
 	MOVD    x_base+0(FP), R0
@@ -254,12 +905,12 @@ single_end:
 	CBZ     R2, done
 	VLD1.P  4(R1), V16.S[0]
 	CMP     $2, R2
-	BLT     tail_in
+	BLT     tail_in0
 	VLD1.P  4(R1), V16.S[1]
-	BEQ     tail_in
+	BEQ     tail_in0
 	VLD1.P  4(R1), V16.S[2]
 
-tail_in:
+tail_in0:
 	VMOV    V1.B16, V24.B16
 	VFMLA   V0.S4, V16.S4, V24.S4
 	VST1.P  V24.S[0], 4(R0)
@@ -344,12 +995,12 @@ single_end:
 	CBZ     R2, done
 	VLD1.P  4(R1), V16.S[0]
 	CMP     $2, R2
-	BLT     tail_in
+	BLT     tail_in0
 	VLD1.P  4(R1), V16.S[1]
-	BEQ     tail_in
+	BEQ     tail_in0
 	VLD1.P  4(R1), V16.S[2]
 
-tail_in:
+tail_in0:
 	VST1.P  V16.S[0], 4(R0)
 	CMP     $2, R2
 	BLT     tail_out

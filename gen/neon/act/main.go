@@ -21,6 +21,11 @@ func main() {
 		log.Fatal("act: -out and -stubs are required")
 	}
 	f := &neon.File{}
+	genSELU(f)
+	genSELUGrad(f)
+	genReLU(f)
+	genReLUGrad(f)
+	genExp(f)
 	genSum(f)
 	genMoments(f)
 	genAffine(f)

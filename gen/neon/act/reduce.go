@@ -179,7 +179,8 @@ func genAffine(f *File) {
 	va, vb := V0, V1
 	broadcastArg(fn, va, fn.Slot("a"))
 	broadcastArg(fn, vb, fn.Slot("b"))
-	stream(fn, R0, R1, R2, vecs(V16, 8), vecs(V24, 8), func(in, out []V) {
+	stream(fn, R0, []R{R1}, R2, [][]V{vecs(V16, 8)}, vecs(V24, 8), func(ins [][]V, out []V) {
+		in := ins[0]
 		for i := range in {
 			fn.VMOV(out[i].B16(), vb.B16())
 			fn.VFMLA(out[i].S4(), in[i].S4(), va.S4())
@@ -216,6 +217,6 @@ func genCopy(f *File) {
 	fn.Load(R1, fn.Slot("x_base"))
 	fn.Load(R2, fn.Slot("x_len"))
 	in := vecs(V16, 8)
-	stream(fn, R0, R1, R2, in, in, func(in, out []V) {})
+	stream(fn, R0, []R{R1}, R2, [][]V{in}, in, func([][]V, []V) {})
 	fn.RET()
 }

@@ -1,6 +1,10 @@
 package main
 
-import . "github.com/snnkit/snn/gen/neon"
+import (
+	"fmt"
+
+	. "github.com/snnkit/snn/gen/neon"
+)
 
 // lanes is the number of float32 lanes in one NEON register.
 const lanes = 4
@@ -87,27 +91,40 @@ func storeVecs(fn *Func, p R, vs []V) {
 }
 
 // stream emits the element-wise loop shape: groups of u vectors, then
-// single vectors, then a tail of 1 to 3 lanes. body(in, out) computes the
-// registers out from in (out may equal in). Elements are read from src and
-// written to dst, which may be the same slice (the kernel keeps separate
-// load and store pointers). in and out each need u registers.
-//
-// Register use: R0 dst, R1 src pointer, R2 count; in, out as given.
-func stream(fn *Func, dst, src, n R, in, out []V, body func(in, out []V)) {
-	u := len(in)
+// single vectors, then a tail of 1 to 3 lanes. srcs are the input pointers
+// and ins[s] the u consecutive registers input s is loaded into; body(ins,
+// out) computes the u consecutive registers out (which may be ins[0]) and
+// is called with one-register slices for the single vectors and the tail.
+// dst may equal a source pointer's starting value (in place): every vector
+// is loaded before its result is stored. n is the element count.
+func stream(fn *Func, dst R, srcs []R, n R, ins [][]V, out []V, body func(ins [][]V, out []V)) {
+	u := len(out)
+	one := func() [][]V {
+		s := make([][]V, len(ins))
+		for i, in := range ins {
+			s[i] = in[:1]
+		}
+		return s
+	}
 	countdown(fn, n, u*lanes, "group", func() {
-		loadVecs(fn, src, in)
-		body(in, out)
+		for i, p := range srcs {
+			loadVecs(fn, p, ins[i])
+		}
+		body(ins, out)
 		storeVecs(fn, dst, out)
 	})
 	countdown(fn, n, lanes, "single", func() {
-		loadVecs(fn, src, in[:1])
-		body(in[:1], out[:1])
+		for i, p := range srcs {
+			loadVecs(fn, p, ins[i][:1])
+		}
+		body(one(), out[:1])
 		storeVecs(fn, dst, out[:1])
 	})
 	fn.CBZ(n, "done")
-	loadTail(fn, src, n, in[0], "tail_in")
-	body(in[:1], out[:1])
+	for i, p := range srcs {
+		loadTail(fn, p, n, ins[i][0], fmt.Sprintf("tail_in%d", i))
+	}
+	body(one(), out[:1])
 	storeTail(fn, dst, n, out[0], "tail_out")
 	fn.Label("done")
 }
