@@ -151,14 +151,14 @@ func genSELU(f *File) {
 				x, a, b, cc, d, e := w[0], w[1], w[2], w[3], w[4], w[5]
 				u := len(x)
 				S := func(v V) VA { return v.S4() }
-				each(u, func(k int) { fn.FMAX(S(a[k]), S(x[k]), S(cut)) })  // z
-				each(u, func(k int) { fn.VMOV(b[k].B16(), magic.B16()) })   //
-				each(u, func(k int) { fn.FMLAE(S(b[k]), S(a[k]), kLog2e) }) // v = z*log2e + magic
-				each(u, func(k int) { fn.VSHL(S(cc[k]), S(b[k]), 23) })     // s = 2^n
+				each(u, func(k int) { fn.FMAX(S(a[k]), S(x[k]), S(cut)) })   // z
+				each(u, func(k int) { fn.VMOV(b[k].B16(), magic.B16()) })    //
+				each(u, func(k int) { fn.FMLAE(S(b[k]), S(a[k]), kLog2e) })  // v = z*log2e + magic
+				each(u, func(k int) { fn.VSHL(S(cc[k]), S(b[k]), 23) })      // s = 2^n
 				each(u, func(k int) { fn.FSUB(S(b[k]), S(b[k]), S(magic)) }) // n
-				each(u, func(k int) { fn.FMLSE(S(a[k]), S(b[k]), kLn2) })   // r = z - n*ln2
+				each(u, func(k int) { fn.FMLSE(S(a[k]), S(b[k]), kLn2) })    // r = z - n*ln2
 				each(u, func(k int) { fn.VMOV(d[k].B16(), negLA.B16()) })
-				each(u, func(k int) { fn.FMLAE(S(d[k]), S(cc[k]), kLA) }) // sm1 = s*la - la
+				each(u, func(k int) { fn.FMLAE(S(d[k]), S(cc[k]), kLA) })  // sm1 = s*la - la
 				each(u, func(k int) { fn.FMULE(S(cc[k]), S(cc[k]), kLA) }) // ls = la*s
 				// poly(r) by Horner's rule, alternating b and e.
 				each(u, func(k int) { fn.VMOV(b[k].B16(), c5.B16()) })
@@ -171,12 +171,12 @@ func genSELU(f *File) {
 					each(u, func(k int) { fn.VMOV(q[k].B16(), ck.B16()) })
 					each(u, func(k int) { fn.VFMLA(S(q[k]), S(p[k]), S(a[k])) })
 				}
-				each(u, func(k int) { fn.FMUL(S(e[k]), S(a[k]), S(e[k])) })  // p = r*poly(r)
-				each(u, func(k int) { fn.FMUL(S(b[k]), S(cc[k]), S(a[k])) }) // t = ls*r
-				each(u, func(k int) { fn.VFMLA(S(d[k]), S(b[k]), S(e[k])) }) // w = t*p + sm1
+				each(u, func(k int) { fn.FMUL(S(e[k]), S(a[k]), S(e[k])) })   // p = r*poly(r)
+				each(u, func(k int) { fn.FMUL(S(b[k]), S(cc[k]), S(a[k])) })  // t = ls*r
+				each(u, func(k int) { fn.VFMLA(S(d[k]), S(b[k]), S(e[k])) })  // w = t*p + sm1
 				each(u, func(k int) { fn.VFMLA(S(d[k]), S(cc[k]), S(a[k])) }) // ls*r + w
-				each(u, func(k int) { fn.FMULE(S(b[k]), S(x[k]), kLambda) }) // lambda*x
-				each(u, func(k int) { fn.FCMLTZ(S(x[k]), S(x[k])) })         // x < 0
+				each(u, func(k int) { fn.FMULE(S(b[k]), S(x[k]), kLambda) })  // lambda*x
+				each(u, func(k int) { fn.FCMLTZ(S(x[k]), S(x[k])) })          // x < 0
 				each(u, func(k int) { fn.VBSL(x[k].B16(), d[k].B16(), b[k].B16()) })
 			}
 		})
