@@ -151,8 +151,8 @@ func genSELU(f *File) {
 				x, a, b, cc, d, e := w[0], w[1], w[2], w[3], w[4], w[5]
 				u := len(x)
 				S := func(v V) VA { return v.S4() }
-				each(u, func(k int) { fn.FMAX(S(a[k]), S(x[k]), S(cut)) })   // z
-				each(u, func(k int) { fn.VMOV(b[k].B16(), magic.B16()) })    //
+				each(u, func(k int) { fn.FMAX(S(a[k]), S(x[k]), S(cut)) }) // z
+				each(u, func(k int) { fn.VMOV(b[k].B16(), magic.B16()) })
 				each(u, func(k int) { fn.FMLAE(S(b[k]), S(a[k]), kLog2e) })  // v = z*log2e + magic
 				each(u, func(k int) { fn.VSHL(S(cc[k]), S(b[k]), 23) })      // s = 2^n
 				each(u, func(k int) { fn.FSUB(S(b[k]), S(b[k]), S(magic)) }) // n
