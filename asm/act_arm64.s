@@ -13,7 +13,7 @@ TEXT ·SELUNEON(SB), NOSPLIT, $0-48
 	VDUP    R6, V31.S4
 	MOVW    $0x4b40007f, R6
 	VDUP    R6, V30.S4
-	MOVW    $0xbfe10966, R6
+	MOVW    $0x3fe10966, R6
 	VDUP    R6, V29.S4
 	MOVW    $0x3c0913b4, R6
 	VDUP    R6, V28.S4
@@ -27,12 +27,10 @@ TEXT ·SELUNEON(SB), NOSPLIT, $0-48
 	VMOV    R6, V24.S[0]
 	MOVW    $0x3f317218, R6
 	VMOV    R6, V24.S[1]
-	MOVW    $0x3fe10966, R6
-	VMOV    R6, V24.S[2]
 	MOVW    $0x3ab5f604, R6
-	VMOV    R6, V24.S[3]
+	VMOV    R6, V24.S[2]
 	MOVW    $0x3f867d5f, R6
-	VMOV    R6, V23.S[0]
+	VMOV    R6, V24.S[3]
 	SUBS    $12, R5, R5
 	BLT     group_end
 
@@ -56,21 +54,18 @@ group:
 	WORD    $0x4fb850c3 // fmls v3.4s, v6.4s, v24.s[1]
 	WORD    $0x4fb850e4 // fmls v4.4s, v7.4s, v24.s[1]
 	WORD    $0x4fb85105 // fmls v5.4s, v8.4s, v24.s[1]
-	VMOV    V29.B16, V12.B16
-	VMOV    V29.B16, V13.B16
-	VMOV    V29.B16, V14.B16
-	WORD    $0x4f98192c // fmla v12.4s, v9.4s, v24.s[2]
-	WORD    $0x4f98194d // fmla v13.4s, v10.4s, v24.s[2]
-	WORD    $0x4f98196e // fmla v14.4s, v11.4s, v24.s[2]
-	WORD    $0x4f989929 // fmul v9.4s, v9.4s, v24.s[2]
-	WORD    $0x4f98994a // fmul v10.4s, v10.4s, v24.s[2]
-	WORD    $0x4f98996b // fmul v11.4s, v11.4s, v24.s[2]
+	WORD    $0x6e3ddd29 // fmul v9.4s, v9.4s, v29.4s
+	WORD    $0x6e3ddd4a // fmul v10.4s, v10.4s, v29.4s
+	WORD    $0x6e3ddd6b // fmul v11.4s, v11.4s, v29.4s
+	WORD    $0x4ebdd52c // fsub v12.4s, v9.4s, v29.4s
+	WORD    $0x4ebdd54d // fsub v13.4s, v10.4s, v29.4s
+	WORD    $0x4ebdd56e // fsub v14.4s, v11.4s, v29.4s
 	VMOV    V28.B16, V6.B16
 	VMOV    V28.B16, V7.B16
 	VMOV    V28.B16, V8.B16
-	WORD    $0x4fb81866 // fmla v6.4s, v3.4s, v24.s[3]
-	WORD    $0x4fb81887 // fmla v7.4s, v4.4s, v24.s[3]
-	WORD    $0x4fb818a8 // fmla v8.4s, v5.4s, v24.s[3]
+	WORD    $0x4f981866 // fmla v6.4s, v3.4s, v24.s[2]
+	WORD    $0x4f981887 // fmla v7.4s, v4.4s, v24.s[2]
+	WORD    $0x4f9818a8 // fmla v8.4s, v5.4s, v24.s[2]
 	VMOV    V27.B16, V15.B16
 	VMOV    V27.B16, V16.B16
 	VMOV    V27.B16, V17.B16
@@ -101,9 +96,9 @@ group:
 	VFMLA   V3.S4, V9.S4, V12.S4
 	VFMLA   V4.S4, V10.S4, V13.S4
 	VFMLA   V5.S4, V11.S4, V14.S4
-	WORD    $0x4f979006 // fmul v6.4s, v0.4s, v23.s[0]
-	WORD    $0x4f979027 // fmul v7.4s, v1.4s, v23.s[0]
-	WORD    $0x4f979048 // fmul v8.4s, v2.4s, v23.s[0]
+	WORD    $0x4fb89806 // fmul v6.4s, v0.4s, v24.s[3]
+	WORD    $0x4fb89827 // fmul v7.4s, v1.4s, v24.s[3]
+	WORD    $0x4fb89848 // fmul v8.4s, v2.4s, v24.s[3]
 	WORD    $0x4ea0e800 // fcmlt v0.4s, v0.4s, #0.0
 	WORD    $0x4ea0e821 // fcmlt v1.4s, v1.4s, #0.0
 	WORD    $0x4ea0e842 // fcmlt v2.4s, v2.4s, #0.0
@@ -127,11 +122,10 @@ single:
 	VSHL    $23, V6.S4, V9.S4
 	WORD    $0x4ebed4c6 // fsub v6.4s, v6.4s, v30.4s
 	WORD    $0x4fb850c3 // fmls v3.4s, v6.4s, v24.s[1]
-	VMOV    V29.B16, V12.B16
-	WORD    $0x4f98192c // fmla v12.4s, v9.4s, v24.s[2]
-	WORD    $0x4f989929 // fmul v9.4s, v9.4s, v24.s[2]
+	WORD    $0x6e3ddd29 // fmul v9.4s, v9.4s, v29.4s
+	WORD    $0x4ebdd52c // fsub v12.4s, v9.4s, v29.4s
 	VMOV    V28.B16, V6.B16
-	WORD    $0x4fb81866 // fmla v6.4s, v3.4s, v24.s[3]
+	WORD    $0x4f981866 // fmla v6.4s, v3.4s, v24.s[2]
 	VMOV    V27.B16, V15.B16
 	VFMLA   V3.S4, V6.S4, V15.S4
 	VMOV    V26.B16, V6.B16
@@ -142,7 +136,7 @@ single:
 	WORD    $0x6e23dd26 // fmul v6.4s, v9.4s, v3.4s
 	VFMLA   V15.S4, V6.S4, V12.S4
 	VFMLA   V3.S4, V9.S4, V12.S4
-	WORD    $0x4f979006 // fmul v6.4s, v0.4s, v23.s[0]
+	WORD    $0x4fb89806 // fmul v6.4s, v0.4s, v24.s[3]
 	WORD    $0x4ea0e800 // fcmlt v0.4s, v0.4s, #0.0
 	VBSL    V6.B16, V12.B16, V0.B16
 	VST1.P  [V0.S4], 16(R0)
@@ -166,11 +160,10 @@ tail_in0:
 	VSHL    $23, V6.S4, V9.S4
 	WORD    $0x4ebed4c6 // fsub v6.4s, v6.4s, v30.4s
 	WORD    $0x4fb850c3 // fmls v3.4s, v6.4s, v24.s[1]
-	VMOV    V29.B16, V12.B16
-	WORD    $0x4f98192c // fmla v12.4s, v9.4s, v24.s[2]
-	WORD    $0x4f989929 // fmul v9.4s, v9.4s, v24.s[2]
+	WORD    $0x6e3ddd29 // fmul v9.4s, v9.4s, v29.4s
+	WORD    $0x4ebdd52c // fsub v12.4s, v9.4s, v29.4s
 	VMOV    V28.B16, V6.B16
-	WORD    $0x4fb81866 // fmla v6.4s, v3.4s, v24.s[3]
+	WORD    $0x4f981866 // fmla v6.4s, v3.4s, v24.s[2]
 	VMOV    V27.B16, V15.B16
 	VFMLA   V3.S4, V6.S4, V15.S4
 	VMOV    V26.B16, V6.B16
@@ -181,7 +174,7 @@ tail_in0:
 	WORD    $0x6e23dd26 // fmul v6.4s, v9.4s, v3.4s
 	VFMLA   V15.S4, V6.S4, V12.S4
 	VFMLA   V3.S4, V9.S4, V12.S4
-	WORD    $0x4f979006 // fmul v6.4s, v0.4s, v23.s[0]
+	WORD    $0x4fb89806 // fmul v6.4s, v0.4s, v24.s[3]
 	WORD    $0x4ea0e800 // fcmlt v0.4s, v0.4s, #0.0
 	VBSL    V6.B16, V12.B16, V0.B16
 	VST1.P  V0.S[0], 4(R0)

@@ -135,18 +135,17 @@ func elementwise(f *File, name string, args []string, u, k int, doc []string, ke
 
 // genSELU emits SELUNEON: lambda*x for x >= 0 (and -0, NaN), and
 // lambda*alpha*expm1(x) for x < 0, computed as seluNeg in
-// kernels/act_elementwise.go documents, step for step. 24 instructions per
+// kernels/act_elementwise.go documents, step for step. 23 instructions per
 // vector of 4 lanes, three vectors interleaved.
 func genSELU(f *File) {
 	elementwise(f, "SELUNEON", []string{"dst", "x"}, 3, 6,
 		[]string{"SELUNEON sets dst[i] = SELU(x[i]) for i < len(x) (len(dst) >= len(x), unchecked)."},
 		func(c *consts) func(w [][]V) {
 			fn := c.fn
-			cut, magic, negLA := c.f(seluCutoff), c.f(magicBias127), c.f(-lambdaAlpha32)
+			cut, magic, la := c.f(seluCutoff), c.f(magicBias127), c.f(lambdaAlpha32)
 			c5, c4, c3, c2 := c.f(expC5), c.f(expC4), c.f(expC3), c.f(expC2)
-			m := c.lanes(log2e, ln2, lambdaAlpha32, expC6)
-			kLog2e, kLn2, kLA, kC6 := m[0], m[1], m[2], m[3]
-			kLambda := c.lanes(lambda32)[0]
+			m := c.lanes(log2e, ln2, expC6, lambda32)
+			kLog2e, kLn2, kC6, kLambda := m[0], m[1], m[2], m[3]
 			return func(w [][]V) {
 				x, a, b, cc, d, e := w[0], w[1], w[2], w[3], w[4], w[5]
 				u := len(x)
@@ -157,9 +156,10 @@ func genSELU(f *File) {
 				each(u, func(k int) { fn.VSHL(S(cc[k]), S(b[k]), 23) })      // s = 2^n
 				each(u, func(k int) { fn.FSUB(S(b[k]), S(b[k]), S(magic)) }) // n
 				each(u, func(k int) { fn.FMLSE(S(a[k]), S(b[k]), kLn2) })    // r = z - n*ln2
-				each(u, func(k int) { fn.VMOV(d[k].B16(), negLA.B16()) })
-				each(u, func(k int) { fn.FMLAE(S(d[k]), S(cc[k]), kLA) })  // sm1 = s*la - la
-				each(u, func(k int) { fn.FMULE(S(cc[k]), S(cc[k]), kLA) }) // ls = la*s
+				// ls = la*s is exact (s is a power of two, la*s normal), so
+				// ls - la rounds exactly like the twin's fma(s, la, -la).
+				each(u, func(k int) { fn.FMUL(S(cc[k]), S(cc[k]), S(la)) }) // ls
+				each(u, func(k int) { fn.FSUB(S(d[k]), S(cc[k]), S(la)) })  // sm1
 				// poly(r) by Horner's rule, alternating b and e.
 				each(u, func(k int) { fn.VMOV(b[k].B16(), c5.B16()) })
 				each(u, func(k int) { fn.FMLAE(S(b[k]), S(a[k]), kC6) })
