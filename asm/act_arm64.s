@@ -179,12 +179,12 @@ tail_in0:
 	VBSL    V6.B16, V12.B16, V0.B16
 	VST1.P  V0.S[0], 4(R0)
 	CMP     $2, R5
-	BLT     tail_out
+	BLT     tail_out0
 	VST1.P  V0.S[1], 4(R0)
-	BEQ     tail_out
+	BEQ     tail_out0
 	VST1.P  V0.S[2], 4(R0)
 
-tail_out:
+tail_out0:
 
 done:
 	RET
@@ -272,12 +272,12 @@ tail_in1:
 	VBIF    V4.B16, V8.B16, V0.B16
 	VST1.P  V0.S[0], 4(R0)
 	CMP     $2, R5
-	BLT     tail_out
+	BLT     tail_out0
 	VST1.P  V0.S[1], 4(R0)
-	BEQ     tail_out
+	BEQ     tail_out0
 	VST1.P  V0.S[2], 4(R0)
 
-tail_out:
+tail_out0:
 
 done:
 	RET
@@ -342,12 +342,12 @@ tail_in0:
 	WORD    $0x4e681c00 // bic v0.16b, v0.16b, v8.16b
 	VST1.P  V0.S[0], 4(R0)
 	CMP     $2, R5
-	BLT     tail_out
+	BLT     tail_out0
 	VST1.P  V0.S[1], 4(R0)
-	BEQ     tail_out
+	BEQ     tail_out0
 	VST1.P  V0.S[2], 4(R0)
 
-tail_out:
+tail_out0:
 
 done:
 	RET
@@ -424,12 +424,12 @@ tail_in1:
 	VAND    V8.B16, V0.B16, V0.B16
 	VST1.P  V0.S[0], 4(R0)
 	CMP     $2, R5
-	BLT     tail_out
+	BLT     tail_out0
 	VST1.P  V0.S[1], 4(R0)
-	BEQ     tail_out
+	BEQ     tail_out0
 	VST1.P  V0.S[2], 4(R0)
 
-tail_out:
+tail_out0:
 
 done:
 	RET
@@ -638,12 +638,12 @@ tail_in0:
 	WORD    $0x6e26dd80 // fmul v0.4s, v12.4s, v6.4s
 	VST1.P  V0.S[0], 4(R0)
 	CMP     $2, R5
-	BLT     tail_out
+	BLT     tail_out0
 	VST1.P  V0.S[1], 4(R0)
-	BEQ     tail_out
+	BEQ     tail_out0
 	VST1.P  V0.S[2], 4(R0)
 
-tail_out:
+tail_out0:
 
 done:
 	RET
@@ -908,12 +908,12 @@ tail_in0:
 	VFMLA   V0.S4, V16.S4, V24.S4
 	VST1.P  V24.S[0], 4(R0)
 	CMP     $2, R2
-	BLT     tail_out
+	BLT     tail_out0
 	VST1.P  V24.S[1], 4(R0)
-	BEQ     tail_out
+	BEQ     tail_out0
 	VST1.P  V24.S[2], 4(R0)
 
-tail_out:
+tail_out0:
 
 done:
 	RET
@@ -996,12 +996,12 @@ single_end:
 tail_in0:
 	VST1.P  V16.S[0], 4(R0)
 	CMP     $2, R2
-	BLT     tail_out
+	BLT     tail_out0
 	VST1.P  V16.S[1], 4(R0)
-	BEQ     tail_out
+	BEQ     tail_out0
 	VST1.P  V16.S[2], 4(R0)
 
-tail_out:
+tail_out0:
 
 done:
 	RET

@@ -33,76 +33,16 @@ var (
 	expHi = float32(89)
 )
 
-// consts loads the constants of a kernel into registers before its loop,
-// from the top register down: whole vectors for the operands that need
-// one (additive terms, FMAX/FMIN bounds, integers), and up to four
-// multipliers packed as lanes of one register for the by-element FMLA,
-// FMLS and FMUL.
-type consts struct {
-	fn   *Func
-	next V // next free register, counting down
-	tmp  R
-}
-
-func newConsts(fn *Func, tmp R) *consts { return &consts{fn: fn, next: V31, tmp: tmp} }
-
-func (c *consts) reg() V {
-	v := c.next
-	c.next--
-	return v
-}
-
-// vec returns a register holding the bits b in every lane.
-func (c *consts) vec(b uint32) V {
-	v := c.reg()
-	c.fn.MOVW(c.tmp, b)
-	c.fn.VDUP(v.S4(), c.tmp)
-	return v
-}
-
-// f returns a register holding f in every lane.
-func (c *consts) f(f float32) V { return c.vec(math.Float32bits(f)) }
-
-// lanes returns lanes of one register holding the values fs (at most 4).
-func (c *consts) lanes(fs ...float32) []VE {
-	v := c.reg()
-	es := make([]VE, len(fs))
-	for i, f := range fs {
-		c.fn.MOVW(c.tmp, math.Float32bits(f))
-		c.fn.VMOVFromR(v.S(i), c.tmp)
-		es[i] = v.S(i)
-	}
-	return es
-}
-
-// slots returns k groups of u consecutive registers from V0: the working
-// registers of an element-wise kernel that processes u vectors at a time.
-func slots(k, u int) [][]V {
-	s := make([][]V, k)
-	for i := range s {
-		s[i] = vecs(V(i*u), u)
-	}
-	return s
-}
-
-// each calls op for every vector of a group, so that the u independent
-// chains interleave one step at a time.
-func each(u int, op func(k int)) {
-	for k := 0; k < u; k++ {
-		op(k)
-	}
-}
-
 // elementwise emits the frame of an element-wise kernel with one output
 // and len(args)-1 inputs (args names the slices, output first), working on
-// u vectors at a time in k registers each. kernel(c) loads the constants
+// u vectors at a time in k registers each. kernel(fn, c) loads the constants
 // and returns the body; the body gets the working registers (w[0] holds
 // the first input and must hold the result, w[1] the second input, ...).
 //
 // Register plan: R0 the output pointer, R1.. the input pointers, R5 the
 // count, R6 the constant scratch; V0.. the working registers (k groups of
 // u), constants from V31 down.
-func elementwise(f *File, name string, args []string, u, k int, doc []string, kernel func(c *consts) func(w [][]V)) {
+func elementwise(f *File, name string, args []string, u, k int, doc []string, kernel func(fn *Func, c *Consts) func(w [][]V)) {
 	sig := "func(" + args[0]
 	for _, a := range args[1:] {
 		sig += ", " + a
@@ -117,16 +57,16 @@ func elementwise(f *File, name string, args []string, u, k int, doc []string, ke
 		fn.Load(srcs[i], fn.Slot(a+"_base"))
 	}
 	fn.Load(n, fn.Slot(args[len(args)-1]+"_len"))
-	c := newConsts(fn, R6)
-	body := kernel(c)
-	w := slots(k, u)
-	if int(c.next) < k*u-1 {
+	c := fn.Consts(R6)
+	body := kernel(fn, c)
+	w := Slots(k, u)
+	if int(c.Low()) < k*u {
 		panic(name + ": constants and working registers overlap")
 	}
-	stream(fn, dst, srcs, n, w[:len(srcs)], w[0], func(ins [][]V, out []V) {
+	fn.Stream([]R{dst}, srcs, n, w[:len(srcs)], w[:1], func(_, outs [][]V) {
 		g := make([][]V, k)
 		for i := range g {
-			g[i] = w[i][:len(out)]
+			g[i] = w[i][:len(outs[0])]
 		}
 		body(g)
 	})
@@ -140,44 +80,43 @@ func elementwise(f *File, name string, args []string, u, k int, doc []string, ke
 func genSELU(f *File) {
 	elementwise(f, "SELUNEON", []string{"dst", "x"}, 3, 6,
 		[]string{"SELUNEON sets dst[i] = SELU(x[i]) for i < len(x) (len(dst) >= len(x), unchecked)."},
-		func(c *consts) func(w [][]V) {
-			fn := c.fn
-			cut, magic, la := c.f(seluCutoff), c.f(magicBias127), c.f(lambdaAlpha32)
-			c5, c4, c3, c2 := c.f(expC5), c.f(expC4), c.f(expC3), c.f(expC2)
-			m := c.lanes(log2e, ln2, expC6, lambda32)
+		func(fn *Func, c *Consts) func(w [][]V) {
+			cut, magic, la := c.F(seluCutoff), c.F(magicBias127), c.F(lambdaAlpha32)
+			c5, c4, c3, c2 := c.F(expC5), c.F(expC4), c.F(expC3), c.F(expC2)
+			m := c.Lanes(log2e, ln2, expC6, lambda32)
 			kLog2e, kLn2, kC6, kLambda := m[0], m[1], m[2], m[3]
 			return func(w [][]V) {
 				x, a, b, cc, d, e := w[0], w[1], w[2], w[3], w[4], w[5]
 				u := len(x)
 				S := func(v V) VA { return v.S4() }
-				each(u, func(k int) { fn.FMAX(S(a[k]), S(x[k]), S(cut)) }) // z
-				each(u, func(k int) { fn.VMOV(b[k].B16(), magic.B16()) })
-				each(u, func(k int) { fn.FMLAE(S(b[k]), S(a[k]), kLog2e) })  // v = z*log2e + magic
-				each(u, func(k int) { fn.VSHL(S(cc[k]), S(b[k]), 23) })      // s = 2^n
-				each(u, func(k int) { fn.FSUB(S(b[k]), S(b[k]), S(magic)) }) // n
-				each(u, func(k int) { fn.FMLSE(S(a[k]), S(b[k]), kLn2) })    // r = z - n*ln2
+				Each(u, func(k int) { fn.FMAX(S(a[k]), S(x[k]), S(cut)) }) // z
+				Each(u, func(k int) { fn.VMOV(b[k].B16(), magic.B16()) })
+				Each(u, func(k int) { fn.FMLAE(S(b[k]), S(a[k]), kLog2e) })  // v = z*log2e + magic
+				Each(u, func(k int) { fn.VSHL(S(cc[k]), S(b[k]), 23) })      // s = 2^n
+				Each(u, func(k int) { fn.FSUB(S(b[k]), S(b[k]), S(magic)) }) // n
+				Each(u, func(k int) { fn.FMLSE(S(a[k]), S(b[k]), kLn2) })    // r = z - n*ln2
 				// ls = la*s is exact (s is a power of two, la*s normal), so
 				// ls - la rounds exactly like the twin's fma(s, la, -la).
-				each(u, func(k int) { fn.FMUL(S(cc[k]), S(cc[k]), S(la)) }) // ls
-				each(u, func(k int) { fn.FSUB(S(d[k]), S(cc[k]), S(la)) })  // sm1
+				Each(u, func(k int) { fn.FMUL(S(cc[k]), S(cc[k]), S(la)) }) // ls
+				Each(u, func(k int) { fn.FSUB(S(d[k]), S(cc[k]), S(la)) })  // sm1
 				// poly(r) by Horner's rule, alternating b and e.
-				each(u, func(k int) { fn.VMOV(b[k].B16(), c5.B16()) })
-				each(u, func(k int) { fn.FMLAE(S(b[k]), S(a[k]), kC6) })
+				Each(u, func(k int) { fn.VMOV(b[k].B16(), c5.B16()) })
+				Each(u, func(k int) { fn.FMLAE(S(b[k]), S(a[k]), kC6) })
 				for i, ck := range []V{c4, c3, c2} {
 					p, q := b, e
 					if i%2 == 1 {
 						p, q = e, b
 					}
-					each(u, func(k int) { fn.VMOV(q[k].B16(), ck.B16()) })
-					each(u, func(k int) { fn.VFMLA(S(q[k]), S(p[k]), S(a[k])) })
+					Each(u, func(k int) { fn.VMOV(q[k].B16(), ck.B16()) })
+					Each(u, func(k int) { fn.VFMLA(S(q[k]), S(p[k]), S(a[k])) })
 				}
-				each(u, func(k int) { fn.FMUL(S(e[k]), S(a[k]), S(e[k])) })   // p = r*poly(r)
-				each(u, func(k int) { fn.FMUL(S(b[k]), S(cc[k]), S(a[k])) })  // t = ls*r
-				each(u, func(k int) { fn.VFMLA(S(d[k]), S(b[k]), S(e[k])) })  // w = t*p + sm1
-				each(u, func(k int) { fn.VFMLA(S(d[k]), S(cc[k]), S(a[k])) }) // ls*r + w
-				each(u, func(k int) { fn.FMULE(S(b[k]), S(x[k]), kLambda) })  // lambda*x
-				each(u, func(k int) { fn.FCMLTZ(S(x[k]), S(x[k])) })          // x < 0
-				each(u, func(k int) { fn.VBSL(x[k].B16(), d[k].B16(), b[k].B16()) })
+				Each(u, func(k int) { fn.FMUL(S(e[k]), S(a[k]), S(e[k])) })   // p = r*poly(r)
+				Each(u, func(k int) { fn.FMUL(S(b[k]), S(cc[k]), S(a[k])) })  // t = ls*r
+				Each(u, func(k int) { fn.VFMLA(S(d[k]), S(b[k]), S(e[k])) })  // w = t*p + sm1
+				Each(u, func(k int) { fn.VFMLA(S(d[k]), S(cc[k]), S(a[k])) }) // ls*r + w
+				Each(u, func(k int) { fn.FMULE(S(b[k]), S(x[k]), kLambda) })  // lambda*x
+				Each(u, func(k int) { fn.FCMLTZ(S(x[k]), S(x[k])) })          // x < 0
+				Each(u, func(k int) { fn.VBSL(x[k].B16(), d[k].B16(), b[k].B16()) })
 			}
 		})
 }
@@ -188,19 +127,18 @@ func genSELUGrad(f *File) {
 	elementwise(f, "SELUGradNEON", []string{"dx", "dy", "y"}, 4, 3,
 		[]string{"SELUGradNEON sets dx[i] = SELU'(x[i])*dy[i] from SELU's output y",
 			"(len(dx), len(dy) >= len(y), unchecked)."},
-		func(c *consts) func(w [][]V) {
-			fn := c.fn
-			la := c.f(lambdaAlpha32)
-			lambda := c.lanes(lambda32)[0]
+		func(fn *Func, c *Consts) func(w [][]V) {
+			la := c.F(lambdaAlpha32)
+			lambda := c.Lanes(lambda32)[0]
 			return func(w [][]V) {
 				dy, y, t := w[0], w[1], w[2]
 				u := len(dy)
 				S := func(v V) VA { return v.S4() }
-				each(u, func(k int) { fn.FADD(S(t[k]), S(y[k]), S(la)) })
-				each(u, func(k int) { fn.FMUL(S(t[k]), S(dy[k]), S(t[k])) })
-				each(u, func(k int) { fn.FMULE(S(dy[k]), S(dy[k]), lambda) })
-				each(u, func(k int) { fn.FCMGTZ(S(y[k]), S(y[k])) })
-				each(u, func(k int) { fn.VBIF(dy[k].B16(), t[k].B16(), y[k].B16()) })
+				Each(u, func(k int) { fn.FADD(S(t[k]), S(y[k]), S(la)) })
+				Each(u, func(k int) { fn.FMUL(S(t[k]), S(dy[k]), S(t[k])) })
+				Each(u, func(k int) { fn.FMULE(S(dy[k]), S(dy[k]), lambda) })
+				Each(u, func(k int) { fn.FCMGTZ(S(y[k]), S(y[k])) })
+				Each(u, func(k int) { fn.VBIF(dy[k].B16(), t[k].B16(), y[k].B16()) })
 			}
 		})
 }
@@ -211,13 +149,12 @@ func genReLU(f *File) {
 	elementwise(f, "ReLUNEON", []string{"dst", "x"}, 8, 2,
 		[]string{"ReLUNEON sets dst[i] = max(x[i], 0), NaN and -0 unchanged",
 			"(len(dst) >= len(x), unchecked)."},
-		func(c *consts) func(w [][]V) {
-			fn := c.fn
+		func(fn *Func, c *Consts) func(w [][]V) {
 			return func(w [][]V) {
 				x, m := w[0], w[1]
 				u := len(x)
-				each(u, func(k int) { fn.FCMLTZ(m[k].S4(), x[k].S4()) })
-				each(u, func(k int) { fn.BIC(x[k].B16(), x[k].B16(), m[k].B16()) })
+				Each(u, func(k int) { fn.FCMLTZ(m[k].S4(), x[k].S4()) })
+				Each(u, func(k int) { fn.BIC(x[k].B16(), x[k].B16(), m[k].B16()) })
 			}
 		})
 }
@@ -227,13 +164,12 @@ func genReLUGrad(f *File) {
 	elementwise(f, "ReLUGradNEON", []string{"dx", "dy", "y"}, 8, 2,
 		[]string{"ReLUGradNEON sets dx[i] = dy[i] where y[i] > 0, else 0",
 			"(len(dx), len(dy) >= len(y), unchecked)."},
-		func(c *consts) func(w [][]V) {
-			fn := c.fn
+		func(fn *Func, c *Consts) func(w [][]V) {
 			return func(w [][]V) {
 				dy, y := w[0], w[1]
 				u := len(dy)
-				each(u, func(k int) { fn.FCMGTZ(y[k].S4(), y[k].S4()) })
-				each(u, func(k int) { fn.VAND(dy[k].B16(), dy[k].B16(), y[k].B16()) })
+				Each(u, func(k int) { fn.FCMGTZ(y[k].S4(), y[k].S4()) })
+				Each(u, func(k int) { fn.VAND(dy[k].B16(), dy[k].B16(), y[k].B16()) })
 			}
 		})
 }
@@ -244,44 +180,43 @@ func genReLUGrad(f *File) {
 func genExp(f *File) {
 	elementwise(f, "ExpNEON", []string{"dst", "x"}, 3, 5,
 		[]string{"ExpNEON sets dst[i] = e^x[i] for i < len(x) (len(dst) >= len(x), unchecked)."},
-		func(c *consts) func(w [][]V) {
-			fn := c.fn
-			lo, hi, magic := c.f(expLo), c.f(expHi), c.f(magicBias)
-			c5, c4, c3, c2, one := c.f(expC5), c.f(expC4), c.f(expC3), c.f(expC2), c.f(1)
-			bias := c.vec(127)
-			m := c.lanes(log2e, ln2Hi, ln2Lo, expC6)
+		func(fn *Func, c *Consts) func(w [][]V) {
+			lo, hi, magic := c.F(expLo), c.F(expHi), c.F(magicBias)
+			c5, c4, c3, c2, one := c.F(expC5), c.F(expC4), c.F(expC3), c.F(expC2), c.F(1)
+			bias := c.Bits(127)
+			m := c.Lanes(log2e, ln2Hi, ln2Lo, expC6)
 			kLog2e, kLn2Hi, kLn2Lo, kC6 := m[0], m[1], m[2], m[3]
 			return func(w [][]V) {
 				x, a, b, d, e := w[0], w[1], w[2], w[3], w[4]
 				u := len(x)
 				S := func(v V) VA { return v.S4() }
-				each(u, func(k int) { fn.FMAX(S(a[k]), S(x[k]), S(lo)) })
-				each(u, func(k int) { fn.FMIN(S(a[k]), S(a[k]), S(hi)) }) // z
-				each(u, func(k int) { fn.VMOV(b[k].B16(), magic.B16()) })
-				each(u, func(k int) { fn.FMLAE(S(b[k]), S(a[k]), kLog2e) })  // v
-				each(u, func(k int) { fn.VSUB(S(x[k]), S(b[k]), S(magic)) }) // ni (integer)
-				each(u, func(k int) { fn.FSUB(S(b[k]), S(b[k]), S(magic)) }) // n
-				each(u, func(k int) { fn.FMLSE(S(a[k]), S(b[k]), kLn2Hi) })
-				each(u, func(k int) { fn.FMLSE(S(a[k]), S(b[k]), kLn2Lo) }) // r
-				each(u, func(k int) { fn.VMOV(d[k].B16(), c5.B16()) })
-				each(u, func(k int) { fn.FMLAE(S(d[k]), S(a[k]), kC6) })
+				Each(u, func(k int) { fn.FMAX(S(a[k]), S(x[k]), S(lo)) })
+				Each(u, func(k int) { fn.FMIN(S(a[k]), S(a[k]), S(hi)) }) // z
+				Each(u, func(k int) { fn.VMOV(b[k].B16(), magic.B16()) })
+				Each(u, func(k int) { fn.FMLAE(S(b[k]), S(a[k]), kLog2e) })  // v
+				Each(u, func(k int) { fn.VSUB(S(x[k]), S(b[k]), S(magic)) }) // ni (integer)
+				Each(u, func(k int) { fn.FSUB(S(b[k]), S(b[k]), S(magic)) }) // n
+				Each(u, func(k int) { fn.FMLSE(S(a[k]), S(b[k]), kLn2Hi) })
+				Each(u, func(k int) { fn.FMLSE(S(a[k]), S(b[k]), kLn2Lo) }) // r
+				Each(u, func(k int) { fn.VMOV(d[k].B16(), c5.B16()) })
+				Each(u, func(k int) { fn.FMLAE(S(d[k]), S(a[k]), kC6) })
 				for i, ck := range []V{c4, c3, c2, one, one} {
 					p, q := d, e
 					if i%2 == 1 {
 						p, q = e, d
 					}
-					each(u, func(k int) { fn.VMOV(q[k].B16(), ck.B16()) })
-					each(u, func(k int) { fn.VFMLA(S(q[k]), S(p[k]), S(a[k])) })
+					Each(u, func(k int) { fn.VMOV(q[k].B16(), ck.B16()) })
+					Each(u, func(k int) { fn.VFMLA(S(q[k]), S(p[k]), S(a[k])) })
 				}
 				// e is in e; split n into n1 + n2 with n2 = n>>1.
-				each(u, func(k int) { fn.SSHR(S(b[k]), S(x[k]), 1) })       // n2
-				each(u, func(k int) { fn.VSUB(S(x[k]), S(x[k]), S(b[k])) }) // n1
-				each(u, func(k int) { fn.VADD(S(x[k]), S(x[k]), S(bias)) })
-				each(u, func(k int) { fn.VSHL(S(x[k]), S(x[k]), 23) }) // 2^n1
-				each(u, func(k int) { fn.VADD(S(b[k]), S(b[k]), S(bias)) })
-				each(u, func(k int) { fn.VSHL(S(b[k]), S(b[k]), 23) }) // 2^n2
-				each(u, func(k int) { fn.FMUL(S(e[k]), S(e[k]), S(x[k])) })
-				each(u, func(k int) { fn.FMUL(S(x[k]), S(e[k]), S(b[k])) })
+				Each(u, func(k int) { fn.SSHR(S(b[k]), S(x[k]), 1) })       // n2
+				Each(u, func(k int) { fn.VSUB(S(x[k]), S(x[k]), S(b[k])) }) // n1
+				Each(u, func(k int) { fn.VADD(S(x[k]), S(x[k]), S(bias)) })
+				Each(u, func(k int) { fn.VSHL(S(x[k]), S(x[k]), 23) }) // 2^n1
+				Each(u, func(k int) { fn.VADD(S(b[k]), S(b[k]), S(bias)) })
+				Each(u, func(k int) { fn.VSHL(S(b[k]), S(b[k]), 23) }) // 2^n2
+				Each(u, func(k int) { fn.FMUL(S(e[k]), S(e[k]), S(x[k])) })
+				Each(u, func(k int) { fn.FMUL(S(x[k]), S(e[k]), S(b[k])) })
 			}
 		})
 }

@@ -12,7 +12,7 @@ import . "github.com/snnkit/snn/gen/neon"
 const (
 	sumAccs       = 8
 	termsPerBlock = 16 // per lane and accumulator
-	blockLen      = sumAccs * termsPerBlock * lanes
+	blockLen      = sumAccs * termsPerBlock * Lanes
 )
 
 // fold adds accs[1:] into accs[0] as a balanced tree.
@@ -24,8 +24,8 @@ func fold(fn *Func, accs []V) {
 	}
 }
 
-// flush widens the four float32 lanes of x to float64 and adds them to lo
-// (lanes 0, 1) and hi (lanes 2, 3), using t0 and t1.
+// flush widens the four float32 Lanes of x to float64 and adds them to lo
+// (Lanes 0, 1) and hi (Lanes 2, 3), using t0 and t1.
 func flush(fn *Func, x, lo, hi, t0, t1 V) {
 	fn.FCVTL(t0.D2(), x.S2())
 	fn.FCVTL2(t1.D2(), x.S4())
@@ -33,7 +33,7 @@ func flush(fn *Func, x, lo, hi, t0, t1 V) {
 	fn.FADD(hi.D2(), hi.D2(), t1.D2())
 }
 
-// hsum64 adds lo and hi and then their two lanes into the low lane of lo.
+// hsum64 adds lo and hi and then their two Lanes into the low lane of lo.
 func hsum64(fn *Func, lo, hi V) {
 	fn.FADD(lo.D2(), lo.D2(), hi.D2())
 	fn.FADDPS(lo.F(64), lo.D2())
@@ -46,14 +46,14 @@ func hsum64(fn *Func, lo, hi V) {
 // float64.
 //
 // body(i, x) consumes register x into accumulator i. The remaining
-// elements are loaded into tail, whose other lanes are first set by
+// elements are loaded into tail, whose other Lanes are first set by
 // padTail so that they contribute nothing.
 //
 // Register use: R0 p, R1 n (elements left after this block), R2 m
 // (elements left in this block); V20..V27 hold the loaded group.
 func blockLoop(fn *Func, tail V, reset, padTail func(), body func(i int, x V), end func()) {
 	p, n, m := R0, R1, R2
-	in := vecs(V20, sumAccs)
+	in := Vecs(V20, sumAccs)
 
 	fn.Label("block")
 	fn.CBZ(n, "done")
@@ -63,19 +63,19 @@ func blockLoop(fn *Func, tail V, reset, padTail func(), body func(i int, x V), e
 	fn.CSEL(LT, m, n, m)
 	fn.SUB(n, n, m)
 
-	countdown(fn, m, sumAccs*lanes, "group", func() {
-		loadVecs(fn, p, in)
+	fn.Countdown(m, sumAccs*Lanes, "group", func() {
+		fn.LoadVecs(p, in)
 		for i, x := range in {
 			body(i, x)
 		}
 	})
-	countdown(fn, m, lanes, "single", func() {
-		loadVecs(fn, p, in[:1])
+	fn.Countdown(m, Lanes, "single", func() {
+		fn.LoadVecs(p, in[:1])
 		body(0, in[0])
 	})
 	fn.CBZ(m, "flush")
 	padTail()
-	loadTail(fn, p, m, tail, "tail")
+	fn.LoadTail(p, m, tail, "tail")
 	body(1, tail)
 
 	fn.Label("flush")
@@ -87,7 +87,7 @@ func blockLoop(fn *Func, tail V, reset, padTail func(), body func(i int, x V), e
 // genSum emits SumNEON.
 //
 // Register plan: V0..V7 float32 accumulators, V16/V17 float64 accumulators
-// (lanes 0-1 and 2-3), V18/V19 widening temporaries, V20..V27 loads, V28
+// (Lanes 0-1 and 2-3), V18/V19 widening temporaries, V20..V27 loads, V28
 // the tail.
 func genSum(f *File) {
 	fn := f.Func("SumNEON", "func(x []float32) float64",
@@ -96,16 +96,16 @@ func genSum(f *File) {
 	fn.Load(R0, fn.Slot("x_base"))
 	fn.Load(R1, fn.Slot("x_len"))
 	lo, hi := V16, V17
-	zero(fn, lo)
-	zero(fn, hi)
-	acc := vecs(V0, sumAccs)
+	fn.Zero(lo)
+	fn.Zero(hi)
+	acc := Vecs(V0, sumAccs)
 	blockLoop(fn, V28,
 		func() {
 			for _, a := range acc {
-				zero(fn, a)
+				fn.Zero(a)
 			}
 		},
-		func() { zero(fn, V28) },
+		func() { fn.Zero(V28) },
 		func(i int, x V) { fn.FADD(acc[i].S4(), acc[i].S4(), x.S4()) },
 		func() {
 			fold(fn, acc)
@@ -129,23 +129,23 @@ func genMoments(f *File) {
 	fn.Load(R0, fn.Slot("x_base"))
 	fn.Load(R1, fn.Slot("x_len"))
 	sh := V8
-	broadcastArg(fn, sh, fn.Slot("shift"))
+	fn.BroadcastArg(sh, fn.Slot("shift"))
 	lo1, hi1, lo2, hi2 := V16, V17, V18, V19
 	for _, a := range []V{lo1, hi1, lo2, hi2} {
-		zero(fn, a)
+		fn.Zero(a)
 	}
 	// Four accumulators per sum: a step costs a subtraction, an addition
 	// and an FMA, so four chains cover the latency.
 	const k = 4
-	s1, s2 := vecs(V0, k), vecs(V4, k)
+	s1, s2 := Vecs(V0, k), Vecs(V4, k)
 	blockLoop(fn, V28,
 		func() {
 			for i := 0; i < k; i++ {
-				zero(fn, s1[i])
-				zero(fn, s2[i])
+				fn.Zero(s1[i])
+				fn.Zero(s2[i])
 			}
 		},
-		// Unused tail lanes hold the shift, so their difference is 0.
+		// Unused tail Lanes hold the shift, so their difference is 0.
 		func() { fn.VMOV(V28.B16(), sh.B16()) },
 		func(i int, x V) {
 			i %= k
@@ -177,10 +177,10 @@ func genAffine(f *File) {
 	fn.Load(R2, fn.Slot("x_len"))
 	fn.MOV(R1, R0)
 	va, vb := V0, V1
-	broadcastArg(fn, va, fn.Slot("a"))
-	broadcastArg(fn, vb, fn.Slot("b"))
-	stream(fn, R0, []R{R1}, R2, [][]V{vecs(V16, 8)}, vecs(V24, 8), func(ins [][]V, out []V) {
-		in := ins[0]
+	fn.BroadcastArg(va, fn.Slot("a"))
+	fn.BroadcastArg(vb, fn.Slot("b"))
+	fn.Stream([]R{R0}, []R{R1}, R2, [][]V{Vecs(V16, 8)}, [][]V{Vecs(V24, 8)}, func(ins, outs [][]V) {
+		in, out := ins[0], outs[0]
 		for i := range in {
 			fn.VMOV(out[i].B16(), vb.B16())
 			fn.VFMLA(out[i].S4(), in[i].S4(), va.S4())
@@ -198,11 +198,11 @@ func genRead(f *File) {
 	p, n := R0, R1
 	fn.Load(p, fn.Slot("x_base"))
 	fn.Load(n, fn.Slot("x_len"))
-	in := vecs(V16, 8)
-	countdown(fn, n, len(in)*lanes, "group", func() { loadVecs(fn, p, in) })
-	countdown(fn, n, lanes, "single", func() { loadVecs(fn, p, in[:1]) })
+	in := Vecs(V16, 8)
+	fn.Countdown(n, len(in)*Lanes, "group", func() { fn.LoadVecs(p, in) })
+	fn.Countdown(n, Lanes, "single", func() { fn.LoadVecs(p, in[:1]) })
 	fn.CBZ(n, "done")
-	loadTail(fn, p, n, in[0], "tail")
+	fn.LoadTail(p, n, in[0], "tail")
 	fn.Label("done")
 	fn.RET()
 }
@@ -216,7 +216,7 @@ func genCopy(f *File) {
 	fn.Load(R0, fn.Slot("dst_base"))
 	fn.Load(R1, fn.Slot("x_base"))
 	fn.Load(R2, fn.Slot("x_len"))
-	in := vecs(V16, 8)
-	stream(fn, R0, []R{R1}, R2, [][]V{in}, in, func([][]V, []V) {})
+	in := Vecs(V16, 8)
+	fn.Stream([]R{R0}, []R{R1}, R2, [][]V{in}, [][]V{in}, func(_, _ [][]V) {})
 	fn.RET()
 }
