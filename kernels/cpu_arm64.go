@@ -8,7 +8,7 @@ package kernels
 var neonNeeds = []string{"ASIMD"}
 
 func nativeSets() []*Set {
-	return []*Set{{ISA: NEON, Needs: neonNeeds, Act: actNEON(), Optim: optimGeneric() /* assembly pending, as on amd64 */}}
+	return []*Set{{ISA: NEON, Needs: neonNeeds, Act: actNEON(), Optim: optimNEON()}}
 }
 
 func whyNot(isa string) string {

@@ -95,8 +95,9 @@ func (f *File) Func(name, signature string, doc ...string) *Func {
 }
 
 // layout computes the ABI0 frame offsets of the arguments and results of a
-// Go signature: arguments in order at their natural alignment, results
-// from the next multiple of 8.
+// Go signature, and the size go vet expects: arguments in order at their
+// natural alignment, results from the next multiple of 8, the size ending
+// with the last of them.
 func layout(signature string) (map[string]Slot, int, error) {
 	e, err := parser.ParseExpr(signature)
 	if err != nil {
@@ -158,11 +159,13 @@ func layout(signature string) (map[string]Slot, int, error) {
 	if err := fields(ft.Params, false); err != nil {
 		return nil, 0, err
 	}
-	off = (off + 7) / 8 * 8
+	if ft.Results != nil && len(ft.Results.List) > 0 {
+		off = (off + 7) / 8 * 8
+	}
 	if err := fields(ft.Results, true); err != nil {
 		return nil, 0, err
 	}
-	return slots, (off + 7) / 8 * 8, nil
+	return slots, off, nil
 }
 
 // Slot returns the frame slot of an argument or result by its asmdecl name.

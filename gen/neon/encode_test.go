@@ -310,7 +310,8 @@ func TestLayout(t *testing.T) {
 		{"func(x []float32, shift float32) (s1, s2 float64)", map[string]int{"shift": 24, "s1": 32, "s2": 40}, 48},
 		{"func(x []float32, a, b float32)", map[string]int{"a": 24, "b": 28}, 32},
 		{"func(dst, x []float32)", map[string]int{"dst_base": 0, "x_base": 24, "x_len": 32}, 48},
-		{"func(a float32, p *float32, k int) float32", map[string]int{"a": 0, "p": 8, "k": 16, "ret": 24}, 32},
+		{"func(a float32, p *float32, k int) float32", map[string]int{"a": 0, "p": 8, "k": 16, "ret": 24}, 28},
+		{"func(w []float32, a, b, c float32)", map[string]int{"a": 24, "c": 32}, 36},
 	} {
 		t.Run(tc.sig, func(t *testing.T) {
 			slots, size, err := layout(tc.sig)

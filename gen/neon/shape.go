@@ -165,6 +165,9 @@ func (fn *Func) Consts(tmp R) *Consts { return &Consts{fn: fn, next: V31, tmp: t
 // working registers must stay below it.
 func (c *Consts) Low() V { return c.next + 1 }
 
+// Reg reserves a register for a constant the caller computes itself.
+func (c *Consts) Reg() V { return c.reg() }
+
 func (c *Consts) reg() V {
 	v := c.next
 	c.next--
