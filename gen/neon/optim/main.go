@@ -153,7 +153,7 @@ func genAdadelta(f *File) {
 				Each(n, func(i int) { fn.FDIV(S(acc[i]), S(acc[i]), S(t[i])) }) // u
 				Each(n, func(i int) { fn.FMULE(S(t[i]), S(acc[i]), c) })
 				Each(n, func(i int) { fn.FMUL(S(t[i]), S(t[i]), S(acc[i])) })
-				Each(n, func(i int) { fn.FMLAE(S(t[i]), S(d[i]), rho) }) // dacc
+				Each(n, func(i int) { fn.FMLAE(S(t[i]), S(d[i]), rho) })  // dacc
 				Each(n, func(i int) { fn.FMLSE(S(w[i]), S(acc[i]), lr) }) // w
 			}
 		})
