@@ -18,3 +18,31 @@ func GemmNEON(kc, panels int, a, b []float32, ldb, panel int, c []float32, ldc i
 //
 //go:noescape
 func GemmPeakNEON(iters int)
+
+// GemmCopy8NEON packs panels whole panels of width 8 from kc rows of src
+// (see kernels.Gemm.Copy); kc and panels must be at least 1, nothing is
+// checked.
+//
+//go:noescape
+func GemmCopy8NEON(kc, panels int, dst, src *float32, ld int)
+
+// GemmCopy12NEON packs panels whole panels of width 12 from kc rows of src
+// (see kernels.Gemm.Copy); kc and panels must be at least 1, nothing is
+// checked.
+//
+//go:noescape
+func GemmCopy12NEON(kc, panels int, dst, src *float32, ld int)
+
+// GemmTranspose8NEON packs the first kc4 columns of 8 rows of src into a panel
+// (see kernels.Gemm.Transpose); kc4 must be a positive multiple of 4,
+// nothing is checked.
+//
+//go:noescape
+func GemmTranspose8NEON(kc4 int, dst, src *float32, ld int)
+
+// GemmTranspose12NEON packs the first kc4 columns of 12 rows of src into a panel
+// (see kernels.Gemm.Transpose); kc4 must be a positive multiple of 4,
+// nothing is checked.
+//
+//go:noescape
+func GemmTranspose12NEON(kc4 int, dst, src *float32, ld int)

@@ -270,3 +270,181 @@ round:
 
 done:
 	RET
+
+// func GemmCopy8NEON(kc, panels int, dst, src *float32, ld int)
+TEXT ·GemmCopy8NEON(SB), NOSPLIT, $0-40
+	MOVD    kc+0(FP), R0
+	MOVD    panels+8(FP), R1
+	MOVD    dst+16(FP), R2
+	MOVD    src+24(FP), R3
+	MOVD    ld+32(FP), R4
+	LSL     $2, R4, R4
+
+panel:
+	MOVD    R3, R6
+	MOVD    R0, R5
+	SUBS    $4, R5, R5
+	BLT     rows4_end
+
+rows4:
+	VLD1.P  (R6)(R4), [V0.S4, V1.S4]
+	VLD1.P  (R6)(R4), [V2.S4, V3.S4]
+	VLD1.P  (R6)(R4), [V4.S4, V5.S4]
+	VLD1.P  (R6)(R4), [V6.S4, V7.S4]
+	VST1.P  [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
+	VST1.P  [V4.S4, V5.S4, V6.S4, V7.S4], 64(R2)
+	SUBS    $4, R5, R5
+	BGE     rows4
+
+rows4_end:
+	ADD     $4, R5, R5
+	CBZ     R5, next
+
+rows1:
+	VLD1.P  (R6)(R4), [V0.S4, V1.S4]
+	VST1.P  [V0.S4, V1.S4], 32(R2)
+	SUBS    $1, R5, R5
+	BNE     rows1
+
+next:
+	ADD     $32, R3, R3
+	SUBS    $1, R1, R1
+	BNE     panel
+	RET
+
+// func GemmCopy12NEON(kc, panels int, dst, src *float32, ld int)
+TEXT ·GemmCopy12NEON(SB), NOSPLIT, $0-40
+	MOVD    kc+0(FP), R0
+	MOVD    panels+8(FP), R1
+	MOVD    dst+16(FP), R2
+	MOVD    src+24(FP), R3
+	MOVD    ld+32(FP), R4
+	LSL     $2, R4, R4
+
+panel:
+	MOVD    R3, R6
+	MOVD    R0, R5
+	SUBS    $4, R5, R5
+	BLT     rows4_end
+
+rows4:
+	VLD1.P  (R6)(R4), [V0.S4, V1.S4, V2.S4]
+	VLD1.P  (R6)(R4), [V3.S4, V4.S4, V5.S4]
+	VLD1.P  (R6)(R4), [V6.S4, V7.S4, V8.S4]
+	VLD1.P  (R6)(R4), [V9.S4, V10.S4, V11.S4]
+	VST1.P  [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
+	VST1.P  [V4.S4, V5.S4, V6.S4, V7.S4], 64(R2)
+	VST1.P  [V8.S4, V9.S4, V10.S4, V11.S4], 64(R2)
+	SUBS    $4, R5, R5
+	BGE     rows4
+
+rows4_end:
+	ADD     $4, R5, R5
+	CBZ     R5, next
+
+rows1:
+	VLD1.P  (R6)(R4), [V0.S4, V1.S4, V2.S4]
+	VST1.P  [V0.S4, V1.S4, V2.S4], 48(R2)
+	SUBS    $1, R5, R5
+	BNE     rows1
+
+next:
+	ADD     $48, R3, R3
+	SUBS    $1, R1, R1
+	BNE     panel
+	RET
+
+// func GemmTranspose8NEON(kc4 int, dst, src *float32, ld int)
+TEXT ·GemmTranspose8NEON(SB), NOSPLIT, $0-32
+	MOVD    kc4+0(FP), R0
+	MOVD    dst+8(FP), R1
+	MOVD    src+16(FP), R2
+	MOVD    ld+24(FP), R3
+	LSL     $2, R3, R3
+
+strip:
+	MOVD    R2, R4
+	VLD1.P  (R4)(R3), [V0.S4]
+	VLD1.P  (R4)(R3), [V1.S4]
+	VLD1.P  (R4)(R3), [V2.S4]
+	VLD1.P  (R4)(R3), [V3.S4]
+	VLD1.P  (R4)(R3), [V4.S4]
+	VLD1.P  (R4)(R3), [V5.S4]
+	VLD1.P  (R4)(R3), [V6.S4]
+	VLD1.P  (R4)(R3), [V7.S4]
+	VZIP1   V2.S4, V0.S4, V12.S4
+	VZIP2   V2.S4, V0.S4, V13.S4
+	VZIP1   V3.S4, V1.S4, V14.S4
+	VZIP2   V3.S4, V1.S4, V15.S4
+	VZIP1   V14.S4, V12.S4, V16.S4
+	VZIP2   V14.S4, V12.S4, V18.S4
+	VZIP1   V15.S4, V13.S4, V20.S4
+	VZIP2   V15.S4, V13.S4, V22.S4
+	VZIP1   V6.S4, V4.S4, V12.S4
+	VZIP2   V6.S4, V4.S4, V13.S4
+	VZIP1   V7.S4, V5.S4, V14.S4
+	VZIP2   V7.S4, V5.S4, V15.S4
+	VZIP1   V14.S4, V12.S4, V17.S4
+	VZIP2   V14.S4, V12.S4, V19.S4
+	VZIP1   V15.S4, V13.S4, V21.S4
+	VZIP2   V15.S4, V13.S4, V23.S4
+	VST1.P  [V16.S4, V17.S4, V18.S4, V19.S4], 64(R1)
+	VST1.P  [V20.S4, V21.S4, V22.S4, V23.S4], 64(R1)
+	ADD     $16, R2, R2
+	SUBS    $4, R0, R0
+	BNE     strip
+	RET
+
+// func GemmTranspose12NEON(kc4 int, dst, src *float32, ld int)
+TEXT ·GemmTranspose12NEON(SB), NOSPLIT, $0-32
+	MOVD    kc4+0(FP), R0
+	MOVD    dst+8(FP), R1
+	MOVD    src+16(FP), R2
+	MOVD    ld+24(FP), R3
+	LSL     $2, R3, R3
+
+strip:
+	MOVD    R2, R4
+	VLD1.P  (R4)(R3), [V0.S4]
+	VLD1.P  (R4)(R3), [V1.S4]
+	VLD1.P  (R4)(R3), [V2.S4]
+	VLD1.P  (R4)(R3), [V3.S4]
+	VLD1.P  (R4)(R3), [V4.S4]
+	VLD1.P  (R4)(R3), [V5.S4]
+	VLD1.P  (R4)(R3), [V6.S4]
+	VLD1.P  (R4)(R3), [V7.S4]
+	VLD1.P  (R4)(R3), [V8.S4]
+	VLD1.P  (R4)(R3), [V9.S4]
+	VLD1.P  (R4)(R3), [V10.S4]
+	VLD1.P  (R4)(R3), [V11.S4]
+	VZIP1   V2.S4, V0.S4, V12.S4
+	VZIP2   V2.S4, V0.S4, V13.S4
+	VZIP1   V3.S4, V1.S4, V14.S4
+	VZIP2   V3.S4, V1.S4, V15.S4
+	VZIP1   V14.S4, V12.S4, V16.S4
+	VZIP2   V14.S4, V12.S4, V19.S4
+	VZIP1   V15.S4, V13.S4, V22.S4
+	VZIP2   V15.S4, V13.S4, V25.S4
+	VZIP1   V6.S4, V4.S4, V12.S4
+	VZIP2   V6.S4, V4.S4, V13.S4
+	VZIP1   V7.S4, V5.S4, V14.S4
+	VZIP2   V7.S4, V5.S4, V15.S4
+	VZIP1   V14.S4, V12.S4, V17.S4
+	VZIP2   V14.S4, V12.S4, V20.S4
+	VZIP1   V15.S4, V13.S4, V23.S4
+	VZIP2   V15.S4, V13.S4, V26.S4
+	VZIP1   V10.S4, V8.S4, V12.S4
+	VZIP2   V10.S4, V8.S4, V13.S4
+	VZIP1   V11.S4, V9.S4, V14.S4
+	VZIP2   V11.S4, V9.S4, V15.S4
+	VZIP1   V14.S4, V12.S4, V18.S4
+	VZIP2   V14.S4, V12.S4, V21.S4
+	VZIP1   V15.S4, V13.S4, V24.S4
+	VZIP2   V15.S4, V13.S4, V27.S4
+	VST1.P  [V16.S4, V17.S4, V18.S4, V19.S4], 64(R1)
+	VST1.P  [V20.S4, V21.S4, V22.S4, V23.S4], 64(R1)
+	VST1.P  [V24.S4, V25.S4, V26.S4, V27.S4], 64(R1)
+	ADD     $16, R2, R2
+	SUBS    $4, R0, R0
+	BNE     strip
+	RET

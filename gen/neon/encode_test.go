@@ -102,6 +102,7 @@ var forms = map[string]func(fn *Func, g gen){
 		fn.VLD1P(l, At(b, list(l).bytes()))
 		fn.VST1P(l, At(b, list(l).bytes()))
 		fn.VLD1PR(l, b, g.gp())
+		fn.VST1PR(l, b, g.gp())
 	},
 	"lanes": func(fn *Func, g gen) {
 		e, b := g.anyLane(), g.gp()

@@ -80,6 +80,13 @@ func (fn *Func) VST1P(l []VA, m Mem) {
 		fmt.Sprintf("st1 %s, [%s], #%d", ls.gnuOp(), m.Base.gnuOp(), m.Off))
 }
 
+// VST1PR stores l to base and then adds the register inc to base.
+func (fn *Func) VST1PR(l []VA, base, inc R) {
+	ls := list(l).check()
+	fn.native(fmt.Sprintf("VST1.P\t%s, (%s)(%s)", ls.goOp(), base.goOp(), inc.goOp()),
+		fmt.Sprintf("st1 %s, [%s], %s", ls.gnuOp(), base.gnuOp(), inc.gnuOp()))
+}
+
 func postInc(op string, m Mem, size int) {
 	if m.Off != size {
 		panic(fmt.Sprintf("neon: %s post-increment must be the access size %d, not %d", op, size, m.Off))

@@ -13,6 +13,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"log"
 
 	. "github.com/snnkit/snn/gen/neon"
@@ -36,6 +37,12 @@ func main() {
 	f := &File{}
 	genKernel(f)
 	genPeak(f)
+	for _, w := range []int{mr, nr} {
+		genCopy(f, w)
+	}
+	for _, w := range []int{mr, nr} {
+		genTranspose(f, w)
+	}
 	if err := f.Write("gen/neon/gemm", *out, *stubs, *pkg); err != nil {
 		log.Fatal(err)
 	}
@@ -179,4 +186,101 @@ func genPeak(f *File) {
 }
 
 // zero clears v.
-func zero(fn *Func, v V) { fn.VEOR(v.B16(), v.B16(), v.B16()) }
+func zero(fn *Func, v V) { fn.Zero(v) }
+
+// genCopy emits GemmCopy<w>NEON, the packer that deals kc rows of src out
+// to panels of width w (8: A stored transposed; 12: B as stored):
+//
+//	dst[q*kc*w + p*w + j] = src[p*ld + q*w + j]   (p < kc, q < panels, j < w)
+//
+// Panel by panel, it walks down the rows of src (register post-increment
+// by ld) and writes dst contiguously, four rows per iteration.
+//
+// Register plan: R0 kc, R1 panels left, R2 dst, R3 src (current panel),
+// R4 ld*4, R5 rows left, R6 src walker; V0.. four rows of w/4 registers.
+func genCopy(f *File, w int) {
+	name := fmt.Sprintf("GemmCopy%dNEON", w)
+	fn := f.Func(name, "func(kc, panels int, dst, src *float32, ld int)",
+		name+" packs panels whole panels of width "+fmt.Sprint(w)+" from kc rows of src",
+		"(see kernels.Gemm.Copy); kc and panels must be at least 1, nothing is",
+		"checked.")
+	kc, panels, dst, src, ld, rows, s := R0, R1, R2, R3, R4, R5, R6
+	fn.Load(kc, fn.Slot("kc"))
+	fn.Load(panels, fn.Slot("panels"))
+	fn.Load(dst, fn.Slot("dst"))
+	fn.Load(src, fn.Slot("src"))
+	fn.Load(ld, fn.Slot("ld"))
+	fn.LSL(ld, ld, 2)
+	nv := w / 4
+	fn.Label("panel")
+	fn.MOV(s, src)
+	fn.MOV(rows, kc)
+	fn.Countdown(rows, 4, "rows4", func() {
+		for r := 0; r < 4; r++ {
+			fn.VLD1PR(Regs(V(r*nv), nv, S4), s, ld)
+		}
+		fn.StoreVecs(dst, Vecs(V0, 4*nv))
+	})
+	fn.CBZ(rows, "next")
+	fn.Label("rows1")
+	fn.VLD1PR(Regs(V0, nv, S4), s, ld)
+	fn.StoreVecs(dst, Vecs(V0, nv))
+	fn.SUBS(rows, rows, Imm(1))
+	fn.BCond(NE, "rows1")
+	fn.Label("next")
+	fn.ADD(src, src, Imm(4*w))
+	fn.SUBS(panels, panels, Imm(1))
+	fn.BCond(NE, "panel")
+	fn.RET()
+}
+
+// genTranspose emits GemmTranspose<w>NEON, the packer that turns w rows of
+// src into one panel (8: A as stored; 12: B stored transposed):
+//
+//	dst[p*w + i] = src[i*ld + p]   (p < kc4, i < w)
+//
+// for the first kc4 columns, kc4 a multiple of 4 (the caller packs the
+// last kc%4 columns). Each step loads a 4-column strip of the w rows and
+// transposes it in 4x4 blocks with ZIP1/ZIP2; the result is 4 rows of the
+// panel, 16*w contiguous bytes.
+//
+// Register plan: R0 columns left, R1 dst, R2 src (current strip), R3
+// ld*4, R4 src walker; V0..V(w-1) the rows, V12..V15 the interleaved
+// halves, V16.. the panel rows (4 x w/4 registers).
+func genTranspose(f *File, w int) {
+	name := fmt.Sprintf("GemmTranspose%dNEON", w)
+	fn := f.Func(name, "func(kc4 int, dst, src *float32, ld int)",
+		name+" packs the first kc4 columns of "+fmt.Sprint(w)+" rows of src into a panel",
+		"(see kernels.Gemm.Transpose); kc4 must be a positive multiple of 4,",
+		"nothing is checked.")
+	cols, dst, src, ld, s := R0, R1, R2, R3, R4
+	fn.Load(cols, fn.Slot("kc4"))
+	fn.Load(dst, fn.Slot("dst"))
+	fn.Load(src, fn.Slot("src"))
+	fn.Load(ld, fn.Slot("ld"))
+	fn.LSL(ld, ld, 2)
+	nb := w / 4
+	out := func(k, b int) V { return V16 + V(k*nb+b) }
+	fn.Label("strip")
+	fn.MOV(s, src)
+	for i := 0; i < w; i++ {
+		fn.VLD1PR(Regs(V(i), 1, S4), s, ld)
+	}
+	for b := 0; b < nb; b++ {
+		r := Vecs(V(4*b), 4)
+		z := Vecs(V12, 4)
+		fn.VZIP1(z[0].S4(), r[0].S4(), r[2].S4())
+		fn.VZIP2(z[1].S4(), r[0].S4(), r[2].S4())
+		fn.VZIP1(z[2].S4(), r[1].S4(), r[3].S4())
+		fn.VZIP2(z[3].S4(), r[1].S4(), r[3].S4())
+		fn.VZIP1(out(0, b).S4(), z[0].S4(), z[2].S4())
+		fn.VZIP2(out(1, b).S4(), z[0].S4(), z[2].S4())
+		fn.VZIP1(out(2, b).S4(), z[1].S4(), z[3].S4())
+		fn.VZIP2(out(3, b).S4(), z[1].S4(), z[3].S4())
+	}
+	fn.StoreVecs(dst, Vecs(V16, 4*nb))
+	fn.ADD(src, src, Imm(16))
+	fn.SUBS(cols, cols, Imm(4))
+	fn.BCond(NE, "strip")
+	fn.RET()
+}
