@@ -51,6 +51,8 @@ panel:
 	MOVD    R2, R9
 	MOVD    R3, R10
 	MOVD    R0, R8
+	SUBS    $2, R8, R8
+	BLT     depth_end
 
 depth:
 	VLD1.P  32(R9), [V28.S4, V29.S4]
@@ -79,8 +81,66 @@ depth:
 	WORD    $0x4fbd1b15 // fmla v21.4s, v24.4s, v29.s[3]
 	WORD    $0x4fbd1b36 // fmla v22.4s, v25.4s, v29.s[3]
 	WORD    $0x4fbd1b57 // fmla v23.4s, v26.4s, v29.s[3]
-	SUBS    $1, R8, R8
-	BNE     depth
+	VLD1.P  32(R9), [V28.S4, V29.S4]
+	VLD1.P  (R10)(R4), [V24.S4, V25.S4, V26.S4]
+	WORD    $0x4f9c1300 // fmla v0.4s, v24.4s, v28.s[0]
+	WORD    $0x4f9c1321 // fmla v1.4s, v25.4s, v28.s[0]
+	WORD    $0x4f9c1342 // fmla v2.4s, v26.4s, v28.s[0]
+	WORD    $0x4fbc1303 // fmla v3.4s, v24.4s, v28.s[1]
+	WORD    $0x4fbc1324 // fmla v4.4s, v25.4s, v28.s[1]
+	WORD    $0x4fbc1345 // fmla v5.4s, v26.4s, v28.s[1]
+	WORD    $0x4f9c1b06 // fmla v6.4s, v24.4s, v28.s[2]
+	WORD    $0x4f9c1b27 // fmla v7.4s, v25.4s, v28.s[2]
+	WORD    $0x4f9c1b48 // fmla v8.4s, v26.4s, v28.s[2]
+	WORD    $0x4fbc1b09 // fmla v9.4s, v24.4s, v28.s[3]
+	WORD    $0x4fbc1b2a // fmla v10.4s, v25.4s, v28.s[3]
+	WORD    $0x4fbc1b4b // fmla v11.4s, v26.4s, v28.s[3]
+	WORD    $0x4f9d130c // fmla v12.4s, v24.4s, v29.s[0]
+	WORD    $0x4f9d132d // fmla v13.4s, v25.4s, v29.s[0]
+	WORD    $0x4f9d134e // fmla v14.4s, v26.4s, v29.s[0]
+	WORD    $0x4fbd130f // fmla v15.4s, v24.4s, v29.s[1]
+	WORD    $0x4fbd1330 // fmla v16.4s, v25.4s, v29.s[1]
+	WORD    $0x4fbd1351 // fmla v17.4s, v26.4s, v29.s[1]
+	WORD    $0x4f9d1b12 // fmla v18.4s, v24.4s, v29.s[2]
+	WORD    $0x4f9d1b33 // fmla v19.4s, v25.4s, v29.s[2]
+	WORD    $0x4f9d1b54 // fmla v20.4s, v26.4s, v29.s[2]
+	WORD    $0x4fbd1b15 // fmla v21.4s, v24.4s, v29.s[3]
+	WORD    $0x4fbd1b36 // fmla v22.4s, v25.4s, v29.s[3]
+	WORD    $0x4fbd1b57 // fmla v23.4s, v26.4s, v29.s[3]
+	SUBS    $2, R8, R8
+	BGE     depth
+
+depth_end:
+	ADD     $2, R8, R8
+	CBZ     R8, epilogue
+	VLD1.P  32(R9), [V28.S4, V29.S4]
+	VLD1.P  (R10)(R4), [V24.S4, V25.S4, V26.S4]
+	WORD    $0x4f9c1300 // fmla v0.4s, v24.4s, v28.s[0]
+	WORD    $0x4f9c1321 // fmla v1.4s, v25.4s, v28.s[0]
+	WORD    $0x4f9c1342 // fmla v2.4s, v26.4s, v28.s[0]
+	WORD    $0x4fbc1303 // fmla v3.4s, v24.4s, v28.s[1]
+	WORD    $0x4fbc1324 // fmla v4.4s, v25.4s, v28.s[1]
+	WORD    $0x4fbc1345 // fmla v5.4s, v26.4s, v28.s[1]
+	WORD    $0x4f9c1b06 // fmla v6.4s, v24.4s, v28.s[2]
+	WORD    $0x4f9c1b27 // fmla v7.4s, v25.4s, v28.s[2]
+	WORD    $0x4f9c1b48 // fmla v8.4s, v26.4s, v28.s[2]
+	WORD    $0x4fbc1b09 // fmla v9.4s, v24.4s, v28.s[3]
+	WORD    $0x4fbc1b2a // fmla v10.4s, v25.4s, v28.s[3]
+	WORD    $0x4fbc1b4b // fmla v11.4s, v26.4s, v28.s[3]
+	WORD    $0x4f9d130c // fmla v12.4s, v24.4s, v29.s[0]
+	WORD    $0x4f9d132d // fmla v13.4s, v25.4s, v29.s[0]
+	WORD    $0x4f9d134e // fmla v14.4s, v26.4s, v29.s[0]
+	WORD    $0x4fbd130f // fmla v15.4s, v24.4s, v29.s[1]
+	WORD    $0x4fbd1330 // fmla v16.4s, v25.4s, v29.s[1]
+	WORD    $0x4fbd1351 // fmla v17.4s, v26.4s, v29.s[1]
+	WORD    $0x4f9d1b12 // fmla v18.4s, v24.4s, v29.s[2]
+	WORD    $0x4f9d1b33 // fmla v19.4s, v25.4s, v29.s[2]
+	WORD    $0x4f9d1b54 // fmla v20.4s, v26.4s, v29.s[2]
+	WORD    $0x4fbd1b15 // fmla v21.4s, v24.4s, v29.s[3]
+	WORD    $0x4fbd1b36 // fmla v22.4s, v25.4s, v29.s[3]
+	WORD    $0x4fbd1b57 // fmla v23.4s, v26.4s, v29.s[3]
+
+epilogue:
 	MOVD    R6, R11
 	CBZ     R12, store
 	VLD1    (R11), [V24.S4, V25.S4, V26.S4]

@@ -106,18 +106,25 @@ func genKernel(f *File) {
 	fn.MOV(bp, b)
 	fn.MOV(k, kc)
 
-	fn.Label("depth")
-	fn.VLD1P(Regs(aCol[0], 2, S4), At(ap, 4*mr))
-	fn.VLD1PR(Regs(bRow[0], nrVecs, S4), bp, ldb)
-	for i := 0; i < mr; i++ {
-		lane := aCol[i/4].S(i % 4)
-		for j := 0; j < nrVecs; j++ {
-			fn.FMLAE(acc(i, j).S4(), bRow[j].S4(), lane)
+	// The depth loop runs two steps per iteration, then one odd step.
+	step := func() {
+		fn.VLD1P(Regs(aCol[0], 2, S4), At(ap, 4*mr))
+		fn.VLD1PR(Regs(bRow[0], nrVecs, S4), bp, ldb)
+		for i := 0; i < mr; i++ {
+			lane := aCol[i/4].S(i % 4)
+			for j := 0; j < nrVecs; j++ {
+				fn.FMLAE(acc(i, j).S4(), bRow[j].S4(), lane)
+			}
 		}
 	}
-	fn.SUBS(k, k, Imm(1))
-	fn.BCond(NE, "depth")
+	fn.Countdown(k, 2, "depth", func() {
+		step()
+		step()
+	})
+	fn.CBZ(k, "epilogue")
+	step()
 
+	fn.Label("epilogue")
 	// Epilogue: C = alpha*acc, or beta*C + alpha*acc fused (one rounding
 	// after beta*C), row by row.
 	fn.MOV(row, c)
