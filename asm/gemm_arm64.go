@@ -46,3 +46,9 @@ func GemmTranspose8NEON(kc4 int, dst, src *float32, ld int)
 //
 //go:noescape
 func GemmTranspose12NEON(kc4 int, dst, src *float32, ld int)
+
+// GemmPrefetchNEON hints that rows x cols floats at src (row stride ld)
+// will be read soon; rows and cols must be at least 1, nothing is checked.
+//
+//go:noescape
+func GemmPrefetchNEON(src *float32, rows, cols, ld int)

@@ -508,3 +508,26 @@ strip:
 	SUBS    $4, R0, R0
 	BNE     strip
 	RET
+
+// func GemmPrefetchNEON(src *float32, rows, cols, ld int)
+TEXT ·GemmPrefetchNEON(SB), NOSPLIT, $0-32
+	MOVD    src+0(FP), R0
+	MOVD    rows+8(FP), R1
+	MOVD    cols+16(FP), R2
+	MOVD    ld+24(FP), R3
+	LSL     $2, R2, R2
+	LSL     $2, R3, R3
+
+row:
+	AND     $-64, R0, R4
+	ADD     R2, R0, R5
+
+line:
+	PRFM    (R4), PLDL2KEEP
+	ADD     $64, R4, R4
+	CMP     R5, R4
+	BLO     line
+	ADD     R3, R0, R0
+	SUBS    $1, R1, R1
+	BNE     row
+	RET

@@ -103,6 +103,8 @@ var forms = map[string]func(fn *Func, g gen){
 		fn.VST1P(l, At(b, list(l).bytes()))
 		fn.VLD1PR(l, b, g.gp())
 		fn.VST1PR(l, b, g.gp())
+		op := []string{"PLDL1KEEP", "PLDL2KEEP", "PLDL2STRM", "PSTL1KEEP", "PLDL3KEEP"}[g.r.IntN(5)]
+		fn.PRFM(At(b, 8*g.r.IntN(64)), op)
 	},
 	"lanes": func(fn *Func, g gen) {
 		e, b := g.anyLane(), g.gp()
@@ -158,6 +160,7 @@ var forms = map[string]func(fn *Func, g gen){
 		fn.SUB(g.gp(), g.gp(), Imm(g.r.IntN(4096)))
 		fn.SUBS(g.gp(), g.gp(), g.gp())
 		fn.AND(g.gp(), g.gp(), Imm(1<<g.intn(1, 20)-1))
+		fn.AND(g.gp(), g.gp(), Imm(-1<<g.intn(1, 20)))
 		fn.LSL(g.gp(), g.gp(), g.intn(1, 63))
 		fn.MUL(g.gp(), g.gp(), g.gp())
 		fn.CMP(g.gp(), Imm(g.r.IntN(4096)))

@@ -138,6 +138,16 @@ func (fn *Func) VLD1RP(d VA, m Mem) {
 		fmt.Sprintf("ld1r {%s}, [%s], #%d", d.gnuOp(), m.Base.gnuOp(), m.Off))
 }
 
+// PRFM hints that the cache line holding m will be used; op names the
+// kind, level and policy the way both assemblers spell it (PLDL2KEEP:
+// prefetch for load into L2, keep). m.Off must be a multiple of 8.
+func (fn *Func) PRFM(m Mem, op string) {
+	if m.Off < 0 || m.Off%8 != 0 {
+		panic(fmt.Sprintf("neon: PRFM offset %d", m.Off))
+	}
+	fn.native(fmt.Sprintf("PRFM\t%s, %s", m.goOp(), op), fmt.Sprintf("prfm %s, %s", strings.ToLower(op), m.gnuOp()))
+}
+
 // ---- moves between registers ----
 
 // VDUP copies the general register r into every lane of d.

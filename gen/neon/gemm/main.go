@@ -43,6 +43,7 @@ func main() {
 	for _, w := range []int{mr, nr} {
 		genTranspose(f, w)
 	}
+	genPrefetch(f)
 	if err := f.Write("gen/neon/gemm", *out, *stubs, *pkg); err != nil {
 		log.Fatal(err)
 	}
@@ -289,5 +290,36 @@ func genTranspose(f *File, w int) {
 	fn.ADD(src, src, Imm(16))
 	fn.SUBS(cols, cols, Imm(4))
 	fn.BCond(NE, "strip")
+	fn.RET()
+}
+
+// genPrefetch emits GemmPrefetchNEON: a PRFM PLDL2KEEP for every 64-byte
+// line touched by rows rows of cols floats (row stride ld), so the source
+// of the next packing streams into L2 while the kernels run.
+//
+// Register plan: R0 the row, R1 rows left, R2 cols*4, R3 ld*4, R4 the line,
+// R5 the end of the row.
+func genPrefetch(f *File) {
+	fn := f.Func("GemmPrefetchNEON", "func(src *float32, rows, cols, ld int)",
+		"GemmPrefetchNEON hints that rows x cols floats at src (row stride ld)",
+		"will be read soon; rows and cols must be at least 1, nothing is checked.")
+	row, rows, cols, ld, line, end := R0, R1, R2, R3, R4, R5
+	fn.Load(row, fn.Slot("src"))
+	fn.Load(rows, fn.Slot("rows"))
+	fn.Load(cols, fn.Slot("cols"))
+	fn.Load(ld, fn.Slot("ld"))
+	fn.LSL(cols, cols, 2)
+	fn.LSL(ld, ld, 2)
+	fn.Label("row")
+	fn.AND(line, row, Imm(-64))
+	fn.ADD(end, row, cols)
+	fn.Label("line")
+	fn.PRFM(At(line, 0), "PLDL2KEEP")
+	fn.ADD(line, line, Imm(64))
+	fn.CMP(line, end)
+	fn.BCond(LO, "line")
+	fn.ADD(row, row, ld)
+	fn.SUBS(rows, rows, Imm(1))
+	fn.BCond(NE, "row")
 	fn.RET()
 }
