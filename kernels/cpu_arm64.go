@@ -8,7 +8,7 @@ package kernels
 var neonNeeds = []string{"ASIMD"}
 
 func nativeSets() []*Set {
-	return []*Set{{ISA: NEON, Needs: neonNeeds, Act: actNEON(), Optim: optimNEON()}}
+	return []*Set{{ISA: NEON, Needs: neonNeeds, Act: actNEON(), Optim: optimNEON(), Gemm: gemmNEON()}}
 }
 
 func whyNot(isa string) string {
