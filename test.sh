@@ -35,6 +35,7 @@ GOARCH=arm64 go vet -tags purego ./...
 
 step "staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+(cd gen && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...)
 
 step "go generate leaves the tree unchanged"
 if git rev-parse --git-dir >/dev/null 2>&1; then
