@@ -275,7 +275,9 @@ func (p *prefetchLog) Load(idx []int, x []float32, labels []int32) error {
 	return p.Tensors.Load(idx, x, labels)
 }
 
-func (p *prefetchLog) Prefetch(idx []int) { p.prefetches = append(p.prefetches, append([]int(nil), idx...)) }
+func (p *prefetchLog) Prefetch(idx []int) {
+	p.prefetches = append(p.prefetches, append([]int(nil), idx...))
+}
 
 func TestFitOrderAndPrefetch(t *testing.T) {
 	d := &prefetchLog{Tensors: synthetic(12, 20, 4, 16, 16)}
