@@ -8,34 +8,79 @@ import (
 
 // SELU is the scaled exponential linear unit, Lambda*x for x > 0 and
 // Lambda*Alpha*(e^x - 1) below (act.SELU).
-type SELU struct{ LayerBase }
+type SELU struct {
+	LayerBase
+	elementwise
+}
 
 func (l *SELU) Kind() string                  { return "selu" }
 func (l *SELU) Build(in Shape) (Shape, error) { return in, nil }
 func (l *SELU) Params() []*Param              { return nil }
 func (l *SELU) Flags() Flags                  { return InPlace | NeedsOutput }
 
-func (l *SELU) Forward(_ *Context, _ int, x, y []float32) { act.SELU(y, x) }
+func (l *SELU) Forward(_ *Context, _ int, x, y []float32) { l.apply(opSELU, y, x, nil) }
 
 func (l *SELU) Backward(_ *Context, _ int, _, y, dy, dx []float32) {
 	if dx != nil {
-		act.SELUGrad(dx, dy, y)
+		l.apply(opSELUGrad, dx, dy, y)
 	}
 }
 
 // ReLU is max(x, 0) (act.ReLU).
-type ReLU struct{ LayerBase }
+type ReLU struct {
+	LayerBase
+	elementwise
+}
 
 func (l *ReLU) Kind() string                  { return "relu" }
 func (l *ReLU) Build(in Shape) (Shape, error) { return in, nil }
 func (l *ReLU) Params() []*Param              { return nil }
 func (l *ReLU) Flags() Flags                  { return InPlace | NeedsOutput }
 
-func (l *ReLU) Forward(_ *Context, _ int, x, y []float32) { act.ReLU(y, x) }
+func (l *ReLU) Forward(_ *Context, _ int, x, y []float32) { l.apply(opReLU, y, x, nil) }
 
 func (l *ReLU) Backward(_ *Context, _ int, _, y, dy, dx []float32) {
 	if dx != nil {
-		act.ReLUGrad(dx, dy, y)
+		l.apply(opReLUGrad, dx, dy, y)
+	}
+}
+
+// elementwise runs an activation or its gradient over a batch on several
+// goroutines.
+type elementwise struct {
+	threads int
+	g       group
+	op      int
+	dst, a  []float32
+	b       []float32
+}
+
+const (
+	opSELU = iota
+	opSELUGrad
+	opReLU
+	opReLUGrad
+)
+
+// SetThreads sets the goroutines one pass may use (0: gemm.Threads()).
+func (e *elementwise) SetThreads(n int) { e.threads = max(n, 0) }
+
+func (e *elementwise) apply(op int, dst, a, b []float32) {
+	e.op, e.dst, e.a, e.b = op, dst, a, b
+	e.g.parallel(e.threads, len(a), e)
+	e.dst, e.a, e.b = nil, nil, nil
+}
+
+func (e *elementwise) run(lo, hi int) {
+	switch e.op {
+	case opSELU:
+		act.SELU(e.dst[lo:hi], e.a[lo:hi])
+	case opSELUGrad:
+		act.SELUGrad(e.dst[lo:hi], e.a[lo:hi], e.b[lo:hi])
+	case opReLU:
+		act.ReLU(e.dst[lo:hi], e.a[lo:hi])
+	case opReLUGrad:
+		act.ReLUGrad(e.dst[lo:hi], e.a[lo:hi], e.b[lo:hi])
 	}
 }
 

@@ -42,11 +42,26 @@ type Tensor struct {
 	Data  []float32
 }
 
-// slots allocates named state arrays per parameter.
+// slots allocates named state arrays per parameter, and runs an update
+// over each parameter in ranges on several goroutines.
 type slots struct {
-	params []*Param
-	state  [][][]float32 // [param][slot]
-	names  []string
+	params  []*Param
+	state   [][][]float32 // [param][slot]
+	names   []string
+	threads int
+	g       group
+	cur     int // the parameter being updated
+}
+
+// SetThreads sets the goroutines one update may use (0: gemm.Threads()).
+func (s *slots) SetThreads(n int) { s.threads = max(n, 0) }
+
+// each runs r over every parameter in turn, s.cur naming it.
+func (s *slots) each(r ranger) {
+	for i, p := range s.params {
+		s.cur = i
+		s.g.parallel(s.threads, len(p.Value), r)
+	}
 }
 
 func (s *slots) bind(params []*Param, names ...string) {
@@ -96,7 +111,9 @@ func decay(p *Param, wd float32) float32 {
 // Keras' defaults.
 type Adam struct {
 	LR, Beta1, Beta2, Epsilon, WeightDecay float64
-	s                                      slots
+
+	s                          slots
+	lrT, b1, c1, b2, c2, e, wd float32
 }
 
 // NewAdam returns Adam with Keras' defaults: learning rate 1e-3, betas 0.9
@@ -117,15 +134,20 @@ func (o *Adam) Update(t int64) {
 	o.s.bound("Adam")
 	// The bias-corrected step in float64, rounded once.
 	ft := float64(t)
-	lrT := float32(o.LR * math.Sqrt(1-math.Pow(o.Beta2, ft)) / (1 - math.Pow(o.Beta1, ft)))
-	b1, b2 := float32(o.Beta1), float32(o.Beta2)
-	c1, c2 := float32(1-o.Beta1), float32(1-o.Beta2)
-	eps, wd := float32(o.Epsilon), float32(o.WeightDecay)
-	adam := kernels.Active().Optim.Adam
-	for i, p := range o.s.params {
-		st := o.s.state[i]
-		adam(p.Value, p.Grad, st[0], st[1], lrT, b1, c1, b2, c2, eps, decay(p, wd))
-	}
+	o.lrT = float32(o.LR * math.Sqrt(1-math.Pow(o.Beta2, ft)) / (1 - math.Pow(o.Beta1, ft)))
+	o.b1, o.b2 = float32(o.Beta1), float32(o.Beta2)
+	o.c1, o.c2 = float32(1-o.Beta1), float32(1-o.Beta2)
+	o.e, o.wd = float32(o.Epsilon), float32(o.WeightDecay)
+	o.s.each(o)
+}
+
+// SetThreads sets the goroutines one update may use (0: gemm.Threads()).
+func (o *Adam) SetThreads(n int) { o.s.SetThreads(n) }
+
+func (o *Adam) run(lo, hi int) {
+	p, st := o.s.params[o.s.cur], o.s.state[o.s.cur]
+	kernels.Active().Optim.Adam(p.Value[lo:hi], p.Grad[lo:hi], st[0][lo:hi], st[1][lo:hi],
+		o.lrT, o.b1, o.c1, o.b2, o.c2, o.e, decay(p, o.wd))
 }
 
 // Adadelta is Keras' Adadelta:
@@ -139,7 +161,9 @@ func (o *Adam) Update(t int64) {
 // and the paper used lr 1.0.
 type Adadelta struct {
 	LR, Rho, Epsilon, WeightDecay float64
-	s                             slots
+
+	s                 slots
+	lr, rho, c, e, wd float32
 }
 
 // NewAdadelta returns Adadelta with Keras' defaults: learning rate 1e-3,
@@ -158,13 +182,18 @@ func (o *Adadelta) Hyper() []Hyper {
 // Update implements Optimizer.
 func (o *Adadelta) Update(int64) {
 	o.s.bound("Adadelta")
-	lr, rho, c := float32(o.LR), float32(o.Rho), float32(1-o.Rho)
-	eps, wd := float32(o.Epsilon), float32(o.WeightDecay)
-	ada := kernels.Active().Optim.Adadelta
-	for i, p := range o.s.params {
-		st := o.s.state[i]
-		ada(p.Value, p.Grad, st[0], st[1], lr, rho, c, eps, decay(p, wd))
-	}
+	o.lr, o.rho, o.c = float32(o.LR), float32(o.Rho), float32(1-o.Rho)
+	o.e, o.wd = float32(o.Epsilon), float32(o.WeightDecay)
+	o.s.each(o)
+}
+
+// SetThreads sets the goroutines one update may use (0: gemm.Threads()).
+func (o *Adadelta) SetThreads(n int) { o.s.SetThreads(n) }
+
+func (o *Adadelta) run(lo, hi int) {
+	p, st := o.s.params[o.s.cur], o.s.state[o.s.cur]
+	kernels.Active().Optim.Adadelta(p.Value[lo:hi], p.Grad[lo:hi], st[0][lo:hi], st[1][lo:hi],
+		o.lr, o.rho, o.c, o.e, decay(p, o.wd))
 }
 
 // SGD is Keras' SGD with momentum and optional Nesterov momentum:
@@ -175,7 +204,9 @@ func (o *Adadelta) Update(int64) {
 type SGD struct {
 	LR, Momentum, WeightDecay float64
 	Nesterov                  bool
-	s                         slots
+
+	s           slots
+	lr, mom, wd float32
 }
 
 // NewSGD returns SGD with Keras' defaults: learning rate 0.01, no momentum.
@@ -197,11 +228,16 @@ func (o *SGD) Hyper() []Hyper {
 // Update implements Optimizer.
 func (o *SGD) Update(int64) {
 	o.s.bound("SGD")
-	lr, mom, wd := float32(o.LR), float32(o.Momentum), float32(o.WeightDecay)
-	sgd := kernels.Active().Optim.SGD
-	for i, p := range o.s.params {
-		sgd(p.Value, p.Grad, o.s.state[i][0], lr, mom, decay(p, wd), o.Nesterov)
-	}
+	o.lr, o.mom, o.wd = float32(o.LR), float32(o.Momentum), float32(o.WeightDecay)
+	o.s.each(o)
+}
+
+// SetThreads sets the goroutines one update may use (0: gemm.Threads()).
+func (o *SGD) SetThreads(n int) { o.s.SetThreads(n) }
+
+func (o *SGD) run(lo, hi int) {
+	p, st := o.s.params[o.s.cur], o.s.state[o.s.cur]
+	kernels.Active().Optim.SGD(p.Value[lo:hi], p.Grad[lo:hi], st[0][lo:hi], o.lr, o.mom, decay(p, o.wd), o.Nesterov)
 }
 
 // NewOptimizer returns the optimizer of the given name ("adam",

@@ -33,6 +33,16 @@ func NewTrainer(m *Model, opt Optimizer, seed uint64) *Trainer {
 	return &Trainer{Model: m, Loss: DefaultLoss(m), Optimizer: opt, seed: seed}
 }
 
+// SetThreads sets how many goroutines the model's passes and the
+// optimizer's update may use; n <= 0 means gemm.Threads() at the time of
+// each call (GOMAXPROCS by default). Results do not depend on it.
+func (t *Trainer) SetThreads(n int) {
+	t.Model.SetThreads(n)
+	if o, ok := t.Optimizer.(interface{ SetThreads(int) }); ok {
+		o.SetThreads(n)
+	}
+}
+
 // Step is the number of updates done.
 func (t *Trainer) Step() int64 { return t.step }
 
