@@ -124,6 +124,24 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 	return nil
 }
 
+// LoadParams sets the model's parameters from tensors matched by name and
+// shape (a checkpoint's Params), for evaluation or fine-tuning without the
+// optimizer state. On a mismatch it reports the first difference and
+// changes nothing.
+func (m *Model) LoadParams(ts []Tensor) error {
+	params := make([]Tensor, len(m.params))
+	for i, p := range m.params {
+		params[i] = Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value}
+	}
+	if err := matchTensors("parameters", ts, params); err != nil {
+		return err
+	}
+	for i := range params {
+		copy(params[i].Data, ts[i].Data)
+	}
+	return nil
+}
+
 func matchTensors(what string, got, want []Tensor) error {
 	if len(got) != len(want) {
 		return fmt.Errorf("net: checkpoint has %d tensors of %s, the trainer %d", len(got), what, len(want))

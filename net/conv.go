@@ -30,7 +30,7 @@ func (l *Conv2D) Kind() string { return "conv2d" }
 
 func (l *Conv2D) Build(in Shape) (Shape, error) {
 	if l.Filters < 1 || l.KernelSize < 1 || l.Stride < 0 {
-		return Shape{}, fmt.Errorf("Filters = %d, KernelSize = %d, Stride = %d: need Filters, KernelSize >= 1 and Stride >= 0",
+		return Shape{}, fmt.Errorf("filters = %d, kernel size = %d, stride = %d: need filters and kernel size >= 1, stride >= 0",
 			l.Filters, l.KernelSize, l.Stride)
 	}
 	s := max(l.Stride, 1)
@@ -109,7 +109,7 @@ func (l *MaxPool2D) Kind() string { return "maxpool2d" }
 
 func (l *MaxPool2D) Build(in Shape) (Shape, error) {
 	if l.Size < 0 || l.Stride < 0 {
-		return Shape{}, fmt.Errorf("Size = %d, Stride = %d: must be >= 0", l.Size, l.Stride)
+		return Shape{}, fmt.Errorf("size = %d, stride = %d: must be >= 0", l.Size, l.Stride)
 	}
 	k := l.Size
 	if k == 0 {

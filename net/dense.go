@@ -28,7 +28,7 @@ func (l *Dense) Kind() string { return "dense" }
 
 func (l *Dense) Build(in Shape) (Shape, error) {
 	if l.Units < 1 {
-		return Shape{}, fmt.Errorf("Units = %d, must be >= 1", l.Units)
+		return Shape{}, fmt.Errorf("units = %d, must be >= 1", l.Units)
 	}
 	if in.H != 1 || in.W != 1 {
 		return Shape{}, fmt.Errorf("input %v is not a vector: put a Flatten layer before Dense", in)

@@ -30,7 +30,7 @@ func (l *AlphaDropout) Kind() string { return "alphadropout" }
 
 func (l *AlphaDropout) Build(in Shape) (Shape, error) {
 	if !(l.Rate >= 0 && l.Rate < 1) {
-		return Shape{}, fmt.Errorf("Rate = %v, must be in [0, 1)", l.Rate)
+		return Shape{}, fmt.Errorf("rate = %v, must be in [0, 1)", l.Rate)
 	}
 	return in, nil
 }
@@ -105,7 +105,7 @@ func (l *Dropout) Kind() string { return "dropout" }
 
 func (l *Dropout) Build(in Shape) (Shape, error) {
 	if !(l.Rate >= 0 && l.Rate < 1) {
-		return Shape{}, fmt.Errorf("Rate = %v, must be in [0, 1)", l.Rate)
+		return Shape{}, fmt.Errorf("rate = %v, must be in [0, 1)", l.Rate)
 	}
 	return in, nil
 }

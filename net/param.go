@@ -1,10 +1,5 @@
 package net
 
-import (
-	"fmt"
-	"strings"
-)
-
 // Param is one trainable tensor of a layer and its gradient.
 //
 // A kernel (the weights of a Conv2D or Dense layer) is stored unit by unit:
@@ -66,12 +61,4 @@ func (p *Param) Unit(u int) []float32 {
 func (p *Param) UnitGrad(u int) []float32 {
 	f := p.FanIn()
 	return p.Grad[u*f : (u+1)*f : (u+1)*f]
-}
-
-func (p *Param) shapeString() string {
-	s := make([]string, len(p.Shape))
-	for i, d := range p.Shape {
-		s[i] = fmt.Sprint(d)
-	}
-	return "[" + strings.Join(s, " ") + "]"
 }

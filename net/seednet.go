@@ -21,8 +21,10 @@ type SeedNetConfig struct {
 	// AlphaDropout of that rate for SELU, a Dropout for ReLU.
 	Dropout float64
 	// Constraint, if not nil, is applied to every kernel after every
-	// update (WeightCentralization: the seed's fix).
-	Constraint Constraint
+	// update (WeightCentralization: the seed's fix). It is not part of
+	// the configuration's JSON form: a caller that saves the
+	// configuration names its constraint itself.
+	Constraint Constraint `json:"-"`
 	// SoftmaxOutput ends the network with a Softmax layer, to be trained
 	// with CrossEntropy (Keras' from_logits=False); by default it ends in
 	// logits, trained with SoftmaxCrossEntropy.

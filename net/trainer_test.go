@@ -382,6 +382,13 @@ func TestRestoreMismatch(t *testing.T) {
 	sgd := NewTrainer(m, NewSGD(), 1)
 	require.ErrorContains(t, sgd.Restore(c), `optimizer "adam"`)
 
+	// The parameters alone load into a model of the same architecture.
+	m, err = NewSeedNet(tinyConfig(2))
+	require.NoError(t, err)
+	require.NoError(t, m.LoadParams(c.Params))
+	requireSameBits(t, paramsOf(tr), paramsOf(NewTrainer(m, NewAdam(), 0)), "LoadParams")
+	require.ErrorContains(t, other.Model.LoadParams(c.Params), "dense3.kernel")
+
 	// A failed restore changes nothing.
 	before := paramsOf(other)
 	_ = other.Restore(c)
