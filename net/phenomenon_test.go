@@ -68,7 +68,7 @@ func phenomenonRun(t *testing.T, cfg SeedNetConfig, train, test *Tensors, batch 
 func TestCentralizationPhenomenon(t *testing.T) {
 	train := synthetic(21, 256, 4, 16, 16)
 	test := synthetic(22, 128, 4, 16, 16)
-	for _, seed := range []uint64{1, 2} {
+	for _, seed := range []uint64{1} { // seed 2 behaves alike (measured); one keeps qemu runs short
 		cfg := SeedNetConfig{Height: 16, Classes: 4, Filters: []int{4, 4, 8, 8}, Hidden: []int{16, 16, 16}, Seed: seed}
 		plain, plainDrift := phenomenonRun(t, cfg, train, test, 16, 60)
 		cfg.Constraint = WeightCentralization{}
