@@ -113,6 +113,9 @@ func (t *Trainer) TrainBatch(x []float32, labels []int32) (StepStats, error) {
 	m := t.Model
 	n := len(labels)
 	classes := m.OutputShape().Size()
+	if n == 0 {
+		return StepStats{}, fmt.Errorf("net: TrainBatch: empty batch")
+	}
 	if len(x) != n*m.in.Size() {
 		return StepStats{}, fmt.Errorf("net: TrainBatch: %d values for %d samples of %v", len(x), n, m.in)
 	}
@@ -129,8 +132,8 @@ func (t *Trainer) TrainBatch(x []float32, labels []int32) (StepStats, error) {
 	loss := t.Loss.Loss(n, classes, out, labels, dOut)
 	st := StepStats{
 		Step: t.step + 1, N: n, Loss: loss, LR: t.Optimizer.LearningRate(),
-		Top1: float64(TopK(n, classes, out, labels, 1)) / float64(max(n, 1)),
-		Top5: float64(TopK(n, classes, out, labels, 5)) / float64(max(n, 1)),
+		Top1: float64(TopK(n, classes, out, labels, 1)) / float64(n),
+		Top5: float64(TopK(n, classes, out, labels, 5)) / float64(n),
 	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return st, t.nonFinite(c, n, x, loss)

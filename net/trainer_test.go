@@ -77,6 +77,8 @@ func TestTrainBatchErrors(t *testing.T) {
 	x := make([]float32, 2*256)
 	_, err := tr.TrainBatch(x, []int32{0, 4})
 	require.ErrorContains(t, err, "label 4")
+	_, err = tr.TrainBatch(nil, nil)
+	require.ErrorContains(t, err, "empty batch")
 	_, err = tr.TrainBatch(x[:100], []int32{0, 1})
 	require.ErrorContains(t, err, "100 values for 2 samples")
 	require.Equal(t, int64(0), tr.Step())
