@@ -56,6 +56,16 @@ type Checkpoint struct {
 	Sections map[string][]byte
 }
 
+// ExtraTensor returns the caller tensor of the given name, or nil.
+func (c *Checkpoint) ExtraTensor(name string) *Tensor {
+	for i := range c.Extra {
+		if c.Extra[i].Name == name {
+			return &c.Extra[i]
+		}
+	}
+	return nil
+}
+
 // CheckpointVersion is the version of the file format Save writes.
 const CheckpointVersion = 1
 

@@ -327,6 +327,8 @@ func TestCheckpointFileErrors(t *testing.T) {
 	assert.Equal(t, int64(1), c.Step)
 	assert.Equal(t, `{"act":"selu"}`, string(c.Sections["config"]))
 	assert.Equal(t, []Tensor{{Name: "standardize/mean", Shape: []int{1}, Data: []float32{0.13}}}, c.Extra)
+	assert.Equal(t, []float32{0.13}, c.ExtraTensor("standardize/mean").Data)
+	assert.Nil(t, c.ExtraTensor("standardize/std"))
 	assert.Equal(t, "adam", c.Optimizer)
 	requireSameBits(t, paramsOf(tr), func() [][]float32 {
 		var ps [][]float32
