@@ -14,6 +14,7 @@ import (
 	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/internal/testkit"
 	"github.com/snnkit/snn/kernels"
+	"github.com/snnkit/snn/net"
 )
 
 // actSizes are the input sizes of the element-wise and reduction
@@ -524,3 +525,82 @@ func BenchmarkGEMM(b *testing.B) {
 		})
 	}
 }
+
+// ---- net: SeedNet training step and inference -----------------------------
+//
+// BenchmarkSeedNetStep is one training step of the reference network
+// (issue 5): forward, softmax cross-entropy, backward, Adam and weight
+// centralization of every kernel, batch 32, SELU with LeCun-normal
+// weights, for 64x64x1 images with 365 classes and 28x28x1 with 10, with
+// one and two threads. BenchmarkSeedNetInference is the forward pass alone
+// in evaluation mode.
+
+const seedNetBatch = 32
+
+var seedNetShapes = []struct {
+	size, classes int
+}{{64, 365}, {28, 10}}
+
+// seedNetBench builds the network and a batch of random images in [0, 1]
+// with random labels.
+func seedNetBench(b *testing.B, size, classes, threads int) (*net.Trainer, []float32, []int32) {
+	m, err := net.NewSeedNet(net.SeedNetConfig{Height: size, Classes: classes, Constraint: net.WeightCentralization{}, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 0))
+	x := make([]float32, seedNetBatch*size*size)
+	for i := range x {
+		x[i] = r.Float32()
+	}
+	labels := make([]int32, seedNetBatch)
+	for i := range labels {
+		labels[i] = int32(r.IntN(classes))
+	}
+	tr := net.NewTrainer(m, net.NewAdam(), 1)
+	tr.SetThreads(threads)
+	return tr, x, labels
+}
+
+func BenchmarkSeedNetStep(b *testing.B) {
+	for _, s := range seedNetShapes {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dpx-%dcls/t%d", s.size, s.classes, threads), func(b *testing.B) {
+				tr, x, labels := seedNetBench(b, s.size, s.classes, threads)
+				if _, err := tr.TrainBatch(x, labels); err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := tr.TrainBatch(x, labels); err != nil {
+						b.Fatal(err)
+					}
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(sec*1e3, "ms/step")
+				b.ReportMetric(seedNetBatch/sec, "images/s")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+	}
+}
+
+func BenchmarkSeedNetInference(b *testing.B) {
+	for _, s := range seedNetShapes {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dpx-%dcls/t%d", s.size, s.classes, threads), func(b *testing.B) {
+				tr, x, _ := seedNetBench(b, s.size, s.classes, threads)
+				c := &net.Context{}
+				tr.Model.Forward(c, seedNetBatch, x)
+				for b.Loop() {
+					tr.Model.Forward(c, seedNetBatch, x)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(sec*1e3, "ms/batch")
+				b.ReportMetric(seedNetBatch/sec, "images/s")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+	}
+}
+
+// ---- end net --------------------------------------------------------------
