@@ -1,0 +1,233 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+)
+
+// Config is everything a training run depends on. It is stored in every
+// checkpoint, so -resume needs nothing but the run folder.
+type Config struct {
+	// Data: MNIST IDX files (Data, or the Go module when empty), a
+	// Places365 list (PlacesTrain, PlacesVal, PlacesRoot), or class
+	// folders (Folder, ValFolder).
+	Data             string `json:"data,omitempty"`
+	PlacesTrain      string `json:"places_train,omitempty"`
+	PlacesVal        string `json:"places_val,omitempty"`
+	PlacesRoot       string `json:"places_root,omitempty"`
+	PlacesValRoot    string `json:"places_val_root,omitempty"`
+	PlacesCategories string `json:"places_categories,omitempty"`
+	Folder           string `json:"folder,omitempty"`
+	ValFolder        string `json:"val_folder,omitempty"`
+
+	Size    int `json:"size"`    // image side; MNIST is zero-padded to it
+	Classes int `json:"classes"` // logits; 0: the data set's classes
+
+	Act          string  `json:"act"`
+	Constraint   string  `json:"constraint"`
+	AlphaDropout float64 `json:"alpha_dropout"`
+	WeightDecay  float64 `json:"weight_decay"`
+	Opt          string  `json:"opt"`
+	LR           float64 `json:"lr"`
+	Eps          float64 `json:"eps"`
+	Momentum     float64 `json:"momentum,omitempty"`
+	Nesterov     bool    `json:"nesterov,omitempty"`
+
+	Epochs   int64  `json:"epochs"`
+	MaxSteps int64  `json:"max_steps"`
+	Batch    int    `json:"batch"`
+	Seed     uint64 `json:"seed"`
+	Threads  int    `json:"threads"`
+
+	MonitorEvery int64 `json:"monitor_every"`
+	ValEvery     int64 `json:"val_every"`
+	ValSamples   int   `json:"val_samples"`
+}
+
+// defaults is SeedNet on MNIST as the README's first command runs it.
+func defaults() Config {
+	return Config{
+		Size: 28, Act: "selu", Constraint: "auto", Opt: "adam",
+		Epochs: 1, Batch: 32, Seed: 1, MonitorEvery: 50, ValSamples: 2000,
+	}
+}
+
+// constraints are the values of -constraint.
+var constraints = []string{"none", "centralize"}
+
+// addFlags registers the flags of a training run on fs, writing into c.
+// centralize is the -centralize shorthand, resolved by finish.
+func (c *Config) addFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Data, "data", c.Data, "folder with the four MNIST IDX files (.gz or not); default: fetch MNIST through the Go module proxy")
+	fs.StringVar(&c.PlacesTrain, "places-train", c.PlacesTrain, "Places365 training list (places365_train_standard.txt); paths are relative to -places-root")
+	fs.StringVar(&c.PlacesVal, "places-val", c.PlacesVal, "Places365 validation list (places365_val.txt)")
+	fs.StringVar(&c.PlacesRoot, "places-root", c.PlacesRoot, "folder the Places365 list paths are relative to")
+	fs.StringVar(&c.PlacesValRoot, "places-val-root", c.PlacesValRoot, "folder the -places-val paths are relative to (default: -places-root)")
+	fs.StringVar(&c.PlacesCategories, "places-categories", c.PlacesCategories, "categories_places365.txt, for class names (optional)")
+	fs.StringVar(&c.Folder, "folder", c.Folder, "training images, one sub-folder per class (JPEG or PNG)")
+	fs.StringVar(&c.ValFolder, "val-folder", c.ValFolder, "validation images, with the same class sub-folders as -folder")
+	fs.IntVar(&c.Size, "size", c.Size, "image side in pixels: images are resized (Places, folders) or zero-padded (MNIST) to size x size")
+	fs.IntVar(&c.Classes, "classes", c.Classes, "number of output logits (0: the data set's classes); more than the data has is allowed")
+	fs.StringVar(&c.Act, "act", c.Act, "activation: selu (LeCun-normal init) or relu (He-normal init)")
+	fs.StringVar(&c.Constraint, "constraint", c.Constraint, "kernel constraint after every step: "+strings.Join(constraints, ", ")+"; default: centralize for selu, none for relu")
+	fs.Func("centralize", "shorthand: -centralize=true is -constraint centralize, =false is -constraint none", func(s string) error {
+		switch s {
+		case "true", "1", "":
+			c.Constraint = "centralize"
+		case "false", "0":
+			c.Constraint = "none"
+		default:
+			return fmt.Errorf("want true or false, got %q", s)
+		}
+		return nil
+	})
+	fs.Float64Var(&c.AlphaDropout, "alpha-dropout", c.AlphaDropout, "dropout rate after each hidden dense layer (alpha dropout for selu, plain dropout for relu)")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "L2 weight decay on kernels (added to the gradient as wd*w)")
+	fs.StringVar(&c.Opt, "opt", c.Opt, "optimizer: adam, adadelta or sgd (Keras defaults)")
+	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate (0: the optimizer's default: adam 1e-3, adadelta 1e-3, sgd 0.01)")
+	fs.Float64Var(&c.Eps, "eps", c.Eps, "optimizer epsilon (0: 1e-7, Keras' default)")
+	fs.Float64Var(&c.Momentum, "momentum", c.Momentum, "momentum of -opt sgd")
+	fs.BoolVar(&c.Nesterov, "nesterov", c.Nesterov, "Nesterov momentum for -opt sgd")
+	fs.Int64Var(&c.Epochs, "epochs", c.Epochs, "epochs to train")
+	fs.Int64Var(&c.MaxSteps, "max-steps", c.MaxSteps, "stop after this many steps (0: no limit)")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "batch size")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the weights, the data order and dropout")
+	fs.IntVar(&c.Threads, "threads", c.Threads, "goroutines for the kernels (0: GOMAXPROCS); results do not depend on it")
+	fs.Int64Var(&c.MonitorEvery, "monitor-every", c.MonitorEvery, "measure per-layer activation statistics every N steps (0: off)")
+	fs.Int64Var(&c.ValEvery, "val-every", c.ValEvery, "evaluate the validation subset every N steps (0: four times per epoch)")
+	fs.IntVar(&c.ValSamples, "val-samples", c.ValSamples, "validation images evaluated during training (the full set is evaluated at the end)")
+}
+
+// finish resolves defaults that depend on other flags and checks every
+// value, naming the flag at fault.
+func (c *Config) finish() error {
+	switch c.Act {
+	case "selu", "relu":
+	default:
+		return fmt.Errorf("-act %q: want selu or relu", c.Act)
+	}
+	if c.Constraint == "auto" || c.Constraint == "" {
+		c.Constraint = "none"
+		if c.Act == "selu" {
+			c.Constraint = "centralize"
+		}
+	}
+	if !slices.Contains(constraints, c.Constraint) {
+		return fmt.Errorf("-constraint %q: want one of %s", c.Constraint, strings.Join(constraints, ", "))
+	}
+	switch c.Opt {
+	case "adam", "adadelta", "sgd":
+	default:
+		return fmt.Errorf("-opt %q: want adam, adadelta or sgd", c.Opt)
+	}
+	sources := 0
+	for _, s := range []string{c.Data, c.PlacesTrain, c.Folder} {
+		if s != "" {
+			sources++
+		}
+	}
+	switch {
+	case sources > 1:
+		return errors.New("-data, -places-train and -folder are alternatives: give one")
+	case c.PlacesTrain != "" && c.PlacesRoot == "":
+		return errors.New("-places-train needs -places-root, the folder its paths are relative to")
+	case c.PlacesVal != "" && c.PlacesTrain == "":
+		return errors.New("-places-val needs -places-train")
+	case c.ValFolder != "" && c.Folder == "":
+		return errors.New("-val-folder needs -folder")
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+		ok   bool
+	}{
+		{"-size", float64(c.Size), c.Size >= 16 && c.Size <= 1024},
+		{"-classes", float64(c.Classes), c.Classes >= 0 && c.Classes <= 100000},
+		{"-alpha-dropout", c.AlphaDropout, c.AlphaDropout >= 0 && c.AlphaDropout < 1},
+		{"-weight-decay", c.WeightDecay, c.WeightDecay >= 0},
+		{"-lr", c.LR, c.LR >= 0},
+		{"-eps", c.Eps, c.Eps >= 0},
+		{"-momentum", c.Momentum, c.Momentum >= 0 && c.Momentum < 1},
+		{"-epochs", float64(c.Epochs), c.Epochs >= 0},
+		{"-max-steps", float64(c.MaxSteps), c.MaxSteps >= 0},
+		{"-batch", float64(c.Batch), c.Batch >= 1 && c.Batch <= 65536},
+		{"-threads", float64(c.Threads), c.Threads >= 0 && c.Threads <= 4*runtime.NumCPU()+64},
+		{"-monitor-every", float64(c.MonitorEvery), c.MonitorEvery >= 0},
+		{"-val-every", float64(c.ValEvery), c.ValEvery >= 0},
+		{"-val-samples", float64(c.ValSamples), c.ValSamples >= 0},
+	} {
+		if !f.ok {
+			return fmt.Errorf("%s %v is out of range (%s)", f.name, f.v, rangeHelp[f.name])
+		}
+	}
+	if c.Opt != "sgd" && (c.Momentum != 0 || c.Nesterov) {
+		return fmt.Errorf("-momentum and -nesterov are for -opt sgd, not %s", c.Opt)
+	}
+	if c.Opt == "sgd" && c.Eps != 0 {
+		return errors.New("-eps has no meaning for -opt sgd")
+	}
+	if c.Epochs == 0 && c.MaxSteps == 0 {
+		return errors.New("-epochs 0 needs -max-steps: nothing would be trained")
+	}
+	return nil
+}
+
+var rangeHelp = map[string]string{
+	"-size":          "16 to 1024; SeedNet halves it four times",
+	"-classes":       "0 for the data set's, or a positive count",
+	"-alpha-dropout": "a rate in [0, 1)",
+	"-weight-decay":  "non-negative",
+	"-lr":            "non-negative; 0 picks the optimizer's default",
+	"-eps":           "non-negative; 0 picks 1e-7",
+	"-momentum":      "in [0, 1)",
+	"-epochs":        "non-negative",
+	"-max-steps":     "non-negative",
+	"-batch":         "1 to 65536",
+	"-threads":       "0 for GOMAXPROCS, or a positive count",
+	"-monitor-every": "non-negative",
+	"-val-every":     "non-negative",
+	"-val-samples":   "non-negative",
+}
+
+// parse parses args into fs, reporting problems on stderr; it returns
+// errUsage when the arguments are wrong.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errUsage
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "snn %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+// configSection is the checkpoint section holding the run's Config.
+const configSection = "snn/config"
+
+func (c Config) marshal() []byte {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // plain struct: cannot fail
+	}
+	return b
+}
+
+func unmarshalConfig(b []byte) (Config, error) {
+	c := defaults()
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("the checkpoint's configuration: %w", err)
+	}
+	return c, nil
+}

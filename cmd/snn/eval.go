@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/snnkit/snn/net"
+)
+
+func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var path string
+	now := Config{}
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.StringVar(&path, "checkpoint", "", "checkpoint file (checkpoint.snn in a run folder), or the run folder")
+	fs.StringVar(&now.Data, "data", "", "MNIST IDX folder (default: the run's data)")
+	fs.StringVar(&now.PlacesTrain, "places-train", "", "Places365 list to take the classes from (default: the run's)")
+	fs.StringVar(&now.PlacesVal, "places-val", "", "Places365 list to evaluate on (default: the run's)")
+	fs.StringVar(&now.PlacesRoot, "places-root", "", "folder of -places-train's paths")
+	fs.StringVar(&now.PlacesValRoot, "places-val-root", "", "folder of -places-val's paths")
+	fs.StringVar(&now.Folder, "folder", "", "class folders to take the classes from (default: the run's)")
+	fs.StringVar(&now.ValFolder, "val-folder", "", "class folders to evaluate on (default: the run's)")
+	fs.IntVar(&now.Batch, "batch", 0, "batch size (default: the run's)")
+	fs.IntVar(&now.Threads, "threads", 0, "goroutines for the kernels (0: GOMAXPROCS)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: snn eval -checkpoint FILE [flags]\n\nTop-1 and top-5 of a trained SeedNet on its test set. Flags:\n")
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if path == "" {
+		fmt.Fprintln(stderr, "snn eval: -checkpoint is required")
+		fs.Usage()
+		return errUsage
+	}
+	if filepath.Ext(path) != ".snn" {
+		path = filepath.Join(path, checkpointName)
+	}
+	c, err := net.ReadCheckpoint(path)
+	if err != nil {
+		return err
+	}
+	b, ok := c.Sections[configSection]
+	if !ok {
+		return fmt.Errorf("%s has no snn configuration: not written by snn train", path)
+	}
+	cfg, err := unmarshalConfig(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	// Data flags given now replace the run's data source as a whole.
+	if now.Data != "" || now.PlacesTrain != "" || now.Folder != "" {
+		cfg.Data, cfg.PlacesTrain, cfg.PlacesVal, cfg.PlacesRoot, cfg.PlacesValRoot = now.Data, now.PlacesTrain, now.PlacesVal, now.PlacesRoot, now.PlacesValRoot
+		cfg.Folder, cfg.ValFolder = now.Folder, now.ValFolder
+	}
+	if now.Batch > 0 {
+		cfg.Batch = now.Batch
+	}
+	cfg.Threads = now.Threads
+	if err := cfg.finish(); err != nil {
+		return err
+	}
+	ds, err := openData(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer ds.close()
+	if ds.test == nil {
+		return fmt.Errorf("no evaluation set: give -places-val or -val-folder")
+	}
+	t, err := buildTrainer(cfg, ds.train.Shape(), ds.classes)
+	if err != nil {
+		return err
+	}
+	if err := t.Restore(c); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	m, err := net.Evaluate(t.Model, t.Loss, ds.test, cfg.Batch)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s (step %d) on %s: top-1 %.2f%%, top-5 %.2f%%, loss %.4f, %d images\n",
+		path, c.Step, ds.name, 100*m.Top1, 100*m.Top5, m.Loss, m.N)
+	return nil
+}

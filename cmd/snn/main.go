@@ -1,0 +1,79 @@
+// Command snn trains and evaluates SeedNet, the deep self-normalizing CNN
+// snn exists for, on MNIST (fetched through the Go module proxy) or on
+// Places365-style image collections, and measures the kernels.
+//
+//	snn train    [flags]   train SeedNet; progress bar, metrics.csv, plots, checkpoint
+//	snn eval     -checkpoint FILE [data flags]
+//	snn compare  [flags]   the seed's experiment: ReLU, SELU, SELU + centralization, ...
+//	snn bench    [-quick]  the instruction set in use and the kernels' rates
+//
+// Run `snn <command> -h` for the flags of a command.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `snn trains deep self-normalizing CNNs (SeedNet) in pure Go.
+
+Usage:
+  snn train    [flags]            train SeedNet (default: MNIST, SELU + weight centralization, Adam)
+  snn eval     -checkpoint FILE   top-1/top-5 of a checkpoint on a data set
+  snn compare  [flags]            the same run for ReLU, SELU, SELU + centralization, ...
+  snn bench    [-quick]           the instruction set in use and the kernels' rates
+
+Run 'snn <command> -h' for the flags of a command.
+`
+
+// errUsage marks an error already explained by a usage message.
+var errUsage = errors.New("usage")
+
+// run is main without the process: arguments in, exit status out, so
+// tests can drive every command.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "train":
+		err = cmdTrain(ctx, args[1:], stdout, stderr)
+	case "eval":
+		err = cmdEval(ctx, args[1:], stdout, stderr)
+	case "compare":
+		err = cmdCompare(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "snn: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintln(stderr, err)
+		return 130
+	default:
+		fmt.Fprintln(stderr, "snn:", err)
+		return 1
+	}
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/snnkit/snn/net"
+)
+
+// buildTrainer makes the SeedNet, optimizer and trainer a configuration
+// describes, for a data set of the given shape and classes.
+func buildTrainer(cfg Config, shape net.Shape, dataClasses int) (*net.Trainer, error) {
+	classes := dataClasses
+	if cfg.Classes > 0 {
+		if cfg.Classes < dataClasses {
+			return nil, fmt.Errorf("-classes %d is fewer than the data set's %d classes", cfg.Classes, dataClasses)
+		}
+		classes = cfg.Classes
+	}
+	var constraint net.Constraint
+	switch cfg.Constraint {
+	case "centralize":
+		constraint = net.WeightCentralization{}
+	case "none":
+	default:
+		return nil, fmt.Errorf("unknown constraint %q", cfg.Constraint)
+	}
+	m, err := net.NewSeedNet(net.SeedNetConfig{
+		Height: shape.H, Width: shape.W, Channels: shape.C, Classes: classes,
+		Activation: cfg.Act, Dropout: cfg.AlphaDropout, Constraint: constraint, Seed: cfg.Seed,
+	})
+	if err != nil {
+		return nil, err
+	}
+	opt, err := net.NewOptimizer(cfg.Opt, cfg.LR)
+	if err != nil {
+		return nil, err
+	}
+	switch o := opt.(type) {
+	case *net.Adam:
+		o.WeightDecay = cfg.WeightDecay
+		if cfg.Eps > 0 {
+			o.Epsilon = cfg.Eps
+		}
+	case *net.Adadelta:
+		o.WeightDecay = cfg.WeightDecay
+		if cfg.Eps > 0 {
+			o.Epsilon = cfg.Eps
+		}
+	case *net.SGD:
+		o.WeightDecay = cfg.WeightDecay
+		o.Momentum, o.Nesterov = cfg.Momentum, cfg.Nesterov
+	}
+	t := net.NewTrainer(m, opt, cfg.Seed)
+	t.SetThreads(cfg.Threads)
+	return t, nil
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// series is one line of a plot.
+type series struct {
+	name   string
+	x, y   []float64
+	color  color.Color
+	dashed bool
+}
+
+func xys(x, y []float64) plotter.XYs {
+	pts := make(plotter.XYs, 0, len(x))
+	for i := range x {
+		if !math.IsNaN(y[i]) && !math.IsInf(y[i], 0) {
+			pts = append(pts, plotter.XY{X: x[i], Y: y[i]})
+		}
+	}
+	return pts
+}
+
+// linePlot draws the series into one plot.
+func linePlot(title, xlabel, ylabel string, logY bool, lines []series) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xlabel
+	p.Y.Label.Text = ylabel
+	if logY {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	for _, s := range lines {
+		pts := xys(s.x, s.y)
+		if logY {
+			kept := pts[:0]
+			for _, pt := range pts {
+				if pt.Y > 0 {
+					kept = append(kept, pt)
+				}
+			}
+			pts = kept
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = s.color
+		l.Width = vg.Points(1.3)
+		if s.dashed {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
+		p.Add(l)
+		if s.name != "" {
+			p.Legend.Add(s.name, l)
+		}
+	}
+	return p, nil
+}
+
+// savePlots writes stacked plots into one PNG.
+func savePlots(path string, w, h vg.Length, plots ...*plot.Plot) error {
+	img := vgimg.New(w, h*vg.Length(len(plots)))
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadTop: vg.Points(4), PadBottom: vg.Points(4)}
+	grid := make([][]*plot.Plot, len(plots))
+	for i, p := range plots {
+		grid[i] = []*plot.Plot{p}
+	}
+	canvases := plot.Align(grid, tiles, dc)
+	for i, p := range plots {
+		p.Draw(canvases[i][0])
+	}
+	return savePNG(path, img)
+}
+
+// palette gives n colours from deep blue (first layers) to red (deep
+// layers), so depth reads off the colour.
+func palette(n int) []color.Color {
+	cs := make([]color.Color, n)
+	for i := range cs {
+		t := 0.0
+		if n > 1 {
+			t = float64(i) / float64(n-1)
+		}
+		cs[i] = color.RGBA{R: uint8(30 + 200*t), G: uint8(60 + 80*math.Sin(math.Pi*t)), B: uint8(220 - 190*t), A: 255}
+	}
+	return cs
+}
+
+var (
+	trainColor = color.RGBA{R: 40, G: 90, B: 200, A: 255}
+	valColor   = color.RGBA{R: 220, G: 80, B: 30, A: 255}
+)
+
+// writeRunPlots draws the plots of one run folder from its metrics.csv:
+// loss.png (training and validation loss), accuracy.png (top-1 and
+// top-5), activations.png (each watched layer's activation mean and
+// variance over training: the self-normalization picture).
+func writeRunPlots(dir, title string) error {
+	t, err := readMetrics(filepath.Join(dir, "metrics.csv"))
+	if err != nil {
+		return err
+	}
+	trS, trL := t.column("train_loss")
+	vaS, vaL := t.column("val_loss")
+	p, err := linePlot(title+": loss", "step", "cross-entropy", false, []series{
+		{name: "training (mean since previous point)", x: trS, y: trL, color: trainColor},
+		{name: "validation", x: vaS, y: vaL, color: valColor},
+	})
+	if err != nil {
+		return err
+	}
+	if err := savePlots(filepath.Join(dir, "loss.png"), 16*vg.Centimeter, 9*vg.Centimeter, p); err != nil {
+		return err
+	}
+	t1S, t1 := t.column("train_top1")
+	t5S, t5 := t.column("train_top5")
+	v1S, v1 := t.column("val_top1")
+	v5S, v5 := t.column("val_top5")
+	scale := func(v []float64) []float64 {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = 100 * x
+		}
+		return out
+	}
+	p, err = linePlot(title+": accuracy", "step", "%", false, []series{
+		{name: "training top-1", x: t1S, y: scale(t1), color: trainColor},
+		{name: "training top-5", x: t5S, y: scale(t5), color: trainColor, dashed: true},
+		{name: "validation top-1", x: v1S, y: scale(v1), color: valColor},
+		{name: "validation top-5", x: v5S, y: scale(v5), color: valColor, dashed: true},
+	})
+	if err != nil {
+		return err
+	}
+	if err := savePlots(filepath.Join(dir, "accuracy.png"), 16*vg.Centimeter, 9*vg.Centimeter, p); err != nil {
+		return err
+	}
+	var layers []string
+	for _, h := range t.header[len(fixedColumns):] {
+		if n := len(h); n > 5 && h[n-5:] == "_mean" {
+			layers = append(layers, h[:n-5])
+		}
+	}
+	if len(layers) == 0 {
+		return nil
+	}
+	cols := palette(len(layers))
+	var means, vars []series
+	for i, l := range layers {
+		ms, mv := t.column(l + "_mean")
+		vs, vv := t.column(l + "_var")
+		means = append(means, series{name: l, x: ms, y: mv, color: cols[i]})
+		vars = append(vars, series{x: vs, y: vv, color: cols[i]})
+	}
+	pm, err := linePlot(title+": activation mean per layer (monitor batch)", "step", "mean", false, means)
+	if err != nil {
+		return err
+	}
+	pm.Legend.Top = false
+	pm.Legend.Left = false
+	pm.Legend.XOffs = 0
+	pm.Legend.Padding = vg.Points(1)
+	pv, err := linePlot(title+": activation variance per layer (1 is the SELU fixed point)", "step", "variance (log)", true, vars)
+	if err != nil {
+		return err
+	}
+	one, err := plotter.NewLine(plotter.XYs{{X: firstX(vars), Y: 1}, {X: lastX(vars), Y: 1}})
+	if err == nil {
+		one.Color = color.Gray{Y: 90}
+		one.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		pv.Add(one)
+	}
+	return savePlots(filepath.Join(dir, "activations.png"), 18*vg.Centimeter, 11*vg.Centimeter, pm, pv)
+}
+
+func firstX(s []series) float64 {
+	x := math.Inf(1)
+	for _, l := range s {
+		if len(l.x) > 0 {
+			x = min(x, l.x[0])
+		}
+	}
+	if math.IsInf(x, 0) {
+		return 0
+	}
+	return x
+}
+
+func lastX(s []series) float64 {
+	x := math.Inf(-1)
+	for _, l := range s {
+		if len(l.x) > 0 {
+			x = max(x, l.x[len(l.x)-1])
+		}
+	}
+	if math.IsInf(x, 0) {
+		return 1
+	}
+	return x
+}
+
+func savePNG(path string, img *vgimg.Canvas) error {
+	png := vgimg.PngCanvas{Canvas: img}
+	f, err := createFile(path)
+	if err != nil {
+		return err
+	}
+	if _, err := png.WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/snnkit/snn/kernels"
+	"github.com/snnkit/snn/net"
+)
+
+// errInterrupted is returned when Ctrl-C stopped training; the message
+// says how to continue.
+var errInterrupted = errors.New("interrupted")
+
+const checkpointName = "checkpoint.snn"
+
+// runOptions are the flags of a run that are not part of its Config:
+// where it goes and how it reports.
+type runOptions struct {
+	out      string
+	resume   string
+	progress string
+}
+
+func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := defaults()
+	var opts runOptions
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	cfg.addFlags(fs)
+	fs.StringVar(&opts.out, "out", "", "run folder for metrics.csv, plots and the checkpoint (default: runs/<time>-<act>-<constraint>)")
+	fs.StringVar(&opts.resume, "resume", "", "continue the run in this folder from its checkpoint (-epochs, -max-steps and -threads may change)")
+	fs.StringVar(&opts.progress, "progress", "auto", "progress display: bar, lines, none, or auto (bar on a terminal, lines otherwise)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: snn train [flags]\n\nTrains SeedNet and evaluates it on the test set. Flags:\n")
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if opts.resume != "" {
+		var err error
+		if cfg, err = resumeConfig(fs, opts.resume, cfg); err != nil {
+			return err
+		}
+		opts.out = opts.resume
+	} else if err := cfg.finish(); err != nil {
+		return err
+	}
+	_, err := train(ctx, cfg, opts, stdout, stderr)
+	return err
+}
+
+// resumeConfig reads the run's configuration from its checkpoint; of the
+// flags given now, only -epochs, -max-steps and -threads may change it.
+func resumeConfig(fs *flag.FlagSet, dir string, now Config) (Config, error) {
+	c, err := net.ReadCheckpoint(filepath.Join(dir, checkpointName))
+	if err != nil {
+		return Config{}, fmt.Errorf("-resume %s: %w", dir, err)
+	}
+	b, ok := c.Sections[configSection]
+	if !ok {
+		return Config{}, fmt.Errorf("-resume %s: the checkpoint has no snn configuration", dir)
+	}
+	cfg, err := unmarshalConfig(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("-resume %s: %w", dir, err)
+	}
+	var bad []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "epochs":
+			cfg.Epochs = now.Epochs
+		case "max-steps":
+			cfg.MaxSteps = now.MaxSteps
+		case "threads":
+			cfg.Threads = now.Threads
+		case "resume", "progress", "out":
+		default:
+			bad = append(bad, "-"+f.Name)
+		}
+	})
+	if len(bad) > 0 {
+		return Config{}, fmt.Errorf("-resume continues the run as configured; %s cannot change (only -epochs, -max-steps and -threads can)", strings.Join(bad, ", "))
+	}
+	return cfg, cfg.finish()
+}
+
+// runResult is what a finished run reports, for compare's table.
+type runResult struct {
+	Config  Config
+	Dir     string
+	Steps   int64
+	Test    net.Metrics
+	Elapsed time.Duration
+	// ImagesPerSec is the training throughput over the run.
+	ImagesPerSec float64
+	// Var holds each watched layer's activation variance at the last
+	// monitor measurement; VarMin and VarMax bound it over every
+	// measurement after the first step.
+	Var            map[string]float64
+	VarMin, VarMax map[string]float64
+	Layers         []string
+	NonFinite      string // the error, if training diverged
+}
+
+// train runs one configuration to the end (or to Ctrl-C), writing the run
+// folder, and evaluates the model on the full test set.
+func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.Writer) (*runResult, error) {
+	start := time.Now()
+	ds, err := openData(ctx, cfg, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer ds.close()
+	shape := ds.train.Shape()
+	t, err := buildTrainer(cfg, shape, ds.classes)
+	if err != nil {
+		return nil, err
+	}
+	resume := opts.resume != ""
+	dir := opts.out
+	if dir == "" {
+		dir = filepath.Join("runs", fmt.Sprintf("%s-%s-%s", time.Now().Format("20060102-150405"), cfg.Act, cfg.Constraint))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	ckpt := filepath.Join(dir, checkpointName)
+	if resume {
+		if _, err := t.Load(ckpt); err != nil {
+			return nil, err
+		}
+	} else if _, err := os.Stat(ckpt); err == nil {
+		return nil, fmt.Errorf("%s already holds a run (%s): continue it with -resume %s, or choose another -out", dir, checkpointName, dir)
+	}
+	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
+		return nil, err
+	}
+	rec, err := openRecorder(filepath.Join(dir, "metrics.csv"), t.Model, resume)
+	if err != nil {
+		return nil, err
+	}
+	res := &runResult{Config: cfg, Dir: dir, Layers: rec.layers,
+		Var: map[string]float64{}, VarMin: map[string]float64{}, VarMax: map[string]float64{}}
+
+	perEpoch := int64((ds.train.Len() + cfg.Batch - 1) / cfg.Batch)
+	total := cfg.Epochs * perEpoch
+	if cfg.MaxSteps > 0 && (total == 0 || cfg.MaxSteps < total) {
+		total = cfg.MaxSteps
+	}
+	valEvery := cfg.ValEvery
+	if valEvery == 0 {
+		valEvery = max(perEpoch/4, 1)
+	}
+	fmt.Fprintf(stderr, "SeedNet %dx%dx%d -> %d classes, %s, constraint %s, %s; %d parameters; kernels %s, %d threads\n",
+		shape.C, shape.H, shape.W, t.Model.OutputShape().Size(), cfg.Act, cfg.Constraint, cfg.Opt,
+		t.Model.NumParams(), kernels.ISA(), t.Model.Threads())
+	fmt.Fprintf(stderr, "data %s: %d training images, %d test images; run folder %s\n", ds.name, ds.train.Len(), lenOf(ds.test), dir)
+
+	prog := newProgress(opts.progress, stderr, total, t.Step())
+	var images int64
+	var compute time.Duration
+	fit := net.FitConfig{
+		BatchSize: cfg.Batch, Epochs: cfg.Epochs, MaxSteps: cfg.MaxSteps,
+		OnStep: func(s net.StepStats) error {
+			images += int64(s.N)
+			compute += s.Compute + s.Data
+			prog.step(s)
+			return rec.step(s)
+		},
+		Validation: ds.val, ValidateEvery: valEvery,
+		OnValidate: func(step int64, m net.Metrics) error {
+			rec.validation(step, m)
+			prog.validation(step, m)
+			return nil
+		},
+		CheckpointPath: ckpt, CheckpointEvery: perEpoch,
+		Checkpoint: func(c *net.Checkpoint) {
+			if c.Sections == nil {
+				c.Sections = map[string][]byte{}
+			}
+			c.Sections[configSection] = cfg.marshal()
+		},
+	}
+	if cfg.MonitorEvery > 0 {
+		fit.Monitor = &net.Monitor{Every: cfg.MonitorEvery, OnReport: func(r *net.Report) error {
+			rec.report(r)
+			for _, l := range r.Layers {
+				if !l.Watched {
+					continue
+				}
+				res.Var[l.Name] = l.Var
+				if r.Step > 0 {
+					if v, ok := res.VarMin[l.Name]; !ok || l.Var < v {
+						res.VarMin[l.Name] = l.Var
+					}
+					res.VarMax[l.Name] = max(res.VarMax[l.Name], l.Var)
+				}
+			}
+			return nil
+		}}
+	}
+	ferr := t.Fit(ctx, ds.train, fit)
+	prog.done()
+	res.Steps = t.Step()
+	res.Elapsed = time.Since(start)
+	if compute > 0 {
+		res.ImagesPerSec = float64(images) / compute.Seconds()
+	}
+	if err := rec.close(t.Step()); err != nil && ferr == nil {
+		ferr = err
+	}
+	if err := writeRunPlots(dir, runTitle(cfg, ds.name)); err != nil {
+		fmt.Fprintf(stderr, "plots: %v\n", err)
+	}
+	var nf *net.NonFiniteError
+	switch {
+	case ferr == nil:
+	case errors.Is(ferr, context.Canceled):
+		fmt.Fprintf(stderr, "stopped at step %d; checkpoint in %s. Continue with:\n  snn train -resume %s\n", t.Step(), ckpt, dir)
+		return res, fmt.Errorf("%w at step %d", errInterrupted, t.Step())
+	case errors.As(ferr, &nf):
+		res.NonFinite = ferr.Error()
+		fmt.Fprintf(stderr, "%v\nthe last good checkpoint stays in %s\n", ferr, ckpt)
+		return res, ferr
+	default:
+		return res, ferr
+	}
+	if ds.test != nil {
+		m, err := net.Evaluate(t.Model, t.Loss, ds.test, cfg.Batch)
+		if err != nil {
+			return res, err
+		}
+		res.Test = m
+		fmt.Fprintf(stdout, "test: top-1 %.2f%%, top-5 %.2f%%, loss %.4f on %d images (%d steps, %s, %.0f images/s training)\n",
+			100*m.Top1, 100*m.Top5, m.Loss, m.N, t.Step(), res.Elapsed.Round(time.Second), res.ImagesPerSec)
+	}
+	if err := writeJSON(filepath.Join(dir, "result.json"), res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func lenOf(d net.Dataset) int {
+	if d == nil {
+		return 0
+	}
+	return d.Len()
+}
+
+func runTitle(cfg Config, data string) string {
+	s := fmt.Sprintf("%s %s", data, cfg.Act)
+	if cfg.Constraint != "none" {
+		s += " + " + cfg.Constraint
+	}
+	if cfg.AlphaDropout > 0 {
+		s += fmt.Sprintf(" + dropout %g", cfg.AlphaDropout)
+	}
+	return s
+}
+
+func createFile(path string) (*os.File, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
