@@ -113,7 +113,14 @@ var (
 // loss.png (training and validation loss), accuracy.png (top-1 and
 // top-5), activations.png (each watched layer's activation mean and
 // variance over training: the self-normalization picture).
-func writeRunPlots(dir, title string) error {
+func writeRunPlots(dir, title string) (err error) {
+	// A plot is a view of metrics.csv, never a reason to lose a run:
+	// gonum/plot panics on some degenerate inputs.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("drawing the plots of %s: %v", dir, p)
+		}
+	}()
 	t, err := readMetrics(filepath.Join(dir, "metrics.csv"))
 	if err != nil {
 		return err
@@ -164,11 +171,16 @@ func writeRunPlots(dir, title string) error {
 	}
 	cols := palette(len(layers))
 	var means, vars []series
+	measured := 0
 	for i, l := range layers {
 		ms, mv := t.column(l + "_mean")
 		vs, vv := t.column(l + "_var")
 		means = append(means, series{name: l, x: ms, y: mv, color: cols[i]})
 		vars = append(vars, series{x: vs, y: vv, color: cols[i]})
+		measured += len(vs)
+	}
+	if measured == 0 {
+		return nil // the monitor was off
 	}
 	pm, err := linePlot(title+": activation mean per layer (monitor batch)", "step", "mean", false, means)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/kernels"
 	"github.com/snnkit/snn/net"
 )
@@ -162,7 +163,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 	}
 	fmt.Fprintf(stderr, "SeedNet %dx%dx%d -> %d classes, %s, constraint %s, %s; %d parameters; kernels %s, %d threads\n",
 		shape.C, shape.H, shape.W, t.Model.OutputShape().Size(), cfg.Act, cfg.Constraint, cfg.Opt,
-		t.Model.NumParams(), kernels.ISA(), t.Model.Threads())
+		t.Model.NumParams(), kernels.ISA(), threadsOf(t.Model.Threads()))
 	fmt.Fprintf(stderr, "data %s: %d training images, %d test images; run folder %s\n", ds.name, ds.train.Len(), lenOf(ds.test), dir)
 
 	prog := newProgress(opts.progress, stderr, total, t.Step())
@@ -247,6 +248,13 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		return res, err
 	}
 	return res, nil
+}
+
+func threadsOf(n int) int {
+	if n <= 0 {
+		return gemm.Threads()
+	}
+	return n
 }
 
 func lenOf(d net.Dataset) int {

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/snnkit/snn/net"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// tinyMNIST writes an MNIST-shaped data set of n training and m test
+// images (28x28, ten classes, digits drawn as bars) as IDX files.
+func tinyMNIST(t *testing.T, n, m int) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name string, dims []int, data []byte) {
+		var b bytes.Buffer
+		b.Write([]byte{0, 0, 8, byte(len(dims))})
+		for _, d := range dims {
+			_ = binary.Write(&b, binary.BigEndian, uint32(d))
+		}
+		b.Write(data)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644))
+	}
+	for _, s := range []struct {
+		prefix string
+		n      int
+	}{{"train", n}, {"t10k", m}} {
+		px := make([]byte, s.n*28*28)
+		lb := make([]byte, s.n)
+		for i := 0; i < s.n; i++ {
+			lb[i] = byte(i % 10)
+			// Class c lights rows 2c+2 .. 2c+4.
+			for r := 2*int(lb[i]) + 2; r < 2*int(lb[i])+5; r++ {
+				for c := 4; c < 24; c++ {
+					px[i*784+r*28+c] = byte(200 + i%50)
+				}
+			}
+		}
+		write(s.prefix+"-images-idx3-ubyte", []int{s.n, 28, 28}, px)
+		write(s.prefix+"-labels-idx1-ubyte", []int{s.n}, lb)
+	}
+	return dir
+}
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func TestFlagErrors(t *testing.T) {
+	data := tinyMNIST(t, 16, 8)
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"train", "-act", "tanh"}, `-act "tanh": want selu or relu`},
+		{[]string{"train", "-constraint", "unit"}, `-constraint "unit": want one of`},
+		{[]string{"train", "-opt", "rmsprop"}, `-opt "rmsprop"`},
+		{[]string{"train", "-batch", "0"}, "-batch 0 is out of range"},
+		{[]string{"train", "-size", "8"}, "-size 8 is out of range"},
+		{[]string{"train", "-alpha-dropout", "1"}, "-alpha-dropout 1 is out of range"},
+		{[]string{"train", "-lr", "-1"}, "-lr -1 is out of range"},
+		{[]string{"train", "-epochs", "0"}, "-epochs 0 needs -max-steps"},
+		{[]string{"train", "-data", data, "-folder", data}, "alternatives: give one"},
+		{[]string{"train", "-places-train", "x.txt"}, "-places-train needs -places-root"},
+		{[]string{"train", "-momentum", "0.9"}, "-momentum and -nesterov are for -opt sgd"},
+		{[]string{"train", "-opt", "sgd", "-eps", "1e-3"}, "-eps has no meaning for -opt sgd"},
+		{[]string{"train", "-centralize", "maybe"}, "want true or false"},
+		{[]string{"train", "-data", t.TempDir()}, "train-images-idx3-ubyte(.gz) not found"},
+		{[]string{"train", "-data", data, "-size", "20"}, "smaller than MNIST's 28x28"},
+		{[]string{"train", "-data", data, "-classes", "5"}, "-classes 5 is fewer than the data set's 10"},
+		{[]string{"train", "-resume", t.TempDir()}, "-resume"},
+		{[]string{"eval"}, "-checkpoint is required"},
+		{[]string{"eval", "-checkpoint", filepath.Join(t.TempDir(), "nope.snn")}, "no such file"},
+		{[]string{"compare", "-variants", "selu,gelu"}, `unknown variant "gelu"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := runCLI(t, tc.args...)
+			assert.NotZero(t, code)
+			assert.Contains(t, stderr, tc.msg)
+		})
+	}
+	code, _, stderr := runCLI(t, "frobnicate")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `unknown command "frobnicate"`)
+	code, _, _ = runCLI(t, "train", "-h")
+	assert.Equal(t, 2, code)
+}
+
+// params reads the parameters of a run folder's checkpoint.
+func params(t *testing.T, dir string) []net.Tensor {
+	t.Helper()
+	c, err := net.ReadCheckpoint(filepath.Join(dir, checkpointName))
+	require.NoError(t, err)
+	return c.Params
+}
+
+// TestResumeIsExact trains 6 steps in one go, and 3 + 3 with a resume in
+// between, and requires the same weights bit for bit.
+func TestResumeIsExact(t *testing.T) {
+	data := tinyMNIST(t, 48, 16)
+	common := []string{"-data", data, "-batch", "8", "-monitor-every", "2", "-val-every", "3", "-val-samples", "8", "-progress", "none"}
+	whole, parts := t.TempDir(), t.TempDir()
+	code, stdout, stderr := runCLI(t, append([]string{"train", "-out", whole, "-max-steps", "6"}, common...)...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "test: top-1")
+	code, _, stderr = runCLI(t, append([]string{"train", "-out", parts, "-max-steps", "3"}, common...)...)
+	require.Equal(t, 0, code, stderr)
+
+	// The run folder is not reused by accident.
+	code, _, stderr = runCLI(t, append([]string{"train", "-out", parts, "-max-steps", "3"}, common...)...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "already holds a run")
+	// A resumed run cannot change its configuration.
+	code, _, stderr = runCLI(t, "train", "-resume", parts, "-max-steps", "6", "-act", "relu")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "-act cannot change")
+
+	code, _, stderr = runCLI(t, "train", "-resume", parts, "-max-steps", "6", "-progress", "none")
+	require.Equal(t, 0, code, stderr)
+	a, b := params(t, whole), params(t, parts)
+	require.Equal(t, len(a), len(b))
+	for i := range a {
+		require.Equal(t, a[i].Data, b[i].Data, "parameter %s", a[i].Name)
+	}
+	// metrics.csv continues rather than restarting.
+	m, err := readMetrics(filepath.Join(parts, "metrics.csv"))
+	require.NoError(t, err)
+	steps, _ := m.column("train_loss")
+	assert.Equal(t, float64(6), steps[len(steps)-1])
+	for _, f := range []string{"loss.png", "accuracy.png", "activations.png", "config.json", "result.json"} {
+		assert.FileExists(t, filepath.Join(parts, f))
+	}
+
+	code, stdout, stderr = runCLI(t, "eval", "-checkpoint", parts)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "(step 6) on mnist: top-1")
+}
+
+// TestInterruptSavesAndResumes runs the real binary, interrupts it with
+// SIGINT after its first steps, and checks the checkpoint and the exit.
+func TestInterruptSavesAndResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the command")
+	}
+	bin := filepath.Join(t.TempDir(), "snn")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+	data := tinyMNIST(t, 4000, 16)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "train", "-data", data, "-out", dir, "-batch", "8", "-progress", "lines", "-val-samples", "0", "-monitor-every", "0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	// Wait for the run to start, then interrupt it.
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(stderr.String(), "run folder") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, stderr.String())
+	assert.Equal(t, 130, exit.ExitCode(), stderr.String())
+	assert.Contains(t, stderr.String(), "Continue with:")
+	c, err := net.ReadCheckpoint(filepath.Join(dir, checkpointName))
+	require.NoError(t, err)
+	assert.Greater(t, c.Step, int64(0))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err = exec.CommandContext(ctx, bin, "train", "-resume", dir, "-max-steps", strconv.FormatInt(c.Step+2, 10), "-progress", "none").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "test: top-1")
+	c2, err := net.ReadCheckpoint(filepath.Join(dir, checkpointName))
+	require.NoError(t, err)
+	assert.Equal(t, c.Step+2, c2.Step)
+}
+
+
+func TestCompareWritesTableAndPlot(t *testing.T) {
+	data := tinyMNIST(t, 32, 16)
+	out := t.TempDir()
+	code, stdout, stderr := runCLI(t, "compare", "-data", data, "-out", out, "-batch", "8", "-max-steps", "4",
+		"-monitor-every", "2", "-val-every", "2", "-val-samples", "16", "-progress", "none", "-variants", "relu,selu-centralize")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "| relu | 4 |")
+	assert.Contains(t, stdout, "| selu-centralize | 4 |")
+	assert.FileExists(t, filepath.Join(out, "compare.md"))
+	assert.FileExists(t, filepath.Join(out, "compare.png"))
+	assert.FileExists(t, filepath.Join(out, "relu", "activations.png"))
+}
+
+func TestBenchQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures for several seconds")
+	}
+	code, stdout, stderr := runCLI(t, "bench", "-quick")
+	require.Equal(t, 0, code, stderr)
+	for _, want := range []string{"kernels: ", "SELU", "elements/ns", "GFLOP/s", "SeedNet training step"} {
+		assert.Contains(t, stdout, want)
+	}
+}
