@@ -167,3 +167,51 @@ func TestPublicFunctionsUseActiveSet(t *testing.T) {
 	kernels.Active().Act.Exp(want, x)
 	assert.Equal(t, want, got)
 }
+
+func TestNormalizeUnit(t *testing.T) {
+	r := testkit.Rand(14)
+	for _, k := range kernels.Sets() {
+		for _, n := range []int{2, 3, 9, 31, 288, 2304, 4608, 12289} {
+			for _, c := range []struct{ mean, std float64 }{{0, 0.05}, {0.3, 0.01}, {-2, 3}, {1e-4, 1e-6}} {
+				w := testkit.Normal(r, n, c.mean, c.std)
+				var s1, s2 float64
+				for _, v := range w {
+					s1 += float64(v)
+					s2 += float64(v) * float64(v)
+				}
+				omega, tau := normalizeUnit(k, w)
+				assert.InDelta(t, s1, omega, 1e-6*(math.Abs(s1)+float64(n)*c.std), "%s n=%d omega before", k.ISA, n)
+				assert.InEpsilon(t, s2, tau, 1e-5, "%s n=%d tau before", k.ISA, n)
+				var o, q float64
+				for _, v := range w {
+					o += float64(v)
+					q += float64(v) * float64(v)
+				}
+				assert.Less(t, math.Abs(o), 1e-5, "%s n=%d %v: omega after", k.ISA, n, c)
+				assert.Less(t, math.Abs(q-1), 1e-5, "%s n=%d %v: tau after", k.ISA, n, c)
+			}
+		}
+	}
+}
+
+func TestNormalizeUnitDegenerate(t *testing.T) {
+	for _, k := range kernels.Sets() {
+		w := []float32{0.7, 0.7, 0.7, 0.7, 0.7}
+		normalizeUnit(k, w)
+		var o, q float64
+		for _, v := range w {
+			o += float64(v)
+			q += float64(v) * float64(v)
+		}
+		assert.InDelta(t, 0, o, 1e-6, k.ISA)
+		assert.InDelta(t, 1, q, 1e-6, k.ISA)
+		assert.Less(t, w[0], w[4], "a ramp")
+
+		bad := []float32{1, float32(math.NaN()), 2}
+		normalizeUnit(k, bad)
+		assert.Equal(t, float32(1), bad[0], "NaN weights are left alone")
+	}
+	assert.PanicsWithValue(t, "act.NormalizeUnit: len(w) = 1: sum 0 and sum of squares 1 need at least 2 weights",
+		func() { NormalizeUnit([]float32{3}) })
+	assert.Panics(t, func() { NormalizeUnit(nil) })
+}

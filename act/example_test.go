@@ -44,3 +44,10 @@ func ExampleMeanVar() {
 	fmt.Println(m, v)
 	// Output: 2.5 1.25
 }
+
+func ExampleNormalizeUnit() {
+	w := []float32{0.2, 0.4, 0.6, 0.8} // one unit's incoming weights
+	omega, tau := act.NormalizeUnit(w)
+	fmt.Printf("before: omega %.1f tau %.2f; after: %.4f\n", omega, tau, w)
+	// Output: before: omega 2.0 tau 1.20; after: [-0.6708 -0.2236 0.2236 0.6708]
+}

@@ -5,14 +5,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/snnkit/snn/net"
 )
@@ -24,16 +30,39 @@ type variant struct {
 	apply func(*Config)
 }
 
+// The seed's variants take raw inputs in [0, 1], as its user did; the last
+// one adds the input standardization of a self-normalizing network.
 var variants = []variant{
-	{"relu", func(c *Config) { c.Act, c.Constraint, c.AlphaDropout = "relu", "none", 0 }},
-	{"selu", func(c *Config) { c.Act, c.Constraint, c.AlphaDropout = "selu", "none", 0 }},
-	{"selu-centralize", func(c *Config) { c.Act, c.Constraint, c.AlphaDropout = "selu", "centralize", 0 }},
-	{"selu-centralize-dropout", func(c *Config) { c.Act, c.Constraint = "selu", "centralize" }},
+	{"relu", setVariant("relu", "none", false, false)},
+	{"selu", setVariant("selu", "none", false, false)},
+	{"selu-centralize", setVariant("selu", "centralize", false, false)},
+	{"selu-centralize-dropout", setVariant("selu", "centralize", true, false)},
+	{"selu-selfnorm", setVariant("selu", "selfnorm", false, false)},
+	{"selu-selfnorm-standardized", setVariant("selu", "selfnorm", false, true)},
 }
 
-func variantNames() []string {
+// extraVariants run when asked for by name (or with -variants all).
+var extraVariants = []variant{
+	{"selu-centralize-standardized", setVariant("selu", "centralize", false, true)},
+	{"selu-standardized", setVariant("selu", "none", false, true)},
+}
+
+func setVariant(act, constraint string, dropout, standardize bool) func(*Config) {
+	return func(c *Config) {
+		c.Act, c.Constraint = act, constraint
+		if !dropout {
+			c.AlphaDropout = 0
+		}
+		c.Standardize = "off"
+		if standardize {
+			c.Standardize = "on"
+		}
+	}
+}
+
+func variantNames(vs []variant) []string {
 	var n []string
-	for _, v := range variants {
+	for _, v := range vs {
 		n = append(n, v.name)
 	}
 	return n
@@ -43,28 +72,49 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg := defaults()
 	cfg.AlphaDropout = 0.1
 	var out, progress, which string
+	var placesLike bool
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	cfg.addFlags(fs)
+	fs.BoolVar(&placesLike, "places-like", false, "the shape in which plain SELU stalls: MNIST padded to 64x64 with 365 output classes, 500 steps (-size, -classes and -max-steps still override)")
 	fs.StringVar(&out, "out", "", "folder for the runs, the table and the overlaid plots (default: runs/compare-<time>)")
 	fs.StringVar(&progress, "progress", "auto", "progress display: bar, lines, none, or auto")
-	fs.StringVar(&which, "variants", strings.Join(variantNames(), ","), "comma-separated variants to run: "+strings.Join(variantNames(), ", "))
+	fs.StringVar(&which, "variants", strings.Join(variantNames(variants), ","), "comma-separated variants to run, or all: "+
+		strings.Join(append(variantNames(variants), variantNames(extraVariants)...), ", "))
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: snn compare [flags]\n\n"+
 			"Trains the same SeedNet with the same seed and data once per variant and\n"+
-			"compares them (compare.md, compare.png). -alpha-dropout is the rate of the\n"+
-			"dropout variant (default 0.1); -act and -constraint are set by each variant. Flags:\n")
+			"compares them (compare.md, compare.png, variance.png). -alpha-dropout is the\n"+
+			"rate of the dropout variant (default 0.1); -act, -constraint and -standardize\n"+
+			"are set by each variant. Flags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
+	if placesLike {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["size"] {
+			cfg.Size = 64
+		}
+		if !set["classes"] {
+			cfg.Classes = 365
+		}
+		if !set["max-steps"] {
+			cfg.MaxSteps = 500
+		}
+	}
+	all := append(append([]variant(nil), variants...), extraVariants...)
+	if which == "all" {
+		which = strings.Join(variantNames(all), ",")
+	}
 	var chosen []variant
 	for _, name := range strings.Split(which, ",") {
-		i := slices.IndexFunc(variants, func(v variant) bool { return v.name == strings.TrimSpace(name) })
+		i := slices.IndexFunc(all, func(v variant) bool { return v.name == strings.TrimSpace(name) })
 		if i < 0 {
-			return fmt.Errorf("-variants: unknown variant %q (have %s)", name, strings.Join(variantNames(), ", "))
+			return fmt.Errorf("-variants: unknown variant %q (have %s)", name, strings.Join(variantNames(all), ", "))
 		}
-		chosen = append(chosen, variants[i])
+		chosen = append(chosen, all[i])
 	}
 	if out == "" {
 		out = filepath.Join("runs", "compare-"+time.Now().Format("20060102-150405"))
@@ -100,8 +150,8 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // speed, and how far each variant's activation variances strayed from 1.
 func compareTable(results []*runResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| variant | steps | test top-1 | test top-5 | test loss | images/s | activation variance range (all layers, after step 0) |\n")
-	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---|\n")
+	fmt.Fprintf(&b, "| variant | steps | test top-1 | test top-5 | test loss | images/s | activation variance, all layers, after step 0 | layers ever outside [0.25, 4] |\n")
+	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---|---:|\n")
 	for _, r := range results {
 		name := filepath.Base(r.Dir)
 		if r.NonFinite != "" {
@@ -109,8 +159,8 @@ func compareTable(results []*runResult) string {
 			continue
 		}
 		lo, hi := varianceRange(r)
-		fmt.Fprintf(&b, "| %s | %d | %.2f%% | %.2f%% | %.4f | %.0f | %s |\n", name, r.Steps,
-			100*r.Test.Top1, 100*r.Test.Top5, r.Test.Loss, r.ImagesPerSec, fmtRange(lo, hi))
+		fmt.Fprintf(&b, "| %s | %d | %.2f%% | %.2f%% | %.4f | %.0f | %s | %s |\n", name, r.Steps,
+			100*r.Test.Top1, 100*r.Test.Top5, r.Test.Loss, r.ImagesPerSec, fmtRange(lo, hi), outside(r))
 	}
 	return b.String()
 }
@@ -135,6 +185,27 @@ func varianceRange(r *runResult) (lo, hi float64) {
 		return -1, -1
 	}
 	return lo, hi
+}
+
+// outside counts the watched layers whose variance left [0.25, 4] at some
+// measurement after the first step.
+func outside(r *runResult) string {
+	n, k := 0, 0
+	for _, l := range r.Layers {
+		mn, ok1 := r.VarMin[l]
+		mx, ok2 := r.VarMax[l]
+		if !ok1 || !ok2 {
+			continue
+		}
+		n++
+		if mn < 0.25 || mx > 4 {
+			k++
+		}
+	}
+	if n == 0 {
+		return "not measured"
+	}
+	return fmt.Sprintf("%d of %d", k, n)
 }
 
 func fmtRange(lo, hi float64) string {
@@ -172,5 +243,73 @@ func compareplots(dir string, results []*runResult) error {
 		return err
 	}
 	p1.Legend.Top, p1.Legend.Left = false, false
-	return savePlots(filepath.Join(dir, "compare.png"), 16*vg.Centimeter, 9*vg.Centimeter, p1, p2)
+	if err := savePlots(filepath.Join(dir, "compare.png"), 16*vg.Centimeter, 9*vg.Centimeter, p1, p2); err != nil {
+		return err
+	}
+	return variancePanels(dir, results)
+}
+
+// variancePanels draws, for each variant, the activation variance of every
+// watched layer over training (log scale, the same range in every panel).
+func variancePanels(dir string, results []*runResult) error {
+	var plots []*plot.Plot
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, r := range results {
+		t, err := readMetrics(filepath.Join(r.Dir, "metrics.csv"))
+		if err != nil {
+			return err
+		}
+		cols := palette(len(r.Layers))
+		var lines []series
+		for i, l := range r.Layers {
+			x, y := t.column(l + "_var")
+			for _, v := range y {
+				if v > 0 && !math.IsInf(v, 0) {
+					lo, hi = min(lo, v), max(hi, v)
+				}
+			}
+			lines = append(lines, series{x: x, y: y, color: cols[i]})
+		}
+		p, err := linePlot(filepath.Base(r.Dir), "step", "variance", true, lines)
+		if err != nil {
+			return err
+		}
+		for _, y := range []float64{0.25, 1, 4} {
+			if l, err := plotter.NewLine(plotter.XYs{{X: firstX(lines), Y: y}, {X: lastX(lines), Y: y}}); err == nil {
+				l.Color = color.Gray{Y: 100}
+				l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+				p.Add(l)
+			}
+		}
+		plots = append(plots, p)
+	}
+	if len(plots) == 0 || math.IsInf(lo, 0) {
+		return nil
+	}
+	for _, p := range plots {
+		p.Y.Min, p.Y.Max = min(lo, 0.2), max(hi, 5)
+	}
+	cols := 2
+	rows := (len(plots) + cols - 1) / cols
+	w, h := 12*vg.Centimeter, 8*vg.Centimeter
+	img := vgimg.New(w*vg.Length(cols), h*vg.Length(rows))
+	dc := draw.New(img)
+	grid := make([][]*plot.Plot, rows)
+	for i := range grid {
+		grid[i] = make([]*plot.Plot, cols)
+		for j := range grid[i] {
+			if k := i*cols + j; k < len(plots) {
+				grid[i][j] = plots[k]
+			}
+		}
+	}
+	canvases := plot.Align(grid, draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Points(6), PadY: vg.Points(6)}, dc)
+	for i := range grid {
+		for j, p := range grid[i] {
+			if p != nil {
+				p.Draw(canvases[i][j])
+			}
+		}
+	}
+	return savePNG(filepath.Join(dir, "variance.png"), img)
 }

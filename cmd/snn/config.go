@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/snnkit/snn/net"
 )
 
 // Config is everything a training run depends on. It is stored in every
@@ -31,6 +33,7 @@ type Config struct {
 
 	Act          string  `json:"act"`
 	Constraint   string  `json:"constraint"`
+	Standardize  string  `json:"standardize"`
 	AlphaDropout float64 `json:"alpha_dropout"`
 	WeightDecay  float64 `json:"weight_decay"`
 	Opt          string  `json:"opt"`
@@ -53,13 +56,14 @@ type Config struct {
 // defaults is SeedNet on MNIST as the README's first command runs it.
 func defaults() Config {
 	return Config{
-		Size: 28, Act: "selu", Constraint: "auto", Opt: "adam",
+		Size: 28, Act: "selu", Constraint: "auto", Standardize: "auto", Opt: "adam",
 		Epochs: 1, Batch: 32, Seed: 1, MonitorEvery: 50, ValSamples: 2000,
 	}
 }
 
-// constraints are the values of -constraint.
-var constraints = []string{"none", "centralize"}
+// constraints are the values of -constraint (net.ParseConstraint also
+// takes maxnorm(M)).
+var constraints = []string{"none", "centralize", "centralize-units", "selfnorm", "selfnorm-tensor", "selfnorm-omega"}
 
 // addFlags registers the flags of a training run on fs, writing into c.
 // centralize is the -centralize shorthand, resolved by finish.
@@ -76,6 +80,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Classes, "classes", c.Classes, "number of output logits (0: the data set's classes); more than the data has is allowed")
 	fs.StringVar(&c.Act, "act", c.Act, "activation: selu (LeCun-normal init) or relu (He-normal init)")
 	fs.StringVar(&c.Constraint, "constraint", c.Constraint, "kernel constraint after every step: "+strings.Join(constraints, ", ")+"; default: centralize for selu, none for relu")
+	fs.StringVar(&c.Standardize, "standardize", c.Standardize, "standardize inputs per channel to mean 0, variance 1 with training-set statistics: on, off, or auto (on for selu)")
 	fs.Func("centralize", "shorthand: -centralize=true is -constraint centralize, =false is -constraint none", func(s string) error {
 		switch s {
 		case "true", "1", "":
@@ -118,8 +123,25 @@ func (c *Config) finish() error {
 			c.Constraint = "centralize"
 		}
 	}
-	if !slices.Contains(constraints, c.Constraint) {
-		return fmt.Errorf("-constraint %q: want one of %s", c.Constraint, strings.Join(constraints, ", "))
+	if !slices.Contains(constraints, c.Constraint) && !strings.HasPrefix(c.Constraint, "maxnorm(") {
+		return fmt.Errorf("-constraint %q: want one of %s, or maxnorm(M)", c.Constraint, strings.Join(constraints, ", "))
+	}
+	if _, err := net.ParseConstraint(c.Constraint); err != nil {
+		return fmt.Errorf("-constraint: %w", err)
+	}
+	switch c.Standardize {
+	case "auto", "":
+		c.Standardize = "off"
+		if c.Act == "selu" {
+			c.Standardize = "on"
+		}
+	case "on", "off":
+	case "true", "1":
+		c.Standardize = "on"
+	case "false", "0":
+		c.Standardize = "off"
+	default:
+		return fmt.Errorf("-standardize %q: want on, off or auto", c.Standardize)
 	}
 	switch c.Opt {
 	case "adam", "adadelta", "sgd":

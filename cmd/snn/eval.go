@@ -71,6 +71,18 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if ds.test == nil {
 		return fmt.Errorf("no evaluation set: give -places-val or -val-folder")
 	}
+	if cfg.Standardize == "on" {
+		st, ok, err := net.StandardizationFrom(c.Extra)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if !ok {
+			return fmt.Errorf("%s: the run standardized its inputs but the checkpoint lacks the statistics", path)
+		}
+		if err := standardizeAll(st, ds); err != nil {
+			return err
+		}
+	}
 	t, err := buildTrainer(cfg, ds.train.Shape(), ds.classes)
 	if err != nil {
 		return err

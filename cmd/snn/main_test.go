@@ -192,7 +192,6 @@ func TestInterruptSavesAndResumes(t *testing.T) {
 	assert.Equal(t, c.Step+2, c2.Step)
 }
 
-
 func TestCompareWritesTableAndPlot(t *testing.T) {
 	data := tinyMNIST(t, 32, 16)
 	out := t.TempDir()

@@ -22,10 +22,11 @@ var fixedColumns = []string{
 // every validation, with the training loss and accuracy averaged over the
 // steps since the previous row. Cells without a value are empty.
 type recorder struct {
-	f      *os.File
-	w      *csv.Writer
-	header []string
-	layers []string // watched layers, in column order
+	f       *os.File
+	w       *csv.Writer
+	header  []string
+	layers  []string // watched layers, in column order
+	kernels []string // layers with a kernel, for omega and tau
 
 	rows map[int64][]string // rows not written yet, by step
 	// training statistics since the last written row
@@ -38,10 +39,15 @@ type recorder struct {
 // openRecorder creates metrics.csv in dir, or appends to it when resuming
 // (its header must then match the model's layers).
 func openRecorder(path string, m *net.Model, resume bool) (*recorder, error) {
-	r := &recorder{rows: map[int64][]string{}, layers: watchedLayers(m)}
+	r := &recorder{rows: map[int64][]string{}, layers: watchedLayers(m), kernels: kernelLayers(m)}
 	r.header = append([]string(nil), fixedColumns...)
 	for _, l := range r.layers {
 		r.header = append(r.header, l+"_mean", l+"_var")
+	}
+	for _, l := range r.kernels {
+		for _, s := range unitStats {
+			r.header = append(r.header, l+"_"+s)
+		}
 	}
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if resume {
@@ -65,6 +71,24 @@ func openRecorder(path string, m *net.Model, resume bool) (*recorder, error) {
 		}
 	}
 	return r, nil
+}
+
+// unitStats are the per-unit statistics of kernels that net.UnitStats
+// reports: omega (sum of a unit's weights) and tau (sum of squares).
+var unitStats = []string{"omega_min", "omega_median", "omega_max", "tau_min", "tau_median", "tau_max"}
+
+// kernelLayers names the layers with a kernel, in order.
+func kernelLayers(m *net.Model) []string {
+	var names []string
+	for _, l := range m.Layers() {
+		for _, p := range l.Params() {
+			if p.Kernel {
+				names = append(names, l.(interface{ Name() string }).Name())
+				break
+			}
+		}
+	}
+	return names
 }
 
 // watchedLayers names the layers whose outputs the monitor reports as the
@@ -129,10 +153,18 @@ func (r *recorder) validation(step int64, m net.Metrics) {
 func (r *recorder) report(rep *net.Report) {
 	r.mark(rep.Step)
 	row := r.row(rep.Step)
+	kbase := len(fixedColumns) + 2*len(r.layers)
 	for _, l := range rep.Layers {
 		if i := slices.Index(r.layers, l.Name); i >= 0 {
 			row[len(fixedColumns)+2*i] = fmtF(l.Mean)
 			row[len(fixedColumns)+2*i+1] = fmtF(l.Var)
+		}
+		if i := slices.Index(r.kernels, l.Name); i >= 0 {
+			for _, st := range l.Stats {
+				if j := slices.Index(unitStats, st.Name); j >= 0 {
+					row[kbase+len(unitStats)*i+j] = fmtF(st.Value)
+				}
+			}
 		}
 	}
 }

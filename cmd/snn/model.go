@@ -16,13 +16,9 @@ func buildTrainer(cfg Config, shape net.Shape, dataClasses int) (*net.Trainer, e
 		}
 		classes = cfg.Classes
 	}
-	var constraint net.Constraint
-	switch cfg.Constraint {
-	case "centralize":
-		constraint = net.WeightCentralization{}
-	case "none":
-	default:
-		return nil, fmt.Errorf("unknown constraint %q", cfg.Constraint)
+	constraint, err := net.ParseConstraint(cfg.Constraint)
+	if err != nil {
+		return nil, err
 	}
 	m, err := net.NewSeedNet(net.SeedNetConfig{
 		Height: shape.H, Width: shape.W, Channels: shape.C, Classes: classes,

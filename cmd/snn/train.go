@@ -135,12 +135,17 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		return nil, err
 	}
 	ckpt := filepath.Join(dir, checkpointName)
+	var restored *net.Checkpoint
 	if resume {
-		if _, err := t.Load(ckpt); err != nil {
+		if restored, err = t.Load(ckpt); err != nil {
 			return nil, err
 		}
 	} else if _, err := os.Stat(ckpt); err == nil {
 		return nil, fmt.Errorf("%s already holds a run (%s): continue it with -resume %s, or choose another -out", dir, checkpointName, dir)
+	}
+	st, err := standardization(cfg, ds, restored, stderr)
+	if err != nil {
+		return nil, err
 	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
 		return nil, err
@@ -189,10 +194,13 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 				c.Sections = map[string][]byte{}
 			}
 			c.Sections[configSection] = cfg.marshal()
+			if st != nil {
+				c.Extra = append(c.Extra, st.Tensors()...)
+			}
 		},
 	}
 	if cfg.MonitorEvery > 0 {
-		fit.Monitor = &net.Monitor{Every: cfg.MonitorEvery, OnReport: func(r *net.Report) error {
+		fit.Monitor = &net.Monitor{Every: cfg.MonitorEvery, Probes: []net.Probe{&net.UnitStats{}}, OnReport: func(r *net.Report) error {
 			rec.report(r)
 			for _, l := range r.Layers {
 				if !l.Watched {
@@ -248,6 +256,55 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		return res, err
 	}
 	return res, nil
+}
+
+// standardization computes the training set's per-channel statistics (or
+// takes them from the checkpoint being resumed) and makes every data set
+// of the run standardized with them; nil when -standardize is off.
+func standardization(cfg Config, ds *dataSets, restored *net.Checkpoint, stderr io.Writer) (*net.Standardization, error) {
+	if cfg.Standardize != "on" {
+		return nil, nil
+	}
+	var st net.Standardization
+	found := false
+	if restored != nil {
+		var err error
+		if st, found, err = net.StandardizationFrom(restored.Extra); err != nil {
+			return nil, err
+		}
+	}
+	if !found {
+		t0 := time.Now()
+		var err error
+		if st, err = net.ComputeStandardization(ds.train, 256); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "input standardization from %d training images (%s):", ds.train.Len(), time.Since(t0).Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(stderr, "input standardization from the checkpoint:")
+	}
+	for c := range st.Mean {
+		fmt.Fprintf(stderr, " channel %d mean %.4f std %.4f", c, st.Mean[c], st.Std[c])
+	}
+	fmt.Fprintln(stderr)
+	if err := standardizeAll(st, ds); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+func standardizeAll(st net.Standardization, ds *dataSets) error {
+	for _, p := range []*net.Dataset{&ds.train, &ds.val, &ds.test} {
+		if *p == nil {
+			continue
+		}
+		w, err := st.Apply(*p)
+		if err != nil {
+			return err
+		}
+		*p = w
+	}
+	return nil
 }
 
 func threadsOf(n int) int {
