@@ -6,6 +6,7 @@
 //	snn eval     -checkpoint FILE [data flags]
 //	snn compare  [flags]   the seed's experiment: ReLU, SELU, SELU + centralization, ...
 //	snn bench    [-quick]  the instruction set in use and the kernels' rates
+//	snn plot     RUNDIR    redraw a run folder's plots from its metrics.csv
 //
 // Run `snn <command> -h` for the flags of a command.
 package main
@@ -31,6 +32,7 @@ Usage:
   snn eval     -checkpoint FILE   top-1/top-5 of a checkpoint on a data set
   snn compare  [flags]            the same run for ReLU, SELU, SELU + centralization, ...
   snn bench    [-quick]           the instruction set in use and the kernels' rates
+  snn plot     RUNDIR...          redraw the plots of run folders from their metrics.csv
 
 Run 'snn <command> -h' for the flags of a command.
 `
@@ -57,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCompare(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "plot":
+		err = cmdPlot(args[1:], stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"image/color"
+	"io"
 	"math"
+	"os"
 	"path/filepath"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -31,12 +34,28 @@ func xys(x, y []float64) plotter.XYs {
 	return pts
 }
 
+// stepTicks labels the step axis with whole numbers.
+type stepTicks struct{}
+
+func (stepTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', 0, 64)
+		}
+	}
+	return ts
+}
+
 // linePlot draws the series into one plot.
 func linePlot(title, xlabel, ylabel string, logY bool, lines []series) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
+	if xlabel == "step" {
+		p.X.Tick.Marker = stepTicks{}
+	}
 	if logY {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -76,8 +95,25 @@ func linePlot(title, xlabel, ylabel string, logY bool, lines []series) (*plot.Pl
 
 // savePlots writes stacked plots into one PNG.
 func savePlots(path string, w, h vg.Length, plots ...*plot.Plot) error {
-	img := vgimg.New(w, h*vg.Length(len(plots)))
-	dc := draw.New(img)
+	return savePlotsLegend(path, w, h, nil, plots...)
+}
+
+// savePlotsLegend writes stacked plots into one PNG, with legend (if not
+// nil) in a column of its own on the right, where it hides no line.
+func savePlotsLegend(path string, w, h vg.Length, legend *plot.Legend, plots ...*plot.Plot) error {
+	lw := vg.Length(0)
+	if legend != nil {
+		lw = 3.2 * vg.Centimeter
+	}
+	img := vgimg.New(w+lw, h*vg.Length(len(plots)))
+	full := draw.New(img)
+	dc := draw.Crop(full, 0, -lw, 0, 0)
+	if legend != nil {
+		lc := draw.Crop(full, w, 0, 0, 0)
+		legend.Top, legend.Left = true, true
+		legend.YOffs = -vg.Points(20)
+		legend.Draw(lc)
+	}
 	tiles := draw.Tiles{Rows: len(plots), Cols: 1, PadTop: vg.Points(4), PadBottom: vg.Points(4)}
 	grid := make([][]*plot.Plot, len(plots))
 	for i, p := range plots {
@@ -157,6 +193,7 @@ func writeRunPlots(dir, title string) (err error) {
 	if err != nil {
 		return err
 	}
+	p.Legend.Top = false // the curves rise to the top
 	if err := savePlots(filepath.Join(dir, "accuracy.png"), 16*vg.Centimeter, 9*vg.Centimeter, p); err != nil {
 		return err
 	}
@@ -182,14 +219,26 @@ func writeRunPlots(dir, title string) (err error) {
 	if measured == 0 {
 		return nil // the monitor was off
 	}
+	legend := plot.NewLegend()
+	legend.TextStyle.Font.Size = vg.Points(8)
+	for _, l := range means {
+		if len(l.x) == 0 {
+			continue
+		}
+		th, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 0}})
+		if err != nil {
+			return err
+		}
+		th.Color, th.Width = l.color, vg.Points(2)
+		legend.Add(l.name, th)
+	}
+	for i := range means {
+		means[i].name = "" // named in the legend column
+	}
 	pm, err := linePlot(title+": activation mean per layer (monitor batch)", "step", "mean", false, means)
 	if err != nil {
 		return err
 	}
-	pm.Legend.Top = false
-	pm.Legend.Left = false
-	pm.Legend.XOffs = 0
-	pm.Legend.Padding = vg.Points(1)
 	pv, err := linePlot(title+": activation variance per layer (1 is the SELU fixed point)", "step", "variance (log)", true, vars)
 	if err != nil {
 		return err
@@ -200,7 +249,7 @@ func writeRunPlots(dir, title string) (err error) {
 		one.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
 		pv.Add(one)
 	}
-	return savePlots(filepath.Join(dir, "activations.png"), 18*vg.Centimeter, 11*vg.Centimeter, pm, pv)
+	return savePlotsLegend(filepath.Join(dir, "activations.png"), 18*vg.Centimeter, 11*vg.Centimeter, &legend, pm, pv)
 }
 
 func firstX(s []series) float64 {
@@ -240,4 +289,36 @@ func savePNG(path string, img *vgimg.Canvas) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// cmdPlot redraws the plots of run folders, from metrics.csv and the
+// configuration saved next to it.
+func cmdPlot(dirs []string, stderr io.Writer) error {
+	if len(dirs) == 0 {
+		fmt.Fprintln(stderr, "Usage: snn plot RUNDIR...")
+		return errUsage
+	}
+	for _, dir := range dirs {
+		title := filepath.Base(dir)
+		if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
+			if cfg, err := unmarshalConfig(b); err == nil {
+				title = runTitle(cfg, dataName(cfg))
+			}
+		}
+		if err := writeRunPlots(dir, title); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dataName names a configuration's data set for titles.
+func dataName(cfg Config) string {
+	switch {
+	case cfg.PlacesTrain != "":
+		return "places365"
+	case cfg.Folder != "":
+		return filepath.Base(cfg.Folder)
+	}
+	return "mnist"
 }
