@@ -71,6 +71,8 @@ func variantNames(vs []variant) []string {
 func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := defaults()
 	cfg.AlphaDropout = 0.1
+	// The seed's experiment ran Keras' Adam at a constant rate.
+	cfg.Schedule = "constant"
 	var out, progress, which string
 	var placesLike bool
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)

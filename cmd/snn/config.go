@@ -39,6 +39,8 @@ type Config struct {
 	Opt          string  `json:"opt"`
 	LR           float64 `json:"lr"`
 	Eps          float64 `json:"eps"`
+	Schedule     string  `json:"schedule"`
+	Warmup       int64   `json:"warmup,omitempty"`
 	Momentum     float64 `json:"momentum,omitempty"`
 	Nesterov     bool    `json:"nesterov,omitempty"`
 
@@ -56,7 +58,7 @@ type Config struct {
 // defaults is SeedNet on MNIST as the README's first command runs it.
 func defaults() Config {
 	return Config{
-		Size: 28, Act: "selu", Constraint: "auto", Standardize: "auto", Opt: "adam",
+		Size: 28, Act: "selu", Constraint: "auto", Standardize: "auto", Opt: "adam", Schedule: "cosine",
 		Epochs: 1, Batch: 32, Seed: 1, MonitorEvery: 50, ValSamples: 2000,
 	}
 }
@@ -97,6 +99,8 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Opt, "opt", c.Opt, "optimizer: adam, adadelta or sgd (Keras defaults)")
 	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate (0: the optimizer's default: adam 1e-3, adadelta 1e-3, sgd 0.01)")
 	fs.Float64Var(&c.Eps, "eps", c.Eps, "optimizer epsilon (0: 1e-7, Keras' default)")
+	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule: cosine (from -lr down to 0 at the last step) or constant (Keras' default)")
+	fs.Int64Var(&c.Warmup, "warmup", c.Warmup, "steps of linear learning-rate warm-up from 0 (0: none)")
 	fs.Float64Var(&c.Momentum, "momentum", c.Momentum, "momentum of -opt sgd")
 	fs.BoolVar(&c.Nesterov, "nesterov", c.Nesterov, "Nesterov momentum for -opt sgd")
 	fs.Int64Var(&c.Epochs, "epochs", c.Epochs, "epochs to train")
@@ -187,6 +191,14 @@ func (c *Config) finish() error {
 		if !f.ok {
 			return fmt.Errorf("%s %v is out of range (%s)", f.name, f.v, rangeHelp[f.name])
 		}
+	}
+	switch c.Schedule {
+	case "constant", "cosine":
+	default:
+		return fmt.Errorf("-schedule %q: want constant or cosine", c.Schedule)
+	}
+	if c.Warmup < 0 {
+		return fmt.Errorf("-warmup %d is out of range (non-negative)", c.Warmup)
 	}
 	if c.Opt != "sgd" && (c.Momentum != 0 || c.Nesterov) {
 		return fmt.Errorf("-momentum and -nesterov are for -opt sgd, not %s", c.Opt)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +127,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 	if err != nil {
 		return nil, err
 	}
+	baseLR := t.Optimizer.LearningRate() // before a checkpoint replaces it
 	resume := opts.resume != ""
 	dir := opts.out
 	if dir == "" {
@@ -171,12 +173,19 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		t.Model.NumParams(), kernels.ISA(), threadsOf(t.Model.Threads()))
 	fmt.Fprintf(stderr, "data %s: %d training images, %d test images; run folder %s\n", ds.name, ds.train.Len(), lenOf(ds.test), dir)
 
+	lr := schedule(cfg, baseLR, total)
+	if !resume {
+		// A resumed trainer has the rate of its next step in its
+		// checkpoint already.
+		t.Optimizer.SetLearningRate(lr(1))
+	}
 	prog := newProgress(opts.progress, stderr, total, t.Step())
 	var images int64
 	var compute time.Duration
 	fit := net.FitConfig{
 		BatchSize: cfg.Batch, Epochs: cfg.Epochs, MaxSteps: cfg.MaxSteps,
 		OnStep: func(s net.StepStats) error {
+			t.Optimizer.SetLearningRate(lr(s.Step + 1))
 			images += int64(s.N)
 			compute += s.Compute + s.Data
 			prog.step(s)
@@ -305,6 +314,23 @@ func standardizeAll(st net.Standardization, ds *dataSets) error {
 		*p = w
 	}
 	return nil
+}
+
+// schedule returns the learning rate of step s (from 1) of a run of total
+// steps: base, after a linear warm-up, constant or decaying along a cosine
+// to 0 at the last step.
+func schedule(cfg Config, base float64, total int64) func(s int64) float64 {
+	return func(s int64) float64 {
+		lr := base
+		if cfg.Schedule == "cosine" && total > 0 {
+			frac := min(float64(s-1)/float64(max(total, 1)), 1)
+			lr = base * 0.5 * (1 + math.Cos(math.Pi*frac))
+		}
+		if cfg.Warmup > 0 && s <= cfg.Warmup {
+			lr *= float64(s) / float64(cfg.Warmup+1)
+		}
+		return lr
+	}
 }
 
 func threadsOf(n int) int {
