@@ -49,9 +49,10 @@ import (
 // Any alpha is allowed (package gemm handles alpha == 0 without calling
 // Kernel, the tests do not).
 //
-// Alignment: none is guaranteed. Packed panels start on 64-byte
-// boundaries when kc is a multiple of 4, but B in place and C can start
-// anywhere, so the kernel uses unaligned loads and stores.
+// Alignment: none is guaranteed. Packed buffers start on a 64-byte
+// boundary (and so do their later panels when MR*kc*4 and kc*NR*4 are
+// multiples of 64), but B in place and C can start anywhere, so the kernel
+// uses unaligned loads and stores.
 //
 // # Order of operations
 //
