@@ -78,6 +78,9 @@ func roundUp(x, unit int) int { return (x + unit - 1) / unit * unit }
 // balanced returns the block size that covers n in the fewest blocks of at
 // most limit (a multiple of unit), as evenly as whole units allow.
 func balanced(n, limit, unit int) int {
+	if n <= limit {
+		return roundUp(n, unit)
+	}
 	blocks := (n + limit - 1) / limit
 	return min(roundUp((n+blocks-1)/blocks, unit), roundUp(limit, unit))
 }

@@ -188,8 +188,10 @@ func around(xs ...int) []int {
 func TestSmallShapes(t *testing.T) {
 	forEachSet(t, func(t *testing.T, ks *kernels.Set) {
 		g := ks.Gemm
-		ms := append([]int{0, 1, 2}, around(g.MR, 2*g.MR)...)
-		ns := append([]int{0, 1, 2}, around(g.NR, 2*g.NR)...)
+		// Around the tile, twice the tile, and the kernels' edge loops (4
+		// and 8 rows, one vector of 8 or 16 lanes).
+		ms := append([]int{0, 1, 2}, around(4, 8, g.MR, 2*g.MR)...)
+		ns := append([]int{0, 1, 2}, around(8, 16, g.NR, 2*g.NR)...)
 		ks2 := []int{0, 1, 2, 3, 4, 5, 7, 9, 17}
 		rnd := testkit.Rand(1)
 		o := gemm.Options{Kernels: ks, Threads: 1}

@@ -46,6 +46,13 @@ import (
 //
 // beta == 0 means C is not read at all (NaN or Inf in C do not survive);
 // otherwise C is read and scaled by beta (beta == 1 included, C*1 == C).
+// Any alpha is allowed (package gemm handles alpha == 0 without calling
+// Kernel, the tests do not).
+//
+// Alignment: none is guaranteed. Packed buffers start on a 64-byte
+// boundary (and so do their later panels when MR*kc*4 and kc*NR*4 are
+// multiples of 64), but B in place and C can start anywhere, so the kernel
+// uses unaligned loads and stores.
 //
 // # Order of operations
 //
@@ -60,8 +67,10 @@ import (
 // # Lengths
 //
 // Kernel panics (a Go bounds check, before any assembly runs) when a, b or
-// c is too short for the arguments; it checks nothing else. Package gemm
-// checks the user's arguments.
+// c is too short for the arguments; it checks nothing else. The assembly
+// wrappers call gemmLengths (and copyLengths, transposeLengths,
+// prefetchLengths for the helpers) before handing pointers over. Package
+// gemm checks the user's arguments.
 //
 // # Blocks
 //

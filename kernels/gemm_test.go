@@ -83,7 +83,7 @@ func TestGemmKernel(t *testing.T) {
 			seed := uint64(0)
 			for _, kc := range []int{1, 2, 3, 4, 5, 7, 8, 9, 31} {
 				for m := 1; m <= g.MR; m++ {
-					for _, n := range []int{1, 2, g.NR - 1, g.NR, g.NR + 1, 2*g.NR + 3, 3 * g.NR} {
+					for _, n := range []int{1, 2, 7, 8, 9, 15, 16, 17, g.NR - 1, g.NR, g.NR + 1, 2*g.NR + 3, 3 * g.NR} {
 						if n < 1 {
 							continue
 						}

@@ -199,22 +199,36 @@ func genTranspose(t tile, w int) {
 	ld3 := GP64()
 	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
 
+	// Whole panels (rows == w) skip the per-row checks.
 	CMPQ(kc, U8(8))
 	JL(LabelRef("tail"))
-	Label("block")
-	row := GP64()
-	MOVQ(src, row)
-	for g := 0; g < w; g += 8 {
-		transpose8(min(8, w-g), g, rows, row, ld, ld3, dst, 4*g, 4*w)
-		if g+8 < w {
-			LEAQ(Mem{Base: row, Index: ld, Scale: 8}, row)
+	CMPQ(rows, U8(w))
+	JE(LabelRef("fullblock"))
+	for _, full := range []bool{false, true} {
+		label := "block"
+		if full {
+			label = "fullblock"
 		}
+		Label(label)
+		row := GP64()
+		MOVQ(src, row)
+		for g := 0; g < w; g += 8 {
+			var check reg.GPVirtual
+			if !full {
+				check = rows
+			}
+			transpose8(min(8, w-g), g, check, row, ld, ld3, dst, 4*g, 4*w)
+			if g+8 < w {
+				LEAQ(Mem{Base: row, Index: ld, Scale: 8}, row)
+			}
+		}
+		ADDQ(U8(32), src)
+		ADDQ(U32(4*8*w), dst)
+		SUBQ(U8(8), kc)
+		CMPQ(kc, U8(8))
+		JGE(LabelRef(label))
+		JMP(LabelRef("tail"))
 	}
-	ADDQ(U8(32), src)
-	ADDQ(U32(4*8*w), dst)
-	SUBQ(U8(8), kc)
-	CMPQ(kc, U8(8))
-	JGE(LabelRef("block"))
 
 	Label("tail")
 	TESTQ(kc, kc)
@@ -245,7 +259,8 @@ func genTranspose(t tile, w int) {
 // transpose8 transposes an 8 x 8 block: rows g..g+n-1 (n <= 8) of the
 // source, 8 floats each from row (stride ld bytes; ld3 = 3*ld), into 8
 // output rows at dst+disp, dst+disp+stride, ..., each receiving n floats.
-// Source rows at or beyond rows are not read and count as zero.
+// Source rows at or beyond rows are not read and count as zero; with rows
+// nil all n rows are read.
 func transpose8(n, g int, rows, row, ld, ld3, dst reg.GPVirtual, disp, stride int) {
 	in := make([]reg.VecVirtual, 8)
 	hi := row
@@ -270,6 +285,10 @@ func transpose8(n, g int, rows, row, ld, ld3, dst reg.GPVirtual, disp, stride in
 			{Base: base, Index: ld, Scale: 2},
 			{Base: base, Index: ld3, Scale: 1},
 		}[i%4]
+		if rows == nil {
+			VMOVUPS(m, in[i])
+			continue
+		}
 		skip := fmt.Sprintf("zero%d_%d", g, i)
 		done := fmt.Sprintf("loaded%d_%d", g, i)
 		CMPQ(rows, U8(g+i))
