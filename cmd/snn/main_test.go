@@ -114,6 +114,7 @@ func params(t *testing.T, dir string) []net.Tensor {
 // (A constant rate: a cosine schedule's rates depend on the run's length,
 // which the extension changes.)
 func TestResumeIsExact(t *testing.T) {
+	skipSlowPaths(t)
 	data := tinyMNIST(t, 48, 16)
 	common := []string{"-data", data, "-batch", "8", "-monitor-every", "2", "-val-every", "3", "-val-samples", "8",
 		"-progress", "none", "-schedule", "constant"}
@@ -212,6 +213,7 @@ func TestInterruptSavesAndResumes(t *testing.T) {
 }
 
 func TestCompareWritesTableAndPlot(t *testing.T) {
+	skipSlowPaths(t)
 	data := tinyMNIST(t, 32, 16)
 	out := t.TempDir()
 	code, stdout, stderr := runCLI(t, "compare", "-data", data, "-out", out, "-batch", "8", "-max-steps", "4",
