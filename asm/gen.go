@@ -10,3 +10,4 @@ package asm
 //go:generate go -C ../gen run ./act -out ../asm/act_amd64.s -stubs ../asm/act_amd64.go -pkg asm
 //go:generate go -C ../gen run ./optim -out ../asm/optim_amd64.s -stubs ../asm/optim_amd64.go -pkg asm
 //go:generate go -C ../gen run ./gemm -out ../asm/gemm_amd64.s -stubs ../asm/gemm_amd64.go -pkg asm
+//go:generate go -C ../gen run ./conv -out ../asm/conv_amd64.s -stubs ../asm/conv_amd64.go -pkg asm

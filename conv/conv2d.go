@@ -54,10 +54,9 @@ const (
 
 // lane is one goroutine's scratch.
 type lane struct {
-	col   []float32 // a tile's column matrix (kx rows), or its gradient (d.k rows)
-	tmp   []float32 // a tile's output or output gradient as a d.oc-row matrix
-	part  []float32 // a block's weight gradient, d.oc x kx
-	plane []float32 // one input channel plane and a zero, for im2col's gather
+	col  []float32 // a tile's column matrix (kx rows), or its gradient (d.k rows)
+	tmp  []float32 // a tile's output or output gradient as a d.oc-row matrix
+	part []float32 // a block's weight gradient, d.oc x kx
 }
 
 // New returns a Conv2D for g, or the error Geometry.Check reports.
@@ -213,6 +212,7 @@ func (c *Conv2D) backwardData(n int, dy, w, dx []float32) {
 		if err != nil {
 			panic("conv: internal error: transposed geometry: " + err.Error())
 		}
+		tr.d.ks = c.d.ks
 		c.tr = tr
 		c.wt = make([]float32, len(w))
 	}
@@ -289,9 +289,6 @@ func (c *Conv2D) grow(lanes int, o op) {
 		if o == opBackward && c.dw != nil && len(l.part) < c.d.oc*k1 {
 			l.part = make([]float32, c.d.oc*k1)
 		}
-		if c.d.tab != nil && len(l.plane) < c.d.h*c.d.w+1 {
-			l.plane = make([]float32, c.d.h*c.d.w+1)
-		}
 	}
 	if o == opForward && c.bias != nil && len(c.wext) < c.d.oc*k1 {
 		c.wext = make([]float32, c.d.oc*k1)
@@ -322,14 +319,14 @@ func (c *Conv2D) runLane(i int) {
 
 // columns writes tile t's column matrix, kx rows with cols columns, into
 // col; with kx == d.k+1 the last row is ones, which multiplies the bias.
-func (c *Conv2D) columns(t tile, col []float32, scratch []float32) {
+func (c *Conv2D) columns(t tile, col []float32) {
 	cols := t.cols()
 	d := &c.d
 	if t.single() {
-		d.im2col(c.x[t.img0*d.in:(t.img0+1)*d.in], t.p0, t.p1, col, cols, 0, scratch)
+		d.im2col(c.x[t.img0*d.in:(t.img0+1)*d.in], t.p0, t.p1, col, cols, 0)
 	} else {
 		for img := t.img0; img < t.img1; img++ {
-			d.im2col(c.x[img*d.in:(img+1)*d.in], 0, d.p, col, cols, (img-t.img0)*d.p, scratch)
+			d.im2col(c.x[img*d.in:(img+1)*d.in], 0, d.p, col, cols, (img-t.img0)*d.p)
 		}
 	}
 	if c.kx > d.k {
@@ -350,7 +347,7 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 		}
 		cols := t.cols()
 		col := l.col[:c.kx*cols]
-		c.columns(t, col, l.plane)
+		c.columns(t, col)
 		if t.single() {
 			// The tile's outputs are a d.oc x cols window of image img0,
 			// row stride d.p: the GEMM writes them in place.
@@ -384,7 +381,7 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 		}
 		if c.dw != nil {
 			col := l.col[:c.kx*cols]
-			c.columns(t, col, l.plane)
+			c.columns(t, col)
 			beta := float32(1)
 			if i == 0 {
 				beta = 0

@@ -6,8 +6,23 @@ import (
 	"testing"
 
 	"github.com/snnkit/snn/internal/testkit"
+	"github.com/snnkit/snn/kernels"
 	"github.com/stretchr/testify/require"
 )
+
+type im2colConfig struct {
+	ks     *kernels.Set
+	gather bool
+}
+
+// im2colConfigs are both im2col paths on every kernel set this CPU runs.
+func im2colConfigs() []im2colConfig {
+	var cs []im2colConfig
+	for _, ks := range kernels.Sets() {
+		cs = append(cs, im2colConfig{ks, false}, im2colConfig{ks, true})
+	}
+	return cs
+}
 
 // naiveCol is the column matrix entry for row r and output position p.
 func naiveCol(d *dims, x []float32, r, p int) float32 {
@@ -28,15 +43,15 @@ func naiveCol(d *dims, x []float32, r, p int) float32 {
 func TestIm2col(t *testing.T) {
 	r := testkit.Rand(6)
 	for _, g := range convCases(r) {
-		for _, gather := range []bool{false, true} {
+		for _, cfg := range im2colConfigs() {
 			d := newDims(g)
+			d.ks = cfg.ks
 			d.tab = nil
-			if gather {
+			if cfg.gather {
 				d.makeTable()
 			}
-			t.Run(fmt.Sprintf("%v/gather=%v", g, gather), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%v/%s/gather=%v", g, cfg.ks.ISA, cfg.gather), func(t *testing.T) {
 				x := testkit.Uniform(r, d.in, -1, 1)
-				scratch := make([]float32, d.h*d.w+1)
 				ranges := [][2]int{{0, d.p}}
 				for range 4 {
 					p0 := r.IntN(d.p)
@@ -49,7 +64,7 @@ func TestIm2col(t *testing.T) {
 					ld := off + n + r.IntN(5)
 					dst := make([]float32, d.k*ld)
 					fill(dst, float32(math.Inf(1)))
-					d.im2col(x, p0, p1, dst, ld, off, scratch)
+					d.im2col(x, p0, p1, dst, ld, off)
 					for row := 0; row < d.k; row++ {
 						for q := 0; q < ld; q++ {
 							got := dst[row*ld+q]
@@ -77,6 +92,25 @@ func TestIm2col(t *testing.T) {
 					require.InDelta(t, lhs, rhs, 1e-4*(1+math.Abs(lhs)), "col2im is not im2col's adjoint on [%d,%d)", p0, p1)
 				}
 			})
+		}
+	}
+}
+
+// TestConvSameOnEveryKernelSet checks that a layer's results do not depend
+// on the kernel set: im2col only moves data, so they agree bit for bit.
+func TestConvSameOnEveryKernelSet(t *testing.T) {
+	for _, tc := range parallelCases {
+		var want [][]float32
+		for _, ks := range kernels.Sets() {
+			c, err := New(tc.g)
+			require.NoError(t, err)
+			c.d.ks = ks
+			got := results(t, c, tc.n, 5)
+			if want == nil {
+				want = got
+				continue
+			}
+			requireSameBits(t, want, got, fmt.Sprintf("%v on %s", tc.g, ks.ISA))
 		}
 	}
 }
