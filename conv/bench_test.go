@@ -230,9 +230,9 @@ func BenchmarkMaxPool2D(b *testing.B) {
 	}
 }
 
-// BenchmarkIm2col times building the column matrix of the first tile of a
-// batch (the size the layer really uses, sized for L2) and folding it back
-// with col2im, in matrix floats per nanosecond.
+// BenchmarkIm2col times building the first chunk of the first tile of a
+// batch's column matrix (the size the layer really uses, sized for L2) and
+// folding it back with col2im, in matrix floats per nanosecond.
 func BenchmarkIm2col(b *testing.B) {
 	for _, size := range []int{64, 28} {
 		for _, l := range seedNetLayers(size) {
@@ -241,16 +241,17 @@ func BenchmarkIm2col(b *testing.B) {
 				b.Fatal(err)
 			}
 			d := &c.d
-			pl := makePlan(benchBatch, d.p, d.k+1, colBudget)
+			pl := makePlan(benchBatch, d.p, d.k+1, defaultLimits)
 			t, _ := pl.tile(0, 0)
 			x := testkit.Uniform(testkit.Rand(14), benchBatch*d.in, -1, 1)
 			cols := t.cols()
-			col := make([]float32, d.k*cols)
+			rows := min(pl.rows, d.k)
+			col := make([]float32, rows*cols)
 			b.Run(l.name+"/im2col", func(b *testing.B) {
 				c.x = x
 				c.kx = d.k
 				for b.Loop() {
-					c.columns(t, col)
+					c.columns(t, 0, rows, col)
 				}
 				b.ReportMetric(float64(len(col))*float64(b.N)/b.Elapsed().Seconds()/1e9, "floats/ns")
 			})
@@ -258,7 +259,7 @@ func BenchmarkIm2col(b *testing.B) {
 				for b.Loop() {
 					for img := t.img0; img < t.img1; img++ {
 						p0, p1 := t.p0, t.p1
-						d.col2im(col, cols, (img-t.img0)*(p1-p0), p0, p1, x[img*d.in:(img+1)*d.in])
+						d.col2im(col, cols, (img-t.img0)*(p1-p0), p0, p1, 0, rows, x[img*d.in:(img+1)*d.in])
 					}
 				}
 				b.ReportMetric(float64(len(col))*float64(b.N)/b.Elapsed().Seconds()/1e9, "floats/ns")

@@ -87,32 +87,43 @@ func (s *span) row(oh, ow int) (a, b int) {
 	return a, b
 }
 
-// im2col writes the column matrix of output positions [p0, p1) of one image
-// x: row r = (c*kh + i)*kw + j of the matrix, at dst[r*ld+off:], holds input
-// (c, oh*sh-pt+i, ow*sw-pl+j) for each position (oh, ow), or 0 in the
-// padding. Narrow images go through the gather table, the others through
-// Shift (rows of the image copied sideways); both write every row
-// left to right.
-func (d *dims) im2col(x []float32, p0, p1 int, dst []float32, ld, off int) {
+// im2col writes rows [r0, r1) of the column matrix of output positions
+// [p0, p1) of one image x: row r = (c*kh + i)*kw + j of the matrix, at
+// dst[(r-r0)*ld+off:], holds input (c, oh*sh-pt+i, ow*sw-pl+j) for each
+// position (oh, ow), or 0 in the padding. Narrow images go through the
+// gather table, the others through Shift (rows of the image copied
+// sideways); both write every row left to right.
+func (d *dims) im2col(x []float32, p0, p1 int, dst []float32, ld, off, r0, r1 int) {
+	taps := d.kh * d.kw
+	hw := d.h * d.w
 	if d.tab != nil && p0 == 0 && p1 == d.p {
-		d.ks.Conv.Gather(dst[off:], ld, x, d.h*d.w, d.c, d.tab, d.kh*d.kw, d.p)
-		return
-	}
-	if d.sw != 1 {
-		d.im2colStrided(x, p0, p1, dst, ld, off)
+		// Whole channels in one call; a chunk may start or end inside one.
+		r := r0
+		for r < r1 {
+			c, t := r/taps, r%taps
+			if t == 0 && r+taps <= r1 {
+				planes := (r1 - r) / taps
+				d.ks.Conv.Gather(dst[(r-r0)*ld+off:], ld, x[c*hw:], hw, planes, d.tab, taps, d.p)
+				r += planes * taps
+				continue
+			}
+			t1 := min(taps, t+r1-r)
+			d.ks.Conv.Gather(dst[(r-r0)*ld+off:], ld, x[c*hw:], hw, 1, d.tab[t*d.p:], t1-t, d.p)
+			r += t1 - t
+		}
 		return
 	}
 	n := p1 - p0
 	sp := d.span(p0, p1)
-	r := 0
-	for c := 0; c < d.c; c++ {
-		plane := x[c*d.h*d.w : (c+1)*d.h*d.w]
-		for i := 0; i < d.kh; i++ {
-			for j := 0; j < d.kw; j++ {
-				d.im2colRow(plane, i, j, sp, dst[r*ld+off:r*ld+off+n])
-				r++
-			}
+	for r := r0; r < r1; r++ {
+		c, t := r/taps, r%taps
+		plane := x[c*hw : (c+1)*hw]
+		row := dst[(r-r0)*ld+off : (r-r0)*ld+off+n]
+		if d.sw != 1 {
+			d.im2colStrided(plane, t/d.kw, t%d.kw, sp, row)
+			continue
 		}
+		d.im2colRow(plane, t/d.kw, t%d.kw, sp, row)
 	}
 }
 
@@ -160,39 +171,27 @@ func (d *dims) segment(plane []float32, i, j, oh, a, b int, out []float32) {
 	d.ks.Conv.Shift(out, plane[ih*d.w:], 1, b-a, 0, a-d.pl+j, lo, hi)
 }
 
-// im2colStrided is im2col for a horizontal stride above 1, in Go.
-func (d *dims) im2colStrided(x []float32, p0, p1 int, dst []float32, ld, off int) {
-	n := p1 - p0
-	sp := d.span(p0, p1)
-	r := 0
-	for c := 0; c < d.c; c++ {
-		plane := x[c*d.h*d.w : (c+1)*d.h*d.w]
-		for i := 0; i < d.kh; i++ {
-			for j := 0; j < d.kw; j++ {
-				row := dst[r*ld+off : r*ld+off+n]
-				r++
-				lo, hi := d.owLo[j], d.owHi[j]
-				q := 0
-				for oh := sp.oh0; oh <= sp.oh1; oh++ {
-					a, b := sp.row(oh, d.ow)
-					seg := row[q : q+b-a]
-					q += b - a
-					ih := oh*d.sh - d.pt + i
-					s, e := max(a, lo), min(b, hi)
-					if ih < 0 || ih >= d.h || s >= e {
-						clear(seg)
-						continue
-					}
-					clear(seg[:s-a])
-					clear(seg[e-a:])
-					out := seg[s-a : e-a]
-					iw := ih*d.w + s*d.sw - d.pl + j
-					for t := range out {
-						out[t] = plane[iw]
-						iw += d.sw
-					}
-				}
-			}
+// im2colStrided is im2colRow for a horizontal stride above 1, in Go.
+func (d *dims) im2colStrided(plane []float32, i, j int, sp span, row []float32) {
+	lo, hi := d.owLo[j], d.owHi[j]
+	q := 0
+	for oh := sp.oh0; oh <= sp.oh1; oh++ {
+		a, b := sp.row(oh, d.ow)
+		seg := row[q : q+b-a]
+		q += b - a
+		ih := oh*d.sh - d.pt + i
+		s, e := max(a, lo), min(b, hi)
+		if ih < 0 || ih >= d.h || s >= e {
+			clear(seg)
+			continue
+		}
+		clear(seg[:s-a])
+		clear(seg[e-a:])
+		out := seg[s-a : e-a]
+		iw := ih*d.w + s*d.sw - d.pl + j
+		for t := range out {
+			out[t] = plane[iw]
+			iw += d.sw
 		}
 	}
 }
@@ -226,41 +225,39 @@ func (d *dims) makeTable() {
 	}
 }
 
-// col2im adds the column matrix of output positions [p0, p1), laid out as
-// im2col writes it, back into the input image dx: the adjoint of im2col.
-func (d *dims) col2im(src []float32, ld, off, p0, p1 int, dx []float32) {
+// col2im adds rows [r0, r1) of the column matrix of output positions
+// [p0, p1), laid out as im2col writes them, back into the input image dx:
+// the adjoint of im2col.
+func (d *dims) col2im(src []float32, ld, off, p0, p1, r0, r1 int, dx []float32) {
 	n := p1 - p0
 	sp := d.span(p0, p1)
-	r := 0
-	for c := 0; c < d.c; c++ {
+	taps := d.kh * d.kw
+	for r := r0; r < r1; r++ {
+		c, t := r/taps, r%taps
+		i, j := t/d.kw, t%d.kw
 		plane := dx[c*d.h*d.w : (c+1)*d.h*d.w]
-		for i := 0; i < d.kh; i++ {
-			for j := 0; j < d.kw; j++ {
-				row := src[r*ld+off : r*ld+off+n]
-				r++
-				lo, hi := d.owLo[j], d.owHi[j]
-				q := 0
-				for oh := sp.oh0; oh <= sp.oh1; oh++ {
-					a, b := sp.row(oh, d.ow)
-					seg := row[q : q+b-a]
-					q += b - a
-					ih := oh*d.sh - d.pt + i
-					s, e := max(a, lo), min(b, hi)
-					if ih < 0 || ih >= d.h || s >= e {
-						continue
-					}
-					dst := plane[ih*d.w : (ih+1)*d.w]
-					in := seg[s-a : e-a]
-					iw := s*d.sw - d.pl + j
-					if d.sw == 1 {
-						addTo(dst[iw:iw+len(in)], in)
-						continue
-					}
-					for _, v := range in {
-						dst[iw] += v
-						iw += d.sw
-					}
-				}
+		row := src[(r-r0)*ld+off : (r-r0)*ld+off+n]
+		lo, hi := d.owLo[j], d.owHi[j]
+		q := 0
+		for oh := sp.oh0; oh <= sp.oh1; oh++ {
+			a, b := sp.row(oh, d.ow)
+			seg := row[q : q+b-a]
+			q += b - a
+			ih := oh*d.sh - d.pt + i
+			s, e := max(a, lo), min(b, hi)
+			if ih < 0 || ih >= d.h || s >= e {
+				continue
+			}
+			dst := plane[ih*d.w : (ih+1)*d.w]
+			in := seg[s-a : e-a]
+			iw := s*d.sw - d.pl + j
+			if d.sw == 1 {
+				addTo(dst[iw:iw+len(in)], in)
+				continue
+			}
+			for _, v := range in {
+				dst[iw] += v
+				iw += d.sw
 			}
 		}
 	}
