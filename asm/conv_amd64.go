@@ -12,6 +12,10 @@ func ShiftAVX512(dst []float32, src []float32, rows int, w int, stride int, shif
 // is outside [0, plane), for q < planes, r < rows and i < w (unchecked; see kernels.Conv).
 func GatherAVX512(dst []float32, ld int, src []float32, plane int, planes int, idx []int32, rows int, w int)
 
+// Pool2AVX512 is 2x2 max-pooling with stride 2 and argmax over planes planes of
+// h x w floats (unchecked; see kernels.Conv).
+func Pool2AVX512(y []float32, am []int32, x []float32, planes int, h int, w int)
+
 // ShiftAVX2 sets dst[s*w+i] = src[s*stride+i+shift] for lo <= i < hi and 0 for the
 // other i < w, for every row s < rows (unchecked; see kernels.Conv).
 func ShiftAVX2(dst []float32, src []float32, rows int, w int, stride int, shift int, lo int, hi int)
@@ -19,3 +23,7 @@ func ShiftAVX2(dst []float32, src []float32, rows int, w int, stride int, shift 
 // GatherAVX2 sets dst[(q*rows+r)*ld+i] = src[q*plane+idx[r*w+i]], or 0 where the index
 // is outside [0, plane), for q < planes, r < rows and i < w (unchecked; see kernels.Conv).
 func GatherAVX2(dst []float32, ld int, src []float32, plane int, planes int, idx []int32, rows int, w int)
+
+// Pool2AVX2 is 2x2 max-pooling with stride 2 and argmax over planes planes of
+// h x w floats (unchecked; see kernels.Conv).
+func Pool2AVX2(y []float32, am []int32, x []float32, planes int, h int, w int)

@@ -22,6 +22,42 @@ DATA convIota<>+56(SB)/4, $0x0000000e
 DATA convIota<>+60(SB)/4, $0x0000000f
 GLOBL convIota<>(SB), RODATA|NOPTR, $64
 
+DATA convEvens<>+0(SB)/4, $0x00000000
+DATA convEvens<>+4(SB)/4, $0x00000002
+DATA convEvens<>+8(SB)/4, $0x00000004
+DATA convEvens<>+12(SB)/4, $0x00000006
+DATA convEvens<>+16(SB)/4, $0x00000008
+DATA convEvens<>+20(SB)/4, $0x0000000a
+DATA convEvens<>+24(SB)/4, $0x0000000c
+DATA convEvens<>+28(SB)/4, $0x0000000e
+DATA convEvens<>+32(SB)/4, $0x00000010
+DATA convEvens<>+36(SB)/4, $0x00000012
+DATA convEvens<>+40(SB)/4, $0x00000014
+DATA convEvens<>+44(SB)/4, $0x00000016
+DATA convEvens<>+48(SB)/4, $0x00000018
+DATA convEvens<>+52(SB)/4, $0x0000001a
+DATA convEvens<>+56(SB)/4, $0x0000001c
+DATA convEvens<>+60(SB)/4, $0x0000001e
+GLOBL convEvens<>(SB), RODATA|NOPTR, $64
+
+DATA convOdds<>+0(SB)/4, $0x00000001
+DATA convOdds<>+4(SB)/4, $0x00000003
+DATA convOdds<>+8(SB)/4, $0x00000005
+DATA convOdds<>+12(SB)/4, $0x00000007
+DATA convOdds<>+16(SB)/4, $0x00000009
+DATA convOdds<>+20(SB)/4, $0x0000000b
+DATA convOdds<>+24(SB)/4, $0x0000000d
+DATA convOdds<>+28(SB)/4, $0x0000000f
+DATA convOdds<>+32(SB)/4, $0x00000011
+DATA convOdds<>+36(SB)/4, $0x00000013
+DATA convOdds<>+40(SB)/4, $0x00000015
+DATA convOdds<>+44(SB)/4, $0x00000017
+DATA convOdds<>+48(SB)/4, $0x00000019
+DATA convOdds<>+52(SB)/4, $0x0000001b
+DATA convOdds<>+56(SB)/4, $0x0000001d
+DATA convOdds<>+60(SB)/4, $0x0000001f
+GLOBL convOdds<>(SB), RODATA|NOPTR, $64
+
 DATA convSliding<>+0(SB)/4, $0xffffffff
 DATA convSliding<>+4(SB)/4, $0xffffffff
 DATA convSliding<>+8(SB)/4, $0xffffffff
@@ -176,6 +212,163 @@ next:
 	ADDQ R10, DX
 	DECQ SI
 	JNZ  plane
+
+done:
+	VZEROUPPER
+	RET
+
+// func Pool2AVX512(y []float32, am []int32, x []float32, planes int, h int, w int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·Pool2AVX512(SB), NOSPLIT, $32-96
+	MOVQ         y_base+0(FP), AX
+	MOVQ         am_base+24(FP), CX
+	MOVQ         x_base+48(FP), DX
+	MOVQ         planes+72(FP), BX
+	MOVQ         BX, (SP)
+	TESTQ        BX, BX
+	JE           done
+	MOVQ         h+80(FP), SI
+	MOVQ         w+88(FP), DI
+	MOVQ         SI, BX
+	SHRQ         $0x01, BX
+	MOVQ         BX, 8(SP)
+	TESTQ        BX, BX
+	JE           done
+	MOVQ         DI, BX
+	SHRQ         $0x01, BX
+	MOVQ         BX, 16(SP)
+	TESTQ        BX, BX
+	JE           done
+	MOVQ         DI, R8
+	SHLQ         $0x02, R8
+	ANDQ         $0x01, SI
+	IMULQ        R8, SI
+	MOVQ         SI, 24(SP)
+	MOVQ         $0x0000000000000001, BX
+	VPBROADCASTD BX, Z0
+	VPBROADCASTD DI, Z1
+	LEAQ         1(DI), BX
+	VPBROADCASTD BX, Z2
+	LEAQ         (DI)(DI*1), BX
+	VPBROADCASTD BX, Z3
+	MOVQ         $0x0000000000000020, BX
+	VPBROADCASTD BX, Z4
+	VMOVDQU32    convEvens<>+0(SB), Z5
+	VMOVDQU32    convEvens<>+0(SB), Z6
+	VMOVDQU32    convOdds<>+0(SB), Z7
+
+plane:
+	MOVQ      8(SP), BX
+	VMOVDQA32 Z5, Z8
+
+row:
+	MOVQ      16(SP), SI
+	MOVQ      DX, DI
+	VMOVDQA32 Z8, Z9
+
+chunk:
+	CMPQ      SI, $0x00000010
+	JB        tail
+	VMOVUPS   (DI), Z10
+	VMOVUPS   64(DI), Z11
+	VMOVUPS   (DI)(R8*1), Z12
+	VMOVUPS   64(DI)(R8*1), Z13
+	VMOVDQA32 Z6, Z14
+	VPERMI2PS Z11, Z10, Z14
+	VMOVDQA32 Z7, Z15
+	VPERMI2PS Z11, Z10, Z15
+	VMOVDQA32 Z6, Z10
+	VPERMI2PS Z13, Z12, Z10
+	VMOVDQA32 Z7, Z11
+	VPERMI2PS Z13, Z12, Z11
+	VPXORD    Z16, Z16, Z16
+	VCMPPS    $0x06, Z14, Z15, K1
+	VCMPPS    $0x07, Z14, Z14, K1, K1
+	VMOVAPS   Z15, K1, Z14
+	VMOVDQA32 Z0, K1, Z16
+	VCMPPS    $0x06, Z14, Z10, K1
+	VCMPPS    $0x07, Z14, Z14, K1, K1
+	VMOVAPS   Z10, K1, Z14
+	VMOVDQA32 Z1, K1, Z16
+	VCMPPS    $0x06, Z14, Z11, K1
+	VCMPPS    $0x07, Z14, Z14, K1, K1
+	VMOVAPS   Z11, K1, Z14
+	VMOVDQA32 Z2, K1, Z16
+	VPADDD    Z9, Z16, Z16
+	VPADDD    Z4, Z9, Z9
+	VMOVUPS   Z14, (AX)
+	TESTQ     CX, CX
+	JE        noarg0
+	VMOVDQU32 Z16, (CX)
+
+noarg0:
+	ADDQ  $0x00000080, DI
+	ADDQ  $0x00000040, AX
+	TESTQ CX, CX
+	JE    noam
+	ADDQ  $0x00000040, CX
+
+noam:
+	SUBQ $0x00000010, SI
+	JE   rowdone
+	JMP  chunk
+
+tail:
+	LEAQ      (SI)(SI*1), R9
+	MOVL      $0xffffffff, R10
+	BZHIL     R9, R10, R9
+	KMOVW     R9, K1
+	SHRL      $0x10, R9
+	KMOVW     R9, K2
+	MOVL      $0x0000ffff, R10
+	BZHIL     SI, R10, R9
+	KMOVW     R9, K3
+	VMOVUPS.Z (DI), K1, Z10
+	VMOVUPS.Z 64(DI), K2, Z11
+	VMOVUPS.Z (DI)(R8*1), K1, Z12
+	VMOVUPS.Z 64(DI)(R8*1), K2, Z13
+	VMOVDQA32 Z6, Z14
+	VPERMI2PS Z11, Z10, Z14
+	VMOVDQA32 Z7, Z15
+	VPERMI2PS Z11, Z10, Z15
+	VMOVDQA32 Z6, Z10
+	VPERMI2PS Z13, Z12, Z10
+	VMOVDQA32 Z7, Z11
+	VPERMI2PS Z13, Z12, Z11
+	VPXORD    Z17, Z17, Z17
+	VCMPPS    $0x06, Z14, Z15, K1
+	VCMPPS    $0x07, Z14, Z14, K1, K1
+	VMOVAPS   Z15, K1, Z14
+	VMOVDQA32 Z0, K1, Z17
+	VCMPPS    $0x06, Z14, Z10, K1
+	VCMPPS    $0x07, Z14, Z14, K1, K1
+	VMOVAPS   Z10, K1, Z14
+	VMOVDQA32 Z1, K1, Z17
+	VCMPPS    $0x06, Z14, Z11, K1
+	VCMPPS    $0x07, Z14, Z14, K1, K1
+	VMOVAPS   Z11, K1, Z14
+	VMOVDQA32 Z2, K1, Z17
+	VPADDD    Z9, Z17, Z17
+	VPADDD    Z4, Z9, Z9
+	VMOVUPS   Z14, K3, (AX)
+	TESTQ     CX, CX
+	JE        noarg1
+	VMOVDQU32 Z17, K3, (CX)
+
+noarg1:
+	LEAQ  (AX)(SI*4), AX
+	TESTQ CX, CX
+	JE    rowdone
+	LEAQ  (CX)(SI*4), CX
+
+rowdone:
+	LEAQ   (DX)(R8*2), DX
+	VPADDD Z3, Z8, Z8
+	DECQ   BX
+	JNZ    row
+	ADDQ   24(SP), DX
+	DECQ   (SP)
+	JNZ    plane
 
 done:
 	VZEROUPPER
@@ -342,6 +535,181 @@ next:
 	ADDQ R10, DX
 	DECQ SI
 	JNZ  plane
+
+done:
+	VZEROUPPER
+	RET
+
+// func Pool2AVX2(y []float32, am []int32, x []float32, planes int, h int, w int)
+// Requires: AVX, AVX2, CMOV, SSE2
+TEXT ·Pool2AVX2(SB), NOSPLIT, $32-96
+	MOVQ         y_base+0(FP), AX
+	MOVQ         am_base+24(FP), CX
+	MOVQ         x_base+48(FP), DX
+	MOVQ         planes+72(FP), BX
+	MOVQ         BX, (SP)
+	TESTQ        BX, BX
+	JE           done
+	MOVQ         h+80(FP), SI
+	MOVQ         w+88(FP), DI
+	MOVQ         SI, BX
+	SHRQ         $0x01, BX
+	MOVQ         BX, 8(SP)
+	TESTQ        BX, BX
+	JE           done
+	MOVQ         DI, BX
+	SHRQ         $0x01, BX
+	MOVQ         BX, 16(SP)
+	TESTQ        BX, BX
+	JE           done
+	MOVQ         DI, R8
+	SHLQ         $0x02, R8
+	ANDQ         $0x01, SI
+	IMULQ        R8, SI
+	MOVQ         SI, 24(SP)
+	MOVQ         $0x0000000000000001, BX
+	MOVQ         BX, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         DI, X1
+	VPBROADCASTD X1, Y1
+	LEAQ         1(DI), BX
+	MOVQ         BX, X2
+	VPBROADCASTD X2, Y2
+	LEAQ         (DI)(DI*1), BX
+	MOVQ         BX, X3
+	VPBROADCASTD X3, Y3
+	MOVQ         $0x0000000000000010, BX
+	MOVQ         BX, X4
+	VPBROADCASTD X4, Y4
+	VMOVDQU      convEvens<>+0(SB), Y5
+
+plane:
+	MOVQ    8(SP), BX
+	VMOVDQA Y5, Y6
+
+row:
+	MOVQ    16(SP), SI
+	MOVQ    DX, DI
+	VMOVDQA Y6, Y7
+
+chunk:
+	CMPQ      SI, $0x00000008
+	JB        tail
+	VMOVUPS   (DI), Y8
+	VMOVUPS   32(DI), Y9
+	VMOVUPS   (DI)(R8*1), Y10
+	VMOVUPS   32(DI)(R8*1), Y11
+	VSHUFPS   $0x88, Y9, Y8, Y12
+	VPERMPD   $0xd8, Y12, Y12
+	VSHUFPS   $0xdd, Y9, Y8, Y8
+	VPERMPD   $0xd8, Y8, Y8
+	VSHUFPS   $0x88, Y11, Y10, Y9
+	VPERMPD   $0xd8, Y9, Y9
+	VSHUFPS   $0xdd, Y11, Y10, Y10
+	VPERMPD   $0xd8, Y10, Y10
+	VPXOR     Y11, Y11, Y11
+	VCMPPS    $0x06, Y12, Y8, Y13
+	VCMPPS    $0x07, Y12, Y12, Y14
+	VANDPS    Y14, Y13, Y13
+	VBLENDVPS Y13, Y8, Y12, Y12
+	VBLENDVPS Y13, Y0, Y11, Y11
+	VCMPPS    $0x06, Y12, Y9, Y8
+	VCMPPS    $0x07, Y12, Y12, Y13
+	VANDPS    Y13, Y8, Y8
+	VBLENDVPS Y8, Y9, Y12, Y12
+	VBLENDVPS Y8, Y1, Y11, Y11
+	VCMPPS    $0x06, Y12, Y10, Y8
+	VCMPPS    $0x07, Y12, Y12, Y9
+	VANDPS    Y9, Y8, Y8
+	VBLENDVPS Y8, Y10, Y12, Y12
+	VBLENDVPS Y8, Y2, Y11, Y11
+	VPADDD    Y7, Y11, Y11
+	VPADDD    Y4, Y7, Y7
+	VMOVUPS   Y12, (AX)
+	TESTQ     CX, CX
+	JE        noarg2
+	VMOVDQU   Y11, (CX)
+
+noarg2:
+	ADDQ  $0x00000040, DI
+	ADDQ  $0x00000020, AX
+	TESTQ CX, CX
+	JE    noam
+	ADDQ  $0x00000020, CX
+
+noam:
+	SUBQ $0x00000008, SI
+	JE   rowdone
+	JMP  chunk
+
+tail:
+	LEAQ       (SI)(SI*1), R9
+	MOVQ       $0x0000000000000008, R11
+	MOVQ       R9, R10
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	SUBQ       R10, R9
+	MOVQ       $0x0000000000000008, R11
+	SUBQ       R10, R11
+	LEAQ       convSliding<>+0(SB), R10
+	VMOVDQU    (R10)(R11*4), Y8
+	MOVQ       $0x0000000000000008, R10
+	SUBQ       R9, R10
+	LEAQ       convSliding<>+0(SB), R9
+	VMOVDQU    (R9)(R10*4), Y9
+	MOVQ       $0x0000000000000008, R9
+	SUBQ       SI, R9
+	LEAQ       convSliding<>+0(SB), R10
+	VMOVDQU    (R10)(R9*4), Y10
+	VMASKMOVPS (DI), Y8, Y11
+	VMASKMOVPS 32(DI), Y9, Y12
+	VMASKMOVPS (DI)(R8*1), Y8, Y8
+	VMASKMOVPS 32(DI)(R8*1), Y9, Y9
+	VSHUFPS    $0x88, Y12, Y11, Y13
+	VPERMPD    $0xd8, Y13, Y13
+	VSHUFPS    $0xdd, Y12, Y11, Y11
+	VPERMPD    $0xd8, Y11, Y11
+	VSHUFPS    $0x88, Y9, Y8, Y12
+	VPERMPD    $0xd8, Y12, Y12
+	VSHUFPS    $0xdd, Y9, Y8, Y8
+	VPERMPD    $0xd8, Y8, Y8
+	VPXOR      Y9, Y9, Y9
+	VCMPPS     $0x06, Y13, Y11, Y14
+	VCMPPS     $0x07, Y13, Y13, Y15
+	VANDPS     Y15, Y14, Y14
+	VBLENDVPS  Y14, Y11, Y13, Y13
+	VBLENDVPS  Y14, Y0, Y9, Y9
+	VCMPPS     $0x06, Y13, Y12, Y11
+	VCMPPS     $0x07, Y13, Y13, Y14
+	VANDPS     Y14, Y11, Y11
+	VBLENDVPS  Y11, Y12, Y13, Y13
+	VBLENDVPS  Y11, Y1, Y9, Y9
+	VCMPPS     $0x06, Y13, Y8, Y11
+	VCMPPS     $0x07, Y13, Y13, Y12
+	VANDPS     Y12, Y11, Y11
+	VBLENDVPS  Y11, Y8, Y13, Y13
+	VBLENDVPS  Y11, Y2, Y9, Y9
+	VPADDD     Y7, Y9, Y9
+	VPADDD     Y4, Y7, Y7
+	VMASKMOVPS Y13, Y10, (AX)
+	TESTQ      CX, CX
+	JE         noarg3
+	VPMASKMOVD Y9, Y10, (CX)
+
+noarg3:
+	LEAQ  (AX)(SI*4), AX
+	TESTQ CX, CX
+	JE    rowdone
+	LEAQ  (CX)(SI*4), CX
+
+rowdone:
+	LEAQ   (DX)(R8*2), DX
+	VPADDD Y3, Y6, Y6
+	DECQ   BX
+	JNZ    row
+	ADDQ   24(SP), DX
+	DECQ   (SP)
+	JNZ    plane
 
 done:
 	VZEROUPPER

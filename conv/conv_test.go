@@ -17,8 +17,8 @@ import (
 // group a few images per tile and block.
 var testLimits = []limits{
 	defaultLimits,
-	{tileCols: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8},
-	{tileCols: 60, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30},
+	{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8},
+	{tileCols: 60, groupBelow: 40, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30},
 }
 
 // convCases returns the geometries of the correctness tests: every kernel

@@ -26,6 +26,7 @@ package conv
 // geometries exercise every kind of cut.
 type limits struct {
 	tileCols     int // the widest tile
+	groupBelow   int // images with fewer output positions are grouped into tiles
 	budget       int // floats of one chunk of the column matrix
 	minRows      int // the fewest rows of a chunk, whatever the budget says
 	blockCols    int // a large batch gets a block per blockCols columns...
@@ -34,6 +35,7 @@ type limits struct {
 
 var defaultLimits = limits{
 	tileCols:     2048,
+	groupBelow:   512,     // wider images fill a GEMM alone, without gather and scatter
 	budget:       1 << 18, // 1 MiB: half this machine's L2
 	minRows:      32,
 	blockCols:    2048,
@@ -77,7 +79,9 @@ func makePlan(n, p, k int, lim limits) plan {
 		pl.tilesPerImg = (p + pl.tileCols - 1) / pl.tileCols
 		pl.maxCols = pl.tileCols
 	} else {
-		pl.imgsPerTile = min(pl.imgsPerBlock, max(1, lim.tileCols/p))
+		if p < lim.groupBelow {
+			pl.imgsPerTile = min(pl.imgsPerBlock, max(1, lim.tileCols/p))
+		}
 		pl.maxCols = pl.imgsPerTile * p
 	}
 	rows := min(k, max(lim.minRows, lim.budget/pl.maxCols))

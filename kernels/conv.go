@@ -30,6 +30,15 @@ type Conv struct {
 	// of all its channels. It needs len(src) >= planes*plane,
 	// len(idx) >= rows*w, ld >= w and len(dst) >= (planes*rows-1)*ld+w.
 	Gather func(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int)
+	// Pool2 is 2x2 max-pooling with stride 2 and no padding over planes
+	// planes of h x w floats in x. Output (o, p) of plane q, at
+	// y[(q*(h/2)+o)*(w/2)+p], is the first maximum of x[2o][2p],
+	// x[2o][2p+1], x[2o+1][2p], x[2o+1][2p+1] in that order (the first
+	// NaN, if any); am, unless empty, gets the winner's offset in its
+	// plane, at the same index. An odd last row or column is not read. It
+	// needs len(x) >= planes*h*w and y (and am, unless empty) to hold
+	// planes*(h/2)*(w/2) values.
+	Pool2 func(y []float32, am []int32, x []float32, planes, h, w int)
 }
 
 // checkShift panics unless a Shift call touches only memory it was given.
@@ -71,9 +80,27 @@ func checkGather(dst []float32, ld int, src []float32, plane, planes int, idx []
 	}
 }
 
+// checkPool2 panics unless a Pool2 call touches only memory it was given.
+func checkPool2(y []float32, am []int32, x []float32, planes, h, w int) {
+	switch {
+	case planes < 0 || h < 0 || w < 0:
+		panic(fmt.Sprintf("kernels: Pool2: planes = %d, h = %d, w = %d: negative", planes, h, w))
+	case len(x) < planes*h*w:
+		panic(fmt.Sprintf("kernels: Pool2: len(x) = %d < planes*h*w = %d*%d*%d", len(x), planes, h, w))
+	}
+	out := planes * (h / 2) * (w / 2)
+	if len(y) < out {
+		panic(fmt.Sprintf("kernels: Pool2: len(y) = %d < planes*(h/2)*(w/2) = %d", len(y), out))
+	}
+	if len(am) > 0 && len(am) < out {
+		panic(fmt.Sprintf("kernels: Pool2: len(am) = %d < planes*(h/2)*(w/2) = %d", len(am), out))
+	}
+}
+
 // checkedConv wraps raw kernels (which check nothing) with the checks.
 func checkedConv(shift func(dst, src []float32, rows, w, stride, shift, lo, hi int),
-	gather func(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int)) Conv {
+	gather func(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int),
+	pool2 func(y []float32, am []int32, x []float32, planes, h, w int)) Conv {
 	return Conv{
 		Shift: func(dst, src []float32, rows, w, stride, sh, lo, hi int) {
 			checkShift(dst, src, rows, w, stride, sh, lo, hi)
@@ -88,6 +115,16 @@ func checkedConv(shift func(dst, src []float32, rows, w, stride, shift, lo, hi i
 				return
 			}
 			gather(dst, ld, src, plane, planes, idx, rows, w)
+		},
+		Pool2: func(y []float32, am []int32, x []float32, planes, h, w int) {
+			checkPool2(y, am, x, planes, h, w)
+			if planes == 0 || h < 2 || w < 2 {
+				return
+			}
+			if len(am) == 0 {
+				am = nil // the kernels test the pointer
+			}
+			pool2(y, am, x, planes, h, w)
 		},
 	}
 }

@@ -1,6 +1,6 @@
 package kernels
 
-func convGeneric() Conv { return checkedConv(shiftGeneric, gatherGeneric) }
+func convGeneric() Conv { return checkedConv(shiftGeneric, gatherGeneric, pool2Generic) }
 
 func shiftGeneric(dst, src []float32, rows, w, stride, shift, lo, hi int) {
 	for s := 0; s < rows; s++ {
@@ -25,6 +25,30 @@ func gatherGeneric(dst []float32, ld int, src []float32, plane, planes int, idx 
 					v = pl[t]
 				}
 				out[i] = v
+			}
+		}
+	}
+}
+
+func pool2Generic(y []float32, am []int32, x []float32, planes, h, w int) {
+	oh, ow := h/2, w/2
+	for q := 0; q < planes; q++ {
+		plane := x[q*h*w : (q+1)*h*w]
+		for o := 0; o < oh; o++ {
+			for p := 0; p < ow; p++ {
+				c := 2*o*w + 2*p
+				best, bi := plane[c], c
+				for _, i := range [3]int{c + 1, c + w, c + w + 1} {
+					// Replace on greater or NaN, unless best is NaN.
+					if v := plane[i]; (v > best || v != v) && best == best {
+						best, bi = v, i
+					}
+				}
+				j := (q*oh+o)*ow + p
+				y[j] = best
+				if am != nil {
+					am[j] = int32(bi)
+				}
 			}
 		}
 	}

@@ -310,3 +310,127 @@ func BenchmarkGather(b *testing.B) {
 		}
 	}
 }
+
+// pool2Want is Pool2's definition with the comparisons spelled out.
+func pool2Want(x []float32, planes, h, w int) ([]float32, []int32) {
+	oh, ow := h/2, w/2
+	y := make([]float32, planes*oh*ow)
+	am := make([]int32, len(y))
+	for q := 0; q < planes; q++ {
+		for o := 0; o < oh; o++ {
+			for p := 0; p < ow; p++ {
+				var best float32
+				bi := -1
+				for _, d := range [4][2]int{{0, 0}, {0, 1}, {1, 0}, {1, 1}} {
+					i := (2*o+d[0])*w + 2*p + d[1]
+					v := x[q*h*w+i]
+					switch {
+					case bi < 0:
+						best, bi = v, i
+					case math.IsNaN(float64(best)):
+					case math.IsNaN(float64(v)) || v > best:
+						best, bi = v, i
+					}
+				}
+				y[(q*oh+o)*ow+p], am[(q*oh+o)*ow+p] = best, int32(bi)
+			}
+		}
+	}
+	return y, am
+}
+
+// TestPool2 runs every set against the definition on sizes around the
+// vector widths, odd and even, with ties, NaNs and infinities, and guard
+// pages after and before x, y and am.
+func TestPool2(t *testing.T) {
+	r := testkit.Rand(34)
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, k := range Sets() {
+		t.Run(k.ISA, func(t *testing.T) {
+			for _, h := range []int{0, 1, 2, 3, 4, 7, 8} {
+				for _, w := range append(testkit.Lengths(36), 63, 64, 65, 66, 67) {
+					for _, planes := range []int{1, 3} {
+						x := make([]float32, planes*h*w)
+						for i := range x {
+							switch r.IntN(16) {
+							case 0:
+								x[i] = nan
+							case 1:
+								x[i] = -inf
+							case 2:
+								x[i] = inf
+							default:
+								x[i] = float32(r.IntN(4)) - 2 // ties
+							}
+						}
+						want, wantAm := pool2Want(x, planes, h, w)
+						xe, xs := testkit.Guarded(t, len(x))
+						ye, ys := testkit.Guarded(t, len(want))
+						for i, bufs := range [][2][]float32{{xe, ye}, {xs, ys}} {
+							copy(bufs[0], x)
+							am := make([]int32, len(want))
+							k.Conv.Pool2(bufs[1], am, bufs[0], planes, h, w)
+							for j := range want {
+								if math.Float32bits(want[j]) != math.Float32bits(bufs[1][j]) || wantAm[j] != am[j] {
+									require.Failf(t, "Pool2", "%dx%d, %d planes, buffers %d: output %d = %v at %d, want %v at %d",
+										h, w, planes, i, j, bufs[1][j], am[j], want[j], wantAm[j])
+								}
+							}
+							// Without argmax, the same outputs.
+							for j := range bufs[1] {
+								bufs[1][j] = 0
+							}
+							k.Conv.Pool2(bufs[1], nil, bufs[0], planes, h, w)
+							for j := range want {
+								require.Equal(t, math.Float32bits(want[j]), math.Float32bits(bufs[1][j]))
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestPool2Checks(t *testing.T) {
+	for _, tc := range []struct {
+		y    []float32
+		am   []int32
+		x    []float32
+		p, h int
+		w    int
+		want string
+	}{
+		{make([]float32, 4), nil, make([]float32, 15), 1, 4, 4, "len(x) = 15"},
+		{make([]float32, 3), nil, make([]float32, 16), 1, 4, 4, "len(y) = 3"},
+		{make([]float32, 4), make([]int32, 3), make([]float32, 16), 1, 4, 4, "len(am) = 3"},
+		{nil, nil, nil, 1, -4, 4, "negative"},
+	} {
+		for _, k := range Sets() {
+			msg := func() (m string) {
+				defer func() { m = fmt.Sprint(recover()) }()
+				k.Conv.Pool2(tc.y, tc.am, tc.x, tc.p, tc.h, tc.w)
+				return
+			}()
+			require.Contains(t, msg, tc.want, k.ISA)
+		}
+	}
+}
+
+// BenchmarkPool2 pools 32 planes of w x w.
+func BenchmarkPool2(b *testing.B) {
+	for _, k := range Sets() {
+		for _, w := range []int{8, 28, 64} {
+			const planes = 32
+			x := testkit.Uniform(testkit.Rand(1), planes*w*w, -1, 1)
+			y := make([]float32, planes*(w/2)*(w/2))
+			am := make([]int32, len(y))
+			b.Run(fmt.Sprintf("%s/%dx%d", k.ISA, w, w), func(b *testing.B) {
+				for b.Loop() {
+					k.Conv.Pool2(y, am, x, planes, w, w)
+				}
+				b.ReportMetric(float64(len(x))*float64(b.N)/b.Elapsed().Seconds()/1e9, "inputs/ns")
+			})
+		}
+	}
+}

@@ -7,6 +7,8 @@
 package main
 
 import (
+	"strconv"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -29,6 +31,10 @@ func (v isa) bytes() int { return 4 * v.lanes }
 // iota is the int32 lane numbers 0..15; an ISA loads its first lanes.
 var iota Mem
 
+// evens and odds pick the even and the odd lanes of two vectors of 16
+// (VPERMI2PS indices); iota2 is 0, 2, 4, ... 30.
+var evens, odds, iota2 Mem
+
 // sliding is eight all-ones int32 followed by eight zeros: the eight lanes
 // starting at 8-r have exactly the first r set (AVX2 tail masks).
 var sliding Mem
@@ -38,6 +44,15 @@ func init() {
 	for i := 0; i < 16; i++ {
 		DATA(4*i, U32(uint32(i)))
 	}
+	evens = GLOBL("convEvens", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(uint32(2*i)))
+	}
+	odds = GLOBL("convOdds", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(uint32(2*i+1)))
+	}
+	iota2 = evens
 	sliding = GLOBL("convSliding", RODATA|NOPTR)
 	for i := 0; i < 16; i++ {
 		v := uint32(0)
@@ -66,6 +81,7 @@ func main() {
 	for _, v := range []isa{avx512, avx2} {
 		genShift(v)
 		genGather(v)
+		genPool2(v)
 	}
 	Generate()
 }
@@ -353,4 +369,287 @@ func (v isa) gatherOne(src reg.Register, nv, m1 reg.VecVirtual, in, out Mem, res
 	} else {
 		VMASKMOVPS(x, tm, out)
 	}
+}
+
+// genPool2 emits
+//
+//	func Pool2<ISA>(y []float32, am []int32, x []float32, planes, h, w int)
+//
+// 2x2 max-pooling with stride 2 and no padding over planes planes of h x w
+// floats: output (o, p) of a plane is the first maximum of its window in
+// the order x[2o][2p], x[2o][2p+1], x[2o+1][2p], x[2o+1][2p+1] (the first
+// NaN, if any), and am gets its offset in the plane, unless am is nil.
+// Outputs are (h/2) x (w/2) per plane; an odd last row or column is not
+// read. The caller checks the lengths.
+//
+// A vector of lanes outputs reads two vectors of each input row and splits
+// them into even and odd columns; the running maximum is replaced where a
+// candidate is greater or unordered, unless the maximum is already NaN.
+func genPool2(v isa) {
+	TEXT("Pool2"+v.name, NOSPLIT, "func(y []float32, am []int32, x []float32, planes, h, w int)")
+	Doc("Pool2"+v.name+" is 2x2 max-pooling with stride 2 and argmax over planes planes of",
+		"h x w floats (unchecked; see kernels.Conv).")
+	// Counters the loops reload live on the stack: the loop body needs
+	// most general registers.
+	planesLeft, ohMem, owMem, skipMem := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
+
+	y := Load(Param("y").Base(), GP64())
+	am := Load(Param("am").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	t := Load(Param("planes"), GP64())
+	MOVQ(t, planesLeft)
+	TESTQ(t, t)
+	JE(LabelRef("done"))
+	h := Load(Param("h"), GP64())
+	w := Load(Param("w"), GP64())
+	MOVQ(h, t)
+	SHRQ(U8(1), t)
+	MOVQ(t, ohMem)
+	TESTQ(t, t)
+	JE(LabelRef("done"))
+	MOVQ(w, t)
+	SHRQ(U8(1), t)
+	MOVQ(t, owMem)
+	TESTQ(t, t)
+	JE(LabelRef("done"))
+
+	rowBytes := GP64()
+	MOVQ(w, rowBytes)
+	SHLQ(U8(2), rowBytes)
+	// After the last output row of a plane, an odd input row is skipped.
+	ANDQ(U8(1), h)
+	IMULQ(rowBytes, h)
+	MOVQ(h, skipMem)
+
+	// Offsets of the window's cells in the plane, relative to its corner,
+	// and the corners' step from one output row to the next (2w) and from
+	// one vector of outputs to the next (2*lanes).
+	one := GP64()
+	MOVQ(U64(1), one)
+	offB := v.broadcast(one)
+	offC := v.broadcast(w)
+	wp1 := GP64()
+	LEAQ(Mem{Base: w, Disp: 1}, wp1)
+	offD := v.broadcast(wp1)
+	twoW := GP64()
+	LEAQ(Mem{Base: w, Index: w, Scale: 1}, twoW)
+	rowStep := v.broadcast(twoW)
+	MOVQ(U64(uint64(2*v.lanes)), t)
+	step := v.broadcast(t)
+	iota2v := v.vec()
+	if v.lanes == 16 {
+		VMOVDQU32(iota2, iota2v)
+	} else {
+		VMOVDQU(iota2, iota2v)
+	}
+	pv := pool2Regs{offB: offB, offC: offC, offD: offD, step: step}
+	if v.lanes == 16 {
+		pv.evens, pv.odds = v.vec(), v.vec()
+		VMOVDQU32(evens, pv.evens)
+		VMOVDQU32(odds, pv.odds)
+	}
+
+	r, c, rx := GP64(), GP64(), GP64()
+	rowCorner, corner := v.vec(), v.vec()
+	Label("plane")
+	MOVQ(ohMem, r)
+	// rowCorner holds each lane's window corner offset in the plane.
+	v.move(iota2v, rowCorner)
+
+	Label("row")
+	MOVQ(owMem, c)
+	MOVQ(x, rx)
+	v.move(rowCorner, corner)
+
+	Label("chunk")
+	CMPQ(c, U32(v.lanes))
+	JB(LabelRef("tail"))
+	v.pool2Vector(pv, rx, rowBytes, y, am, corner, nil)
+	ADDQ(U32(2*v.bytes()), rx)
+	ADDQ(U32(v.bytes()), y)
+	TESTQ(am, am)
+	JE(LabelRef("noam"))
+	ADDQ(U32(v.bytes()), am)
+	Label("noam")
+	SUBQ(U32(v.lanes), c)
+	JE(LabelRef("rowdone"))
+	JMP(LabelRef("chunk"))
+
+	Label("tail")
+	v.pool2Vector(pv, rx, rowBytes, y, am, corner, c)
+	LEAQ(Mem{Base: y, Index: c, Scale: 4}, y)
+	TESTQ(am, am)
+	JE(LabelRef("rowdone"))
+	LEAQ(Mem{Base: am, Index: c, Scale: 4}, am)
+
+	Label("rowdone")
+	LEAQ(Mem{Base: x, Index: rowBytes, Scale: 2}, x)
+	VPADDD(rowStep, rowCorner, rowCorner)
+	DECQ(r)
+	JNZ(LabelRef("row"))
+	ADDQ(skipMem, x)
+	DECQ(planesLeft)
+	JNZ(LabelRef("plane"))
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// move copies a vector register.
+func (v isa) move(src, dst reg.VecVirtual) {
+	if v.lanes == 16 {
+		VMOVDQA32(src, dst)
+		return
+	}
+	VMOVDQA(src, dst)
+}
+
+// pool2Regs are the vectors pool2Vector keeps across calls: the cell
+// offsets of a window (x[2o][2p+1], x[2o+1][2p], x[2o+1][2p+1]), the step
+// of the corner offsets per vector, and the AVX-512 split indices.
+type pool2Regs struct {
+	offB, offC, offD, step reg.VecVirtual
+	evens, odds            reg.VecVirtual
+}
+
+// labels numbers the labels pool2Vector emits, unique per file.
+var labels int
+
+// pool2Vector pools one vector of outputs whose windows start at rx (row
+// 2o) and rx+rowBytes (row 2o+1), stores them at y and their argmax
+// (corner + cell offset) at am when am is not nil, and advances corner.
+// With rest != nil only rest outputs (0 < rest < lanes) exist.
+func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner reg.VecVirtual, rest reg.GPVirtual) {
+	at := func(row, vec int) Mem {
+		m := Mem{Base: rx, Disp: vec * v.bytes()}
+		if row == 1 {
+			m.Index, m.Scale = rowBytes, 1
+		}
+		return m
+	}
+	// Masks for a partial vector: 2*rest input floats per row (the first
+	// vector's lanes, then the second's), rest outputs.
+	var kin [2]reg.OpmaskVirtual
+	var kout reg.OpmaskVirtual
+	var mk [2]reg.VecVirtual
+	var mout reg.VecVirtual
+	if rest != nil {
+		t := GP64()
+		LEAQ(Mem{Base: rest, Index: rest, Scale: 1}, t)
+		if v.lanes == 16 {
+			ones, bits := GP32(), GP32()
+			MOVL(U32(0xffffffff), ones)
+			BZHIL(t.As32(), ones, bits)
+			kin[0], kin[1] = K(), K()
+			KMOVW(bits, kin[0])
+			SHRL(U8(16), bits)
+			KMOVW(bits, kin[1])
+			MOVL(U32(0xffff), ones)
+			BZHIL(rest.As32(), ones, bits)
+			kout = K()
+			KMOVW(bits, kout)
+		} else {
+			n0, n1, eight := GP64(), GP64(), GP64()
+			MOVQ(U64(8), eight)
+			MOVQ(t, n0)
+			CMPQ(n0, eight)
+			CMOVQGT(eight, n0)
+			MOVQ(t, n1)
+			SUBQ(n0, n1)
+			mk[0], mk[1], mout = v.slide(n0), v.slide(n1), v.slide(rest)
+		}
+	}
+	var in [2][2]reg.VecVirtual
+	for row := 0; row < 2; row++ {
+		for vec := 0; vec < 2; vec++ {
+			r := v.vec()
+			switch {
+			case rest == nil:
+				VMOVUPS(at(row, vec), r)
+			case v.lanes == 16:
+				VMOVUPS_Z(at(row, vec), kin[vec], r)
+			default:
+				VMASKMOVPS(at(row, vec), mk[vec], r)
+			}
+			in[row][vec] = r
+		}
+	}
+	// Split each row into its even and odd columns: the four cells.
+	var cell [4]reg.VecVirtual
+	for row := 0; row < 2; row++ {
+		a, b := in[row][0], in[row][1]
+		e, o := v.vec(), v.vec()
+		if v.lanes == 16 {
+			VMOVDQA32(pv.evens, e)
+			VPERMI2PS(b, a, e)
+			VMOVDQA32(pv.odds, o)
+			VPERMI2PS(b, a, o)
+		} else {
+			VSHUFPS(U8(0x88), b, a, e)
+			VPERMPD(U8(0xd8), e, e)
+			VSHUFPS(U8(0xdd), b, a, o)
+			VPERMPD(U8(0xd8), o, o)
+		}
+		cell[2*row], cell[2*row+1] = e, o
+	}
+	best, off := cell[0], v.vec()
+	if v.lanes == 16 {
+		VPXORD(off, off, off)
+	} else {
+		VPXOR(off, off, off)
+	}
+	for i, offc := range []reg.VecVirtual{pv.offB, pv.offC, pv.offD} {
+		c := cell[i+1]
+		if v.lanes == 16 {
+			k := K()
+			VCMPPS(U8(6), best, c, k)       // c > best, or unordered
+			VCMPPS(U8(7), best, best, k, k) // ... unless best is NaN
+			VMOVAPS(c, k, best)
+			VMOVDQA32(offc, k, off)
+			continue
+		}
+		m, ord := v.vec(), v.vec()
+		VCMPPS(U8(6), best, c, m)      // c > best, or unordered
+		VCMPPS(U8(7), best, best, ord) // ... unless best is NaN
+		VANDPS(ord, m, m)
+		VBLENDVPS(m, c, best, best)
+		VBLENDVPS(m, offc, off, off)
+	}
+	VPADDD(corner, off, off)
+	VPADDD(pv.step, corner, corner)
+	switch {
+	case rest == nil:
+		VMOVUPS(best, Mem{Base: y})
+	case v.lanes == 16:
+		VMOVUPS(best, kout, Mem{Base: y})
+	default:
+		VMASKMOVPS(best, mout, Mem{Base: y})
+	}
+	skip := "noarg" + strconv.Itoa(labels)
+	labels++
+	TESTQ(am, am)
+	JE(LabelRef(skip))
+	switch {
+	case rest == nil && v.lanes == 16:
+		VMOVDQU32(off, Mem{Base: am})
+	case rest == nil:
+		VMOVDQU(off, Mem{Base: am})
+	case v.lanes == 16:
+		VMOVDQU32(off, kout, Mem{Base: am})
+	default:
+		VPMASKMOVD(off, mout, Mem{Base: am})
+	}
+	Label(skip)
+}
+
+// slide returns the AVX2 mask of the first n lanes (0 <= n <= 8).
+func (v isa) slide(n reg.Register) reg.VecVirtual {
+	idx, base := GP64(), GP64()
+	MOVQ(U64(8), idx)
+	SUBQ(n, idx)
+	LEAQ(sliding, base)
+	m := v.vec()
+	VMOVDQU(Mem{Base: base, Index: idx, Scale: 4}, m)
+	return m
 }
