@@ -163,3 +163,36 @@ func TestNoAllocations(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentLayers runs several layers at once from several goroutines:
+// they share the worker goroutines, and each must still get its own
+// results, the same as alone.
+func TestConcurrentLayers(t *testing.T) {
+	const copies = 4
+	tc := parallelCases[1]
+	want := func() [][]float32 {
+		c, err := New(tc.g)
+		require.NoError(t, err)
+		c.lim = tc.lim
+		return results(t, c, tc.n, 3)
+	}()
+	got := make([][][]float32, copies)
+	done := make(chan int)
+	for i := range copies {
+		go func() {
+			c, err := New(tc.g)
+			if err == nil {
+				c.lim = tc.lim
+				c.SetThreads(3)
+				got[i] = results(t, c, tc.n, 3)
+			}
+			done <- i
+		}()
+	}
+	for range copies {
+		<-done
+	}
+	for i := range copies {
+		requireSameBits(t, want, got[i], fmt.Sprintf("copy %d", i))
+	}
+}
