@@ -27,8 +27,9 @@ type Conv2D struct {
 
 	// tr, for stride 1, is the convolution whose forward pass is this
 	// one's backward data pass (see backwardData); wt holds its weights.
-	tr *Conv2D
-	wt []float32
+	tr   *Conv2D
+	wt   []float32
+	flip flipper
 
 	// The current call, read by every lane.
 	op      op
@@ -218,17 +219,47 @@ func (c *Conv2D) backwardData(n int, dy, w, dx []float32) {
 	}
 	c.tr.lim = c.lim
 	c.tr.threads = c.threads
+	// Transposing and rotating the filters costs a pass over them, which
+	// next to the GEMMs of a small image is not negligible: the lanes
+	// share it, one input channel (a row of the result) at a time.
+	c.flip.w, c.flip.wt, c.flip.g = w, c.wt, g
+	c.flip.next.Store(0)
+	runLanes(&c.flip, min(c.Threads(), g.InC, max(1, len(w)/flipGrain)), &c.flip.team)
+	c.flip.w, c.flip.wt = nil, nil
+	c.tr.Forward(n, dy, c.wt, nil, dx)
+}
+
+// flipGrain is about the fewest weights worth a lane of their own in flip.
+const flipGrain = 1 << 14
+
+// flipper writes wt[ci][o][KH*KW-1-t] = w[o][ci][t]: the filters of the
+// transposed convolution, an input channel per work unit.
+type flipper struct {
+	g     *Geometry
+	w, wt []float32
+	next  atomic.Int64
+	team  team
+}
+
+func (f *flipper) abort() {}
+
+func (f *flipper) runLane(int) {
+	g := f.g
 	taps := g.KH * g.KW
-	for o := 0; o < g.OutC; o++ {
-		for ci := 0; ci < g.InC; ci++ {
-			src := w[(o*g.InC+ci)*taps : (o*g.InC+ci+1)*taps]
-			dst := c.wt[(ci*g.OutC+o)*taps : (ci*g.OutC+o+1)*taps]
+	for {
+		ci := int(f.next.Add(1)) - 1
+		if ci >= g.InC || f.team.failed.Load() {
+			return
+		}
+		row := f.wt[ci*g.OutC*taps : (ci+1)*g.OutC*taps]
+		for o := 0; o < g.OutC; o++ {
+			src := f.w[(o*g.InC+ci)*taps : (o*g.InC+ci+1)*taps]
+			dst := row[o*taps : (o+1)*taps]
 			for t, v := range src {
-				dst[taps-1-t] = v
+				dst[len(dst)-1-t] = v
 			}
 		}
 	}
-	c.tr.Forward(n, dy, c.wt, nil, dx)
 }
 
 func (c *Conv2D) checkN(n int) {

@@ -34,12 +34,12 @@ type limits struct {
 }
 
 var defaultLimits = limits{
-	tileCols:     2048,
+	tileCols:     1024,
 	groupBelow:   512,     // wider images fill a GEMM alone, without gather and scatter
 	budget:       1 << 18, // 1 MiB: half this machine's L2
 	minRows:      32,
 	blockCols:    2048,
-	minBlockCols: 256,
+	minBlockCols: 128,
 }
 
 // minBlocks is how many blocks a batch is cut into at least when it has
