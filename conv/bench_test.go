@@ -230,25 +230,37 @@ func BenchmarkMaxPool2D(b *testing.B) {
 	}
 }
 
-// BenchmarkIm2col times building the column matrix of one image, the
-// whole image at once, and folding it back (col2im), in output floats per
-// nanosecond.
+// BenchmarkIm2col times building the first chunk of the first tile of a
+// batch's column matrix (the size the layer really uses, sized for L2) and
+// folding it back with col2im, in matrix floats per nanosecond.
 func BenchmarkIm2col(b *testing.B) {
 	for _, size := range []int{64, 28} {
 		for _, l := range seedNetLayers(size) {
-			d := newDims(l.g)
-			x := testkit.Uniform(testkit.Rand(14), d.in, -1, 1)
-			col := make([]float32, d.k*d.p)
-			scratch := make([]float32, d.h*d.w+1)
+			c, err := New(l.g)
+			if err != nil {
+				b.Fatal(err)
+			}
+			d := &c.d
+			pl := makePlan(benchBatch, d.p, d.k+1, defaultLimits)
+			t, _ := pl.tile(0, 0)
+			x := testkit.Uniform(testkit.Rand(14), benchBatch*d.in, -1, 1)
+			cols := t.cols()
+			rows := min(pl.rows, d.k)
+			col := make([]float32, rows*cols)
 			b.Run(l.name+"/im2col", func(b *testing.B) {
+				c.x = x
+				c.kx = d.k
 				for b.Loop() {
-					d.im2col(x, 0, d.p, col, d.p, 0, scratch)
+					c.columns(t, 0, rows, col)
 				}
 				b.ReportMetric(float64(len(col))*float64(b.N)/b.Elapsed().Seconds()/1e9, "floats/ns")
 			})
 			b.Run(l.name+"/col2im", func(b *testing.B) {
 				for b.Loop() {
-					d.col2im(col, d.p, 0, 0, d.p, x)
+					for img := t.img0; img < t.img1; img++ {
+						p0, p1 := t.p0, t.p1
+						d.col2im(col, cols, (img-t.img0)*(p1-p0), p0, p1, 0, rows, x[img*d.in:(img+1)*d.in])
+					}
 				}
 				b.ReportMetric(float64(len(col))*float64(b.N)/b.Elapsed().Seconds()/1e9, "floats/ns")
 			})

@@ -19,7 +19,7 @@ type Conv2D struct {
 	g       Geometry
 	d       dims
 	threads int
-	budget  int // colBudget; tests lower it to exercise more tile shapes
+	lim     limits // defaultLimits; tests lower them to exercise more cuts
 
 	pl    plan
 	lanes []lane
@@ -27,8 +27,9 @@ type Conv2D struct {
 
 	// tr, for stride 1, is the convolution whose forward pass is this
 	// one's backward data pass (see backwardData); wt holds its weights.
-	tr *Conv2D
-	wt []float32
+	tr   *Conv2D
+	wt   []float32
+	flip flipper
 
 	// The current call, read by every lane.
 	op      op
@@ -54,10 +55,9 @@ const (
 
 // lane is one goroutine's scratch.
 type lane struct {
-	col   []float32 // a tile's column matrix (kx rows), or its gradient (d.k rows)
-	tmp   []float32 // a tile's output or output gradient as a d.oc-row matrix
-	part  []float32 // a block's weight gradient, d.oc x kx
-	plane []float32 // one input channel plane and a zero, for im2col's gather
+	col  []float32 // a chunk of a tile's column matrix, or of its gradient
+	tmp  []float32 // a tile's output or output gradient as a d.oc-row matrix
+	part []float32 // a block's weight gradient, d.oc x kx
 }
 
 // New returns a Conv2D for g, or the error Geometry.Check reports.
@@ -65,7 +65,7 @@ func New(g Geometry) (*Conv2D, error) {
 	if err := g.Check(); err != nil {
 		return nil, err
 	}
-	c := &Conv2D{g: g, d: newDims(g), budget: colBudget}
+	c := &Conv2D{g: g, d: newDims(g), lim: defaultLimits}
 	c.cond.L = &c.mu
 	return c, nil
 }
@@ -213,22 +213,53 @@ func (c *Conv2D) backwardData(n int, dy, w, dx []float32) {
 		if err != nil {
 			panic("conv: internal error: transposed geometry: " + err.Error())
 		}
+		tr.d.ks = c.d.ks
 		c.tr = tr
 		c.wt = make([]float32, len(w))
 	}
-	c.tr.budget = c.budget
+	c.tr.lim = c.lim
 	c.tr.threads = c.threads
+	// Transposing and rotating the filters costs a pass over them, which
+	// next to the GEMMs of a small image is not negligible: the lanes
+	// share it, one input channel (a row of the result) at a time.
+	c.flip.w, c.flip.wt, c.flip.g = w, c.wt, g
+	c.flip.next.Store(0)
+	runLanes(&c.flip, min(c.Threads(), g.InC, max(1, len(w)/flipGrain)), &c.flip.team)
+	c.flip.w, c.flip.wt = nil, nil
+	c.tr.Forward(n, dy, c.wt, nil, dx)
+}
+
+// flipGrain is about the fewest weights worth a lane of their own in flip.
+const flipGrain = 1 << 14
+
+// flipper writes wt[ci][o][KH*KW-1-t] = w[o][ci][t]: the filters of the
+// transposed convolution, an input channel per work unit.
+type flipper struct {
+	g     *Geometry
+	w, wt []float32
+	next  atomic.Int64
+	team  team
+}
+
+func (f *flipper) abort() {}
+
+func (f *flipper) runLane(int) {
+	g := f.g
 	taps := g.KH * g.KW
-	for o := 0; o < g.OutC; o++ {
-		for ci := 0; ci < g.InC; ci++ {
-			src := w[(o*g.InC+ci)*taps : (o*g.InC+ci+1)*taps]
-			dst := c.wt[(ci*g.OutC+o)*taps : (ci*g.OutC+o+1)*taps]
+	for {
+		ci := int(f.next.Add(1)) - 1
+		if ci >= g.InC || f.team.failed.Load() {
+			return
+		}
+		row := f.wt[ci*g.OutC*taps : (ci+1)*g.OutC*taps]
+		for o := 0; o < g.OutC; o++ {
+			src := f.w[(o*g.InC+ci)*taps : (o*g.InC+ci+1)*taps]
+			dst := row[o*taps : (o+1)*taps]
 			for t, v := range src {
-				dst[taps-1-t] = v
+				dst[len(dst)-1-t] = v
 			}
 		}
 	}
-	c.tr.Forward(n, dy, c.wt, nil, dx)
 }
 
 func (c *Conv2D) checkN(n int) {
@@ -251,7 +282,7 @@ func (c *Conv2D) checkLen(name string, s []float32, n, per int, what string) {
 // run plans the batch, sizes the workspace and runs the lanes.
 func (c *Conv2D) run(o op, n int) {
 	if c.pl.n != n {
-		c.pl = makePlan(n, c.d.p, c.d.k+1, c.budget)
+		c.pl = makePlan(n, c.d.p, c.d.k+1, c.lim)
 	}
 	threads := c.Threads()
 	lanes := min(threads, c.pl.blocks)
@@ -280,17 +311,14 @@ func (c *Conv2D) grow(lanes int, o op) {
 	}
 	for i := range c.lanes[:lanes] {
 		l := &c.lanes[i]
-		if len(l.col) < k1*c.pl.maxCols {
-			l.col = make([]float32, k1*c.pl.maxCols)
+		if len(l.col) < c.pl.rows*c.pl.maxCols {
+			l.col = make([]float32, c.pl.rows*c.pl.maxCols)
 		}
 		if len(l.tmp) < c.d.oc*c.pl.maxCols {
 			l.tmp = make([]float32, c.d.oc*c.pl.maxCols)
 		}
 		if o == opBackward && c.dw != nil && len(l.part) < c.d.oc*k1 {
 			l.part = make([]float32, c.d.oc*k1)
-		}
-		if c.d.tab != nil && len(l.plane) < c.d.h*c.d.w+1 {
-			l.plane = make([]float32, c.d.h*c.d.w+1)
 		}
 	}
 	if o == opForward && c.bias != nil && len(c.wext) < c.d.oc*k1 {
@@ -320,20 +348,21 @@ func (c *Conv2D) runLane(i int) {
 	}
 }
 
-// columns writes tile t's column matrix, kx rows with cols columns, into
-// col; with kx == d.k+1 the last row is ones, which multiplies the bias.
-func (c *Conv2D) columns(t tile, col []float32, scratch []float32) {
+// columns writes rows [r0, r1) of tile t's column matrix (cols columns)
+// into col; row d.k, when asked for, is ones: it multiplies the bias.
+func (c *Conv2D) columns(t tile, r0, r1 int, col []float32) {
 	cols := t.cols()
 	d := &c.d
+	k1 := min(r1, d.k)
 	if t.single() {
-		d.im2col(c.x[t.img0*d.in:(t.img0+1)*d.in], t.p0, t.p1, col, cols, 0, scratch)
+		d.im2col(c.x[t.img0*d.in:(t.img0+1)*d.in], t.p0, t.p1, col, cols, 0, r0, k1)
 	} else {
 		for img := t.img0; img < t.img1; img++ {
-			d.im2col(c.x[img*d.in:(img+1)*d.in], 0, d.p, col, cols, (img-t.img0)*d.p, scratch)
+			d.im2col(c.x[img*d.in:(img+1)*d.in], 0, d.p, col, cols, (img-t.img0)*d.p, r0, k1)
 		}
 	}
-	if c.kx > d.k {
-		fill(col[d.k*cols:(d.k+1)*cols], 1)
+	if r1 > d.k {
+		fill(col[(d.k-r0)*cols:(d.k-r0+1)*cols], 1)
 	}
 }
 
@@ -349,18 +378,26 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 			return
 		}
 		cols := t.cols()
-		col := l.col[:c.kx*cols]
-		c.columns(t, col, l.plane)
-		if t.single() {
-			// The tile's outputs are a d.oc x cols window of image img0,
-			// row stride d.p: the GEMM writes them in place.
-			y := c.y[t.img0*d.out+t.p0:]
-			c.gemmOpt.Sgemm(false, false, d.oc, cols, c.kx, 1, a, lda, col, cols, 0, y, d.p)
-			continue
+		// The tile's outputs: for one image a d.oc x cols window of it,
+		// row stride d.p, which the GEMMs write in place; for several a
+		// matrix scattered to them at the end.
+		y, ldy := c.y[t.img0*d.out+t.p0:], d.p
+		if !t.single() {
+			y, ldy = l.tmp[:d.oc*cols], cols
 		}
-		tmp := l.tmp[:d.oc*cols]
-		c.gemmOpt.Sgemm(false, false, d.oc, cols, c.kx, 1, a, lda, col, cols, 0, tmp, cols)
-		d.scatter(tmp, cols, t.img0, t.img1, c.y)
+		for r0 := 0; r0 < c.kx; r0 += c.pl.rows {
+			r1 := min(c.kx, r0+c.pl.rows)
+			col := l.col[:(r1-r0)*cols]
+			c.columns(t, r0, r1, col)
+			beta := float32(1)
+			if r0 == 0 {
+				beta = 0
+			}
+			c.gemmOpt.Sgemm(false, false, d.oc, cols, r1-r0, 1, a[r0:], lda, col, cols, beta, y, ldy)
+		}
+		if !t.single() {
+			d.scatter(y, cols, t.img0, t.img1, c.y)
+		}
 	}
 }
 
@@ -369,6 +406,10 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 	if c.dx != nil {
 		i0, i1 := c.pl.images(b)
 		clear(c.dx[i0*d.in : i1*d.in])
+	}
+	rows := c.kx
+	if c.dw == nil {
+		rows = d.k
 	}
 	for i := 0; ; i++ {
 		t, ok := c.pl.tile(b, i)
@@ -382,25 +423,29 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 			dyt, ldd = l.tmp[:d.oc*cols], cols
 			d.gather(c.dy, t.img0, t.img1, dyt, cols)
 		}
-		if c.dw != nil {
-			col := l.col[:c.kx*cols]
-			c.columns(t, col, l.plane)
-			beta := float32(1)
-			if i == 0 {
-				beta = 0
+		for r0 := 0; r0 < rows; r0 += c.pl.rows {
+			r1 := min(rows, r0+c.pl.rows)
+			if c.dw != nil {
+				col := l.col[:(r1-r0)*cols]
+				c.columns(t, r0, r1, col)
+				beta := float32(1)
+				if i == 0 {
+					beta = 0
+				}
+				// part[:, r0:r1] (+)= dyt * col^T, summed over the tile's
+				// columns.
+				c.gemmOpt.Sgemm(false, true, d.oc, r1-r0, cols, 1, dyt, ldd, col, cols, beta, l.part[r0:], c.kx)
 			}
-			// part += dyt * col^T: d.oc x kx, summed over the tile's columns.
-			c.gemmOpt.Sgemm(false, true, d.oc, c.kx, cols, 1, dyt, ldd, col, cols, beta, l.part, c.kx)
-		}
-		if c.dx != nil {
-			// dcol = w^T * dyt: d.k x cols, then folded back into dx.
-			dcol := l.col[:d.k*cols]
-			c.gemmOpt.Sgemm(true, false, d.k, cols, d.oc, 1, c.w, d.k, dyt, ldd, 0, dcol, cols)
-			if t.single() {
-				d.col2im(dcol, cols, 0, t.p0, t.p1, c.dx[t.img0*d.in:(t.img0+1)*d.in])
-			} else {
-				for img := t.img0; img < t.img1; img++ {
-					d.col2im(dcol, cols, (img-t.img0)*d.p, 0, d.p, c.dx[img*d.in:(img+1)*d.in])
+			if r1 = min(r1, d.k); c.dx != nil && r1 > r0 {
+				// dcol = w[:, r0:r1]^T * dyt, then folded back into dx.
+				dcol := l.col[:(r1-r0)*cols]
+				c.gemmOpt.Sgemm(true, false, r1-r0, cols, d.oc, 1, c.w[r0:], d.k, dyt, ldd, 0, dcol, cols)
+				if t.single() {
+					d.col2im(dcol, cols, 0, t.p0, t.p1, r0, r1, c.dx[t.img0*d.in:(t.img0+1)*d.in])
+				} else {
+					for img := t.img0; img < t.img1; img++ {
+						d.col2im(dcol, cols, (img-t.img0)*d.p, 0, d.p, r0, r1, c.dx[img*d.in:(img+1)*d.in])
+					}
 				}
 			}
 		}

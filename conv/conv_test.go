@@ -11,10 +11,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// budgets are the tile budgets every geometry is run with: the default,
-// one so small that images are cut into tiles that end mid-row, and one
-// that groups a few small images per tile.
-var budgets = []int{colBudget, 1, 4096}
+// testLimits are the cuts every geometry is run with: the default; tiny
+// ones that cut images into tiles ending mid-row, chunks of three rows
+// (which straddle channels) and a block per image; and small ones that
+// group a few images per tile and block.
+var testLimits = []limits{
+	defaultLimits,
+	{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8},
+	{tileCols: 60, groupBelow: 40, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30},
+}
 
 // convCases returns the geometries of the correctness tests: every kernel
 // size 1, 3, 5 with stride 1 and 2 and padding 0, 1, 2 on odd and even
@@ -44,7 +49,7 @@ func convCases(r *rand.Rand) []Geometry {
 		Geometry{InC: 3, InH: 11, InW: 6, OutC: 4, KH: 1, KW: 5, StrideH: 1, StrideW: 3, PadTop: 1, PadBottom: 0, PadLeft: 2, PadRight: 2},
 		Same(1, 28, 28, 4, 3, 1),  // the first layer of the reference network
 		Same(3, 9, 10, 5, 4, 2),   // even kernel, stride 2: asymmetric
-		Same(2, 13, 13, 3, 5, 1),  // image cut mid-row at every budget
+		Same(2, 13, 13, 3, 5, 1),  // image cut mid-row
 		Valid(4, 10, 12, 2, 3, 2), // no padding
 		Geometry{InC: 1, InH: 3, InW: 3, OutC: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 4, PadBottom: 4, PadLeft: 4, PadRight: 4}, // outputs all padding
 	)
@@ -62,11 +67,11 @@ func TestConvAgainstDirect(t *testing.T) {
 			yWant, yAbs := refForward(g, n, x, w, bias)
 			y0Want, y0Abs := refForward(g, n, x, w, nil)
 			dxWant, dxAbs, dwWant, dwAbs, dbWant, dbAbs := refBackward(g, n, x, w, dy)
-			for _, budget := range budgets {
-				t.Run(fmt.Sprintf("%v/n=%d/budget=%d", g, n, budget), func(t *testing.T) {
+			for li, lim := range testLimits {
+				t.Run(fmt.Sprintf("%v/n=%d/limits=%d", g, n, li), func(t *testing.T) {
 					c, err := New(g)
 					require.NoError(t, err)
-					c.budget = budget
+					c.lim = lim
 					terms := g.InC*g.KH*g.KW + 1
 
 					y := make([]float32, n*g.OutSize())

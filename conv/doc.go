@@ -53,10 +53,24 @@
 // n: results are the same bit for bit for any thread count and GOMAXPROCS,
 // provided gemm's are (its contract).
 //
+// # How it is computed
+//
+// Forward is y = W * cols(x) with cols the im2col matrix (InC*KH*KW rows,
+// one column per output position) and the bias folded in as a row of ones.
+// With stride 1, BackwardData is the forward pass of the transposed
+// convolution (dy convolved with the filters rotated by 180 degrees and
+// transposed), which needs im2col of dy rather than col2im's scattered
+// additions; other strides use col2im. BackwardWeights is dy * cols(x)^T.
+//
+// A Conv2D never builds the column matrix of a whole batch: it cuts it into
+// tiles of up to 2048 columns (parts of a large image, or several small
+// images) and each tile into chunks of rows that fit in half the L2 cache,
+// and it builds and multiplies one chunk at a time. im2col runs on the
+// Conv kernels of package kernels (AVX-512, AVX2 or Go), 2x2 max-pooling on
+// its Pool2 kernel.
+//
 // # Memory
 //
-// A Conv2D never builds the column matrix of a whole batch: it works on
-// tiles of columns sized to stay in the L2 cache, in a workspace it keeps.
 // The first call with a given batch size and thread count sizes the
 // workspace; every later call of that size or smaller allocates nothing.
 // MaxPool2D allocates nothing at all.

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/snnkit/snn/gemm"
+	"github.com/snnkit/snn/kernels"
 )
 
 // PoolGeometry is the shape of one max-pooling layer: a KH x KW window
@@ -108,6 +109,8 @@ type MaxPool2D struct {
 	oh, ow, hw, in int
 	out            int
 	threads        int
+	ks             *kernels.Set
+	pool2          bool // 2x2, stride 2, no padding: the Pool2 kernel
 
 	// The current call.
 	backward bool
@@ -124,7 +127,11 @@ func NewMaxPool2D(g PoolGeometry) (*MaxPool2D, error) {
 	if err := g.Check(); err != nil {
 		return nil, err
 	}
-	return &MaxPool2D{g: g, oh: g.OutH(), ow: g.OutW(), hw: g.InH * g.InW, in: g.InSize(), out: g.OutSize()}, nil
+	return &MaxPool2D{
+		g: g, oh: g.OutH(), ow: g.OutW(), hw: g.InH * g.InW, in: g.InSize(), out: g.OutSize(), ks: active,
+		pool2: g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 &&
+			g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0,
+	}, nil
 }
 
 // Geometry returns the layer's geometry.
@@ -229,19 +236,22 @@ func (p *MaxPool2D) runLane(int) {
 func (p *MaxPool2D) forwardImage(img int) {
 	g := &p.g
 	ohw := p.oh * p.ow
+	x := p.x[img*p.in : (img+1)*p.in]
+	y := p.y[img*p.out : (img+1)*p.out]
+	var am []int32
+	if p.argmax != nil {
+		am = p.argmax[img*p.out : (img+1)*p.out]
+	}
+	if p.pool2 {
+		p.ks.Conv.Pool2(y, am, x, g.C, g.InH, g.InW)
+		return
+	}
 	for c := 0; c < g.C; c++ {
-		plane := p.x[img*p.in+c*p.hw : img*p.in+(c+1)*p.hw]
-		o := img*p.out + c*ohw
-		y := p.y[o : o+ohw]
-		var am []int32
-		if p.argmax != nil {
-			am = p.argmax[o : o+ohw]
+		var amc []int32
+		if am != nil {
+			amc = am[c*ohw : (c+1)*ohw]
 		}
-		if g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadTop == 0 && g.PadLeft == 0 {
-			p.forward2x2(plane, y, am)
-			continue
-		}
-		p.forwardPlane(plane, y, am)
+		p.forwardPlane(x[c*p.hw:(c+1)*p.hw], y[c*ohw:(c+1)*ohw], amc)
 	}
 }
 
@@ -269,41 +279,6 @@ func (p *MaxPool2D) forwardPlane(plane, y []float32, am []int32) {
 			y[oh*p.ow+ow] = best
 			if am != nil {
 				am[oh*p.ow+ow] = int32(bi)
-			}
-		}
-	}
-}
-
-// forward2x2 is forwardPlane for the 2x2 window with stride 2 and no top
-// or left padding, the hot case.
-func (p *MaxPool2D) forward2x2(plane, y []float32, am []int32) {
-	w := p.g.InW
-	for oh := 0; oh < p.oh; oh++ {
-		r0 := plane[2*oh*w : 2*oh*w+w]
-		// With bottom padding the last window may have one row only.
-		r1 := r0
-		rowOff := 0
-		if 2*oh+1 < p.g.InH {
-			r1 = plane[(2*oh+1)*w : (2*oh+1)*w+w]
-			rowOff = w
-		}
-		yr := y[oh*p.ow : (oh+1)*p.ow]
-		for ow := range yr {
-			i := 2 * ow
-			j := min(i+1, w-1) // right padding: the window's second column is the first again
-			best, bi := r0[i], i
-			if v := r0[j]; v > best || (v != v && best == best) {
-				best, bi = v, j
-			}
-			if v := r1[i]; v > best || (v != v && best == best) {
-				best, bi = v, i+rowOff
-			}
-			if v := r1[j]; v > best || (v != v && best == best) {
-				best, bi = v, j+rowOff
-			}
-			yr[ow] = best
-			if am != nil {
-				am[oh*p.ow+ow] = int32(2*oh*w + bi)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/snnkit/snn/internal/testkit"
+	"github.com/snnkit/snn/kernels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -13,7 +14,8 @@ import (
 func poolCases() []PoolGeometry {
 	return []PoolGeometry{
 		Pool(3, 8, 8, 2, 2),
-		Pool(2, 7, 9, 2, 2), // odd: last row and column dropped
+		Pool(2, 7, 9, 2, 2),  // odd: last row and column dropped
+		Pool(3, 6, 70, 2, 2), // a vector and a half of outputs per row
 		Pool(1, 28, 28, 2, 2),
 		Pool(2, 3, 3, 2, 2),
 		Pool(2, 9, 8, 3, 2), // overlapping windows
@@ -31,40 +33,43 @@ func TestMaxPoolAgainstDirect(t *testing.T) {
 	for _, g := range poolCases() {
 		for _, n := range []int{1, 7} {
 			for _, ties := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%v/n=%d/ties=%v", g, n, ties), func(t *testing.T) {
-					require.NoError(t, g.Check())
-					p, err := NewMaxPool2D(g)
-					require.NoError(t, err)
-					x := testkit.Uniform(r, n*g.InSize(), -1, 1)
-					if ties {
-						// Three values only: most windows hold a tie
-						// for their maximum.
-						for i := range x {
-							x[i] = float32(r.IntN(3))
+				for _, ks := range kernels.Sets() {
+					t.Run(fmt.Sprintf("%v/n=%d/ties=%v/%s", g, n, ties, ks.ISA), func(t *testing.T) {
+						require.NoError(t, g.Check())
+						p, err := NewMaxPool2D(g)
+						require.NoError(t, err)
+						p.ks = ks
+						x := testkit.Uniform(r, n*g.InSize(), -1, 1)
+						if ties {
+							// Three values only: most windows hold a tie
+							// for their maximum.
+							for i := range x {
+								x[i] = float32(r.IntN(3))
+							}
 						}
-					}
-					dy := testkit.Uniform(r, n*g.OutSize(), -1, 1)
-					yWant, amWant, dxWant := refPool(g, n, x, dy)
+						dy := testkit.Uniform(r, n*g.OutSize(), -1, 1)
+						yWant, amWant, dxWant := refPool(g, n, x, dy)
 
-					y := make([]float32, n*g.OutSize())
-					am := make([]int32, len(y))
-					p.Forward(n, x, y, am)
-					require.Equal(t, yWant, y)
-					require.Equal(t, amWant, am, "argmax: first maximum in row-major window order")
+						y := make([]float32, n*g.OutSize())
+						am := make([]int32, len(y))
+						p.Forward(n, x, y, am)
+						require.Equal(t, yWant, y)
+						require.Equal(t, amWant, am, "argmax: first maximum in row-major window order")
 
-					y2 := make([]float32, len(y))
-					p.Forward(n, x, y2, nil)
-					require.Equal(t, y, y2, "without argmax")
+						y2 := make([]float32, len(y))
+						p.Forward(n, x, y2, nil)
+						require.Equal(t, y, y2, "without argmax")
 
-					dx := make([]float32, n*g.InSize())
-					fill(dx, float32(math.NaN()))
-					p.Backward(n, dy, am, dx)
-					// Each input adds at most KH*KW gradients, in output
-					// order; one float32 rounding per addition.
-					for i, want := range dxWant {
-						assert.InDelta(t, want, float64(dx[i]), 1e-6*float64(g.KH*g.KW), "dx[%d]", i)
-					}
-				})
+						dx := make([]float32, n*g.InSize())
+						fill(dx, float32(math.NaN()))
+						p.Backward(n, dy, am, dx)
+						// Each input adds at most KH*KW gradients, in output
+						// order; one float32 rounding per addition.
+						for i, want := range dxWant {
+							assert.InDelta(t, want, float64(dx[i]), 1e-6*float64(g.KH*g.KW), "dx[%d]", i)
+						}
+					})
+				}
 			}
 		}
 	}

@@ -14,13 +14,15 @@ import (
 // parallelCases have several blocks, so lanes really share the work and
 // the weight gradient is summed from several partials.
 var parallelCases = []struct {
-	g Geometry
-	n int
+	g   Geometry
+	n   int
+	lim limits
 }{
-	{Same(3, 20, 18, 8, 3, 1), 7},  // images cut into tiles
-	{Same(8, 5, 5, 16, 3, 1), 32},  // images grouped into tiles
-	{Same(1, 28, 28, 8, 3, 1), 32}, // the first layer's shape
-	{Same(4, 9, 9, 6, 5, 2), 13},
+	{Same(3, 20, 18, 8, 3, 1), 7, testLimits[1]},  // images cut into tiles
+	{Same(8, 5, 5, 16, 3, 1), 32, testLimits[2]},  // images grouped into tiles
+	{Same(1, 28, 28, 8, 3, 1), 32, defaultLimits}, // the first layer's shape
+	{Same(4, 9, 9, 6, 5, 2), 13, testLimits[2]},   // stride 2: col2im
+	{Same(16, 12, 12, 8, 3, 1), 9, testLimits[2]}, // chunks
 }
 
 // results runs every pass once and returns the outputs.
@@ -63,7 +65,8 @@ func TestConvDeterministic(t *testing.T) {
 		t.Run(fmt.Sprintf("%v/n=%d", tc.g, tc.n), func(t *testing.T) {
 			c, err := New(tc.g)
 			require.NoError(t, err)
-			pl := makePlan(tc.n, c.d.p, c.d.k+1, c.budget)
+			c.lim = tc.lim
+			pl := makePlan(tc.n, c.d.p, c.d.k+1, c.lim)
 			require.Greater(t, pl.blocks, 1, "a case with one block tests nothing here")
 
 			runtime.GOMAXPROCS(1)
@@ -80,6 +83,7 @@ func TestConvDeterministic(t *testing.T) {
 			// A fresh layer (empty workspace) agrees too.
 			c2, err := New(tc.g)
 			require.NoError(t, err)
+			c2.lim = tc.lim
 			c2.SetThreads(2)
 			requireSameBits(t, want, results(t, c2, tc.n, 7), "fresh layer, 2 threads")
 		})
@@ -124,6 +128,7 @@ func TestNoAllocations(t *testing.T) {
 				g, n := tc.g, tc.n
 				c, err := New(g)
 				require.NoError(t, err)
+				c.lim = tc.lim
 				c.SetThreads(threads)
 				r := testkit.Rand(9)
 				x := testkit.Uniform(r, n*g.InSize(), -1, 1)
@@ -138,11 +143,11 @@ func TestNoAllocations(t *testing.T) {
 					c.Backward(n, x, w, y, dx, dw, db)
 				}
 				step()
-				assert.Zero(t, testing.AllocsPerRun(20, step), "forward + backward")
-				assert.Zero(t, testing.AllocsPerRun(20, func() { c.Forward(n-1, x[g.InSize():], w, nil, y[g.OutSize():]) }),
+				assert.Zero(t, testing.AllocsPerRun(5, step), "forward + backward")
+				assert.Zero(t, testing.AllocsPerRun(5, func() { c.Forward(n-1, x[g.InSize():], w, nil, y[g.OutSize():]) }),
 					"a smaller batch, no bias")
-				assert.Zero(t, testing.AllocsPerRun(20, func() { c.BackwardWeights(n, x, y, dw, nil) }), "weights only")
-				assert.Zero(t, testing.AllocsPerRun(20, func() { c.BackwardData(n, y, w, dx) }), "data only")
+				assert.Zero(t, testing.AllocsPerRun(5, func() { c.BackwardWeights(n, x, y, dw, nil) }), "weights only")
+				assert.Zero(t, testing.AllocsPerRun(5, func() { c.BackwardData(n, y, w, dx) }), "data only")
 
 				pg := Pool(g.OutC, g.OutH(), g.OutW(), 2, 2)
 				p, err := NewMaxPool2D(pg)
@@ -150,11 +155,44 @@ func TestNoAllocations(t *testing.T) {
 				p.SetThreads(threads)
 				py := make([]float32, n*pg.OutSize())
 				am := make([]int32, len(py))
-				assert.Zero(t, testing.AllocsPerRun(20, func() {
+				assert.Zero(t, testing.AllocsPerRun(5, func() {
 					p.Forward(n, y, py, am)
 					p.Backward(n, py, am, y)
 				}), "max-pooling")
 			})
 		}
+	}
+}
+
+// TestConcurrentLayers runs several layers at once from several goroutines:
+// they share the worker goroutines, and each must still get its own
+// results, the same as alone.
+func TestConcurrentLayers(t *testing.T) {
+	const copies = 4
+	tc := parallelCases[1]
+	want := func() [][]float32 {
+		c, err := New(tc.g)
+		require.NoError(t, err)
+		c.lim = tc.lim
+		return results(t, c, tc.n, 3)
+	}()
+	got := make([][][]float32, copies)
+	done := make(chan int)
+	for i := range copies {
+		go func() {
+			c, err := New(tc.g)
+			if err == nil {
+				c.lim = tc.lim
+				c.SetThreads(3)
+				got[i] = results(t, c, tc.n, 3)
+			}
+			done <- i
+		}()
+	}
+	for range copies {
+		<-done
+	}
+	for i := range copies {
+		requireSameBits(t, want, got[i], fmt.Sprintf("copy %d", i))
 	}
 }

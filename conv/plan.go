@@ -1,77 +1,92 @@
 package conv
 
 // How a batch is cut into work. The column matrix of a whole batch
-// (InC*KH*KW rows, n*OutH*OutW columns) is never built: it is cut into
-// tiles of columns small enough to stay in the L2 cache, and tiles are
-// grouped into blocks, the units the lanes share. Both cuts depend only on
-// the geometry and the batch size, never on the number of threads, so every
-// GEMM has the same shape and every sum the same order whatever GOMAXPROCS
-// is: that is what makes the results reproducible bit for bit.
+// (InC*KH*KW rows, n*OutH*OutW columns) is never built. Its columns are cut
+// into tiles, and each tile's rows into chunks: a chunk is what im2col
+// writes and one GEMM call reads, small enough to stay in the L2 cache.
+// Tiles are grouped into blocks, the units the lanes share.
+//
+// Tiles are wide because every GEMM call packs its weight operand again:
+// that costs OutC*rows floats per call, against 2*OutC*rows*cols flops, so
+// narrow tiles would spend their time packing weights. Chunks keep the
+// column matrix in cache instead, and the GEMMs of one tile's chunks add
+// into the same output (or write disjoint parts of the weight gradient).
+//
+// Every cut depends only on the geometry and the batch size, never on the
+// number of threads, so every GEMM has the same shape and every sum the
+// same order whatever GOMAXPROCS is: that is what makes the results
+// reproducible bit for bit.
 //
 // A tile is either a range of output positions of one image (large images
-// are cut), or several whole images (small ones are grouped so that the
-// GEMM is wide enough). A block is a run of whole images; it owns one
-// partial weight gradient, added to the result in block order.
-const (
-	// colBudget is the most float32 one tile's column matrix should hold:
-	// 512 KiB, a quarter of this machine's L2.
-	colBudget = 1 << 17
-	// minTileCols is the narrowest tile worth a GEMM call, whatever the
-	// budget says.
-	minTileCols = 64
-	// minBlockCols is the fewest columns a block should hold, so that
-	// adding its partial weight gradient costs little next to its GEMMs.
-	minBlockCols = 512
-	// minBlocks is how many blocks a batch is cut into at least (when it
-	// has that many images), so that that many threads find work.
-	minBlocks = 4
-)
+// are cut), or several whole images (small ones are grouped). A block is a
+// run of whole images; it owns one partial weight gradient, added to the
+// result in block order.
+
+// limits are the sizes the cuts aim at. Tests use tiny ones, so that small
+// geometries exercise every kind of cut.
+type limits struct {
+	tileCols     int // the widest tile
+	groupBelow   int // images with fewer output positions are grouped into tiles
+	budget       int // floats of one chunk of the column matrix
+	minRows      int // the fewest rows of a chunk, whatever the budget says
+	blockCols    int // a large batch gets a block per blockCols columns...
+	minBlockCols int // ...and a small one minBlocks blocks, of at least this many
+}
+
+var defaultLimits = limits{
+	tileCols:     1024,
+	groupBelow:   512,     // wider images fill a GEMM alone, without gather and scatter
+	budget:       1 << 18, // 1 MiB: half this machine's L2
+	minRows:      32,
+	blockCols:    2048,
+	minBlockCols: 128,
+}
+
+// minBlocks is how many blocks a batch is cut into at least when it has
+// the images and columns for it, so that that many threads find work.
+const minBlocks = 4
 
 type plan struct {
 	n            int // images in the batch
 	p            int // output positions per image
+	k            int // rows of the column matrix, bias row included
 	tilesPerImg  int // > 1: each image is cut into this many tiles
 	tileCols     int // columns of a cut tile (the last one of an image may be narrower)
 	imgsPerTile  int // whole images per tile when images are not cut
 	imgsPerBlock int
 	blocks       int
 	maxCols      int // columns of the widest tile
+	rows         int // rows of a chunk (the last may have fewer)
 }
 
 // makePlan cuts a batch of n images with p output positions each and k
-// rows per column (InC*KH*KW, plus one for a bias row) into tiles of about
-// budget floats.
-func makePlan(n, p, k, budget int) plan {
-	pl := plan{n: n, p: p, tilesPerImg: 1, imgsPerTile: 1}
+// rows per column (InC*KH*KW, plus one for a bias row).
+func makePlan(n, p, k int, lim limits) plan {
+	pl := plan{n: n, p: p, k: k, tilesPerImg: 1, imgsPerTile: 1}
 	if n == 0 {
 		return pl
 	}
-	want := max(minTileCols, budget/k)
-	if p > want {
-		pl.tilesPerImg = (p + want - 1) / want
+	total := n * p
+	nb := max(1, min(n, max(total/lim.blockCols, min(minBlocks, total/lim.minBlockCols))))
+	pl.imgsPerBlock = (n + nb - 1) / nb
+	pl.blocks = (n + pl.imgsPerBlock - 1) / pl.imgsPerBlock
+	if p > lim.tileCols {
+		pl.tilesPerImg = (p + lim.tileCols - 1) / lim.tileCols
 		// Even tiles, rounded up to a multiple of 16 columns (one AVX-512
 		// vector) so that the GEMM edges fall on the image's end only.
 		pl.tileCols = (p + pl.tilesPerImg - 1) / pl.tilesPerImg
 		pl.tileCols = (pl.tileCols + 15) &^ 15
 		pl.tilesPerImg = (p + pl.tileCols - 1) / pl.tileCols
 		pl.maxCols = pl.tileCols
-		pl.imgsPerBlock = max(1, (minBlockCols+p-1)/p)
 	} else {
-		// Group whole images, but not so many that fewer than minBlocks
-		// tiles remain, unless that would make tiles narrower than
-		// minTileCols.
-		spread := max(n/minBlocks, (minTileCols+p-1)/p)
-		pl.imgsPerTile = max(1, min(n, want/p, spread))
+		if p < lim.groupBelow {
+			pl.imgsPerTile = min(pl.imgsPerBlock, max(1, lim.tileCols/p))
+		}
 		pl.maxCols = pl.imgsPerTile * p
-		tilesPerBlock := max(1, (minBlockCols+pl.maxCols-1)/pl.maxCols)
-		pl.imgsPerBlock = tilesPerBlock * pl.imgsPerTile
 	}
-	// Keep at least minBlocks blocks when there are images enough, without
-	// breaking up a tile.
-	if capImgs := max(1, n/minBlocks); pl.imgsPerBlock > capImgs {
-		pl.imgsPerBlock = max(pl.imgsPerTile, capImgs/pl.imgsPerTile*pl.imgsPerTile)
-	}
-	pl.blocks = (n + pl.imgsPerBlock - 1) / pl.imgsPerBlock
+	rows := min(k, max(lim.minRows, lim.budget/pl.maxCols))
+	chunks := (k + rows - 1) / rows
+	pl.rows = (k + chunks - 1) / chunks // balanced
 	return pl
 }
 

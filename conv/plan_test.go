@@ -13,15 +13,16 @@ import (
 // whole images in order, and no tile is wider than the workspace.
 func TestPlanCoversEveryColumnOnce(t *testing.T) {
 	r := testkit.Rand(3)
-	type key struct{ n, p, k, budget int }
-	cases := []key{{1, 1, 1, 1}, {32, 4096, 10, colBudget}, {32, 4096, 289, colBudget}, {32, 9, 2305, colBudget},
-		{32, 64, 2305, colBudget}, {7, 81, 20, 1}, {7, 25, 10, 4096}, {5, 3, 7, colBudget}}
+	type key struct{ n, p, k, lim int }
+	cases := []key{{1, 1, 1, 1}, {32, 4096, 10, 0}, {32, 4096, 289, 0}, {32, 9, 2305, 0},
+		{32, 64, 2305, 0}, {7, 81, 20, 1}, {7, 25, 10, 2}, {5, 3, 7, 0}, {32, 784, 289, 0}}
 	for range 200 {
-		cases = append(cases, key{1 + r.IntN(40), 1 + r.IntN(300), 1 + r.IntN(600), []int{1, 1000, 4096, colBudget}[r.IntN(4)]})
+		cases = append(cases, key{1 + r.IntN(40), 1 + r.IntN(3000), 1 + r.IntN(3000), r.IntN(len(testLimits))})
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprint(tc), func(t *testing.T) {
-			pl := makePlan(tc.n, tc.p, tc.k, tc.budget)
+			lim := testLimits[tc.lim]
+			pl := makePlan(tc.n, tc.p, tc.k, lim)
 			seen := make([]int, tc.n*tc.p)
 			nextImg := 0
 			for b := 0; b < pl.blocks; b++ {
@@ -46,10 +47,14 @@ func TestPlanCoversEveryColumnOnce(t *testing.T) {
 			}
 			require.Equal(t, tc.n, nextImg, "blocks end at the batch's end")
 			for i, s := range seen {
-				require.Equal(t, 1, s, "image %d position %d visited %d times", i/tc.p, i%tc.p, s)
+				if s != 1 {
+					require.Failf(t, "coverage", "image %d position %d visited %d times", i/tc.p, i%tc.p, s)
+				}
 			}
-			require.LessOrEqual(t, min(tc.n, minBlocks), pl.blocks*max(1, pl.imgsPerTile),
-				"fewer than minBlocks blocks only when tiles cannot be split")
+			require.LessOrEqual(t, min(tc.n, minBlocks, tc.n*tc.p/lim.minBlockCols), pl.blocks,
+				"fewer than minBlocks blocks only for few images or columns")
+			require.True(t, pl.rows >= 1 && pl.rows <= tc.k, "chunk rows %d", pl.rows)
+			require.True(t, pl.rows*pl.maxCols <= max(lim.budget, lim.minRows*pl.maxCols), "chunk over budget")
 		})
 	}
 }
@@ -57,20 +62,24 @@ func TestPlanCoversEveryColumnOnce(t *testing.T) {
 // TestConvCasesCoverThePlans makes sure the correctness tests run every kind
 // of tile: images cut mid-row, whole images grouped, one and several blocks.
 func TestConvCasesCoverThePlans(t *testing.T) {
-	var cut, grouped, oneBlock, blocks bool
+	var cut, grouped, oneBlock, blocks, chunks, straddle bool
 	for _, g := range convCases(testkit.Rand(1)) {
 		d := newDims(g)
 		for _, n := range []int{1, 7} {
-			for _, budget := range budgets {
-				pl := makePlan(n, d.p, d.k+1, budget)
+			for _, lim := range testLimits {
+				pl := makePlan(n, d.p, d.k+1, lim)
 				cut = cut || (pl.tilesPerImg > 1 && pl.tileCols%d.ow != 0)
 				grouped = grouped || pl.imgsPerTile > 1
 				oneBlock = oneBlock || pl.blocks == 1
 				blocks = blocks || pl.blocks > 1
+				chunks = chunks || pl.rows < pl.k
+				straddle = straddle || (pl.rows < pl.k && pl.rows%(g.KH*g.KW) != 0 && d.tab != nil)
 			}
 		}
 	}
 	require.True(t, cut, "no case cuts an image mid-row")
+	require.True(t, chunks, "no case cuts the rows into chunks")
+	require.True(t, straddle, "no gathered case has chunks that straddle channels")
 	require.True(t, grouped, "no case groups images")
 	require.True(t, oneBlock, "no case has one block")
 	require.True(t, blocks, "no case has several blocks")

@@ -52,6 +52,7 @@ func nativeSets() []*Set {
 			Act:   actAVX512(),
 			Optim: optimAVX512(),
 			Gemm:  gemmAVX512(),
+			Conv:  convAVX512(),
 		})
 	}
 	if len(missing(avx2Needs)) == 0 {
@@ -59,6 +60,7 @@ func nativeSets() []*Set {
 			Act:   actAVX2(),
 			Optim: optimAVX2(),
 			Gemm:  gemmAVX2(),
+			Conv:  convAVX2(),
 		})
 	}
 	return sets

@@ -8,7 +8,12 @@ package kernels
 var neonNeeds = []string{"ASIMD"}
 
 func nativeSets() []*Set {
-	return []*Set{{ISA: NEON, Needs: neonNeeds, Act: actNEON(), Optim: optimNEON(), Gemm: gemmNEON()}}
+	return []*Set{{ISA: NEON, Needs: neonNeeds,
+		Act:   actNEON(),
+		Optim: optimNEON(),
+		Gemm:  gemmNEON(),
+		Conv:  convGeneric(), // NEON versions pending: the pure-Go twins run
+	}}
 }
 
 func whyNot(isa string) string {

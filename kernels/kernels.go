@@ -38,6 +38,7 @@ type Set struct {
 	Act   Act
 	Optim Optim
 	Gemm  Gemm
+	Conv  Conv
 }
 
 var (
@@ -96,5 +97,5 @@ func Sets() []*Set { return append([]*Set(nil), usable...) }
 func Reference() *Set { return runnable[len(runnable)-1] }
 
 func genericSet() *Set {
-	return &Set{ISA: Generic, Act: actGeneric(), Optim: optimGeneric(), Gemm: gemmGeneric()}
+	return &Set{ISA: Generic, Act: actGeneric(), Optim: optimGeneric(), Gemm: gemmGeneric(), Conv: convGeneric()}
 }

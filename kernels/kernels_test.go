@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"os"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -55,5 +56,25 @@ func TestChoose(t *testing.T) {
 			assert.Equal(t, tc.first, got[0].ISA)
 			assert.Len(t, got, tc.n)
 		})
+	}
+}
+
+// TestEverySetIsComplete: a family forgotten in one set's constructor
+// leaves nil functions there, which only a call on that CPU would reveal.
+func TestEverySetIsComplete(t *testing.T) {
+	for _, k := range append(Sets(), Reference()) {
+		v := reflect.ValueOf(*k)
+		for i := 0; i < v.NumField(); i++ {
+			fam := v.Field(i)
+			if fam.Kind() != reflect.Struct {
+				continue
+			}
+			for j := 0; j < fam.NumField(); j++ {
+				f := fam.Field(j)
+				if f.Kind() == reflect.Func {
+					assert.False(t, f.IsNil(), "%s: %s.%s is nil", k.ISA, v.Type().Field(i).Name, fam.Type().Field(j).Name)
+				}
+			}
+		}
 	}
 }

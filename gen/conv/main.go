@@ -1,0 +1,655 @@
+// Command conv generates the amd64 assembly of the data-movement kernels
+// behind package conv's im2col (package asm): Shift, which copies rows of
+// an image shifted sideways with zero padding, and Gather, which builds
+// columns of narrow images through an index table.
+//
+// Run through `go generate ./...` from the repository root; see asm/gen.go.
+package main
+
+import (
+	"strconv"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// isa is one vector extension: lanes float32 per register.
+type isa struct {
+	name  string
+	lanes int
+	vec   func() reg.VecVirtual
+}
+
+var (
+	avx512 = isa{name: "AVX512", lanes: 16, vec: ZMM}
+	avx2   = isa{name: "AVX2", lanes: 8, vec: YMM}
+)
+
+func (v isa) bytes() int { return 4 * v.lanes }
+
+// iota is the int32 lane numbers 0..15; an ISA loads its first lanes.
+var iota Mem
+
+// evens and odds pick the even and the odd lanes of two vectors of 16
+// (VPERMI2PS indices); iota2 is 0, 2, 4, ... 30.
+var evens, odds, iota2 Mem
+
+// sliding is eight all-ones int32 followed by eight zeros: the eight lanes
+// starting at 8-r have exactly the first r set (AVX2 tail masks).
+var sliding Mem
+
+func init() {
+	iota = GLOBL("convIota", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(uint32(i)))
+	}
+	evens = GLOBL("convEvens", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(uint32(2*i)))
+	}
+	odds = GLOBL("convOdds", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(uint32(2*i+1)))
+	}
+	iota2 = evens
+	sliding = GLOBL("convSliding", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+}
+
+// broadcast fills a vector's int32 lanes with the low 32 bits of r.
+func (v isa) broadcast(r reg.Register) reg.VecVirtual {
+	x := v.vec()
+	if v.lanes == 16 {
+		VPBROADCASTD(r.(reg.GPVirtual).As32(), x)
+		return x
+	}
+	t := XMM()
+	MOVQ(r, t)
+	VPBROADCASTD(t, x)
+	return x
+}
+
+func main() {
+	ConstraintExpr("!purego")
+	for _, v := range []isa{avx512, avx2} {
+		genShift(v)
+		genGather(v)
+		genPool2(v)
+	}
+	Generate()
+}
+
+// genShift emits
+//
+//	func Shift<ISA>(dst, src []float32, rows, w, stride, shift, lo, hi int)
+//
+// which sets, for s < rows and i < w,
+//
+//	dst[s*w+i] = src[s*stride+i+shift]  if lo <= i < hi,  0 otherwise.
+//
+// It works down the columns: for each vector of columns the masks (which
+// lanes read, which lanes exist) are the same in every row, so they are
+// made once and the inner loop is a masked load and a masked store per
+// row. Lanes outside [lo, hi) may address memory outside src: they are
+// masked, so they neither fault nor read. The caller checks that the lanes
+// inside stay inside src and that dst holds rows*w floats.
+func genShift(v isa) {
+	TEXT("Shift"+v.name, NOSPLIT, "func(dst, src []float32, rows, w, stride, shift, lo, hi int)")
+	Doc("Shift"+v.name+" sets dst[s*w+i] = src[s*stride+i+shift] for lo <= i < hi and 0 for the",
+		"other i < w, for every row s < rows (unchecked; see kernels.Conv).")
+	dst := Load(Param("dst").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+	rows := Load(Param("rows"), GP64())
+	w := Load(Param("w"), GP64())
+	stride := Load(Param("stride"), GP64())
+	shift := Load(Param("shift"), GP64())
+	lo := Load(Param("lo"), GP64())
+	hi := Load(Param("hi"), GP64())
+
+	TESTQ(rows, rows)
+	JE(LabelRef("done"))
+	TESTQ(w, w)
+	JE(LabelRef("done"))
+
+	SHLQ(U8(2), stride) // bytes
+	// src now points at column 0's source, which may lie before the
+	// slice: only lanes inside [lo, hi) are ever read.
+	LEAQ(Mem{Base: src, Index: shift, Scale: 4}, src)
+	rowBytes := GP64()
+	MOVQ(w, rowBytes)
+	SHLQ(U8(2), rowBytes)
+
+	wv := v.broadcast(w)
+	hiv := v.broadcast(hi)
+	iotav := v.vec()
+	if v.lanes == 16 {
+		VMOVDQU32(iota, iotav)
+	} else {
+		VMOVDQU(iota, iotav)
+	}
+	var lov reg.VecVirtual
+	if v.lanes == 16 {
+		lov = v.broadcast(lo)
+	} else {
+		// AVX2 compares only for greater-than: i >= lo is i > lo-1.
+		lom1 := GP64()
+		LEAQ(Mem{Base: lo, Disp: -1}, lom1)
+		lov = v.broadcast(lom1)
+	}
+
+	j := GP64()
+	XORQ(j, j)
+	Label("column")
+	CMPQ(j, w)
+	JGE(LabelRef("done"))
+
+	// l holds the column numbers j..j+lanes-1.
+	jv := v.broadcast(j)
+	l := v.vec()
+	VPADDD(iotav, jv, l)
+
+	ps, pd, r := GP64(), GP64(), GP64()
+	LEAQ(Mem{Base: src, Index: j, Scale: 4}, ps)
+	LEAQ(Mem{Base: dst, Index: j, Scale: 4}, pd)
+	MOVQ(rows, r)
+
+	x := v.vec()
+	end := GP64()
+	LEAQ(Mem{Base: j, Disp: v.lanes}, end)
+	CMPQ(j, lo)
+	JL(LabelRef("masked"))
+	CMPQ(end, hi)
+	JLE(LabelRef("plain"))
+
+	Label("masked")
+	if v.lanes == 16 {
+		kst, kld := K(), K()
+		VPCMPD(U8(1), wv, l, kst)       // kst = l < w
+		VPCMPD(U8(5), lov, l, kst, kld) // kld = kst & (l >= lo)
+		VPCMPD(U8(1), hiv, l, kld, kld) // kld &= l < hi
+		Label("row")
+		VMOVUPS_Z(Mem{Base: ps}, kld, x)
+		VMOVUPS(x, kst, Mem{Base: pd})
+		ADDQ(stride, ps)
+		ADDQ(rowBytes, pd)
+		DECQ(r)
+		JNZ(LabelRef("row"))
+		JMP(LabelRef("nextcol"))
+	} else {
+		mst, mld, t := v.vec(), v.vec(), v.vec()
+		VPCMPGTD(l, wv, mst)  // w > l
+		VPCMPGTD(lov, l, t)   // l > lo-1
+		VPCMPGTD(l, hiv, mld) // hi > l
+		VPAND(t, mld, mld)
+		// VMASKMOVPS stores are slow: use a plain store when every lane
+		// of the vector is a column.
+		CMPQ(end, w)
+		JG(LabelRef("row"))
+		Label("loadrow")
+		VMASKMOVPS(Mem{Base: ps}, mld, x)
+		VMOVUPS(x, Mem{Base: pd})
+		ADDQ(stride, ps)
+		ADDQ(rowBytes, pd)
+		DECQ(r)
+		JNZ(LabelRef("loadrow"))
+		JMP(LabelRef("nextcol"))
+		Label("row")
+		VMASKMOVPS(Mem{Base: ps}, mld, x)
+		VMASKMOVPS(x, mst, Mem{Base: pd})
+		ADDQ(stride, ps)
+		ADDQ(rowBytes, pd)
+		DECQ(r)
+		JNZ(LabelRef("row"))
+		JMP(LabelRef("nextcol"))
+	}
+
+	// A vector of columns that lies inside [lo, hi) needs no mask.
+	Label("plain")
+	Label("plainrow")
+	VMOVUPS(Mem{Base: ps}, x)
+	VMOVUPS(x, Mem{Base: pd})
+	ADDQ(stride, ps)
+	ADDQ(rowBytes, pd)
+	DECQ(r)
+	JNZ(LabelRef("plainrow"))
+
+	Label("nextcol")
+	ADDQ(U32(v.lanes), j)
+	JMP(LabelRef("column"))
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// genGather emits
+//
+//	func Gather<ISA>(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int)
+//
+// which sets, for q < planes, r < rows and i < w, with t = idx[r*w+i],
+//
+//	dst[(q*rows+r)*ld+i] = src[q*plane+t]  if 0 <= t < plane,  0 otherwise:
+//
+// the same rows of indices applied to planes consecutive planes of src.
+// Indices are checked in the kernel (one compare per vector), so no index
+// reads outside its plane; the caller checks that src holds planes*plane
+// floats, idx rows*w indices and dst (planes*rows-1)*ld+w floats.
+func genGather(v isa) {
+	TEXT("Gather"+v.name, NOSPLIT, "func(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int)")
+	Doc("Gather"+v.name+" sets dst[(q*rows+r)*ld+i] = src[q*plane+idx[r*w+i]], or 0 where the index",
+		"is outside [0, plane), for q < planes, r < rows and i < w (unchecked; see kernels.Conv).")
+	dst := Load(Param("dst").Base(), GP64())
+	ld := Load(Param("ld"), GP64())
+	src := Load(Param("src").Base(), GP64())
+	n := Load(Param("plane"), GP64())
+	planes := Load(Param("planes"), GP64())
+	idx0 := Load(Param("idx").Base(), GP64())
+	rows := Load(Param("rows"), GP64())
+	w := Load(Param("w"), GP64())
+
+	TESTQ(planes, planes)
+	JE(LabelRef("done"))
+	TESTQ(rows, rows)
+	JE(LabelRef("done"))
+	TESTQ(w, w)
+	JE(LabelRef("done"))
+
+	planeBytes := GP64()
+	MOVQ(n, planeBytes)
+	SHLQ(U8(2), planeBytes)
+	// Indices are int32: a plane longer than 2^31-1 cannot be indexed past
+	// that, so the bound saturates there (and stays a positive int32 for
+	// AVX2's signed compares).
+	lim := GP64()
+	MOVQ(U32(0x7fffffff), lim)
+	CMPQ(n, lim)
+	CMOVQGT(lim, n)
+	nv := v.broadcast(n)
+	var m1 reg.VecVirtual
+	if v.lanes == 8 {
+		m1 = v.vec()
+		VPCMPEQD(m1, m1, m1) // -1 in every lane
+	}
+	SHLQ(U8(2), ld)
+
+	idx, r, pd, c := GP64(), GP64(), GP64(), GP64()
+	Label("plane")
+	MOVQ(idx0, idx)
+	MOVQ(rows, r)
+
+	Label("row")
+	MOVQ(dst, pd)
+	MOVQ(w, c)
+
+	Label("full")
+	CMPQ(c, U32(v.lanes))
+	JB(LabelRef("tail"))
+	v.gatherOne(src, nv, m1, Mem{Base: idx}, Mem{Base: pd}, nil)
+	ADDQ(U32(v.bytes()), idx)
+	ADDQ(U32(v.bytes()), pd)
+	SUBQ(U32(v.lanes), c)
+	JMP(LabelRef("full"))
+
+	Label("tail")
+	TESTQ(c, c)
+	JE(LabelRef("next"))
+	v.gatherOne(src, nv, m1, Mem{Base: idx}, Mem{Base: pd}, c)
+	LEAQ(Mem{Base: idx, Index: c, Scale: 4}, idx)
+
+	Label("next")
+	ADDQ(ld, dst)
+	DECQ(r)
+	JNZ(LabelRef("row"))
+	ADDQ(planeBytes, src)
+	DECQ(planes)
+	JNZ(LabelRef("plane"))
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// gatherOne gathers one vector of indices at in into out; with rest != nil
+// only its first rest lanes (0 < rest < lanes) exist.
+func (v isa) gatherOne(src reg.Register, nv, m1 reg.VecVirtual, in, out Mem, rest reg.GPVirtual) {
+	iv, x := v.vec(), v.vec()
+	if v.lanes == 16 {
+		k := K()
+		if rest == nil {
+			VMOVDQU32(in, iv)
+			VPCMPUD(U8(1), nv, iv, k) // k = idx < n, unsigned: negatives fail
+		} else {
+			ones, bits := GP32(), GP32()
+			MOVL(U32(0xffff), ones)
+			BZHIL(rest.As32(), ones, bits)
+			kt := K()
+			KMOVW(bits, kt)
+			VMOVDQU32_Z(in, kt, iv)
+			VPCMPUD(U8(1), nv, iv, kt, k)
+			VXORPS(x, x, x)
+			VGATHERDPS(Mem{Base: src, Index: iv, Scale: 4}, k, x)
+			VMOVUPS(x, kt, out)
+			return
+		}
+		VXORPS(x, x, x)
+		VGATHERDPS(Mem{Base: src, Index: iv, Scale: 4}, k, x)
+		VMOVUPS(x, out)
+		return
+	}
+	m, t := v.vec(), v.vec()
+	var tm reg.VecVirtual
+	if rest == nil {
+		VMOVDQU(in, iv)
+	} else {
+		off, base := GP64(), GP64()
+		MOVQ(U64(8), off)
+		SUBQ(rest, off)
+		LEAQ(sliding, base)
+		tm = v.vec()
+		VMOVDQU(Mem{Base: base, Index: off, Scale: 4}, tm)
+		VPMASKMOVD(in, tm, iv)
+	}
+	VPCMPGTD(iv, nv, m) // n > idx
+	VPCMPGTD(m1, iv, t) // idx > -1
+	VPAND(t, m, m)
+	if tm != nil {
+		VPAND(tm, m, m)
+	}
+	VXORPS(x, x, x)
+	VGATHERDPS(m, Mem{Base: src, Index: iv, Scale: 4}, x)
+	if tm == nil {
+		VMOVUPS(x, out)
+	} else {
+		VMASKMOVPS(x, tm, out)
+	}
+}
+
+// genPool2 emits
+//
+//	func Pool2<ISA>(y []float32, am []int32, x []float32, planes, h, w int)
+//
+// 2x2 max-pooling with stride 2 and no padding over planes planes of h x w
+// floats: output (o, p) of a plane is the first maximum of its window in
+// the order x[2o][2p], x[2o][2p+1], x[2o+1][2p], x[2o+1][2p+1] (the first
+// NaN, if any), and am gets its offset in the plane, unless am is nil.
+// Outputs are (h/2) x (w/2) per plane; an odd last row or column is not
+// read. The caller checks the lengths.
+//
+// A vector of lanes outputs reads two vectors of each input row and splits
+// them into even and odd columns; the running maximum is replaced where a
+// candidate is greater or unordered, unless the maximum is already NaN.
+func genPool2(v isa) {
+	TEXT("Pool2"+v.name, NOSPLIT, "func(y []float32, am []int32, x []float32, planes, h, w int)")
+	Doc("Pool2"+v.name+" is 2x2 max-pooling with stride 2 and argmax over planes planes of",
+		"h x w floats (unchecked; see kernels.Conv).")
+	// Counters the loops reload live on the stack: the loop body needs
+	// most general registers.
+	planesLeft, ohMem, owMem, skipMem := AllocLocal(8), AllocLocal(8), AllocLocal(8), AllocLocal(8)
+
+	y := Load(Param("y").Base(), GP64())
+	am := Load(Param("am").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	t := Load(Param("planes"), GP64())
+	MOVQ(t, planesLeft)
+	TESTQ(t, t)
+	JE(LabelRef("done"))
+	h := Load(Param("h"), GP64())
+	w := Load(Param("w"), GP64())
+	MOVQ(h, t)
+	SHRQ(U8(1), t)
+	MOVQ(t, ohMem)
+	TESTQ(t, t)
+	JE(LabelRef("done"))
+	MOVQ(w, t)
+	SHRQ(U8(1), t)
+	MOVQ(t, owMem)
+	TESTQ(t, t)
+	JE(LabelRef("done"))
+
+	rowBytes := GP64()
+	MOVQ(w, rowBytes)
+	SHLQ(U8(2), rowBytes)
+	// After the last output row of a plane, an odd input row is skipped.
+	ANDQ(U8(1), h)
+	IMULQ(rowBytes, h)
+	MOVQ(h, skipMem)
+
+	// Offsets of the window's cells in the plane, relative to its corner,
+	// and the corners' step from one output row to the next (2w) and from
+	// one vector of outputs to the next (2*lanes).
+	one := GP64()
+	MOVQ(U64(1), one)
+	offB := v.broadcast(one)
+	offC := v.broadcast(w)
+	wp1 := GP64()
+	LEAQ(Mem{Base: w, Disp: 1}, wp1)
+	offD := v.broadcast(wp1)
+	twoW := GP64()
+	LEAQ(Mem{Base: w, Index: w, Scale: 1}, twoW)
+	rowStep := v.broadcast(twoW)
+	MOVQ(U64(uint64(2*v.lanes)), t)
+	step := v.broadcast(t)
+	iota2v := v.vec()
+	if v.lanes == 16 {
+		VMOVDQU32(iota2, iota2v)
+	} else {
+		VMOVDQU(iota2, iota2v)
+	}
+	pv := pool2Regs{offB: offB, offC: offC, offD: offD, step: step}
+	if v.lanes == 16 {
+		pv.evens, pv.odds = v.vec(), v.vec()
+		VMOVDQU32(evens, pv.evens)
+		VMOVDQU32(odds, pv.odds)
+	}
+
+	r, c, rx := GP64(), GP64(), GP64()
+	rowCorner, corner := v.vec(), v.vec()
+	Label("plane")
+	MOVQ(ohMem, r)
+	// rowCorner holds each lane's window corner offset in the plane.
+	v.move(iota2v, rowCorner)
+
+	Label("row")
+	MOVQ(owMem, c)
+	MOVQ(x, rx)
+	v.move(rowCorner, corner)
+
+	Label("chunk")
+	CMPQ(c, U32(v.lanes))
+	JB(LabelRef("tail"))
+	v.pool2Vector(pv, rx, rowBytes, y, am, corner, nil)
+	ADDQ(U32(2*v.bytes()), rx)
+	ADDQ(U32(v.bytes()), y)
+	TESTQ(am, am)
+	JE(LabelRef("noam"))
+	ADDQ(U32(v.bytes()), am)
+	Label("noam")
+	SUBQ(U32(v.lanes), c)
+	JE(LabelRef("rowdone"))
+	JMP(LabelRef("chunk"))
+
+	Label("tail")
+	v.pool2Vector(pv, rx, rowBytes, y, am, corner, c)
+	LEAQ(Mem{Base: y, Index: c, Scale: 4}, y)
+	TESTQ(am, am)
+	JE(LabelRef("rowdone"))
+	LEAQ(Mem{Base: am, Index: c, Scale: 4}, am)
+
+	Label("rowdone")
+	LEAQ(Mem{Base: x, Index: rowBytes, Scale: 2}, x)
+	VPADDD(rowStep, rowCorner, rowCorner)
+	DECQ(r)
+	JNZ(LabelRef("row"))
+	ADDQ(skipMem, x)
+	DECQ(planesLeft)
+	JNZ(LabelRef("plane"))
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// move copies a vector register.
+func (v isa) move(src, dst reg.VecVirtual) {
+	if v.lanes == 16 {
+		VMOVDQA32(src, dst)
+		return
+	}
+	VMOVDQA(src, dst)
+}
+
+// pool2Regs are the vectors pool2Vector keeps across calls: the cell
+// offsets of a window (x[2o][2p+1], x[2o+1][2p], x[2o+1][2p+1]), the step
+// of the corner offsets per vector, and the AVX-512 split indices.
+type pool2Regs struct {
+	offB, offC, offD, step reg.VecVirtual
+	evens, odds            reg.VecVirtual
+}
+
+// labels numbers the labels pool2Vector emits, unique per file.
+var labels int
+
+// pool2Vector pools one vector of outputs whose windows start at rx (row
+// 2o) and rx+rowBytes (row 2o+1), stores them at y and their argmax
+// (corner + cell offset) at am when am is not nil, and advances corner.
+// With rest != nil only rest outputs (0 < rest < lanes) exist.
+func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner reg.VecVirtual, rest reg.GPVirtual) {
+	at := func(row, vec int) Mem {
+		m := Mem{Base: rx, Disp: vec * v.bytes()}
+		if row == 1 {
+			m.Index, m.Scale = rowBytes, 1
+		}
+		return m
+	}
+	// Masks for a partial vector: 2*rest input floats per row (the first
+	// vector's lanes, then the second's), rest outputs.
+	var kin [2]reg.OpmaskVirtual
+	var kout reg.OpmaskVirtual
+	var mk [2]reg.VecVirtual
+	var mout reg.VecVirtual
+	if rest != nil {
+		t := GP64()
+		LEAQ(Mem{Base: rest, Index: rest, Scale: 1}, t)
+		if v.lanes == 16 {
+			ones, bits := GP32(), GP32()
+			MOVL(U32(0xffffffff), ones)
+			BZHIL(t.As32(), ones, bits)
+			kin[0], kin[1] = K(), K()
+			KMOVW(bits, kin[0])
+			SHRL(U8(16), bits)
+			KMOVW(bits, kin[1])
+			MOVL(U32(0xffff), ones)
+			BZHIL(rest.As32(), ones, bits)
+			kout = K()
+			KMOVW(bits, kout)
+		} else {
+			n0, n1, eight := GP64(), GP64(), GP64()
+			MOVQ(U64(8), eight)
+			MOVQ(t, n0)
+			CMPQ(n0, eight)
+			CMOVQGT(eight, n0)
+			MOVQ(t, n1)
+			SUBQ(n0, n1)
+			mk[0], mk[1], mout = v.slide(n0), v.slide(n1), v.slide(rest)
+		}
+	}
+	var in [2][2]reg.VecVirtual
+	for row := 0; row < 2; row++ {
+		for vec := 0; vec < 2; vec++ {
+			r := v.vec()
+			switch {
+			case rest == nil:
+				VMOVUPS(at(row, vec), r)
+			case v.lanes == 16:
+				VMOVUPS_Z(at(row, vec), kin[vec], r)
+			default:
+				VMASKMOVPS(at(row, vec), mk[vec], r)
+			}
+			in[row][vec] = r
+		}
+	}
+	// Split each row into its even and odd columns: the four cells.
+	var cell [4]reg.VecVirtual
+	for row := 0; row < 2; row++ {
+		a, b := in[row][0], in[row][1]
+		e, o := v.vec(), v.vec()
+		if v.lanes == 16 {
+			VMOVDQA32(pv.evens, e)
+			VPERMI2PS(b, a, e)
+			VMOVDQA32(pv.odds, o)
+			VPERMI2PS(b, a, o)
+		} else {
+			VSHUFPS(U8(0x88), b, a, e)
+			VPERMPD(U8(0xd8), e, e)
+			VSHUFPS(U8(0xdd), b, a, o)
+			VPERMPD(U8(0xd8), o, o)
+		}
+		cell[2*row], cell[2*row+1] = e, o
+	}
+	best, off := cell[0], v.vec()
+	if v.lanes == 16 {
+		VPXORD(off, off, off)
+	} else {
+		VPXOR(off, off, off)
+	}
+	for i, offc := range []reg.VecVirtual{pv.offB, pv.offC, pv.offD} {
+		c := cell[i+1]
+		if v.lanes == 16 {
+			k := K()
+			VCMPPS(U8(6), best, c, k)       // c > best, or unordered
+			VCMPPS(U8(7), best, best, k, k) // ... unless best is NaN
+			VMOVAPS(c, k, best)
+			VMOVDQA32(offc, k, off)
+			continue
+		}
+		m, ord := v.vec(), v.vec()
+		VCMPPS(U8(6), best, c, m)      // c > best, or unordered
+		VCMPPS(U8(7), best, best, ord) // ... unless best is NaN
+		VANDPS(ord, m, m)
+		VBLENDVPS(m, c, best, best)
+		VBLENDVPS(m, offc, off, off)
+	}
+	VPADDD(corner, off, off)
+	VPADDD(pv.step, corner, corner)
+	switch {
+	case rest == nil:
+		VMOVUPS(best, Mem{Base: y})
+	case v.lanes == 16:
+		VMOVUPS(best, kout, Mem{Base: y})
+	default:
+		VMASKMOVPS(best, mout, Mem{Base: y})
+	}
+	skip := "noarg" + strconv.Itoa(labels)
+	labels++
+	TESTQ(am, am)
+	JE(LabelRef(skip))
+	switch {
+	case rest == nil && v.lanes == 16:
+		VMOVDQU32(off, Mem{Base: am})
+	case rest == nil:
+		VMOVDQU(off, Mem{Base: am})
+	case v.lanes == 16:
+		VMOVDQU32(off, kout, Mem{Base: am})
+	default:
+		VPMASKMOVD(off, mout, Mem{Base: am})
+	}
+	Label(skip)
+}
+
+// slide returns the AVX2 mask of the first n lanes (0 <= n <= 8).
+func (v isa) slide(n reg.Register) reg.VecVirtual {
+	idx, base := GP64(), GP64()
+	MOVQ(U64(8), idx)
+	SUBQ(n, idx)
+	LEAQ(sliding, base)
+	m := v.vec()
+	VMOVDQU(Mem{Base: base, Index: idx, Scale: 4}, m)
+	return m
+}

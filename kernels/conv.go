@@ -1,0 +1,130 @@
+package kernels
+
+import "fmt"
+
+// Conv holds the data-movement kernels behind package conv's im2col: they
+// build the column matrix of a convolution from an image, a row of the
+// matrix at a time.
+//
+// Both check their arguments in Go, as far as memory safety needs, before
+// any assembly runs: a bad call panics with a message naming the argument.
+type Conv struct {
+	// Shift copies rows segments of w floats, each shifted sideways, with
+	// zeros where the shift leaves the source row: for s < rows, i < w,
+	//
+	//	dst[s*w+i] = src[s*stride+i+shift]  if lo <= i < hi,  0 otherwise.
+	//
+	// With stride 1 in width, one row of the column matrix of a kernel
+	// tap is Shift over the output rows whose input row exists. It needs
+	// 0 <= lo <= hi <= w, stride >= 0, len(dst) >= rows*w and, when
+	// something is copied, every src index read in range.
+	Shift func(dst, src []float32, rows, w, stride, shift, lo, hi int)
+	// Gather applies rows rows of w indices to each of planes planes of
+	// plane floats in src: for q < planes, r < rows, i < w, with
+	// t = idx[r*w+i],
+	//
+	//	dst[(q*rows+r)*ld+i] = src[q*plane+t]  if 0 <= t < plane,  0 otherwise,
+	//
+	// so a negative index writes a zero (padding). With the index table
+	// of a narrow image's kernel taps, one call builds the column matrix
+	// of all its channels. It needs len(src) >= planes*plane,
+	// len(idx) >= rows*w, ld >= w and len(dst) >= (planes*rows-1)*ld+w.
+	Gather func(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int)
+	// Pool2 is 2x2 max-pooling with stride 2 and no padding over planes
+	// planes of h x w floats in x. Output (o, p) of plane q, at
+	// y[(q*(h/2)+o)*(w/2)+p], is the first maximum of x[2o][2p],
+	// x[2o][2p+1], x[2o+1][2p], x[2o+1][2p+1] in that order (the first
+	// NaN, if any); am, unless empty, gets the winner's offset in its
+	// plane, at the same index. An odd last row or column is not read. It
+	// needs len(x) >= planes*h*w and y (and am, unless empty) to hold
+	// planes*(h/2)*(w/2) values.
+	Pool2 func(y []float32, am []int32, x []float32, planes, h, w int)
+}
+
+// checkShift panics unless a Shift call touches only memory it was given.
+func checkShift(dst, src []float32, rows, w, stride, shift, lo, hi int) {
+	switch {
+	case rows < 0 || w < 0:
+		panic(fmt.Sprintf("kernels: Shift: rows = %d, w = %d: negative", rows, w))
+	case lo < 0 || lo > hi || hi > w:
+		panic(fmt.Sprintf("kernels: Shift: need 0 <= lo <= hi <= w, have lo = %d, hi = %d, w = %d", lo, hi, w))
+	case stride < 0:
+		panic(fmt.Sprintf("kernels: Shift: stride = %d < 0", stride))
+	case len(dst) < rows*w:
+		panic(fmt.Sprintf("kernels: Shift: len(dst) = %d < rows*w = %d*%d", len(dst), rows, w))
+	}
+	if rows == 0 || lo == hi {
+		return
+	}
+	if first, last := lo+shift, (rows-1)*stride+hi-1+shift; first < 0 || last >= len(src) {
+		panic(fmt.Sprintf("kernels: Shift: reads src[%d] to src[%d], len(src) = %d", first, last, len(src)))
+	}
+}
+
+// checkGather panics unless a Gather call touches only memory it was given
+// (the kernel itself keeps each read inside its plane).
+func checkGather(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int) {
+	switch {
+	case rows < 0 || w < 0 || plane < 0 || planes < 0:
+		panic(fmt.Sprintf("kernels: Gather: rows = %d, w = %d, plane = %d, planes = %d: negative", rows, w, plane, planes))
+	case rows == 0 || w == 0 || planes == 0:
+		return
+	case len(src) < planes*plane:
+		panic(fmt.Sprintf("kernels: Gather: len(src) = %d < planes*plane = %d*%d", len(src), planes, plane))
+	case ld < w:
+		panic(fmt.Sprintf("kernels: Gather: ld = %d < w = %d", ld, w))
+	case len(idx) < rows*w:
+		panic(fmt.Sprintf("kernels: Gather: len(idx) = %d < rows*w = %d*%d", len(idx), rows, w))
+	case len(dst) < (planes*rows-1)*ld+w:
+		panic(fmt.Sprintf("kernels: Gather: len(dst) = %d < (planes*rows-1)*ld+w = %d", len(dst), (planes*rows-1)*ld+w))
+	}
+}
+
+// checkPool2 panics unless a Pool2 call touches only memory it was given.
+func checkPool2(y []float32, am []int32, x []float32, planes, h, w int) {
+	switch {
+	case planes < 0 || h < 0 || w < 0:
+		panic(fmt.Sprintf("kernels: Pool2: planes = %d, h = %d, w = %d: negative", planes, h, w))
+	case len(x) < planes*h*w:
+		panic(fmt.Sprintf("kernels: Pool2: len(x) = %d < planes*h*w = %d*%d*%d", len(x), planes, h, w))
+	}
+	out := planes * (h / 2) * (w / 2)
+	if len(y) < out {
+		panic(fmt.Sprintf("kernels: Pool2: len(y) = %d < planes*(h/2)*(w/2) = %d", len(y), out))
+	}
+	if len(am) > 0 && len(am) < out {
+		panic(fmt.Sprintf("kernels: Pool2: len(am) = %d < planes*(h/2)*(w/2) = %d", len(am), out))
+	}
+}
+
+// checkedConv wraps raw kernels (which check nothing) with the checks.
+func checkedConv(shift func(dst, src []float32, rows, w, stride, shift, lo, hi int),
+	gather func(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int),
+	pool2 func(y []float32, am []int32, x []float32, planes, h, w int)) Conv {
+	return Conv{
+		Shift: func(dst, src []float32, rows, w, stride, sh, lo, hi int) {
+			checkShift(dst, src, rows, w, stride, sh, lo, hi)
+			if rows == 0 || w == 0 {
+				return
+			}
+			shift(dst, src, rows, w, stride, sh, lo, hi)
+		},
+		Gather: func(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int) {
+			checkGather(dst, ld, src, plane, planes, idx, rows, w)
+			if rows == 0 || w == 0 || planes == 0 {
+				return
+			}
+			gather(dst, ld, src, plane, planes, idx, rows, w)
+		},
+		Pool2: func(y []float32, am []int32, x []float32, planes, h, w int) {
+			checkPool2(y, am, x, planes, h, w)
+			if planes == 0 || h < 2 || w < 2 {
+				return
+			}
+			if len(am) == 0 {
+				am = nil // the kernels test the pointer
+			}
+			pool2(y, am, x, planes, h, w)
+		},
+	}
+}
