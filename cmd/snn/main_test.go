@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -256,4 +259,64 @@ func skipSlowPaths(t *testing.T) {
 	if host := strings.TrimSpace(string(out)); host != runtime.GOARCH {
 		t.Skipf("test binary is %s on a %s host (emulated)", runtime.GOARCH, host)
 	}
+}
+
+// placesTree writes a Places365-format collection of small PNG images:
+// train and val lists, a categories file, and images whose brightness
+// depends on the class.
+func placesTree(t *testing.T, perClass int) (root, train, val, cats string) {
+	t.Helper()
+	root = t.TempDir()
+	classes := []string{"/a/abbey", "/b/beach", "/c/canyon"}
+	var tr, va, ca bytes.Buffer
+	for c, name := range classes {
+		fmt.Fprintf(&ca, "%s %d\n", name, c)
+		for i := 0; i < perClass; i++ {
+			img := image.NewGray(image.Rect(0, 0, 24, 20))
+			for p := range img.Pix {
+				img.Pix[p] = uint8(60*c + 40 + (p*7+i)%30)
+			}
+			rel := fmt.Sprintf("%s/%08d.png", name, i+1)
+			path := filepath.Join(root, rel)
+			require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+			f, err := os.Create(path)
+			require.NoError(t, err)
+			require.NoError(t, png.Encode(f, img))
+			require.NoError(t, f.Close())
+			if i%4 == 3 {
+				fmt.Fprintf(&va, "%s %d\n", rel, c)
+			} else {
+				fmt.Fprintf(&tr, "%s %d\n", rel, c)
+			}
+		}
+	}
+	train, val, cats = filepath.Join(root, "train.txt"), filepath.Join(root, "val.txt"), filepath.Join(root, "categories.txt")
+	require.NoError(t, os.WriteFile(train, tr.Bytes(), 0o644))
+	require.NoError(t, os.WriteFile(val, va.Bytes(), 0o644))
+	require.NoError(t, os.WriteFile(cats, ca.Bytes(), 0o644))
+	return root, train, val, cats
+}
+
+func TestPlacesEndToEnd(t *testing.T) {
+	skipSlowPaths(t)
+	root, train, val, cats := placesTree(t, 8)
+	out := t.TempDir()
+	code, stdout, stderr := runCLI(t, "train", "-places-train", train, "-places-val", val, "-places-root", root,
+		"-places-categories", cats, "-size", "16", "-batch", "4", "-max-steps", "4", "-monitor-every", "2",
+		"-val-every", "2", "-out", out, "-progress", "none")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "data places365: 18 training images, 6 test images")
+	assert.Contains(t, stderr, "input standardization from 18 training images")
+	assert.Contains(t, stdout, "test: top-1")
+	code, stdout, stderr = runCLI(t, "eval", "-checkpoint", out)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "on places365: top-1")
+
+	// A broken image in the list fails the run, naming the file.
+	bad := filepath.Join(root, "a", "abbey", "00000001.png")
+	require.NoError(t, os.WriteFile(bad, []byte("not a png"), 0o644))
+	code, _, stderr = runCLI(t, "train", "-places-train", train, "-places-root", root, "-size", "16", "-batch", "4",
+		"-max-steps", "2", "-out", t.TempDir(), "-progress", "none", "-standardize", "off")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, bad)
 }
