@@ -194,6 +194,7 @@ var forms = map[string]func(fn *Func, g gen){
 		fn.AND(g.gp(), g.gp(), Imm(1<<g.intn(1, 20)-1))
 		fn.AND(g.gp(), g.gp(), Imm(-1<<g.intn(1, 20)))
 		fn.LSL(g.gp(), g.gp(), g.intn(1, 63))
+		fn.LSR(g.gp(), g.gp(), g.intn(1, 63))
 		fn.MUL(g.gp(), g.gp(), g.gp())
 		fn.CMP(g.gp(), Imm(g.r.IntN(4096)))
 		fn.CMP(g.gp(), g.gp())

@@ -474,6 +474,11 @@ func (fn *Func) LSL(d, n R, s int) {
 	fn.native(fmt.Sprintf("LSL\t$%d, %s, %s", s, n.goOp(), d.goOp()), fmt.Sprintf("lsl %s, %s, #%d", d.gnuOp(), n.gnuOp(), s))
 }
 
+// LSR sets d = n >> s, filling with zeros.
+func (fn *Func) LSR(d, n R, s int) {
+	fn.native(fmt.Sprintf("LSR\t$%d, %s, %s", s, n.goOp(), d.goOp()), fmt.Sprintf("lsr %s, %s, #%d", d.gnuOp(), n.gnuOp(), s))
+}
+
 // MUL sets d = n * m.
 func (fn *Func) MUL(d, n, m R) {
 	fn.native(fmt.Sprintf("MUL\t%s, %s, %s", m.goOp(), n.goOp(), d.goOp()), fmt.Sprintf("mul %s, %s, %s", d.gnuOp(), n.gnuOp(), m.gnuOp()))
