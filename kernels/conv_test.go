@@ -161,6 +161,11 @@ func gatherCase(t *testing.T, r *rand.Rand, k *Set, w, rows, n, planes int) {
 		dlen = (planes*rows-1)*ld + w
 	}
 	srcEnd, srcStart := testkit.Guarded(t, planes*n)
+	if n == 0 {
+		// An empty Guarded slice points at readable memory; a nil one
+		// faults on any read, as an empty plane must never be read.
+		srcEnd = nil
+	}
 	dstEnd, dstStart := testkit.Guarded(t, dlen)
 	for _, pair := range [][2][]float32{{srcEnd, dstEnd}, {srcStart, dstStart}} {
 		src, dst := pair[0], pair[1]
