@@ -311,12 +311,12 @@ func pool2Select(fn *Func, k pool2Consts, vs []pool2Vec) {
 // to 3, whose input pairs load as 64-bit lanes and split with UZP1/UZP2.
 //
 // Register plan: R0 y, R1 am, R2 x (the output row's first input row), R3
-// planes left, R6 h/2, R7 w/2, R8 w in bytes, R9 the odd row skipped after
-// a plane, R10 output rows left, R11 outputs left in the row, R12 and R13
-// the two input rows, R14 scratch, R15 2w in bytes; V0-V6 and V8-V14 the
-// two vectors (pool2Vec), V16-V19 the tail's input pairs, V24 the corner
-// offsets, V25 those of the row's first vector, V26 0 2 4 6, V27 2w, V28
-// 8, V29 w+1, V30 w, V31 1.
+// planes left, R4 h, R5 w, R6 h/2, R7 w/2, R8 w in bytes, R9 the odd row
+// skipped after a plane, R10 output rows left, R11 outputs left in the
+// row, R12 and R13 the two input rows, R14 scratch, R15 2w in bytes; V0-V6
+// and V8-V14 the two vectors (pool2Vec), V16-V19 the tail's input pairs,
+// V24 the corner offsets, V25 those of the row's first vector, V26 0 2 4
+// 6, V27 2w, V28 8, V29 w+1, V30 w, V31 1.
 func genPool2(f *File) {
 	fn := f.Func("Pool2NEON", "func(y []float32, am []int32, x []float32, planes, h, w int)",
 		"Pool2NEON is 2x2 max-pooling with stride 2 and argmax over planes planes of",
