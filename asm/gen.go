@@ -14,3 +14,4 @@ package asm
 //go:generate go -C ../gen run ./neon/act -out ../asm/act_arm64.s -stubs ../asm/act_arm64.go -pkg asm
 //go:generate go -C ../gen run ./neon/gemm -out ../asm/gemm_arm64.s -stubs ../asm/gemm_arm64.go -pkg asm
 //go:generate go -C ../gen run ./neon/optim -out ../asm/optim_arm64.s -stubs ../asm/optim_arm64.go -pkg asm
+//go:generate go -C ../gen run ./neon/conv -out ../asm/conv_arm64.s -stubs ../asm/conv_arm64.go -pkg asm

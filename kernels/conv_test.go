@@ -161,6 +161,11 @@ func gatherCase(t *testing.T, r *rand.Rand, k *Set, w, rows, n, planes int) {
 		dlen = (planes*rows-1)*ld + w
 	}
 	srcEnd, srcStart := testkit.Guarded(t, planes*n)
+	if n == 0 {
+		// An empty Guarded slice points at readable memory; a nil one
+		// faults on any read, as an empty plane must never be read.
+		srcEnd = nil
+	}
 	dstEnd, dstStart := testkit.Guarded(t, dlen)
 	for _, pair := range [][2][]float32{{srcEnd, dstEnd}, {srcStart, dstStart}} {
 		src, dst := pair[0], pair[1]
@@ -415,6 +420,36 @@ func TestPool2Checks(t *testing.T) {
 			require.Contains(t, msg, tc.want, k.ISA)
 		}
 	}
+}
+
+// FuzzPool2 compares every set with the generic twin on arbitrary planes,
+// the bytes picking ties, signed zeros, infinities and NaNs.
+func FuzzPool2(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 255, 7, 9, 128, 3, 4, 4, 6, 250}, uint8(3), uint8(5))
+	f.Fuzz(func(t *testing.T, raw []byte, h, w uint8) {
+		if len(raw) == 0 {
+			return
+		}
+		h, w = h%12, w%40
+		values := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 2, float32(math.Inf(1)), float32(math.Inf(-1)),
+			float32(math.NaN()), math.Float32frombits(0x7fc00001), math.Float32frombits(0xffa00000)}
+		planes := 1 + int(raw[0])%3
+		x := make([]float32, planes*int(h)*int(w))
+		for i := range x {
+			x[i] = values[int(raw[i%len(raw)]>>1+raw[(i+1)%len(raw)])%len(values)]
+		}
+		out := planes * int(h/2) * int(w/2)
+		want, wantAm := make([]float32, out), make([]int32, out)
+		Reference().Conv.Pool2(want, wantAm, x, planes, int(h), int(w))
+		for _, k := range Sets() {
+			got, am := make([]float32, out), make([]int32, out)
+			k.Conv.Pool2(got, am, x, planes, int(h), int(w))
+			for i := range want {
+				require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "%s: output %d", k.ISA, i)
+			}
+			require.Equal(t, wantAm, am, k.ISA)
+		}
+	})
 }
 
 // BenchmarkPool2 pools 32 planes of w x w.

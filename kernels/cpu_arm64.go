@@ -12,7 +12,7 @@ func nativeSets() []*Set {
 		Act:   actNEON(),
 		Optim: optimNEON(),
 		Gemm:  gemmNEON(),
-		Conv:  convGeneric(), // NEON versions pending: the pure-Go twins run
+		Conv:  convNEON(),
 	}}
 }
 

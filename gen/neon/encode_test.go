@@ -47,6 +47,16 @@ func (g gen) anyLane() VE         { return g.lane(8 << g.r.IntN(4)) }
 func (g gen) list(a Arr) []VA     { return Regs(g.v(), 1+g.r.IntN(4), a) }
 func (g gen) intn(lo, hi int) int { return lo + g.r.IntN(hi-lo+1) }
 
+// gps returns n distinct general registers.
+func (g gen) gps(n int) []R {
+	p := g.r.Perm(len(gpRegs))
+	rs := make([]R, n)
+	for i := range rs {
+		rs[i] = gpRegs[p[i]]
+	}
+	return rs
+}
+
 // forms emits one instruction of every form with random operands.
 var forms = map[string]func(fn *Func, g gen){
 	// Written as WORDs.
@@ -113,6 +123,28 @@ var forms = map[string]func(fn *Func, g gen){
 		fn.VLD1LaneP(e, At(b, e.ESize/8))
 		fn.VST1LaneP(e, At(b, e.ESize/8))
 	},
+	"ld2/uzp": func(fn *Func, g gen) {
+		a := g.arr(fpArrs)
+		if g.r.IntN(2) == 0 {
+			a = g.arr(intArrs)
+		}
+		l := Regs(g.v(), 2, a)
+		fn.VLD2P(l, At(g.gp(), list(l).bytes()))
+		fn.VUZP1(g.va(a), g.va(a), g.va(a))
+		fn.VUZP2(g.va(a), g.va(a), g.va(a))
+	},
+	"scalar memory": func(fn *Func, g gen) {
+		r := g.gps(3)
+		fn.LDRSWP(r[0], At(r[1], 4*g.intn(-64, 63)))
+		fn.STRWP(r[0], At(r[1], g.intn(-256, 255)))
+		fn.LDRWIdx(r[0], r[1], r[2])
+		fn.LDRWIdx(r[0], r[0], r[0])
+		fn.LDPSWP(r[0], r[1], At(r[2], 4*g.intn(-64, 63)))
+		fn.STPWP(r[0], r[1], At(r[2], 4*g.intn(-64, 63)))
+		fn.STPWP(r[0], r[0], At(r[2], 8))
+		fn.CSEL([]Cond{LO, HS, EQ}[g.r.IntN(3)], r[0], r[1], ZR)
+		fn.CSEL(LO, r[0], ZR, r[1])
+	},
 	"ld1r": func(fn *Func, g gen) {
 		a := g.arr(allArrs)
 		fn.VLD1R(g.va(a), At(g.gp(), 0))
@@ -162,6 +194,7 @@ var forms = map[string]func(fn *Func, g gen){
 		fn.AND(g.gp(), g.gp(), Imm(1<<g.intn(1, 20)-1))
 		fn.AND(g.gp(), g.gp(), Imm(-1<<g.intn(1, 20)))
 		fn.LSL(g.gp(), g.gp(), g.intn(1, 63))
+		fn.LSR(g.gp(), g.gp(), g.intn(1, 63))
 		fn.MUL(g.gp(), g.gp(), g.gp())
 		fn.CMP(g.gp(), Imm(g.r.IntN(4096)))
 		fn.CMP(g.gp(), g.gp())
@@ -347,6 +380,16 @@ func TestOperandChecks(t *testing.T) {
 		"by-element width":     func() { fn.FMLAE(V0.S4(), V1.S4(), V2.D(0)) },
 		"shift too far":        func() { fn.VSHL(V0.S4(), V1.S4(), 32) },
 		"fcvtl2 from half":     func() { fn.FCVTL2(V0.D2(), V1.S2()) },
+		"ld2 of one register":  func() { fn.VLD2P(Regs(V0, 1, S4), At(R0, 16)) },
+		"ld2 of D1":            func() { fn.VLD2P(Regs(V0, 2, D1), At(R0, 16)) },
+		"uzp of D1":            func() { fn.VUZP1(V0.A(D1), V1.A(D1), V2.A(D1)) },
+		"ZR as a base":         func() { fn.VLD1(Regs(V0, 1, S4), At(ZR, 0)) },
+		"ZR as a post base":    func() { fn.LDRSWP(R0, At(ZR, 4)) },
+		"load into the base":   func() { fn.LDRSWP(R1, At(R1, 4)) },
+		"pair into one reg":    func() { fn.LDPSWP(R2, R2, At(R1, 8)) },
+		"store the base":       func() { fn.STPWP(R1, R2, At(R2, 8)) },
+		"pair offset unscaled": func() { fn.LDPSWP(R2, R3, At(R1, 6)) },
+		"post-index too far":   func() { fn.STRWP(R2, At(R1, 256)) },
 	} {
 		assert.Panics(t, bad, name)
 	}

@@ -54,14 +54,14 @@ func (fn *Func) VLD1(l []VA, m Mem) {
 func (fn *Func) VLD1P(l []VA, m Mem) {
 	ls := list(l).check()
 	postInc("VLD1.P", m, ls.bytes())
-	fn.native(fmt.Sprintf("VLD1.P\t%d(%s), %s", m.Off, m.Base.goOp(), ls.goOp()),
-		fmt.Sprintf("ld1 %s, [%s], #%d", ls.gnuOp(), m.Base.gnuOp(), m.Off))
+	fn.native(fmt.Sprintf("VLD1.P\t%d(%s), %s", m.Off, m.Base.base().goOp(), ls.goOp()),
+		fmt.Sprintf("ld1 %s, [%s], #%d", ls.gnuOp(), m.Base.base().gnuOp(), m.Off))
 }
 
 // VLD1PR loads l from base and then adds the register inc to base.
 func (fn *Func) VLD1PR(l []VA, base, inc R) {
 	ls := list(l).check()
-	fn.native(fmt.Sprintf("VLD1.P\t(%s)(%s), %s", base.goOp(), inc.goOp(), ls.goOp()),
+	fn.native(fmt.Sprintf("VLD1.P\t(%s)(%s), %s", base.base().goOp(), inc.goOp(), ls.goOp()),
 		fmt.Sprintf("ld1 %s, [%s], %s", ls.gnuOp(), base.gnuOp(), inc.gnuOp()))
 }
 
@@ -76,14 +76,14 @@ func (fn *Func) VST1(l []VA, m Mem) {
 func (fn *Func) VST1P(l []VA, m Mem) {
 	ls := list(l).check()
 	postInc("VST1.P", m, ls.bytes())
-	fn.native(fmt.Sprintf("VST1.P\t%s, %d(%s)", ls.goOp(), m.Off, m.Base.goOp()),
-		fmt.Sprintf("st1 %s, [%s], #%d", ls.gnuOp(), m.Base.gnuOp(), m.Off))
+	fn.native(fmt.Sprintf("VST1.P\t%s, %d(%s)", ls.goOp(), m.Off, m.Base.base().goOp()),
+		fmt.Sprintf("st1 %s, [%s], #%d", ls.gnuOp(), m.Base.base().gnuOp(), m.Off))
 }
 
 // VST1PR stores l to base and then adds the register inc to base.
 func (fn *Func) VST1PR(l []VA, base, inc R) {
 	ls := list(l).check()
-	fn.native(fmt.Sprintf("VST1.P\t%s, (%s)(%s)", ls.goOp(), base.goOp(), inc.goOp()),
+	fn.native(fmt.Sprintf("VST1.P\t%s, (%s)(%s)", ls.goOp(), base.base().goOp(), inc.goOp()),
 		fmt.Sprintf("st1 %s, [%s], %s", ls.gnuOp(), base.gnuOp(), inc.gnuOp()))
 }
 
@@ -107,8 +107,8 @@ func (fn *Func) VLD1Lane(e VE, m Mem) {
 // VLD1LaneP loads one lane from m.Base and adds m.Off (the lane size).
 func (fn *Func) VLD1LaneP(e VE, m Mem) {
 	postInc("VLD1.P", m, e.ESize/8)
-	fn.native(fmt.Sprintf("VLD1.P\t%d(%s), %s", m.Off, m.Base.goOp(), e.goOp()),
-		fmt.Sprintf("ld1 %s, [%s], #%d", laneGNU(e), m.Base.gnuOp(), m.Off))
+	fn.native(fmt.Sprintf("VLD1.P\t%d(%s), %s", m.Off, m.Base.base().goOp(), e.goOp()),
+		fmt.Sprintf("ld1 %s, [%s], #%d", laneGNU(e), m.Base.base().gnuOp(), m.Off))
 }
 
 // VST1Lane stores one lane to m (no offset).
@@ -120,8 +120,8 @@ func (fn *Func) VST1Lane(e VE, m Mem) {
 // VST1LaneP stores one lane to m.Base and adds m.Off (the lane size).
 func (fn *Func) VST1LaneP(e VE, m Mem) {
 	postInc("VST1.P", m, e.ESize/8)
-	fn.native(fmt.Sprintf("VST1.P\t%s, %d(%s)", e.goOp(), m.Off, m.Base.goOp()),
-		fmt.Sprintf("st1 %s, [%s], #%d", laneGNU(e), m.Base.gnuOp(), m.Off))
+	fn.native(fmt.Sprintf("VST1.P\t%s, %d(%s)", e.goOp(), m.Off, m.Base.base().goOp()),
+		fmt.Sprintf("st1 %s, [%s], #%d", laneGNU(e), m.Base.base().gnuOp(), m.Off))
 }
 
 // VLD1R loads one element from m (no offset) into every lane of d.
@@ -134,8 +134,21 @@ func (fn *Func) VLD1R(d VA, m Mem) {
 // element size) to m.Base.
 func (fn *Func) VLD1RP(d VA, m Mem) {
 	postInc("VLD1R.P", m, d.A.ESize()/8)
-	fn.native(fmt.Sprintf("VLD1R.P\t%d(%s), [%s]", m.Off, m.Base.goOp(), d.goOp()),
-		fmt.Sprintf("ld1r {%s}, [%s], #%d", d.gnuOp(), m.Base.gnuOp(), m.Off))
+	fn.native(fmt.Sprintf("VLD1R.P\t%d(%s), [%s]", m.Off, m.Base.base().goOp(), d.goOp()),
+		fmt.Sprintf("ld1r {%s}, [%s], #%d", d.gnuOp(), m.Base.base().gnuOp(), m.Off))
+}
+
+// VLD2P loads 2*Lanes elements from m.Base de-interleaving them (elements
+// 0, 2, 4, ... to l[0], 1, 3, 5, ... to l[1]) and then adds m.Off, which
+// must be the size of the pair, to m.Base.
+func (fn *Func) VLD2P(l []VA, m Mem) {
+	ls := list(l).check()
+	if len(ls) != 2 || ls[0].A == D1 {
+		panic(fmt.Sprintf("neon: VLD2 takes two registers, not D1, not %s", ls.goOp()))
+	}
+	postInc("VLD2.P", m, ls.bytes())
+	fn.native(fmt.Sprintf("VLD2.P\t%d(%s), %s", m.Off, m.Base.base().goOp(), ls.goOp()),
+		fmt.Sprintf("ld2 %s, [%s], #%d", ls.gnuOp(), m.Base.base().gnuOp(), m.Off))
 }
 
 // PRFM hints that the cache line holding m will be used; op names the
@@ -293,6 +306,18 @@ func (fn *Func) VZIP1(d, n, m VA) { fn.three("VZIP1", "zip1", d, n, m) }
 // VZIP2 interleaves the high halves of n and m.
 func (fn *Func) VZIP2(d, n, m VA) { fn.three("VZIP2", "zip2", d, n, m) }
 
+// VUZP1 concatenates the even-numbered lanes of n and then of m.
+func (fn *Func) VUZP1(d, n, m VA) { noD1("VUZP1", d); fn.three("VUZP1", "uzp1", d, n, m) }
+
+// VUZP2 concatenates the odd-numbered lanes of n and then of m.
+func (fn *Func) VUZP2(d, n, m VA) { noD1("VUZP2", d); fn.three("VUZP2", "uzp2", d, n, m) }
+
+func noD1(op string, r VA) {
+	if r.A == D1 {
+		panic(fmt.Sprintf("neon: %s does not take D1", op))
+	}
+}
+
 // VEXT extracts a vector from the pair m:n starting at byte idx of n.
 func (fn *Func) VEXT(d, n, m VA, idx int) {
 	sameArr("VEXT", d, n, m)
@@ -335,6 +360,63 @@ func (fn *Func) StoreF(s Slot, v V) {
 		panic(fmt.Sprintf("neon: StoreF of a %d-byte slot", s.Size))
 	}
 	fn.native(fmt.Sprintf("%s\t%s, %s", op, v.F(s.Size*8).goOp(), s.goOp()), "")
+}
+
+// ---- general-register loads and stores ----
+
+// postIndex checks a post-index increment: within [lo, hi], a multiple of
+// scale, and a base register that is not also a data register (the
+// architecture leaves that unpredictable when the base is written back).
+func postIndex(op string, m Mem, lo, hi, scale int, data ...R) {
+	if m.Off < lo || m.Off > hi || m.Off%scale != 0 {
+		panic(fmt.Sprintf("neon: %s post-increment %d", op, m.Off))
+	}
+	for _, r := range data {
+		if r == m.Base {
+			panic(fmt.Sprintf("neon: %s transfers its base register %s", op, r.goOp()))
+		}
+	}
+}
+
+// LDRSWP loads the 32-bit word at m.Base, sign-extended to 64 bits, into d
+// and then adds m.Off (-256 to 255) to m.Base.
+func (fn *Func) LDRSWP(d R, m Mem) {
+	postIndex("LDRSW", m, -256, 255, 1, d)
+	fn.native(fmt.Sprintf("MOVW.P\t%d(%s), %s", m.Off, m.Base.base().goOp(), d.goOp()),
+		fmt.Sprintf("ldrsw %s, [%s], #%d", d.gnuOp(), m.Base.base().gnuOp(), m.Off))
+}
+
+// STRWP stores the low 32 bits of s at m.Base and then adds m.Off (-256 to
+// 255) to m.Base.
+func (fn *Func) STRWP(s R, m Mem) {
+	postIndex("STR", m, -256, 255, 1, s)
+	fn.native(fmt.Sprintf("MOVW.P\t%s, %d(%s)", s.goOp(), m.Off, m.Base.base().goOp()),
+		fmt.Sprintf("str %s, [%s], #%d", s.gnuW(), m.Base.base().gnuOp(), m.Off))
+}
+
+// LDRWIdx loads the 32-bit word at base + 4*idx, zero-extended, into d.
+func (fn *Func) LDRWIdx(d, base, idx R) {
+	fn.native(fmt.Sprintf("MOVWU\t(%s)(%s<<2), %s", base.base().goOp(), idx.goOp(), d.goOp()),
+		fmt.Sprintf("ldr %s, [%s, %s, lsl #2]", d.gnuW(), base.base().gnuOp(), idx.gnuOp()))
+}
+
+// LDPSWP loads the two 32-bit words at m.Base, sign-extended, into d1 and
+// d2, and then adds m.Off (a multiple of 4 from -256 to 252) to m.Base.
+func (fn *Func) LDPSWP(d1, d2 R, m Mem) {
+	if d1 == d2 {
+		panic("neon: LDPSW into one register twice")
+	}
+	postIndex("LDPSW", m, -256, 252, 4, d1, d2)
+	fn.native(fmt.Sprintf("LDPSW.P\t%d(%s), (%s, %s)", m.Off, m.Base.base().goOp(), d1.goOp(), d2.goOp()),
+		fmt.Sprintf("ldpsw %s, %s, [%s], #%d", d1.gnuOp(), d2.gnuOp(), m.Base.base().gnuOp(), m.Off))
+}
+
+// STPWP stores the low 32 bits of s1 and then of s2 at m.Base and adds
+// m.Off (a multiple of 4 from -256 to 252) to m.Base.
+func (fn *Func) STPWP(s1, s2 R, m Mem) {
+	postIndex("STPW", m, -256, 252, 4, s1, s2)
+	fn.native(fmt.Sprintf("STPW.P\t(%s, %s), %d(%s)", s1.goOp(), s2.goOp(), m.Off, m.Base.base().goOp()),
+		fmt.Sprintf("stp %s, %s, [%s], #%d", s1.gnuW(), s2.gnuW(), m.Base.base().gnuOp(), m.Off))
 }
 
 // ---- general registers and control flow ----
@@ -390,6 +472,11 @@ func (fn *Func) AND(d, n R, m Src) { fn.arith("AND", "and", d, n, m) }
 // LSL sets d = n << s.
 func (fn *Func) LSL(d, n R, s int) {
 	fn.native(fmt.Sprintf("LSL\t$%d, %s, %s", s, n.goOp(), d.goOp()), fmt.Sprintf("lsl %s, %s, #%d", d.gnuOp(), n.gnuOp(), s))
+}
+
+// LSR sets d = n >> s, filling with zeros.
+func (fn *Func) LSR(d, n R, s int) {
+	fn.native(fmt.Sprintf("LSR\t$%d, %s, %s", s, n.goOp(), d.goOp()), fmt.Sprintf("lsr %s, %s, #%d", d.gnuOp(), n.gnuOp(), s))
 }
 
 // MUL sets d = n * m.

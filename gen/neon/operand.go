@@ -196,16 +196,46 @@ const (
 	R25
 )
 
+// ZR is the zero register: it reads as 0 and discards what is written. It
+// is an operand of data-processing instructions, never a base address
+// (there its number means SP).
+const ZR R = 31
+
 func (r R) check() R {
-	if r > 25 || r == 18 {
+	if (r > 25 && r != ZR) || r == 18 {
 		panic(fmt.Sprintf("neon: R%d is reserved or does not exist", r))
 	}
 	return r
 }
 
-func (r R) goOp() string  { return fmt.Sprintf("R%d", r.check()) }
-func (r R) gnuOp() string { return fmt.Sprintf("x%d", r.check()) }
-func (r R) gnuW() string  { return fmt.Sprintf("w%d", r.check()) }
+func (r R) goOp() string {
+	if r.check() == ZR {
+		return "ZR"
+	}
+	return fmt.Sprintf("R%d", r)
+}
+
+func (r R) gnuOp() string {
+	if r.check() == ZR {
+		return "xzr"
+	}
+	return fmt.Sprintf("x%d", r)
+}
+
+func (r R) gnuW() string {
+	if r.check() == ZR {
+		return "wzr"
+	}
+	return fmt.Sprintf("w%d", r)
+}
+
+// base is r as the base register of an address.
+func (r R) base() R {
+	if r == ZR {
+		panic("neon: ZR cannot be a base address")
+	}
+	return r.check()
+}
 
 // Imm is an immediate operand.
 type Imm int64
@@ -226,16 +256,16 @@ func At(r R, off int) Mem { return Mem{Base: r, Off: off} }
 
 func (m Mem) goOp() string {
 	if m.Off == 0 {
-		return fmt.Sprintf("(%s)", m.Base.goOp())
+		return fmt.Sprintf("(%s)", m.Base.base().goOp())
 	}
-	return fmt.Sprintf("%d(%s)", m.Off, m.Base.goOp())
+	return fmt.Sprintf("%d(%s)", m.Off, m.Base.base().goOp())
 }
 
 func (m Mem) gnuOp() string {
 	if m.Off == 0 {
-		return fmt.Sprintf("[%s]", m.Base.gnuOp())
+		return fmt.Sprintf("[%s]", m.Base.base().gnuOp())
 	}
-	return fmt.Sprintf("[%s, #%d]", m.Base.gnuOp(), m.Off)
+	return fmt.Sprintf("[%s, #%d]", m.Base.base().gnuOp(), m.Off)
 }
 
 // list is a register list of consecutive registers with one arrangement,
