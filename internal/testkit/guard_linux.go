@@ -24,7 +24,8 @@ func pages(n int) int {
 }
 
 // mapGuarded maps body bytes of accessible memory between two
-// inaccessible pages and returns the accessible region.
+// inaccessible pages and returns the whole mapping; the accessible region
+// is mem[pagesize : pagesize+body].
 func mapGuarded(t testing.TB, body int) []byte {
 	ps := unix.Getpagesize()
 	mem, err := unix.Mmap(-1, 0, body+2*ps, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON)
@@ -37,22 +38,29 @@ func mapGuarded(t testing.TB, body int) []byte {
 			t.Fatalf("mprotect: %v", err)
 		}
 	}
-	return mem[ps : ps+body]
+	return mem
 }
 
+// at returns an n-float slice starting at byte off of mem. For n = 0 it
+// still points into the mapping, at off, so that a kernel which reads
+// through an empty slice faults on the guard page instead of reading
+// whatever the Go allocator left at a zero-size pointer.
+func at(mem []byte, off, n int) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(&mem[off])), n)
+}
+
+// guardedEnd ends at the trailing guard page (an empty one starts on it).
 func guardedEnd(t testing.TB, n int) []float32 {
-	b := mapGuarded(t, pages(n))
-	if n == 0 {
-		return []float32{}
-	}
-	off := len(b) - 4*n
-	return unsafe.Slice((*float32)(unsafe.Pointer(&b[off])), n)
+	body := pages(n)
+	mem := mapGuarded(t, body)
+	ps := unix.Getpagesize()
+	return at(mem, ps+body-4*n, n)
 }
 
+// guardedStart starts right after the leading guard page (an empty one
+// points at the trailing guard page, as nothing is mapped between).
 func guardedStart(t testing.TB, n int) []float32 {
-	b := mapGuarded(t, pages(n))
-	if n == 0 {
-		return []float32{}
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), n)
+	body := pages(n)
+	mem := mapGuarded(t, body)
+	return at(mem, unix.Getpagesize(), n)
 }
