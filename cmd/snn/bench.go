@@ -55,7 +55,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, " %s", s.ISA)
 	}
 	fmt.Fprintf(stdout, "), GOMAXPROCS %d\n\n", runtime.GOMAXPROCS(0))
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "kernel\tsize\trate\t")
 
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -80,6 +80,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(tw, "%s\t%d floats\t%.2f elements/ns\t\n", e.name, len(x), float64(len(x))/perOp(r))
 	}
 
+	peak := kernels.PeakGFLOPS(&k.Gemm)
+	fmt.Fprintf(tw, "FMA peak, one core\t\t%.1f GFLOP/s\t\n", peak)
 	for _, sq := range []int{256, 1024} {
 		a, b, c := make([]float32, sq*sq), make([]float32, sq*sq), make([]float32, sq*sq)
 		for i := range a {
@@ -91,7 +93,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			o := gemm.Options{Threads: th}
 			r := measure(func(*testing.B) { o.Sgemm(false, false, sq, sq, sq, 1, a, sq, b, sq, 0, c, sq) })
-			fmt.Fprintf(tw, "Sgemm %d threads\t%dx%dx%d\t%.1f GFLOP/s\t\n", th, sq, sq, sq, 2*float64(sq*sq*sq)/perOp(r))
+			gf := 2 * float64(sq*sq*sq) / perOp(r)
+			fmt.Fprintf(tw, "Sgemm, %d thread(s)\t%dx%dx%d\t%.1f GFLOP/s, %.0f%% of %d core(s)' peak\t\n", th, sq, sq, sq, gf, 100*gf/(peak*float64(th)), th)
 		}
 	}
 
