@@ -25,7 +25,7 @@ package conv
 // limits are the sizes the cuts aim at. Tests use tiny ones, so that small
 // geometries exercise every kind of cut.
 type limits struct {
-	tileCols     int // the widest tile
+	tileCols     int // the widest tile (up to 4x wider for matrices of few rows)
 	groupBelow   int // images with fewer output positions are grouped into tiles
 	budget       int // floats of one chunk of the column matrix
 	minRows      int // the fewest rows of a chunk, whatever the budget says
@@ -70,8 +70,11 @@ func makePlan(n, p, k int, lim limits) plan {
 	nb := max(1, min(n, max(total/lim.blockCols, min(minBlocks, total/lim.minBlockCols))))
 	pl.imgsPerBlock = (n + nb - 1) / nb
 	pl.blocks = (n + pl.imgsPerBlock - 1) / pl.imgsPerBlock
-	if p > lim.tileCols {
-		pl.tilesPerImg = (p + lim.tileCols - 1) / lim.tileCols
+	// A thin matrix (the first layer's ten rows) fits its budget with
+	// wider tiles: fewer GEMM calls, each as cheap to feed.
+	wide := max(lim.tileCols, min(4*lim.tileCols, lim.budget/k))
+	if p > wide {
+		pl.tilesPerImg = (p + wide - 1) / wide
 		// Even tiles, rounded up to a multiple of 16 columns (one AVX-512
 		// vector) so that the GEMM edges fall on the image's end only.
 		pl.tileCols = (p + pl.tilesPerImg - 1) / pl.tilesPerImg
@@ -80,7 +83,7 @@ func makePlan(n, p, k int, lim limits) plan {
 		pl.maxCols = pl.tileCols
 	} else {
 		if p < lim.groupBelow {
-			pl.imgsPerTile = min(pl.imgsPerBlock, max(1, lim.tileCols/p))
+			pl.imgsPerTile = min(pl.imgsPerBlock, max(1, wide/p))
 		}
 		pl.maxCols = pl.imgsPerTile * p
 	}
