@@ -45,15 +45,15 @@ const (
 
 // zeroVec returns a zeroed vector register.
 func (v isa) zeroVec() reg.VecVirtual {
-	z := v.vec()
+	z := v.Vec()
 	VXORPS(z, z, z)
 	return z
 }
 
 // horner leaves c2 + r*(c3 + r*(c4 + r*(c5 + r*c6))) in a new register.
 func (v isa) horner(c *consts, r reg.VecVirtual) reg.VecVirtual {
-	p := v.vec()
-	if v.lanes == 16 {
+	p := v.Vec()
+	if v.Lanes == 16 {
 		VMOVAPS(c.reg(expC[4]), p)
 	} else {
 		VMOVUPS(c.mem(expC[4]), p)
@@ -69,7 +69,7 @@ func (v isa) reg(src Op) reg.VecVirtual {
 	if r, ok := src.(reg.VecVirtual); ok {
 		return r
 	}
-	r := v.vec()
+	r := v.Vec()
 	VMOVUPS(src, r)
 	return r
 }
@@ -78,15 +78,15 @@ func (v isa) reg(src Op) reg.VecVirtual {
 // Per 16 lanes on AVX-512: 16 arithmetic instructions (VSCALEFPS makes
 // la*2^n in one), a load and a store.
 func genSELU(v isa) {
-	TEXT(v.fn("SELU"), NOSPLIT, "func(dst, x []float32)")
-	Doc(v.fn("SELU")+" sets dst[i] = SELU(x[i]) for i < len(x); len(dst) >= len(x),",
+	TEXT(v.Fn("SELU"), NOSPLIT, "func(dst, x []float32)")
+	Doc(v.Fn("SELU")+" sets dst[i] = SELU(x[i]) for i < len(x); len(dst) >= len(x),",
 		"unchecked. dst may be x.")
 	d := Load(Param("dst").Base(), GP64())
 	p := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
 	c := v.consts()
 	var zero reg.VecVirtual
-	if v.lanes == 16 {
+	if v.Lanes == 16 {
 		for _, f := range []float32{seluCutoff, log2e, magicBias127, -ln2, lambdaAlpha, lambda} {
 			c.reg(f)
 		}
@@ -98,22 +98,22 @@ func genSELU(v isa) {
 	c.freeze()
 	v.stream([]reg.Register{p}, d, n, 2, func(src []Op, out reg.VecVirtual) {
 		x := v.reg(src[0])
-		z := v.vec()
+		z := v.Vec()
 		VMAXPS(c.op(seluCutoff), x, z) // z = max(x, cutoff); NaN goes the positive way below
-		nn := v.vec()
-		if v.lanes == 16 {
+		nn := v.Vec()
+		if v.Lanes == 16 {
 			VMOVAPS(c.reg(magicBias127), nn)
 		} else {
 			VMOVUPS(c.mem(magicBias127), nn)
 		}
 		VFMADD231PS(c.op(log2e), z, nn) // nn = z*log2e + magic: n in the low bits
 		var ls reg.VecVirtual
-		if v.lanes == 16 {
+		if v.Lanes == 16 {
 			VSUBPS(c.op(magicBias127), nn, nn) // n
-			ls = v.vec()
+			ls = v.Vec()
 			VSCALEFPS(nn, c.reg(lambdaAlpha), ls) // la * 2^n
 		} else {
-			ls = v.vec()
+			ls = v.Vec()
 			VPSLLD(U8(23), nn, ls)             // 2^n
 			VMULPS(c.op(lambdaAlpha), ls, ls)  // la * 2^n
 			VSUBPS(c.op(magicBias127), nn, nn) // n
@@ -121,18 +121,18 @@ func genSELU(v isa) {
 		VFMADD231PS(c.op(-ln2), nn, z) // r = z - n*ln2
 		pp := v.horner(c, z)
 		VMULPS(z, pp, pp) // p = r*P(r)
-		t := v.vec()
+		t := v.Vec()
 		VMULPS(z, ls, t) // t = la*s*r
 		VSUBPS(c.op(lambdaAlpha), ls, out)
 		VFMADD231PS(pp, t, out) // w = t*p + la*(s-1)
 		VFMADD231PS(z, ls, out) // la*s*r + w
-		if v.lanes == 16 {
+		if v.Lanes == 16 {
 			k := K()
 			VCMPPS(U8(cmpNltUQ), zero, x, k)
 			VMULPS(c.reg(lambda), x, k, out) // lambda*x where !(x < 0)
 			return
 		}
-		neg, pos := v.vec(), v.vec()
+		neg, pos := v.Vec(), v.Vec()
 		VCMPPS(U8(cmpLtOQ), v.zeroMem(c), x, neg)
 		VMULPS(c.op(lambda), x, pos)
 		VBLENDVPS(neg, out, pos, out)
@@ -145,8 +145,8 @@ func genSELU(v isa) {
 func (v isa) zeroMem(c *consts) Mem { return c.memBits(0) }
 
 func genSELUGrad(v isa) {
-	TEXT(v.fn("SELUGrad"), NOSPLIT, "func(dx, dy, y []float32)")
-	Doc(v.fn("SELUGrad")+" sets dx[i] = dy[i]*lambda where y[i] > 0, dy[i]*(y[i]+lambda*alpha)",
+	TEXT(v.Fn("SELUGrad"), NOSPLIT, "func(dx, dy, y []float32)")
+	Doc(v.Fn("SELUGrad")+" sets dx[i] = dy[i]*lambda where y[i] > 0, dy[i]*(y[i]+lambda*alpha)",
 		"elsewhere, for i < len(y); dx and dy at least as long, unchecked.")
 	dx := Load(Param("dx").Base(), GP64())
 	dy := Load(Param("dy").Base(), GP64())
@@ -154,7 +154,7 @@ func genSELUGrad(v isa) {
 	n := Load(Param("y").Len(), GP64())
 	c := v.consts()
 	var zero reg.VecVirtual
-	if v.lanes == 16 {
+	if v.Lanes == 16 {
 		c.reg(lambdaAlpha)
 		c.reg(lambda)
 		zero = v.zeroVec()
@@ -162,16 +162,16 @@ func genSELUGrad(v isa) {
 	c.freeze()
 	v.stream([]reg.Register{dy, y}, dx, n, 4, func(src []Op, out reg.VecVirtual) {
 		yv := v.reg(src[1])
-		t := v.vec()
+		t := v.Vec()
 		VADDPS(c.op(lambdaAlpha), yv, t)
 		VMULPS(src[0], t, out)
-		if v.lanes == 16 {
+		if v.Lanes == 16 {
 			k := K()
 			VCMPPS(U8(cmpGtOQ), zero, yv, k)
 			VMULPS(src[0], c.reg(lambda), k, out)
 			return
 		}
-		pos, m := v.vec(), v.vec()
+		pos, m := v.Vec(), v.Vec()
 		VCMPPS(U8(cmpGtOQ), v.zeroMem(c), yv, m)
 		VMULPS(c.op(lambda), v.reg(src[0]), pos)
 		VBLENDVPS(m, pos, out, out)
@@ -181,8 +181,8 @@ func genSELUGrad(v isa) {
 }
 
 func genReLU(v isa) {
-	TEXT(v.fn("ReLU"), NOSPLIT, "func(dst, x []float32)")
-	Doc(v.fn("ReLU")+" sets dst[i] = max(x[i], 0) for i < len(x), NaN and -0 kept;",
+	TEXT(v.Fn("ReLU"), NOSPLIT, "func(dst, x []float32)")
+	Doc(v.Fn("ReLU")+" sets dst[i] = max(x[i], 0) for i < len(x), NaN and -0 kept;",
 		"len(dst) >= len(x), unchecked.")
 	d := Load(Param("dst").Base(), GP64())
 	p := Load(Param("x").Base(), GP64())
@@ -198,8 +198,8 @@ func genReLU(v isa) {
 }
 
 func genReLUGrad(v isa) {
-	TEXT(v.fn("ReLUGrad"), NOSPLIT, "func(dx, dy, y []float32)")
-	Doc(v.fn("ReLUGrad")+" sets dx[i] = dy[i] where y[i] > 0, else 0, for i < len(y);",
+	TEXT(v.Fn("ReLUGrad"), NOSPLIT, "func(dx, dy, y []float32)")
+	Doc(v.Fn("ReLUGrad")+" sets dx[i] = dy[i] where y[i] > 0, else 0, for i < len(y);",
 		"dx and dy at least as long, unchecked.")
 	dx := Load(Param("dx").Base(), GP64())
 	dy := Load(Param("dy").Base(), GP64())
@@ -208,7 +208,7 @@ func genReLUGrad(v isa) {
 	zero := v.zeroVec()
 	v.stream([]reg.Register{dy, y}, dx, n, 4, func(src []Op, out reg.VecVirtual) {
 		yv := v.reg(src[1])
-		if v.lanes == 16 {
+		if v.Lanes == 16 {
 			k := K()
 			VCMPPS(U8(cmpGtOQ), zero, yv, k)
 			VMOVUPS_Z(src[0], k, out)
@@ -225,8 +225,8 @@ func genReLUGrad(v isa) {
 // with VSCALEFPS, which rounds subnormal results once, as the two-factor
 // scaling of the AVX2 path does.
 func genExp(v isa) {
-	TEXT(v.fn("Exp"), NOSPLIT, "func(dst, x []float32)")
-	Doc(v.fn("Exp")+" sets dst[i] = e^x[i] for i < len(x); len(dst) >= len(x),",
+	TEXT(v.Fn("Exp"), NOSPLIT, "func(dst, x []float32)")
+	Doc(v.Fn("Exp")+" sets dst[i] = e^x[i] for i < len(x); len(dst) >= len(x),",
 		"unchecked. dst may be x.")
 	d := Load(Param("dst").Base(), GP64())
 	p := Load(Param("x").Base(), GP64())
@@ -236,7 +236,7 @@ func genExp(v isa) {
 	// return their memory-capable operand (x) for NaN, which must pass.
 	c.reg(expLo)
 	c.reg(expHi)
-	if v.lanes == 16 {
+	if v.Lanes == 16 {
 		for _, f := range []float32{log2e, magicBias, -ln2Hi, -ln2Lo, 1} {
 			c.reg(f)
 		}
@@ -246,19 +246,19 @@ func genExp(v isa) {
 	}
 	c.freeze()
 	v.stream([]reg.Register{p}, d, n, 2, func(src []Op, out reg.VecVirtual) {
-		z := v.vec()
+		z := v.Vec()
 		VMAXPS(src[0], c.reg(expLo), z)
 		VMINPS(z, c.reg(expHi), z)
-		nn := v.vec()
-		if v.lanes == 16 {
+		nn := v.Vec()
+		if v.Lanes == 16 {
 			VMOVAPS(c.reg(magicBias), nn)
 		} else {
 			VMOVUPS(c.mem(magicBias), nn)
 		}
 		VFMADD231PS(c.op(log2e), z, nn)
 		var ni reg.VecVirtual
-		if v.lanes == 8 {
-			ni = v.vec()
+		if v.Lanes == 8 {
+			ni = v.Vec()
 			VPSUBD(c.mem(magicBias), nn, ni) // integer n from the low bits
 		}
 		VSUBPS(c.op(magicBias), nn, nn)
@@ -267,11 +267,11 @@ func genExp(v isa) {
 		e := v.horner(c, z)
 		VFMADD213PS(c.op(1), z, e)
 		VFMADD213PS(c.op(1), z, e)
-		if v.lanes == 16 {
+		if v.Lanes == 16 {
 			VSCALEFPS(nn, e, out)
 			return
 		}
-		n2 := v.vec()
+		n2 := v.Vec()
 		VPSRAD(U8(1), ni, n2)
 		VPSUBD(n2, ni, ni)
 		VPADDD(c.memBits(127), ni, ni)

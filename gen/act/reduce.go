@@ -19,7 +19,7 @@ const (
 )
 
 // blockLen is the number of float32 elements one float64 flush covers.
-func (v isa) blockLen() int { return sumAccs * termsPerBlock * v.lanes }
+func (v isa) blockLen() int { return sumAccs * termsPerBlock * v.Lanes }
 
 // zero clears a vector register.
 func zero(x reg.VecVirtual) { VXORPS(x, x, x) }
@@ -36,8 +36,8 @@ func fold(accs []reg.VecVirtual) {
 // flush converts the float32 lanes of x to float64 and adds them to the two
 // float64 accumulators (low and high half of the lanes).
 func (v isa) flush(x reg.VecVirtual, lo, hi reg.VecVirtual) {
-	t := v.vec()
-	if v.lanes == 16 {
+	t := v.Vec()
+	if v.Lanes == 16 {
 		VCVTPS2PD(x.AsY(), t)
 		VADDPD(t, lo, lo)
 		VEXTRACTF32X8(U8(1), x, x.AsY())
@@ -56,7 +56,7 @@ func (v isa) flush(x reg.VecVirtual, lo, hi reg.VecVirtual) {
 // the low lane of the returned XMM register.
 func (v isa) hsum64(lo, hi reg.VecVirtual) reg.VecVirtual {
 	VADDPD(hi, lo, lo)
-	if v.lanes == 16 {
+	if v.Lanes == 16 {
 		t := YMM()
 		VEXTRACTF64X4(U8(1), lo, t)
 		VADDPD(t, lo.AsY(), lo.AsY())
@@ -91,32 +91,32 @@ func (v isa) blockLoop(p, n reg.Register, pad reg.VecVirtual, reset func(), body
 	SUBQ(m, n)
 
 	Label("group")
-	CMPQ(m, U32(sumAccs*v.lanes))
+	CMPQ(m, U32(sumAccs*v.Lanes))
 	JB(LabelRef("single"))
 	for i := 0; i < sumAccs; i++ {
 		body(i, v.at(p, i))
 	}
-	ADDQ(U32(sumAccs*v.bytes()), p)
-	SUBQ(U32(sumAccs*v.lanes), m)
+	ADDQ(U32(sumAccs*v.Bytes()), p)
+	SUBQ(U32(sumAccs*v.Lanes), m)
 	JMP(LabelRef("group"))
 
 	Label("single")
-	CMPQ(m, U32(v.lanes))
+	CMPQ(m, U32(v.Lanes))
 	JB(LabelRef("rest"))
 	body(0, v.at(p, 0))
-	ADDQ(U32(v.bytes()), p)
-	SUBQ(U32(v.lanes), m)
+	ADDQ(U32(v.Bytes()), p)
+	SUBQ(U32(v.Lanes), m)
 	JMP(LabelRef("single"))
 
 	Label("rest")
 	TESTQ(m, m)
 	JE(LabelRef("flush"))
 	t := v.makeTail(m)
-	x := v.vec()
+	x := v.Vec()
 	if pad == nil {
-		v.load(t, v.at(p, 0), x)
+		v.LoadTail(t, v.at(p, 0), x)
 	} else {
-		v.loadPad(t, v.at(p, 0), pad, x)
+		v.LoadTailPad(t, v.at(p, 0), pad, x)
 	}
 	body(1, x)
 	LEAQ(Mem{Base: p, Index: m, Scale: 4}, p)
@@ -128,24 +128,16 @@ func (v isa) blockLoop(p, n reg.Register, pad reg.VecVirtual, reset func(), body
 	Label("done")
 }
 
-func (v isa) accs(n int) []reg.VecVirtual {
-	a := make([]reg.VecVirtual, n)
-	for i := range a {
-		a[i] = v.vec()
-	}
-	return a
-}
-
 func genSum(v isa) {
-	TEXT(v.fn("Sum"), NOSPLIT, "func(x []float32) float64")
-	Doc(v.fn("Sum")+" returns the sum of x, accumulated in float32 within blocks",
+	TEXT(v.Fn("Sum"), NOSPLIT, "func(x []float32) float64")
+	Doc(v.Fn("Sum")+" returns the sum of x, accumulated in float32 within blocks",
 		"and in float64 across them.")
 	p := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	lo, hi := v.vec(), v.vec()
+	lo, hi := v.Vec(), v.Vec()
 	VXORPD(lo, lo, lo)
 	VXORPD(hi, hi, hi)
-	acc := v.accs(sumAccs)
+	acc := v.Regs(sumAccs)
 	v.blockLoop(p, n, nil,
 		func() {
 			for _, a := range acc {
@@ -166,21 +158,21 @@ func genSum(v isa) {
 }
 
 func genMoments(v isa) {
-	TEXT(v.fn("Moments"), NOSPLIT, "func(x []float32, shift float32) (s1, s2 float64)")
-	Doc(v.fn("Moments")+" returns the sums of x[i]-shift and of (x[i]-shift)^2, blocked",
+	TEXT(v.Fn("Moments"), NOSPLIT, "func(x []float32, shift float32) (s1, s2 float64)")
+	Doc(v.Fn("Moments")+" returns the sums of x[i]-shift and of (x[i]-shift)^2, blocked",
 		"like Sum.")
 	p := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	sh := v.vec()
+	sh := v.Vec()
 	VBROADCASTSS(Load(Param("shift"), XMM()), sh)
-	lo1, hi1, lo2, hi2 := v.vec(), v.vec(), v.vec(), v.vec()
+	lo1, hi1, lo2, hi2 := v.Vec(), v.Vec(), v.Vec(), v.Vec()
 	for _, a := range []reg.VecVirtual{lo1, hi1, lo2, hi2} {
 		VXORPD(a, a, a)
 	}
 	// Four accumulators for each sum: each body step costs a subtraction,
 	// an addition and an FMA, so four chains already cover the latency.
 	const k = 4
-	s1, s2 := v.accs(k), v.accs(k)
+	s1, s2 := v.Regs(k), v.Regs(k)
 	// Unused tail lanes read as shift, so their difference is exactly 0.
 	v.blockLoop(p, n, sh,
 		func() {
@@ -191,7 +183,7 @@ func genMoments(v isa) {
 		},
 		func(i int, src Op) {
 			i %= k
-			d := v.vec()
+			d := v.Vec()
 			VMOVUPS(src, d)
 			VSUBPS(sh, d, d)
 			VADDPS(d, s1[i], s1[i])
@@ -212,11 +204,11 @@ func genMoments(v isa) {
 
 // genAffine emits x[i] = a*x[i] + b in place, with one rounding (FMA).
 func genAffine(v isa) {
-	TEXT(v.fn("Affine"), NOSPLIT, "func(x []float32, a, b float32)")
-	Doc(v.fn("Affine") + " sets x[i] = a*x[i] + b (fused multiply-add) in place.")
+	TEXT(v.Fn("Affine"), NOSPLIT, "func(x []float32, a, b float32)")
+	Doc(v.Fn("Affine") + " sets x[i] = a*x[i] + b (fused multiply-add) in place.")
 	p := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	va, vb := v.vec(), v.vec()
+	va, vb := v.Vec(), v.Vec()
 	VBROADCASTSS(Load(Param("a"), XMM()), va)
 	VBROADCASTSS(Load(Param("b"), XMM()), vb)
 	v.stream([]reg.Register{p}, p, n, 4, func(src []Op, dst reg.VecVirtual) {
@@ -230,34 +222,34 @@ func genAffine(v isa) {
 // genRead emits a loop that only loads x: the bandwidth ceiling any
 // reduction over x is measured against.
 func genRead(v isa) {
-	TEXT(v.fn("Read"), NOSPLIT, "func(x []float32)")
-	Doc(v.fn("Read")+" loads every element of x and does nothing with it:",
+	TEXT(v.Fn("Read"), NOSPLIT, "func(x []float32)")
+	Doc(v.Fn("Read")+" loads every element of x and does nothing with it:",
 		"the ceiling for one pass over x, used by benchmarks.")
 	p := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
 	const u = 8
-	r := v.accs(u)
+	r := v.Regs(u)
 	Label("group")
-	CMPQ(n, U32(u*v.lanes))
+	CMPQ(n, U32(u*v.Lanes))
 	JB(LabelRef("single"))
 	for i := 0; i < u; i++ {
 		VMOVUPS(v.at(p, i), r[i])
 	}
-	ADDQ(U32(u*v.bytes()), p)
-	SUBQ(U32(u*v.lanes), n)
+	ADDQ(U32(u*v.Bytes()), p)
+	SUBQ(U32(u*v.Lanes), n)
 	JMP(LabelRef("group"))
 	Label("single")
-	CMPQ(n, U32(v.lanes))
+	CMPQ(n, U32(v.Lanes))
 	JB(LabelRef("rest"))
 	VMOVUPS(v.at(p, 0), r[0])
-	ADDQ(U32(v.bytes()), p)
-	SUBQ(U32(v.lanes), n)
+	ADDQ(U32(v.Bytes()), p)
+	SUBQ(U32(v.Lanes), n)
 	JMP(LabelRef("single"))
 	Label("rest")
 	TESTQ(n, n)
 	JE(LabelRef("done"))
 	t := v.makeTail(n)
-	v.load(t, v.at(p, 0), r[0])
+	v.LoadTail(t, v.at(p, 0), r[0])
 	Label("done")
 	VZEROUPPER()
 	RET()
@@ -266,8 +258,8 @@ func genRead(v isa) {
 // genCopy emits dst = x: the ceiling for element-wise kernels that stream
 // one input to one output.
 func genCopy(v isa) {
-	TEXT(v.fn("Copy"), NOSPLIT, "func(dst, x []float32)")
-	Doc(v.fn("Copy")+" copies x to dst (len(dst) >= len(x), unchecked): the ceiling",
+	TEXT(v.Fn("Copy"), NOSPLIT, "func(dst, x []float32)")
+	Doc(v.Fn("Copy")+" copies x to dst (len(dst) >= len(x), unchecked): the ceiling",
 		"for element-wise kernels, used by benchmarks.")
 	d := Load(Param("dst").Base(), GP64())
 	p := Load(Param("x").Base(), GP64())

@@ -16,9 +16,9 @@ import (
 func (v isa) stream(ins []reg.Register, out, n reg.Register, u int, body func(src []Op, r reg.VecVirtual)) {
 	off := GP64()
 	XORQ(off, off)
-	r := v.accs(u)
+	r := v.Regs(u)
 	at := func(base reg.Register, i int) Mem {
-		return Mem{Base: base, Index: off, Scale: 1, Disp: i * v.bytes()}
+		return Mem{Base: base, Index: off, Scale: 1, Disp: i * v.Bytes()}
 	}
 	srcs := func(i int) []Op {
 		s := make([]Op, len(ins))
@@ -29,7 +29,7 @@ func (v isa) stream(ins []reg.Register, out, n reg.Register, u int, body func(sr
 	}
 
 	Label("group")
-	CMPQ(n, U32(u*v.lanes))
+	CMPQ(n, U32(u*v.Lanes))
 	JB(LabelRef("single"))
 	for i := 0; i < u; i++ {
 		body(srcs(i), r[i])
@@ -37,17 +37,17 @@ func (v isa) stream(ins []reg.Register, out, n reg.Register, u int, body func(sr
 	for i := 0; i < u; i++ {
 		VMOVUPS(r[i], at(out, i))
 	}
-	ADDQ(U32(u*v.bytes()), off)
-	SUBQ(U32(u*v.lanes), n)
+	ADDQ(U32(u*v.Bytes()), off)
+	SUBQ(U32(u*v.Lanes), n)
 	JMP(LabelRef("group"))
 
 	Label("single")
-	CMPQ(n, U32(v.lanes))
+	CMPQ(n, U32(v.Lanes))
 	JB(LabelRef("rest"))
 	body(srcs(0), r[0])
 	VMOVUPS(r[0], at(out, 0))
-	ADDQ(U32(v.bytes()), off)
-	SUBQ(U32(v.lanes), n)
+	ADDQ(U32(v.Bytes()), off)
+	SUBQ(U32(v.Lanes), n)
 	JMP(LabelRef("single"))
 
 	Label("rest")
@@ -56,12 +56,12 @@ func (v isa) stream(ins []reg.Register, out, n reg.Register, u int, body func(sr
 	t := v.makeTail(n)
 	x := make([]Op, len(ins))
 	for j, p := range ins {
-		xr := v.vec()
-		v.load(t, at(p, 0), xr)
+		xr := v.Vec()
+		v.LoadTail(t, at(p, 0), xr)
 		x[j] = xr
 	}
 	body(x, r[0])
-	v.store(t, r[0], at(out, 0))
+	v.StoreTail(t, r[0], at(out, 0))
 	Label("done")
 }
 
@@ -91,12 +91,12 @@ func (c *consts) mem(f float32) Mem {
 }
 
 func (c *consts) memBits(b uint32) Mem {
-	name := "c" + hex32(b) + "x" + itoa(c.v.lanes)
+	name := "c" + hex32(b) + "x" + itoa(c.v.Lanes)
 	if m, ok := pool[name]; ok {
 		return m
 	}
 	m := GLOBL(name, RODATA|NOPTR)
-	for i := 0; i < c.v.lanes; i++ {
+	for i := 0; i < c.v.Lanes; i++ {
 		DATA(4*i, U32(b))
 	}
 	pool[name] = m
@@ -113,7 +113,7 @@ func (c *consts) reg(f float32) reg.VecVirtual {
 	if c.frozen {
 		panic("constant " + hex32(b) + " first requested inside the loop")
 	}
-	r := c.v.vec()
+	r := c.v.Vec()
 	VMOVUPS(c.memBits(b), r)
 	c.regs[b] = r
 	return r
@@ -122,7 +122,7 @@ func (c *consts) reg(f float32) reg.VecVirtual {
 // op returns f as an operand for the source position that may be memory:
 // a register on AVX-512, a memory operand on AVX2.
 func (c *consts) op(f float32) Op {
-	if c.v.lanes == 16 {
+	if c.v.Lanes == 16 {
 		return c.reg(f)
 	}
 	return c.mem(f)

@@ -24,7 +24,7 @@ const unroll = 2
 func (v isa) params(names ...string) map[string]reg.VecVirtual {
 	m := map[string]reg.VecVirtual{}
 	for _, name := range names {
-		m[name] = v.broadcast(name)
+		m[name] = v.BroadcastParam(name)
 	}
 	return m
 }
@@ -48,8 +48,8 @@ func decayed(p lane, w reg.VecVirtual, wd reg.VecVirtual, gj int) reg.VecVirtual
 }
 
 func genAdam(v isa) {
-	TEXT(v.fn("Adam"), NOSPLIT, "func(w, g, m, v []float32, lrT, b1, c1, b2, c2, eps, wd float32)")
-	Doc(v.fn("Adam")+" is the Adam step of kernels.Optim over len(w) elements; g, m and v",
+	TEXT(v.Fn("Adam"), NOSPLIT, "func(w, g, m, v []float32, lrT, b1, c1, b2, c2, eps, wd float32)")
+	Doc(v.Fn("Adam")+" is the Adam step of kernels.Optim over len(w) elements; g, m and v",
 		"at least as long, unchecked, none overlapping another.")
 	const iw, ig, im, iv = 0, 1, 2, 3
 	ptrs, n := pointers("w", "g", "m", "v")
@@ -57,11 +57,11 @@ func genAdam(v isa) {
 	v.stream(ptrs, n, unroll, func(p lane) {
 		w := p.get(iw)
 		g1 := decayed(p, w, h["wd"], ig)
-		m := v.vec()
+		m := v.Vec()
 		VMULPS(h["c1"], g1, m)            // c1*g1
 		VFMADD231PS(p.in(im), h["b1"], m) // m = fma(b1, m, c1*g1)
 		p.put(im, m)
-		s := v.vec()
+		s := v.Vec()
 		VMULPS(h["c2"], g1, s)            // c2*g1
 		VMULPS(g1, s, s)                  // (c2*g1)*g1
 		VFMADD231PS(p.in(iv), h["b2"], s) // v = fma(b2, v, (c2*g1)*g1)
@@ -75,8 +75,8 @@ func genAdam(v isa) {
 }
 
 func genAdadelta(v isa) {
-	TEXT(v.fn("Adadelta"), NOSPLIT, "func(w, g, acc, dacc []float32, lr, rho, c, eps, wd float32)")
-	Doc(v.fn("Adadelta")+" is the Adadelta step of kernels.Optim over len(w) elements; g,",
+	TEXT(v.Fn("Adadelta"), NOSPLIT, "func(w, g, acc, dacc []float32, lr, rho, c, eps, wd float32)")
+	Doc(v.Fn("Adadelta")+" is the Adadelta step of kernels.Optim over len(w) elements; g,",
 		"acc and dacc at least as long, unchecked, none overlapping another.")
 	const iw, ig, ia, id = 0, 1, 2, 3
 	ptrs, n := pointers("w", "g", "acc", "dacc")
@@ -84,13 +84,13 @@ func genAdadelta(v isa) {
 	v.stream(ptrs, n, unroll, func(p lane) {
 		w := p.get(iw)
 		g1 := decayed(p, w, h["wd"], ig)
-		a := v.vec()
+		a := v.Vec()
 		VMULPS(h["c"], g1, a)              // c*g1
 		VMULPS(g1, a, a)                   // (c*g1)*g1
 		VFMADD231PS(p.in(ia), h["rho"], a) // acc = fma(rho, acc, (c*g1)*g1)
 		p.put(ia, a)
 		d := p.get(id)
-		num := v.vec()
+		num := v.Vec()
 		VADDPS(h["eps"], d, num) // dacc+eps
 		VSQRTPS(num, num)
 		VADDPS(h["eps"], a, a) // acc+eps
@@ -98,7 +98,7 @@ func genAdadelta(v isa) {
 		u := g1
 		VMULPS(num, g1, u) // g1 * sqrt(dacc+eps)
 		VDIVPS(a, u, u)    // ... / sqrt(acc+eps)
-		t := v.vec()
+		t := v.Vec()
 		VMULPS(h["c"], u, t)        // c*u
 		VMULPS(u, t, t)             // (c*u)*u
 		VFMADD231PS(d, h["rho"], t) // dacc = fma(rho, dacc, (c*u)*u)
@@ -115,12 +115,12 @@ func genSGD(v isa, nesterov bool) {
 	if nesterov {
 		name = "SGDNesterov"
 	}
-	TEXT(v.fn(name), NOSPLIT, "func(w, g, vel []float32, lr, momentum, wd float32)")
+	TEXT(v.Fn(name), NOSPLIT, "func(w, g, vel []float32, lr, momentum, wd float32)")
 	if nesterov {
-		Doc(v.fn(name)+" is the SGD step of kernels.Optim with Nesterov momentum over",
+		Doc(v.Fn(name)+" is the SGD step of kernels.Optim with Nesterov momentum over",
 			"len(w) elements; g and vel at least as long, unchecked, not overlapping.")
 	} else {
-		Doc(v.fn(name)+" is the SGD step of kernels.Optim with classical momentum over",
+		Doc(v.Fn(name)+" is the SGD step of kernels.Optim with classical momentum over",
 			"len(w) elements; g and vel at least as long, unchecked, not overlapping.")
 	}
 	const iw, ig, iv = 0, 1, 2
@@ -129,7 +129,7 @@ func genSGD(v isa, nesterov bool) {
 	v.stream(ptrs, n, 2*unroll, func(p lane) {
 		w := p.get(iw)
 		g1 := decayed(p, w, h["wd"], ig)
-		vel := v.vec()
+		vel := v.Vec()
 		VMULPS(h["lr"], g1, vel)                  // lr*g1
 		VFMSUB231PS(p.in(iv), h["momentum"], vel) // vel = fma(momentum, vel, -lr*g1)
 		p.put(iv, vel)

@@ -4,6 +4,8 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/snnkit/snn/gen/internal/x86"
 )
 
 // lane is what the body of an optimizer sees of one vector position: its
@@ -28,13 +30,13 @@ type whole struct {
 }
 
 func (p whole) at(j int) Mem {
-	return Mem{Base: p.ptrs[j], Index: p.off, Scale: 1, Disp: p.i * p.v.bytes()}
+	return Mem{Base: p.ptrs[j], Index: p.off, Scale: 1, Disp: p.i * p.v.Bytes()}
 }
 
 func (p whole) in(j int) Op { return p.at(j) }
 
 func (p whole) get(j int) reg.VecVirtual {
-	r := p.v.vec()
+	r := p.v.Vec()
 	VMOVUPS(p.at(j), r)
 	return r
 }
@@ -45,14 +47,14 @@ func (p whole) put(j int, r reg.VecVirtual) { VMOVUPS(r, p.at(j)) }
 // writes masked stores.
 type partial struct {
 	whole
-	t tail
+	t x86.Tail
 }
 
 func (p partial) in(j int) Op { return p.get(j) }
 
 func (p partial) get(j int) reg.VecVirtual { return p.v.load(p.t, p.at(j)) }
 
-func (p partial) put(j int, r reg.VecVirtual) { p.v.store(p.t, r, p.at(j)) }
+func (p partial) put(j int, r reg.VecVirtual) { p.v.StoreTail(p.t, r, p.at(j)) }
 
 // stream emits the loop of the optimizer kernels over n elements of the
 // arrays at ptrs (all the same length): groups of u vectors, then single
@@ -64,27 +66,27 @@ func (v isa) stream(ptrs []reg.GPVirtual, n reg.GPVirtual, u int, body func(lane
 	XORQ(off, off)
 
 	Label("group")
-	CMPQ(n, U32(u*v.lanes))
+	CMPQ(n, U32(u*v.Lanes))
 	JB(LabelRef("single"))
 	for i := 0; i < u; i++ {
 		body(whole{v: v, ptrs: ptrs, off: off, i: i})
 	}
-	ADDQ(U32(u*v.bytes()), off)
-	SUBQ(U32(u*v.lanes), n)
+	ADDQ(U32(u*v.Bytes()), off)
+	SUBQ(U32(u*v.Lanes), n)
 	JMP(LabelRef("group"))
 
 	Label("single")
-	CMPQ(n, U32(v.lanes))
+	CMPQ(n, U32(v.Lanes))
 	JB(LabelRef("rest"))
 	body(whole{v: v, ptrs: ptrs, off: off})
-	ADDQ(U32(v.bytes()), off)
-	SUBQ(U32(v.lanes), n)
+	ADDQ(U32(v.Bytes()), off)
+	SUBQ(U32(v.Lanes), n)
 	JMP(LabelRef("single"))
 
 	Label("rest")
 	TESTQ(n, n)
 	JE(LabelRef("done"))
-	body(partial{whole: whole{v: v, ptrs: ptrs, off: off}, t: v.makeTail(n)})
+	body(partial{whole: whole{v: v, ptrs: ptrs, off: off}, t: v.MakeTail(n)})
 
 	Label("done")
 	VZEROUPPER()

@@ -1,0 +1,124 @@
+// Package x86 holds what the amd64 generators (gen/act, gen/optim) share:
+// the description of AVX-512 and AVX2 as vector widths, and the masked
+// loads and stores of a partial last vector.
+package x86
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// ISA describes one vector extension: the generators emit the same loops
+// and arithmetic for both; only the register width and the masked
+// remainder differ.
+type ISA struct {
+	Name  string // suffix of the generated function names
+	Lanes int    // float32 lanes per vector register
+	Vec   func() reg.VecVirtual
+}
+
+var (
+	AVX512 = ISA{Name: "AVX512", Lanes: 16, Vec: ZMM}
+	AVX2   = ISA{Name: "AVX2", Lanes: 8, Vec: YMM}
+)
+
+// Bytes is the width of one vector register in bytes.
+func (v ISA) Bytes() int { return 4 * v.Lanes }
+
+// Fn names the generated function for kernel k.
+func (v ISA) Fn(k string) string { return k + v.Name }
+
+// Regs returns n new vector registers.
+func (v ISA) Regs(n int) []reg.VecVirtual {
+	r := make([]reg.VecVirtual, n)
+	for i := range r {
+		r[i] = v.Vec()
+	}
+	return r
+}
+
+// Tail is the mask of a partial vector of r float32 lanes (0 < r < lanes):
+// an opmask register on AVX-512, a vector whose first r lanes are all ones
+// on AVX2.
+type Tail struct {
+	K reg.OpmaskVirtual
+	M reg.VecVirtual
+}
+
+// avx2Mask is the sliding table behind AVX2 tail masks: eight all-ones
+// lanes, then eight zero lanes; the eight lanes from 8-r on have exactly
+// the first r set. Every generated file that imports this package gets
+// its own (file-local) copy.
+var avx2Mask Mem
+
+func init() {
+	avx2Mask = GLOBL("tailmask", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		b := uint32(0)
+		if i < 8 {
+			b = 0xffffffff
+		}
+		DATA(4*i, U32(b))
+	}
+}
+
+// MakeTail builds the mask of r lanes (r in a GP64 register, 0 < r <
+// lanes); r is not modified.
+func (v ISA) MakeTail(r reg.GPVirtual) Tail {
+	if v.Lanes == 16 {
+		ones, bits := GP32(), GP32()
+		MOVL(U32(0xffff), ones)
+		BZHIL(r.As32(), ones, bits)
+		k := K()
+		KMOVW(bits, k)
+		return Tail{K: k}
+	}
+	idx, base := GP64(), GP64()
+	MOVQ(U64(8), idx)
+	SUBQ(r, idx)
+	LEAQ(avx2Mask, base)
+	m := YMM()
+	VMOVDQU(Mem{Base: base, Index: idx, Scale: 4}, m)
+	return Tail{M: m}
+}
+
+// LoadTail reads the unmasked lanes at src into dst, the others as zero;
+// memory under masked lanes is not touched, so it cannot fault.
+func (v ISA) LoadTail(t Tail, src Mem, dst reg.VecVirtual) {
+	if v.Lanes == 16 {
+		VMOVUPS_Z(src, t.K, dst)
+		return
+	}
+	VMASKMOVPS(src, t.M, dst)
+}
+
+// LoadTailPad reads the unmasked lanes at src into dst and takes the
+// masked ones from pad.
+func (v ISA) LoadTailPad(t Tail, src Mem, pad, dst reg.VecVirtual) {
+	if v.Lanes == 16 {
+		VMOVAPS(pad, dst)
+		VMOVUPS(src, t.K, dst)
+		return
+	}
+	VMASKMOVPS(src, t.M, dst)
+	VBLENDVPS(t.M, dst, pad, dst)
+}
+
+// StoreTail writes the unmasked lanes of src to dst; memory under masked
+// lanes is neither read nor written.
+func (v ISA) StoreTail(t Tail, src reg.VecVirtual, dst Mem) {
+	if v.Lanes == 16 {
+		VMOVUPS(src, t.K, dst)
+		return
+	}
+	VMASKMOVPS(src, t.M, dst)
+}
+
+// BroadcastParam loads the float32 parameter name into every lane of a
+// new register.
+func (v ISA) BroadcastParam(name string) reg.VecVirtual {
+	r := v.Vec()
+	VBROADCASTSS(Load(Param(name), XMM()), r)
+	return r
+}
