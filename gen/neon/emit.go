@@ -18,10 +18,12 @@ package neon
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"go/ast"
 	"go/format"
 	"go/parser"
+	"log"
 	"os"
 	"strings"
 )
@@ -295,4 +297,23 @@ func (f *File) Write(generator, asmPath, stubsPath, pkg string) error {
 		return err
 	}
 	return os.WriteFile(stubsPath, s, 0o644)
+}
+
+// Generate is the main function of a NEON generator program: it parses
+// -out, -stubs and -pkg, lets gen emit every function into one File, and
+// writes the assembly and the Go declarations. generator names the
+// program in the files' "Code generated" line.
+func Generate(generator string, gen func(f *File)) {
+	out := flag.String("out", "", "assembly output file")
+	stubs := flag.String("stubs", "", "Go declarations output file")
+	pkg := flag.String("pkg", "asm", "package of the declarations")
+	flag.Parse()
+	if *out == "" || *stubs == "" {
+		log.Fatalf("%s: -out and -stubs are required", generator)
+	}
+	f := &File{}
+	gen(f)
+	if err := f.Write(generator, *out, *stubs, *pkg); err != nil {
+		log.Fatal(err)
+	}
 }

@@ -5,33 +5,19 @@
 // Run through `go generate ./...` from the repository root; see asm/gen.go.
 package main
 
-import (
-	"flag"
-	"log"
-
-	"github.com/snnkit/snn/gen/neon"
-)
+import "github.com/snnkit/snn/gen/neon"
 
 func main() {
-	out := flag.String("out", "", "assembly output file")
-	stubs := flag.String("stubs", "", "Go declarations output file")
-	pkg := flag.String("pkg", "asm", "package of the declarations")
-	flag.Parse()
-	if *out == "" || *stubs == "" {
-		log.Fatal("act: -out and -stubs are required")
-	}
-	f := &neon.File{}
-	genSELU(f)
-	genSELUGrad(f)
-	genReLU(f)
-	genReLUGrad(f)
-	genExp(f)
-	genSum(f)
-	genMoments(f)
-	genAffine(f)
-	genRead(f)
-	genCopy(f)
-	if err := f.Write("gen/neon/act", *out, *stubs, *pkg); err != nil {
-		log.Fatal(err)
-	}
+	neon.Generate("gen/neon/act", func(f *neon.File) {
+		genSELU(f)
+		genSELUGrad(f)
+		genReLU(f)
+		genReLUGrad(f)
+		genExp(f)
+		genSum(f)
+		genMoments(f)
+		genAffine(f)
+		genRead(f)
+		genCopy(f)
+	})
 }

@@ -14,28 +14,14 @@
 // Run through `go generate ./...` from the repository root; see asm/gen.go.
 package main
 
-import (
-	"flag"
-	"log"
-
-	. "github.com/snnkit/snn/gen/neon"
-)
+import . "github.com/snnkit/snn/gen/neon"
 
 func main() {
-	out := flag.String("out", "", "assembly output file")
-	stubs := flag.String("stubs", "", "Go declarations output file")
-	pkg := flag.String("pkg", "asm", "package of the declarations")
-	flag.Parse()
-	if *out == "" || *stubs == "" {
-		log.Fatal("conv: -out and -stubs are required")
-	}
-	f := &File{}
-	genShift(f)
-	genGather(f)
-	genPool2(f)
-	if err := f.Write("gen/neon/conv", *out, *stubs, *pkg); err != nil {
-		log.Fatal(err)
-	}
+	Generate("gen/neon/conv", func(f *File) {
+		genShift(f)
+		genGather(f)
+		genPool2(f)
+	})
 }
 
 // S is the four-lane 32-bit view of v.

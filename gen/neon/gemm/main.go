@@ -12,9 +12,7 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"log"
 
 	. "github.com/snnkit/snn/gen/neon"
 )
@@ -27,26 +25,17 @@ const (
 )
 
 func main() {
-	out := flag.String("out", "", "assembly output file")
-	stubs := flag.String("stubs", "", "Go declarations output file")
-	pkg := flag.String("pkg", "asm", "package of the declarations")
-	flag.Parse()
-	if *out == "" || *stubs == "" {
-		log.Fatal("gemm: -out and -stubs are required")
-	}
-	f := &File{}
-	genKernel(f)
-	genPeak(f)
-	for _, w := range []int{mr, nr} {
-		genCopy(f, w)
-	}
-	for _, w := range []int{mr, nr} {
-		genTranspose(f, w)
-	}
-	genPrefetch(f)
-	if err := f.Write("gen/neon/gemm", *out, *stubs, *pkg); err != nil {
-		log.Fatal(err)
-	}
+	Generate("gen/neon/gemm", func(f *File) {
+		genKernel(f)
+		genPeak(f)
+		for _, w := range []int{mr, nr} {
+			genCopy(f, w)
+		}
+		for _, w := range []int{mr, nr} {
+			genTranspose(f, w)
+		}
+		genPrefetch(f)
+	})
 }
 
 // acc is the accumulator of row i, column vector j.

@@ -6,29 +6,15 @@
 // Run through `go generate ./...` from the repository root; see asm/gen.go.
 package main
 
-import (
-	"flag"
-	"log"
-
-	. "github.com/snnkit/snn/gen/neon"
-)
+import . "github.com/snnkit/snn/gen/neon"
 
 func main() {
-	out := flag.String("out", "", "assembly output file")
-	stubs := flag.String("stubs", "", "Go declarations output file")
-	pkg := flag.String("pkg", "asm", "package of the declarations")
-	flag.Parse()
-	if *out == "" || *stubs == "" {
-		log.Fatal("optim: -out and -stubs are required")
-	}
-	f := &File{}
-	genAdam(f)
-	genAdadelta(f)
-	genSGD(f, false)
-	genSGD(f, true)
-	if err := f.Write("gen/neon/optim", *out, *stubs, *pkg); err != nil {
-		log.Fatal(err)
-	}
+	Generate("gen/neon/optim", func(f *File) {
+		genAdam(f)
+		genAdadelta(f)
+		genSGD(f, false)
+		genSGD(f, true)
+	})
 }
 
 // u is the number of vectors per iteration: four per array keeps every
