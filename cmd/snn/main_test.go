@@ -320,3 +320,17 @@ func TestPlacesEndToEnd(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, bad)
 }
+
+func TestRunTitle(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Act: "relu", Constraint: "none", Standardize: "off"}, "mnist relu"},
+		{Config{Act: "selu", Constraint: "centralize", Standardize: "off"}, "mnist selu + centralize"},
+		{Config{Act: "selu", Constraint: "selfnorm", Standardize: "on"}, "mnist selu + selfnorm + standardized inputs"},
+		{Config{Act: "selu", Constraint: "centralize", Standardize: "on", AlphaDropout: 0.1}, "mnist selu + centralize + standardized inputs + dropout 0.1"},
+	} {
+		assert.Equal(t, tc.want, runTitle(tc.cfg, "mnist"))
+	}
+}

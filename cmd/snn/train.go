@@ -352,6 +352,9 @@ func runTitle(cfg Config, data string) string {
 	if cfg.Constraint != "none" {
 		s += " + " + cfg.Constraint
 	}
+	if cfg.Standardize == "on" {
+		s += " + standardized inputs"
+	}
 	if cfg.AlphaDropout > 0 {
 		s += fmt.Sprintf(" + dropout %g", cfg.AlphaDropout)
 	}
