@@ -393,10 +393,10 @@ func (a *layerAcc) finish() inspectRow {
 // channel's first value (so that a large mean does not cancel the
 // variance).
 type moments struct {
-	count          []float64
-	s1, s2, shift  []float64
-	shiftSet       bool
-	channels, size int // size: values per sample, C*P (0 until the first add)
+	count         []float64
+	s1, s2, shift []float64
+	shiftSet      bool
+	channels      int
 }
 
 func newMoments(channels int) *moments {
