@@ -39,9 +39,8 @@ included. Columns (med: median over units, rms: root mean square over units):
   pre_var        med of the measured Var(z), bias included
   ratio          med of pre_var / pred_var per unit
   pre_mean       med of the measured mean of z
-  mean_rms       rms of the units' means of z; it adds to the layer's
-                 variance: spread of the means counts as variance when the
-                 whole layer is measured at once, as the monitor does
+  mean_rms       rms of the units' means of z (units with different means
+                 add variance to a whole-layer measure such as the monitor's)
   bias_rms       rms of the biases b
   wEx_rms        rms of sum_i w_i E[x_i] (mean of z = b + w.E[x])
   act_var        variance of the following activation's output over
