@@ -36,20 +36,55 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.Usage()
 		return errUsage
 	}
+	r, err := loadRun(ctx, path, now, stderr)
+	if err != nil {
+		return err
+	}
+	defer r.ds.close()
+	ds, t, c := r.ds, r.t, r.ckpt
+	if ds.test == nil {
+		return fmt.Errorf("no evaluation set: give -places-val or -val-folder")
+	}
+	cfg := r.cfg
+	m, err := net.Evaluate(t.Model, t.Loss, ds.test, cfg.Batch)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s (step %d) on %s: top-1 %.2f%%, top-5 %.2f%%, loss %.4f, %d images\n",
+		r.path, c.Step, ds.name, 100*m.Top1, 100*m.Top5, m.Loss, m.N)
+	return nil
+}
+
+// loadedRun is a trained run rebuilt from its checkpoint: its
+// configuration, its data (standardized as the run standardized it) and
+// its model with the checkpoint's weights. The caller closes ds.
+type loadedRun struct {
+	path string // the checkpoint file
+	ckpt *net.Checkpoint
+	cfg  Config
+	ds   *dataSets
+	t    *net.Trainer
+}
+
+// loadRun reads the checkpoint at path (a .snn file, or a run folder
+// holding checkpoint.snn) and rebuilds its run. The data flags set in now
+// replace the run's data source as a whole; now.Batch, if positive, the
+// run's batch size; now.Threads is used as is.
+func loadRun(ctx context.Context, path string, now Config, stderr io.Writer) (_ *loadedRun, err error) {
 	if filepath.Ext(path) != ".snn" {
 		path = filepath.Join(path, checkpointName)
 	}
 	c, err := net.ReadCheckpoint(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b, ok := c.Sections[configSection]
 	if !ok {
-		return fmt.Errorf("%s has no snn configuration: not written by snn train", path)
+		return nil, fmt.Errorf("%s has no snn configuration: not written by snn train", path)
 	}
 	cfg, err := unmarshalConfig(b)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	// Data flags given now replace the run's data source as a whole.
 	if now.Data != "" || now.PlacesTrain != "" || now.Folder != "" {
@@ -61,40 +96,35 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	cfg.Threads = now.Threads
 	if err := cfg.finish(); err != nil {
-		return err
+		return nil, err
 	}
 	ds, err := openData(ctx, cfg, stderr)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer ds.close()
-	if ds.test == nil {
-		return fmt.Errorf("no evaluation set: give -places-val or -val-folder")
-	}
+	defer func() {
+		if err != nil {
+			ds.close()
+		}
+	}()
 	if cfg.Standardize == "on" {
 		st, ok, err := net.StandardizationFrom(c.Extra)
 		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		if !ok {
-			return fmt.Errorf("%s: the run standardized its inputs but the checkpoint lacks the statistics", path)
+			return nil, fmt.Errorf("%s: the run standardized its inputs but the checkpoint lacks the statistics", path)
 		}
 		if err := standardizeAll(st, ds); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	t, err := buildTrainer(cfg, ds.train.Shape(), ds.classes)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := t.Restore(c); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	m, err := net.Evaluate(t.Model, t.Loss, ds.test, cfg.Batch)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s (step %d) on %s: top-1 %.2f%%, top-5 %.2f%%, loss %.4f, %d images\n",
-		path, c.Step, ds.name, 100*m.Top1, 100*m.Top5, m.Loss, m.N)
-	return nil
+	return &loadedRun{path: path, ckpt: c, cfg: cfg, ds: ds, t: t}, nil
 }

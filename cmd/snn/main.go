@@ -7,6 +7,8 @@
 //	snn compare  [flags]   the seed's experiment: ReLU, SELU, SELU + centralization, ...
 //	snn bench    [-quick]  the instruction set in use and the kernels' rates
 //	snn plot     RUNDIR    redraw a run folder's plots from its metrics.csv
+//	snn inspect  -run DIR  per layer: measured pre-activation variance against
+//	                       the independent-inputs prediction of omega/tau
 //
 // Run `snn <command> -h` for the flags of a command.
 package main
@@ -33,6 +35,8 @@ Usage:
   snn compare  [flags]            the same run for ReLU, SELU, SELU + centralization, ...
   snn bench    [-quick]           the instruction set in use and the kernels' rates
   snn plot     RUNDIR...          redraw the plots of run folders from their metrics.csv
+  snn inspect  -run DIR           why a layer's activation variance is what it is: measured
+                                  pre-activation variance vs. the independent-inputs prediction
 
 Run 'snn <command> -h' for the flags of a command.
 `
@@ -61,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "plot":
 		err = cmdPlot(args[1:], stderr)
+	case "inspect":
+		err = cmdInspect(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
