@@ -251,7 +251,7 @@ func BenchmarkIm2col(b *testing.B) {
 				c.x = x
 				c.kx = d.k
 				for b.Loop() {
-					c.columns(t, 0, rows, col)
+					c.columns(t, 0, rows, col, cols)
 				}
 				b.ReportMetric(float64(len(col))*float64(b.N)/b.Elapsed().Seconds()/1e9, "floats/ns")
 			})

@@ -286,7 +286,7 @@ func (c *Conv2D) run(o op, n int) {
 	}
 	threads := c.Threads()
 	lanes := min(threads, c.pl.blocks)
-	c.gemmOpt = gemm.Options{Threads: max(1, threads/lanes)}
+	c.gemmOpt = gemm.Options{Threads: max(1, threads/lanes), InPlaceB: o == opForward}
 	c.grow(lanes, o)
 	c.op = o
 	c.next.Store(0)
@@ -311,8 +311,8 @@ func (c *Conv2D) grow(lanes int, o op) {
 	}
 	for i := range c.lanes[:lanes] {
 		l := &c.lanes[i]
-		if len(l.col) < c.pl.rows*c.pl.maxCols {
-			l.col = make([]float32, c.pl.rows*c.pl.maxCols)
+		if need := c.pl.rows * colStride(c.pl.maxCols); len(l.col) < need {
+			l.col = make([]float32, need)
 		}
 		if len(l.tmp) < c.d.oc*c.pl.maxCols {
 			l.tmp = make([]float32, c.d.oc*c.pl.maxCols)
@@ -348,22 +348,34 @@ func (c *Conv2D) runLane(i int) {
 	}
 }
 
-// columns writes rows [r0, r1) of tile t's column matrix (cols columns)
-// into col; row d.k, when asked for, is ones: it multiplies the bias.
-func (c *Conv2D) columns(t tile, r0, r1 int, col []float32) {
-	cols := t.cols()
+// columns writes rows [r0, r1) of tile t's column matrix (t.cols()
+// columns) into col, row stride ld; row d.k, when asked for, is ones: it
+// multiplies the bias.
+func (c *Conv2D) columns(t tile, r0, r1 int, col []float32, ld int) {
 	d := &c.d
 	k1 := min(r1, d.k)
 	if t.single() {
-		d.im2col(c.x[t.img0*d.in:(t.img0+1)*d.in], t.p0, t.p1, col, cols, 0, r0, k1)
+		d.im2col(c.x[t.img0*d.in:(t.img0+1)*d.in], t.p0, t.p1, col, ld, 0, r0, k1)
 	} else {
 		for img := t.img0; img < t.img1; img++ {
-			d.im2col(c.x[img*d.in:(img+1)*d.in], 0, d.p, col, cols, (img-t.img0)*d.p, r0, k1)
+			d.im2col(c.x[img*d.in:(img+1)*d.in], 0, d.p, col, ld, (img-t.img0)*d.p, r0, k1)
 		}
 	}
 	if r1 > d.k {
-		fill(col[(d.k-r0)*cols:(d.k-r0+1)*cols], 1)
+		fill(col[(d.k-r0)*ld:(d.k-r0)*ld+t.cols()], 1)
 	}
+}
+
+// colStride is the row stride of a forward chunk of cols columns, which
+// the GEMM reads in place: a whole number of cache lines, and not a
+// multiple of 1 KiB, so that the rows of a B panel spread over the L1
+// sets instead of evicting each other.
+func colStride(cols int) int {
+	ld := (cols + 15) &^ 15
+	if ld%256 == 0 {
+		ld += 16
+	}
+	return ld
 }
 
 func (c *Conv2D) forwardBlock(l *lane, b int) {
@@ -385,15 +397,18 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 		if !t.single() {
 			y, ldy = l.tmp[:d.oc*cols], cols
 		}
+		// The GEMMs read the chunk in place, fresh in L2, rather than
+		// packing it again; its rows are colStride apart.
+		ld := colStride(cols)
 		for r0 := 0; r0 < c.kx; r0 += c.pl.rows {
 			r1 := min(c.kx, r0+c.pl.rows)
-			col := l.col[:(r1-r0)*cols]
-			c.columns(t, r0, r1, col)
+			col := l.col[:(r1-r0)*ld]
+			c.columns(t, r0, r1, col, ld)
 			beta := float32(1)
 			if r0 == 0 {
 				beta = 0
 			}
-			c.gemmOpt.Sgemm(false, false, d.oc, cols, r1-r0, 1, a[r0:], lda, col, cols, beta, y, ldy)
+			c.gemmOpt.Sgemm(false, false, d.oc, cols, r1-r0, 1, a[r0:], lda, col, ld, beta, y, ldy)
 		}
 		if !t.single() {
 			d.scatter(y, cols, t.img0, t.img1, c.y)
@@ -427,7 +442,7 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 			r1 := min(rows, r0+c.pl.rows)
 			if c.dw != nil {
 				col := l.col[:(r1-r0)*cols]
-				c.columns(t, r0, r1, col)
+				c.columns(t, r0, r1, col, cols)
 				beta := float32(1)
 				if i == 0 {
 					beta = 0

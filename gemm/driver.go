@@ -20,9 +20,11 @@ type call struct {
 	// shared, when set, holds all of A packed, shared by the goroutines
 	// of a parallel call.
 	shared *sharedA
+	// inPlace asks for B in place whatever its size (Options.InPlaceB).
+	forceInPlace bool
 }
 
-func sgemm(ks *kernels.Set, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+func sgemm(ks *kernels.Set, threads int, inPlace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
@@ -35,6 +37,7 @@ func sgemm(ks *kernels.Set, threads int, transA, transB bool, m, n, k int, alpha
 		g: &ks.Gemm, transA: transA, transB: transB,
 		m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
+		forceInPlace: inPlace,
 	}
 	q.kc = balanced(k, q.g.KC, 4)
 	q.prefetchA = m*k > cachedFloats
@@ -210,12 +213,12 @@ func (q *call) prefetch(r region, lo, hi int) {
 // inPlaceB reports whether the kernel reads B where it lies instead of a
 // packed copy: only when B is not transposed (its rows are what the kernel
 // loads) and the depth block is so thin that packing would cost about as
-// much as the multiplication.
+// much as the multiplication, or when the caller asked for it.
 func (q *call) inPlaceB(kc int) bool {
 	if q.transB {
 		return false
 	}
-	if kc <= 16 {
+	if kc <= 16 || q.forceInPlace {
 		return true
 	}
 	if kc*q.ldb*4 > inPlaceSpan {

@@ -49,6 +49,14 @@ type Options struct {
 	// Kernels is the kernel set to run; nil means kernels.Active().
 	// Tests and benchmarks use it to compare instruction sets.
 	Kernels *kernels.Set
+	// InPlaceB, when B is not transposed, has the micro-kernel read B
+	// where it lies instead of from a packed copy, whatever its size (by
+	// default only thin depth blocks and small B are read in place). It
+	// pays when B was just written and is still in L2, as the column
+	// matrix of a convolution is, and its row stride is not a multiple of
+	// 1 KiB (rows that far apart share few L1 sets). It is ignored when B
+	// is transposed. The result is the same bit for bit either way.
+	InPlaceB bool
 }
 
 // Sgemm is the package-level Sgemm with these options.
@@ -63,7 +71,7 @@ func (o Options) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 	if ks == nil {
 		ks = kernels.Active()
 	}
-	sgemm(ks, t, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemm(ks, t, o.InPlaceB, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,

@@ -498,6 +498,50 @@ func TestThreadsBitIdentical(t *testing.T) {
 	})
 }
 
+// TestInPlaceB checks Options.InPlaceB: B read where it lies gives the
+// reference result, never reads B's gaps (they would turn C into NaN) or
+// beyond a guarded B, and matches the packed path bit for bit, for every
+// transpose case (with B transposed the option is ignored), block edges
+// and thread counts.
+func TestInPlaceB(t *testing.T) {
+	forEachSet(t, func(t *testing.T, ks *kernels.Set) {
+		for _, set := range []*kernels.Set{ks, shrunk(ks)} {
+			g := set.Gemm
+			rnd := testkit.Rand(21)
+			shapes := [][3]int{
+				{1, 1, 1},
+				{g.MR - 1, g.NR - 1, 17},
+				{g.MR + 1, 2*g.NR + 3, g.KC + 1},
+				{2*g.MR + 3, g.NC + g.NR + 1, 2*g.KC + 3},
+				{g.MC + 1, 3 * g.NR, 40},
+			}
+			if set == ks {
+				shapes = shapes[:3] // the shrunk blocks cross every edge cheaply
+			}
+			for i, tr := range trans {
+				for j, s := range shapes {
+					for _, threads := range []int{1, 3} {
+						guard := (i+j)%2 == 0
+						p := newProblem(t, rnd, tr[0], tr[1], s[0], s[1], s[2], 0.75, 0.5, j%3, guard)
+						packed := newProblem(t, rnd, tr[0], tr[1], s[0], s[1], s[2], 0.75, 0.5, j%3, false)
+						copy(packed.a, p.a)
+						copy(packed.b, p.b)
+						copy(packed.c, p.c)
+						packed.run(gemm.Options{Kernels: set, Threads: threads})
+						if !p.check(t, gemm.Options{Kernels: set, Threads: threads, InPlaceB: true}) {
+							return
+						}
+						for e := range p.c {
+							require.Equal(t, math.Float32bits(packed.c[e]), math.Float32bits(p.c[e]),
+								"%v threads=%d: C[%d] in place %g, packed %g", p, threads, e, p.c[e], packed.c[e])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestConcurrentCalls runs many calls at once, as batch-parallel
 // convolution does (Threads: 1) and mixed with parallel calls, against the
 // same shared inputs; -race checks the pool and the workspaces.
