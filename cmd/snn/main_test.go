@@ -90,6 +90,9 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"eval"}, "-checkpoint is required"},
 		{[]string{"eval", "-checkpoint", filepath.Join(t.TempDir(), "nope.snn")}, "no such file"},
 		{[]string{"compare", "-variants", "selu,gelu"}, `unknown variant "gelu"`},
+		{[]string{"plot"}, "Usage: snn plot RUNDIR"},
+		{[]string{"plot", "-h"}, "Usage: snn plot RUNDIR"},
+		{[]string{"plot", t.TempDir()}, "not a run folder"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, stderr := runCLI(t, tc.args...)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"image/color"
 	"io"
@@ -293,12 +294,26 @@ func savePNG(path string, img *vgimg.Canvas) error {
 
 // cmdPlot redraws the plots of run folders, from metrics.csv and the
 // configuration saved next to it.
-func cmdPlot(dirs []string, stderr io.Writer) error {
+func cmdPlot(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("plot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: snn plot RUNDIR...\n\n"+
+			"Redraws loss.png, accuracy.png and activations.png of each run folder\n"+
+			"from its metrics.csv (and its config.json, for the titles).\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	dirs := fs.Args()
 	if len(dirs) == 0 {
-		fmt.Fprintln(stderr, "Usage: snn plot RUNDIR...")
+		fs.Usage()
 		return errUsage
 	}
 	for _, dir := range dirs {
+		if _, err := os.Stat(filepath.Join(dir, "metrics.csv")); err != nil {
+			return fmt.Errorf("plot %s: not a run folder (%w)", dir, err)
+		}
 		title := filepath.Base(dir)
 		if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
 			if cfg, err := unmarshalConfig(b); err == nil {
