@@ -109,7 +109,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the weights, the data order and dropout")
 	fs.IntVar(&c.Threads, "threads", c.Threads, "goroutines for the kernels (0: GOMAXPROCS); results do not depend on it")
 	fs.Int64Var(&c.MonitorEvery, "monitor-every", c.MonitorEvery, "measure per-layer activation statistics every N steps (0: off)")
-	fs.Int64Var(&c.ValEvery, "val-every", c.ValEvery, "evaluate the validation subset every N steps (0: four times per epoch)")
+	fs.Int64Var(&c.ValEvery, "val-every", c.ValEvery, "evaluate the validation subset every N steps (0: four times per epoch, or per run if it is shorter)")
 	fs.IntVar(&c.ValSamples, "val-samples", c.ValSamples, "validation images evaluated during training (the full set is evaluated at the end)")
 }
 

@@ -337,3 +337,16 @@ func TestRunTitle(t *testing.T) {
 		assert.Equal(t, tc.want, runTitle(tc.cfg, "mnist"))
 	}
 }
+
+func TestValidationInterval(t *testing.T) {
+	for _, tc := range []struct{ every, perEpoch, total, want int64 }{
+		{0, 1875, 1875, 468},  // one epoch: four times
+		{0, 1875, 3750, 468},  // two epochs: four times each
+		{0, 1875, 500, 125},   // a short run: four times in it
+		{0, 1875, 0, 468},     // no limit known
+		{0, 2, 2, 1},          // never 0
+		{100, 1875, 500, 100}, // -val-every wins
+	} {
+		assert.Equal(t, tc.want, validationInterval(tc.every, tc.perEpoch, tc.total), "%+v", tc)
+	}
+}

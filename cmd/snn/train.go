@@ -164,10 +164,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 	if cfg.MaxSteps > 0 && (total == 0 || cfg.MaxSteps < total) {
 		total = cfg.MaxSteps
 	}
-	valEvery := cfg.ValEvery
-	if valEvery == 0 {
-		valEvery = max(perEpoch/4, 1)
-	}
+	valEvery := validationInterval(cfg.ValEvery, perEpoch, total)
 	fmt.Fprintf(stderr, "SeedNet %dx%dx%d -> %d classes, %s, constraint %s, %s; %d parameters; kernels %s, %d threads\n",
 		shape.C, shape.H, shape.W, t.Model.OutputShape().Size(), cfg.Act, cfg.Constraint, cfg.Opt,
 		t.Model.NumParams(), kernels.ISA(), threadsOf(t.Model.Threads()))
@@ -345,6 +342,20 @@ func lenOf(d net.Dataset) int {
 		return 0
 	}
 	return d.Len()
+}
+
+// validationInterval is -val-every, or by default four validations per
+// epoch, or per run if the run is shorter than an epoch (so a 500-step run
+// still draws validation curves).
+func validationInterval(every, perEpoch, total int64) int64 {
+	if every > 0 {
+		return every
+	}
+	span := perEpoch
+	if total > 0 && total < span {
+		span = total
+	}
+	return max(span/4, 1)
 }
 
 func runTitle(cfg Config, data string) string {
