@@ -10,6 +10,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -182,6 +183,18 @@ func TestLightnessKnownValues(t *testing.T) {
 		assert.InDelta(t, tc.want, Lightness16(s(tc.r), s(tc.g), s(tc.b)), 2e-5, "16-bit %v", tc)
 	}
 	assert.InDelta(t, 0.4950, LightnessFromY(0.18), 1e-4) // 18% grey
+	// Black is exactly 0 on every architecture, and greys rise
+	// monotonically to white.
+	assert.Equal(t, 0.0, Lightness(0, 0, 0))
+	assert.Equal(t, 0.0, LightnessFromY(0))
+	for v := 1; v < 256; v++ {
+		lo, hi := Lightness(uint8(v-1), uint8(v-1), uint8(v-1)), Lightness(uint8(v), uint8(v), uint8(v))
+		require.Greater(t, hi, lo, "grey %d", v)
+	}
+	assert.InDelta(t, 1, Lightness(255, 255, 255), 1e-6)
+	// The two branches meet at the threshold (6/29)^3.
+	const knee = 6.0 / 29 * 6 / 29 * 6 / 29
+	assert.InDelta(t, LightnessFromY(knee), LightnessFromY(math.Nextafter(knee, 1)), 1e-12)
 }
 
 func writePNG(t testing.TB, path string, img image.Image) {

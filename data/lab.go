@@ -39,13 +39,13 @@ func SRGBToLinear(v float64) float64 {
 // LightnessFromY returns L*/100 for a relative luminance Y in [0, 1].
 func LightnessFromY(y float64) float64 {
 	const d = 6.0 / 29
-	var f float64
 	if y > d*d*d {
-		f = math.Cbrt(y)
-	} else {
-		f = y/(3*d*d) + 4.0/29
+		return (116*math.Cbrt(y) - 16) / 100
 	}
-	return (116*f - 16) / 100
+	// The linear part, 116 (y/(3 d^2) + 4/29) - 16, simplified to its
+	// slope (29/3)^3: written as the sum it cancels 16 - 16, which a
+	// fused multiply-add (arm64) leaves as -1e-16 for black.
+	return y * (116 / (3 * d * d)) / 100
 }
 
 // Lightness returns L*/100 of an 8-bit sRGB colour.
