@@ -29,8 +29,11 @@ import (
 // against 89% at step 250); at 28x28 and on small images it does not
 // appear. Narrow networks (4-8 channels in the first stage) learn even the
 // 64x64 canvas either way. The fast test below says so and tests what is
-// true at its size; the Places-like test (SNN_LONG=1, minutes) trains the
-// full network on the 64x64 canvas, where the phenomenon is clear.
+// true at its size. Later measurements weakened the rest: with three seeds
+// and 500 steps (snn compare -places-like, README) MNIST on the 64x64
+// canvas gave plain 89.0% and centralized 88.9% on average, and on the
+// synthetic bars the stall moved from plain to centralized SELU when only
+// the GEMM's rounding changed (TestPhenomenonPlacesLike, SNN_LONG=1).
 
 // phenomenonRun trains a SeedNet and returns its test metrics and the
 // largest |mean|/std over its kernels.
@@ -82,19 +85,25 @@ func TestCentralizationPhenomenon(t *testing.T) {
 	}
 }
 
-// TestCentralizationPhenomenonPlacesLike trains the full-width SeedNet on
-// synthetic 28x28 bar images centred on a 64x64 canvas of zeros (the shape
-// in which plain SELU stalls on MNIST), plain and centralized, for 400
-// steps of batch 32: about 7 minutes on two cores with the packed GEMM.
-// Run it with SNN_LONG=1.
+// TestPhenomenonPlacesLike trains the full-width SeedNet on synthetic
+// 28x28 bar images centred on a 64x64 canvas of zeros (the shape in which
+// SELU was reported to stall), plain, centralized and with the per-unit
+// SelfNormalizing constraint, for 400 steps of batch 32: about 7 minutes
+// on two cores. Run it with SNN_LONG=1.
 //
-// Measured: the plain network stays at chance (8.8% test top-1; its loss
-// wanders around log(10) and spikes to 34 near step 360), the centralized
-// one leaves the plateau near step 200 and reaches 100% (59% training
-// top-1 around step 240, 91% around step 320). Where the centralized run
-// leaves the plateau depends on rounding (an earlier GEMM had it still at
-// chance at step 200), hence 400 steps.
-func TestCentralizationPhenomenonPlacesLike(t *testing.T) {
+// Measured (test top-1 on 500 held-out images):
+//
+//	seed 1, the first GEMM (issue 3's): plain 8.8% (chance), centralized 100%
+//	seed 1, the current kernels:        plain 100%, centralized 11.4% (chance), selfnorm 100%
+//	seed 2, the current kernels:        plain 14.6% (chance), centralized 100%, selfnorm 100%
+//
+// The stall is real: a run can sit at chance for all 400 steps. But which
+// of plain and centralized SELU stalls is decided by the seed and even by
+// rounding (the GEMM change between the first two rows only changed the
+// order of additions), so centralization is not what prevents it. The
+// per-unit constraint learned every time. The test checks that, and that
+// centralization keeps every kernel's mean at 0; it logs the rest.
+func TestPhenomenonPlacesLike(t *testing.T) {
 	if os.Getenv("SNN_LONG") == "" {
 		t.Skip("minutes of training; set SNN_LONG=1")
 	}
@@ -117,8 +126,9 @@ func TestCentralizationPhenomenonPlacesLike(t *testing.T) {
 	plain, plainDrift := phenomenonRun(t, cfg, train, test, 32, 400)
 	cfg.Constraint = WeightCentralization{}
 	cent, centDrift := phenomenonRun(t, cfg, train, test, 32, 400)
-	t.Logf("plain %v, max |kernel mean|/std %.2g; centralized %v, %.2g", plain, plainDrift, cent, centDrift)
-	assert.LessOrEqual(t, plain.Top1, 0.3, "plain SELU stays near chance (10%)")
-	assert.GreaterOrEqual(t, cent.Top1, 0.9, "centralized SELU learns")
+	cfg.Constraint = SelfNormalizing{}
+	selfnorm, _ := phenomenonRun(t, cfg, train, test, 32, 400)
+	t.Logf("plain %v, max |kernel mean|/std %.2g; centralized %v, %.2g; selfnorm %v", plain, plainDrift, cent, centDrift, selfnorm)
+	assert.GreaterOrEqual(t, selfnorm.Top1, 0.9, "SELU with omega = 0, tau = 1 per unit learns")
 	assert.Less(t, centDrift, 1e-5)
 }
