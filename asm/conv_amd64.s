@@ -4,6 +4,24 @@
 
 #include "textflag.h"
 
+DATA tailmask<>+0(SB)/4, $0xffffffff
+DATA tailmask<>+4(SB)/4, $0xffffffff
+DATA tailmask<>+8(SB)/4, $0xffffffff
+DATA tailmask<>+12(SB)/4, $0xffffffff
+DATA tailmask<>+16(SB)/4, $0xffffffff
+DATA tailmask<>+20(SB)/4, $0xffffffff
+DATA tailmask<>+24(SB)/4, $0xffffffff
+DATA tailmask<>+28(SB)/4, $0xffffffff
+DATA tailmask<>+32(SB)/4, $0x00000000
+DATA tailmask<>+36(SB)/4, $0x00000000
+DATA tailmask<>+40(SB)/4, $0x00000000
+DATA tailmask<>+44(SB)/4, $0x00000000
+DATA tailmask<>+48(SB)/4, $0x00000000
+DATA tailmask<>+52(SB)/4, $0x00000000
+DATA tailmask<>+56(SB)/4, $0x00000000
+DATA tailmask<>+60(SB)/4, $0x00000000
+GLOBL tailmask<>(SB), RODATA|NOPTR, $64
+
 DATA convIota<>+0(SB)/4, $0x00000000
 DATA convIota<>+4(SB)/4, $0x00000001
 DATA convIota<>+8(SB)/4, $0x00000002
@@ -57,24 +75,6 @@ DATA convOdds<>+52(SB)/4, $0x0000001b
 DATA convOdds<>+56(SB)/4, $0x0000001d
 DATA convOdds<>+60(SB)/4, $0x0000001f
 GLOBL convOdds<>(SB), RODATA|NOPTR, $64
-
-DATA convSliding<>+0(SB)/4, $0xffffffff
-DATA convSliding<>+4(SB)/4, $0xffffffff
-DATA convSliding<>+8(SB)/4, $0xffffffff
-DATA convSliding<>+12(SB)/4, $0xffffffff
-DATA convSliding<>+16(SB)/4, $0xffffffff
-DATA convSliding<>+20(SB)/4, $0xffffffff
-DATA convSliding<>+24(SB)/4, $0xffffffff
-DATA convSliding<>+28(SB)/4, $0xffffffff
-DATA convSliding<>+32(SB)/4, $0x00000000
-DATA convSliding<>+36(SB)/4, $0x00000000
-DATA convSliding<>+40(SB)/4, $0x00000000
-DATA convSliding<>+44(SB)/4, $0x00000000
-DATA convSliding<>+48(SB)/4, $0x00000000
-DATA convSliding<>+52(SB)/4, $0x00000000
-DATA convSliding<>+56(SB)/4, $0x00000000
-DATA convSliding<>+60(SB)/4, $0x00000000
-GLOBL convSliding<>(SB), RODATA|NOPTR, $64
 
 // func ShiftAVX512(dst []float32, src []float32, rows int, w int, stride int, shift int, lo int, hi int)
 // Requires: AVX, AVX512F
@@ -516,7 +516,7 @@ tail:
 	JE         next
 	MOVQ       $0x0000000000000008, R14
 	SUBQ       R13, R14
-	LEAQ       convSliding<>+0(SB), R15
+	LEAQ       tailmask<>+0(SB), R15
 	VMOVDQU    (R15)(R14*4), Y5
 	VPMASKMOVD (BX), Y5, Y2
 	VPCMPGTD   Y2, Y0, Y4
@@ -651,15 +651,15 @@ tail:
 	SUBQ       R10, R9
 	MOVQ       $0x0000000000000008, R11
 	SUBQ       R10, R11
-	LEAQ       convSliding<>+0(SB), R10
+	LEAQ       tailmask<>+0(SB), R10
 	VMOVDQU    (R10)(R11*4), Y8
 	MOVQ       $0x0000000000000008, R10
 	SUBQ       R9, R10
-	LEAQ       convSliding<>+0(SB), R9
+	LEAQ       tailmask<>+0(SB), R9
 	VMOVDQU    (R9)(R10*4), Y9
 	MOVQ       $0x0000000000000008, R9
 	SUBQ       SI, R9
-	LEAQ       convSliding<>+0(SB), R10
+	LEAQ       tailmask<>+0(SB), R10
 	VMOVDQU    (R10)(R9*4), Y10
 	VMASKMOVPS (DI), Y8, Y11
 	VMASKMOVPS 32(DI), Y9, Y12

@@ -12,6 +12,8 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/snnkit/snn/gen/internal/x86"
 )
 
 // isa is one vector extension: lanes float32 per register.
@@ -35,10 +37,6 @@ var iota Mem
 // (VPERMI2PS indices); iota2 is 0, 2, 4, ... 30.
 var evens, odds, iota2 Mem
 
-// sliding is eight all-ones int32 followed by eight zeros: the eight lanes
-// starting at 8-r have exactly the first r set (AVX2 tail masks).
-var sliding Mem
-
 func init() {
 	iota = GLOBL("convIota", RODATA|NOPTR)
 	for i := 0; i < 16; i++ {
@@ -53,14 +51,6 @@ func init() {
 		DATA(4*i, U32(uint32(2*i+1)))
 	}
 	iota2 = evens
-	sliding = GLOBL("convSliding", RODATA|NOPTR)
-	for i := 0; i < 16; i++ {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
-		}
-		DATA(4*i, U32(v))
-	}
 }
 
 // broadcast fills a vector's int32 lanes with the low 32 bits of r.
@@ -348,12 +338,7 @@ func (v isa) gatherOne(src reg.Register, nv, m1 reg.VecVirtual, in, out Mem, res
 	if rest == nil {
 		VMOVDQU(in, iv)
 	} else {
-		off, base := GP64(), GP64()
-		MOVQ(U64(8), off)
-		SUBQ(rest, off)
-		LEAQ(sliding, base)
-		tm = v.vec()
-		VMOVDQU(Mem{Base: base, Index: off, Scale: 4}, tm)
+		tm = x86.FirstLanes8(rest)
 		VPMASKMOVD(in, tm, iv)
 	}
 	VPCMPGTD(iv, nv, m) // n > idx
@@ -557,7 +542,7 @@ func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner 
 			CMOVQGT(eight, n0)
 			MOVQ(t, n1)
 			SUBQ(n0, n1)
-			mk[0], mk[1], mout = v.slide(n0), v.slide(n1), v.slide(rest)
+			mk[0], mk[1], mout = x86.FirstLanes8(n0), x86.FirstLanes8(n1), x86.FirstLanes8(rest)
 		}
 	}
 	var in [2][2]reg.VecVirtual
@@ -641,15 +626,4 @@ func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner 
 		VPMASKMOVD(off, mout, Mem{Base: am})
 	}
 	Label(skip)
-}
-
-// slide returns the AVX2 mask of the first n lanes (0 <= n <= 8).
-func (v isa) slide(n reg.Register) reg.VecVirtual {
-	idx, base := GP64(), GP64()
-	MOVQ(U64(8), idx)
-	SUBQ(n, idx)
-	LEAQ(sliding, base)
-	m := v.vec()
-	VMOVDQU(Mem{Base: base, Index: idx, Scale: 4}, m)
-	return m
 }

@@ -74,13 +74,20 @@ func (v ISA) MakeTail(r reg.GPVirtual) Tail {
 		KMOVW(bits, k)
 		return Tail{K: k}
 	}
+	return Tail{M: FirstLanes8(r)}
+}
+
+// FirstLanes8 loads the AVX2 mask whose first n int32 lanes are all ones
+// and the others zero (n in a GP64 register, 0 <= n <= 8; not modified),
+// from the sliding table.
+func FirstLanes8(n reg.Register) reg.VecVirtual {
 	idx, base := GP64(), GP64()
 	MOVQ(U64(8), idx)
-	SUBQ(r, idx)
+	SUBQ(n, idx)
 	LEAQ(avx2Mask, base)
 	m := YMM()
 	VMOVDQU(Mem{Base: base, Index: idx, Scale: 4}, m)
-	return Tail{M: m}
+	return m
 }
 
 // LoadTail reads the unmasked lanes at src into dst, the others as zero;
