@@ -28,6 +28,10 @@ func ExpAVX512(dst []float32, x []float32)
 // and in float64 across them.
 func SumAVX512(x []float32) float64
 
+// SumF32AVX512 returns the sum of x accumulated in float32 vector lanes,
+// without blocks: fast and inaccurate, the baseline for Sum.
+func SumF32AVX512(x []float32) float32
+
 // MomentsAVX512 returns the sums of x[i]-shift and of (x[i]-shift)^2, blocked
 // like Sum.
 func MomentsAVX512(x []float32, shift float32) (s1 float64, s2 float64)
@@ -66,6 +70,10 @@ func ExpAVX2(dst []float32, x []float32)
 // SumAVX2 returns the sum of x, accumulated in float32 within blocks
 // and in float64 across them.
 func SumAVX2(x []float32) float64
+
+// SumF32AVX2 returns the sum of x accumulated in float32 vector lanes,
+// without blocks: fast and inaccurate, the baseline for Sum.
+func SumF32AVX2(x []float32) float32
 
 // MomentsAVX2 returns the sums of x[i]-shift and of (x[i]-shift)^2, blocked
 // like Sum.

@@ -763,14 +763,14 @@ block:
 	VXORPS  Z7, Z7, Z7
 	VXORPS  Z8, Z8, Z8
 	VXORPS  Z9, Z9, Z9
-	MOVQ    $0x0000000000000800, DX
+	MOVQ    $0x0000000000001000, DX
 	CMPQ    CX, DX
 	CMOVQLT CX, DX
 	SUBQ    DX, CX
+	SUBQ    $0x00000080, DX
+	JB      groupEnd
 
 group:
-	CMPQ   DX, $0x00000080
-	JB     single
 	VADDPS (AX), Z2, Z2
 	VADDPS 64(AX), Z3, Z3
 	VADDPS 128(AX), Z4, Z4
@@ -781,7 +781,10 @@ group:
 	VADDPS 448(AX), Z9, Z9
 	ADDQ   $0x00000200, AX
 	SUBQ   $0x00000080, DX
-	JMP    group
+	JAE    group
+
+groupEnd:
+	ADDQ $0x00000080, DX
 
 single:
 	CMPQ   DX, $0x00000010
@@ -828,6 +831,87 @@ done:
 	MOVSD         X1, ret+24(FP)
 	RET
 
+// func SumF32AVX512(x []float32) float32
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, CMOV, SSE
+TEXT ·SumF32AVX512(SB), NOSPLIT, $0-28
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+block:
+	CMPQ    CX, $0x00
+	JE      done
+	MOVQ    $0x4000000000000000, DX
+	CMPQ    CX, DX
+	CMOVQLT CX, DX
+	SUBQ    DX, CX
+	SUBQ    $0x00000080, DX
+	JB      groupEnd
+
+group:
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	ADDQ   $0x00000200, AX
+	SUBQ   $0x00000080, DX
+	JAE    group
+
+groupEnd:
+	ADDQ $0x00000080, DX
+
+single:
+	CMPQ   DX, $0x00000010
+	JB     rest
+	VADDPS (AX), Z0, Z0
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+	JMP    single
+
+rest:
+	TESTQ     DX, DX
+	JE        flush
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (AX), K1, Z8
+	VADDPS    Z8, Z1, Z1
+	LEAQ      (AX)(DX*4), AX
+
+flush:
+	JMP block
+
+done:
+	VADDPS        Z1, Z0, Z0
+	VADDPS        Z3, Z2, Z2
+	VADDPS        Z5, Z4, Z4
+	VADDPS        Z7, Z6, Z6
+	VADDPS        Z2, Z0, Z0
+	VADDPS        Z6, Z4, Z4
+	VADDPS        Z4, Z0, Z0
+	VEXTRACTF32X8 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X9, X9
+	VADDPS        X9, X1, X1
+	VMOVSHDUP     X1, X9
+	VADDSS        X9, X1, X1
+	VZEROUPPER
+	MOVSS         X1, ret+24(FP)
+	RET
+
 // func MomentsAVX512(x []float32, shift float32) (s1 float64, s2 float64)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, CMOV, SSE, SSE2
 TEXT ·MomentsAVX512(SB), NOSPLIT, $0-48
@@ -851,14 +935,14 @@ block:
 	VXORPS  Z11, Z11, Z11
 	VXORPS  Z8, Z8, Z8
 	VXORPS  Z12, Z12, Z12
-	MOVQ    $0x0000000000000800, DX
+	MOVQ    $0x0000000000001000, DX
 	CMPQ    CX, DX
 	CMOVQLT CX, DX
 	SUBQ    DX, CX
+	SUBQ    $0x00000080, DX
+	JB      groupEnd
 
 group:
-	CMPQ        DX, $0x00000080
-	JB          single
 	VMOVUPS     (AX), Z13
 	VSUBPS      Z0, Z13, Z13
 	VADDPS      Z13, Z5, Z5
@@ -893,7 +977,10 @@ group:
 	VFMADD231PS Z13, Z13, Z12
 	ADDQ        $0x00000200, AX
 	SUBQ        $0x00000080, DX
-	JMP         group
+	JAE         group
+
+groupEnd:
+	ADDQ $0x00000080, DX
 
 single:
 	CMPQ        DX, $0x00000010
@@ -1757,14 +1844,14 @@ block:
 	VXORPS  Y7, Y7, Y7
 	VXORPS  Y8, Y8, Y8
 	VXORPS  Y9, Y9, Y9
-	MOVQ    $0x0000000000000400, DX
+	MOVQ    $0x0000000000000800, DX
 	CMPQ    CX, DX
 	CMOVQLT CX, DX
 	SUBQ    DX, CX
+	SUBQ    $0x00000040, DX
+	JB      groupEnd
 
 group:
-	CMPQ   DX, $0x00000040
-	JB     single
 	VADDPS (AX), Y2, Y2
 	VADDPS 32(AX), Y3, Y3
 	VADDPS 64(AX), Y4, Y4
@@ -1775,7 +1862,10 @@ group:
 	VADDPS 224(AX), Y9, Y9
 	ADDQ   $0x00000100, AX
 	SUBQ   $0x00000040, DX
-	JMP    group
+	JAE    group
+
+groupEnd:
+	ADDQ $0x00000040, DX
 
 single:
 	CMPQ   DX, $0x00000008
@@ -1821,6 +1911,86 @@ done:
 	MOVSD         X1, ret+24(FP)
 	RET
 
+// func SumF32AVX2(x []float32) float32
+// Requires: AVX, CMOV, SSE
+TEXT ·SumF32AVX2(SB), NOSPLIT, $0-28
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+block:
+	CMPQ    CX, $0x00
+	JE      done
+	MOVQ    $0x4000000000000000, DX
+	CMPQ    CX, DX
+	CMOVQLT CX, DX
+	SUBQ    DX, CX
+	SUBQ    $0x00000040, DX
+	JB      groupEnd
+
+group:
+	VADDPS (AX), Y0, Y0
+	VADDPS 32(AX), Y1, Y1
+	VADDPS 64(AX), Y2, Y2
+	VADDPS 96(AX), Y3, Y3
+	VADDPS 128(AX), Y4, Y4
+	VADDPS 160(AX), Y5, Y5
+	VADDPS 192(AX), Y6, Y6
+	VADDPS 224(AX), Y7, Y7
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, DX
+	JAE    group
+
+groupEnd:
+	ADDQ $0x00000040, DX
+
+single:
+	CMPQ   DX, $0x00000008
+	JB     rest
+	VADDPS (AX), Y0, Y0
+	ADDQ   $0x00000020, AX
+	SUBQ   $0x00000008, DX
+	JMP    single
+
+rest:
+	TESTQ      DX, DX
+	JE         flush
+	MOVQ       $0x0000000000000008, BX
+	SUBQ       DX, BX
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVDQU    (SI)(BX*4), Y8
+	VMASKMOVPS (AX), Y8, Y8
+	VADDPS     Y8, Y1, Y1
+	LEAQ       (AX)(DX*4), AX
+
+flush:
+	JMP block
+
+done:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y6, Y4, Y4
+	VADDPS       Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X9, X9
+	VADDPS       X9, X1, X1
+	VMOVSHDUP    X1, X9
+	VADDSS       X9, X1, X1
+	VZEROUPPER
+	MOVSS        X1, ret+24(FP)
+	RET
+
 // func MomentsAVX2(x []float32, shift float32) (s1 float64, s2 float64)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, CMOV, FMA3, SSE, SSE2
 TEXT ·MomentsAVX2(SB), NOSPLIT, $0-48
@@ -1844,14 +2014,14 @@ block:
 	VXORPS  Y11, Y11, Y11
 	VXORPS  Y8, Y8, Y8
 	VXORPS  Y12, Y12, Y12
-	MOVQ    $0x0000000000000400, DX
+	MOVQ    $0x0000000000000800, DX
 	CMPQ    CX, DX
 	CMOVQLT CX, DX
 	SUBQ    DX, CX
+	SUBQ    $0x00000040, DX
+	JB      groupEnd
 
 group:
-	CMPQ        DX, $0x00000040
-	JB          single
 	VMOVUPS     (AX), Y13
 	VSUBPS      Y0, Y13, Y13
 	VADDPS      Y13, Y5, Y5
@@ -1886,7 +2056,10 @@ group:
 	VFMADD231PS Y13, Y13, Y12
 	ADDQ        $0x00000100, AX
 	SUBQ        $0x00000040, DX
-	JMP         group
+	JAE         group
+
+groupEnd:
+	ADDQ $0x00000040, DX
 
 single:
 	CMPQ        DX, $0x00000008

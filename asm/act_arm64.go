@@ -38,6 +38,12 @@ func ExpNEON(dst, x []float32)
 //go:noescape
 func SumNEON(x []float32) float64
 
+// SumF32NEON returns the sum of x accumulated in float32 vector lanes,
+// without blocks: fast and inaccurate, the baseline for Sum.
+//
+//go:noescape
+func SumF32NEON(x []float32) float32
+
 // MomentsNEON returns the sums of x[i]-shift and of (x[i]-shift)^2, blocked
 // like Sum.
 //

@@ -731,6 +731,73 @@ done:
 	FMOVD   F16, ret+24(FP)
 	RET
 
+// func SumF32NEON(x []float32) float32
+TEXT ·SumF32NEON(SB), NOSPLIT, $0-28
+	MOVD    x_base+0(FP), R0
+	MOVD    x_len+8(FP), R1
+	VEOR    V0.B16, V0.B16, V0.B16
+	VEOR    V1.B16, V1.B16, V1.B16
+	VEOR    V2.B16, V2.B16, V2.B16
+	VEOR    V3.B16, V3.B16, V3.B16
+	VEOR    V4.B16, V4.B16, V4.B16
+	VEOR    V5.B16, V5.B16, V5.B16
+	VEOR    V6.B16, V6.B16, V6.B16
+	VEOR    V7.B16, V7.B16, V7.B16
+	SUBS    $32, R1, R1
+	BLT     group_end
+
+group:
+	VLD1.P  64(R0), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P  64(R0), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD    $0x4e34d400 // fadd v0.4s, v0.4s, v20.4s
+	WORD    $0x4e35d421 // fadd v1.4s, v1.4s, v21.4s
+	WORD    $0x4e36d442 // fadd v2.4s, v2.4s, v22.4s
+	WORD    $0x4e37d463 // fadd v3.4s, v3.4s, v23.4s
+	WORD    $0x4e38d484 // fadd v4.4s, v4.4s, v24.4s
+	WORD    $0x4e39d4a5 // fadd v5.4s, v5.4s, v25.4s
+	WORD    $0x4e3ad4c6 // fadd v6.4s, v6.4s, v26.4s
+	WORD    $0x4e3bd4e7 // fadd v7.4s, v7.4s, v27.4s
+	SUBS    $32, R1, R1
+	BGE     group
+
+group_end:
+	ADD     $32, R1, R1
+	SUBS    $4, R1, R1
+	BLT     single_end
+
+single:
+	VLD1.P  16(R0), [V20.S4]
+	WORD    $0x4e34d400 // fadd v0.4s, v0.4s, v20.4s
+	SUBS    $4, R1, R1
+	BGE     single
+
+single_end:
+	ADD     $4, R1, R1
+	CBZ     R1, fold
+	VEOR    V28.B16, V28.B16, V28.B16
+	VLD1.P  4(R0), V28.S[0]
+	CMP     $2, R1
+	BLT     tail
+	VLD1.P  4(R0), V28.S[1]
+	BEQ     tail
+	VLD1.P  4(R0), V28.S[2]
+
+tail:
+	WORD    $0x4e3cd421 // fadd v1.4s, v1.4s, v28.4s
+
+fold:
+	WORD    $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
+	WORD    $0x4e23d442 // fadd v2.4s, v2.4s, v3.4s
+	WORD    $0x4e25d484 // fadd v4.4s, v4.4s, v5.4s
+	WORD    $0x4e27d4c6 // fadd v6.4s, v6.4s, v7.4s
+	WORD    $0x4e22d400 // fadd v0.4s, v0.4s, v2.4s
+	WORD    $0x4e26d484 // fadd v4.4s, v4.4s, v6.4s
+	WORD    $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
+	WORD    $0x6e20d400 // faddp v0.4s, v0.4s, v0.4s
+	WORD    $0x7e30d800 // faddp s0, v0.2s
+	FMOVS   F0, ret+24(FP)
+	RET
+
 // func MomentsNEON(x []float32, shift float32) (s1, s2 float64)
 TEXT ·MomentsNEON(SB), NOSPLIT, $0-48
 	MOVD    x_base+0(FP), R0

@@ -15,6 +15,7 @@ func actNEON() Act {
 		ReLUGrad: func(dx, dy, y []float32) { asm.ReLUGradNEON(dx[:len(y)], dy[:len(y)], y) },
 		Exp:      func(dst, x []float32) { asm.ExpNEON(dst[:len(x)], x) },
 		Sum:      asm.SumNEON,
+		SumF32:   asm.SumF32NEON,
 		Moments:  asm.MomentsNEON,
 		Affine:   asm.AffineNEON,
 		Read:     asm.ReadNEON,

@@ -13,6 +13,7 @@ func actGeneric() Act {
 		ReLUGrad: reluGradGeneric,
 		Exp:      expGeneric,
 		Sum:      sumGeneric,
+		SumF32:   sumF32Generic,
 		Moments:  momentsGeneric,
 		Affine:   affineGeneric,
 		Read:     readGeneric,
@@ -33,6 +34,15 @@ func sumGeneric(x []float32) float64 {
 		s0 += float64(x[0])
 	}
 	return s0 + s1
+}
+
+// sumF32Generic is the plain float32 loop, one accumulator.
+func sumF32Generic(x []float32) float32 {
+	var s float32
+	for _, v := range x {
+		s += v
+	}
+	return s
 }
 
 func momentsGeneric(x []float32, shift float32) (s1, s2 float64) {

@@ -62,8 +62,8 @@ func FuzzElementwise(f *testing.F) {
 	})
 }
 
-// FuzzSum checks the blocked sums of every set against a float64 sum on
-// arbitrary finite data.
+// FuzzSum checks the blocked sums and the plain float32 sums of every set
+// against a float64 sum on arbitrary finite data.
 func FuzzSum(f *testing.F) {
 	seedFloats(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -81,6 +81,10 @@ func FuzzSum(f *testing.F) {
 			got := k.Act.Sum(x)
 			if d := math.Abs(got - exact); d > 128*abs*0x1p-24+1e-37 {
 				t.Fatalf("%s: Sum = %v, exact %v, n=%d", k.ISA, got, exact, len(x))
+			}
+			f32 := float64(k.Act.SumF32(x))
+			if d := math.Abs(f32 - exact); d > float64(len(x)+1)*abs*0x1p-24+1e-37 {
+				t.Fatalf("%s: SumF32 = %v, exact %v, n=%d", k.ISA, f32, exact, len(x))
 			}
 		}
 	})

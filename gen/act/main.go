@@ -18,6 +18,7 @@ func main() {
 		genReLUGrad(v)
 		genExp(v)
 		genSum(v)
+		genSumF32(v)
 		genMoments(v)
 		genAffine(v)
 		genRead(v)

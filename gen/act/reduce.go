@@ -13,13 +13,20 @@ import (
 // float32 partial therefore holds at most 128 terms, and everything longer
 // than a block is summed in float64.
 
-const (
-	sumAccs       = 8
-	termsPerBlock = 16 // per lane and accumulator
-)
+// termsPerLane is how many input values one float32 lane of a block's folded
+// partial sum holds.
+const termsPerLane = 256
+
+// sumAccs is the number of vector accumulators of a block.
+func (v isa) sumAccs() int {
+	if v.Lanes == 16 {
+		return 8
+	}
+	return 8
+}
 
 // blockLen is the number of float32 elements one float64 flush covers.
-func (v isa) blockLen() int { return sumAccs * termsPerBlock * v.Lanes }
+func (v isa) blockLen() int { return termsPerLane * v.Lanes }
 
 // zero clears a vector register.
 func zero(x reg.VecVirtual) { VXORPS(x, x, x) }
@@ -78,27 +85,31 @@ func (v isa) hsum64(lo, hi reg.VecVirtual) reg.VecVirtual {
 //
 // The masked remainder is handed to body with its unused lanes set to pad
 // (zero when pad is nil), so that they contribute nothing.
-func (v isa) blockLoop(p, n reg.Register, pad reg.VecVirtual, reset func(), body func(i int, src Op), end func()) {
+func (v isa) blockLoop(p, n reg.Register, block uint64, pad reg.VecVirtual, reset func(), body func(i int, src Op), end func()) {
 	m := GP64()
 
 	Label("block")
 	CMPQ(n, Imm(0))
 	JE(LabelRef("done"))
 	reset()
-	MOVQ(U64(uint64(v.blockLen())), m)
+	MOVQ(U64(block), m)
 	CMPQ(n, m)
 	CMOVQLT(n, m)
 	SUBQ(m, n)
 
+	// The group loop tests at the bottom, one fused subtract-and-branch per
+	// group: m counts down by a group and wraps below zero at the end.
+	SUBQ(U32(v.sumAccs()*v.Lanes), m)
+	JB(LabelRef("groupEnd"))
 	Label("group")
-	CMPQ(m, U32(sumAccs*v.Lanes))
-	JB(LabelRef("single"))
-	for i := 0; i < sumAccs; i++ {
+	for i := 0; i < v.sumAccs(); i++ {
 		body(i, v.at(p, i))
 	}
-	ADDQ(U32(sumAccs*v.Bytes()), p)
-	SUBQ(U32(sumAccs*v.Lanes), m)
-	JMP(LabelRef("group"))
+	ADDQ(U32(v.sumAccs()*v.Bytes()), p)
+	SUBQ(U32(v.sumAccs()*v.Lanes), m)
+	JAE(LabelRef("group"))
+	Label("groupEnd")
+	ADDQ(U32(v.sumAccs()*v.Lanes), m)
 
 	Label("single")
 	CMPQ(m, U32(v.Lanes))
@@ -137,8 +148,8 @@ func genSum(v isa) {
 	lo, hi := v.Vec(), v.Vec()
 	VXORPD(lo, lo, lo)
 	VXORPD(hi, hi, hi)
-	acc := v.Regs(sumAccs)
-	v.blockLoop(p, n, nil,
+	acc := v.Regs(v.sumAccs())
+	v.blockLoop(p, n, uint64(v.blockLen()), nil,
 		func() {
 			for _, a := range acc {
 				zero(a)
@@ -174,7 +185,7 @@ func genMoments(v isa) {
 	const k = 4
 	s1, s2 := v.Regs(k), v.Regs(k)
 	// Unused tail lanes read as shift, so their difference is exactly 0.
-	v.blockLoop(p, n, sh,
+	v.blockLoop(p, n, uint64(v.blockLen()), sh,
 		func() {
 			for i := 0; i < k; i++ {
 				zero(s1[i])
@@ -217,6 +228,52 @@ func genAffine(v isa) {
 	})
 	VZEROUPPER()
 	RET()
+}
+
+// genSumF32 emits the plain float32 vector sum: sumAccs accumulators over
+// the whole of x, folded and summed across lanes in float32 at the end. It is
+// what a compiler makes of a float32 sum loop: the speed Sum is judged
+// against, and the accuracy it must beat.
+func genSumF32(v isa) {
+	TEXT(v.Fn("SumF32"), NOSPLIT, "func(x []float32) float32")
+	Doc(v.Fn("SumF32")+" returns the sum of x accumulated in float32 vector lanes,",
+		"without blocks: fast and inaccurate, the baseline for Sum.")
+	p := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := v.Regs(v.sumAccs())
+	for _, a := range acc {
+		zero(a)
+	}
+	v.blockLoop(p, n, 1<<62, nil,
+		func() {},
+		func(i int, src Op) {
+			VADDPS(src, acc[i], acc[i])
+		},
+		func() {})
+	fold(acc)
+	s := v.hsum32(acc[0])
+	VZEROUPPER()
+	Store(s, ReturnIndex(0))
+	RET()
+}
+
+// hsum32 adds the float32 lanes of x, in a fixed order, into the low lane
+// of the returned XMM register.
+func (v isa) hsum32(x reg.VecVirtual) reg.VecVirtual {
+	if v.Lanes == 16 {
+		t := YMM()
+		VEXTRACTF32X8(U8(1), x, t)
+		VADDPS(t, x.AsY(), x.AsY())
+	}
+	h := XMM()
+	VEXTRACTF128(U8(1), x.AsY(), h)
+	VADDPS(h, x.AsX(), h)
+	t := XMM()
+	VMOVHLPS(h, t, t)
+	VADDPS(t, h, h)
+	VMOVSHDUP(h, t)
+	VADDSS(t, h, h)
+	return h
 }
 
 // genRead emits a loop that only loads x: the bandwidth ceiling any

@@ -15,6 +15,7 @@ func main() {
 		genReLUGrad(f)
 		genExp(f)
 		genSum(f)
+		genSumF32(f)
 		genMoments(f)
 		genAffine(f)
 		genRead(f)

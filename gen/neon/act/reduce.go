@@ -189,6 +189,44 @@ func genAffine(f *File) {
 	fn.RET()
 }
 
+// genSumF32 emits SumF32NEON, the plain float32 vector sum (gen/act's
+// genSumF32): sumAccs accumulators over the whole of x, folded and summed
+// across lanes in float32 at the end.
+//
+// Register plan: V0..V7 accumulators, V20..V27 loads, V28 the tail.
+func genSumF32(f *File) {
+	fn := f.Func("SumF32NEON", "func(x []float32) float32",
+		"SumF32NEON returns the sum of x accumulated in float32 vector lanes,",
+		"without blocks: fast and inaccurate, the baseline for Sum.")
+	p, n := R0, R1
+	fn.Load(p, fn.Slot("x_base"))
+	fn.Load(n, fn.Slot("x_len"))
+	acc, in := Vecs(V0, sumAccs), Vecs(V20, sumAccs)
+	for _, a := range acc {
+		fn.Zero(a)
+	}
+	fn.Countdown(n, sumAccs*Lanes, "group", func() {
+		fn.LoadVecs(p, in)
+		for i, x := range in {
+			fn.FADD(acc[i].S4(), acc[i].S4(), x.S4())
+		}
+	})
+	fn.Countdown(n, Lanes, "single", func() {
+		fn.LoadVecs(p, in[:1])
+		fn.FADD(acc[0].S4(), acc[0].S4(), in[0].S4())
+	})
+	fn.CBZ(n, "fold")
+	fn.Zero(V28)
+	fn.LoadTail(p, n, V28, "tail")
+	fn.FADD(acc[1].S4(), acc[1].S4(), V28.S4())
+	fn.Label("fold")
+	fold(fn, acc)
+	fn.FADDP(acc[0].S4(), acc[0].S4(), acc[0].S4())
+	fn.FADDPS(acc[0].F(32), acc[0].S2())
+	fn.StoreF(fn.Slot("ret"), acc[0])
+	fn.RET()
+}
+
 // genRead emits ReadNEON, which only loads x: the bandwidth ceiling any
 // reduction over x is measured against.
 func genRead(f *File) {
