@@ -13,17 +13,10 @@ import (
 // float32 partial therefore holds at most 128 terms, and everything longer
 // than a block is summed in float64.
 
-// termsPerLane is how many input values one float32 lane of a block's folded
-// partial sum holds.
-const termsPerLane = 256
-
-// sumAccs is the number of vector accumulators of a block.
-func (v isa) sumAccs() int {
-	if v.Lanes == 16 {
-		return 8
-	}
-	return 8
-}
+const (
+	sumAccs      = 8
+	termsPerLane = sumAccs * 16 // per lane of a block's folded partial sum
+)
 
 // blockLen is the number of float32 elements one float64 flush covers.
 func (v isa) blockLen() int { return termsPerLane * v.Lanes }
@@ -99,17 +92,17 @@ func (v isa) blockLoop(p, n reg.Register, block uint64, pad reg.VecVirtual, rese
 
 	// The group loop tests at the bottom, one fused subtract-and-branch per
 	// group: m counts down by a group and wraps below zero at the end.
-	SUBQ(U32(v.sumAccs()*v.Lanes), m)
+	SUBQ(U32(sumAccs*v.Lanes), m)
 	JB(LabelRef("groupEnd"))
 	Label("group")
-	for i := 0; i < v.sumAccs(); i++ {
+	for i := 0; i < sumAccs; i++ {
 		body(i, v.at(p, i))
 	}
-	ADDQ(U32(v.sumAccs()*v.Bytes()), p)
-	SUBQ(U32(v.sumAccs()*v.Lanes), m)
+	ADDQ(U32(sumAccs*v.Bytes()), p)
+	SUBQ(U32(sumAccs*v.Lanes), m)
 	JAE(LabelRef("group"))
 	Label("groupEnd")
-	ADDQ(U32(v.sumAccs()*v.Lanes), m)
+	ADDQ(U32(sumAccs*v.Lanes), m)
 
 	Label("single")
 	CMPQ(m, U32(v.Lanes))
@@ -148,7 +141,7 @@ func genSum(v isa) {
 	lo, hi := v.Vec(), v.Vec()
 	VXORPD(lo, lo, lo)
 	VXORPD(hi, hi, hi)
-	acc := v.Regs(v.sumAccs())
+	acc := v.Regs(sumAccs)
 	v.blockLoop(p, n, uint64(v.blockLen()), nil,
 		func() {
 			for _, a := range acc {
@@ -240,7 +233,7 @@ func genSumF32(v isa) {
 		"without blocks: fast and inaccurate, the baseline for Sum.")
 	p := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
-	acc := v.Regs(v.sumAccs())
+	acc := v.Regs(sumAccs)
 	for _, a := range acc {
 		zero(a)
 	}
