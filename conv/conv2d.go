@@ -23,7 +23,7 @@ type Conv2D struct {
 
 	pl    plan
 	lanes []lane
-	wext  []float32 // weights with the bias as an extra column
+	wext  []float32 // weights with the bias as an extra column (see Forward)
 
 	// tr, for stride 1, is the convolution whose forward pass is this
 	// one's backward data pass (see backwardData); wt holds its weights.
@@ -37,7 +37,7 @@ type Conv2D struct {
 	w, bias []float32
 	dy, dx  []float32
 	dw, db  []float32
-	kx      int // rows of the column matrix in this call: d.k, +1 with bias
+	kx      int // rows of the column matrix in this call: d.k, +1 for a bias row
 	gemmOpt gemm.Options
 	next    atomic.Int64 // next block to take
 	added   int          // blocks whose weight gradient is in dw, under mu
@@ -109,8 +109,13 @@ func (c *Conv2D) Forward(n int, x, w, bias, y []float32) {
 		return
 	}
 	c.x, c.w, c.bias, c.y = x, w, bias, y
+	// The bias enters as a row of ones in the column matrix times an
+	// extra weight column, which costs a copy of the weights per call;
+	// when the weights outweigh half the batch's columns, each tile's
+	// outputs start from the bias instead and the GEMMs add to them.
+	// Which way depends on the geometry and n only, like every cut.
 	c.kx = c.d.k
-	if bias != nil {
+	if bias != nil && 2*(c.d.k+1) <= n*c.d.p {
 		c.kx++
 	}
 	c.run(opForward, n)
@@ -291,7 +296,7 @@ func (c *Conv2D) run(o op, n int) {
 	c.op = o
 	c.next.Store(0)
 	c.added = 0
-	if o == opForward && c.bias != nil {
+	if o == opForward && c.kx > c.d.k {
 		k := c.d.k
 		for r := 0; r < c.d.oc; r++ {
 			copy(c.wext[r*(k+1):r*(k+1)+k], c.w[r*k:(r+1)*k])
@@ -321,7 +326,7 @@ func (c *Conv2D) grow(lanes int, o op) {
 			l.part = make([]float32, c.d.oc*k1)
 		}
 	}
-	if o == opForward && c.bias != nil && len(c.wext) < c.d.oc*k1 {
+	if o == opForward && c.kx > c.d.k && len(c.wext) < c.d.oc*k1 {
 		c.wext = make([]float32, c.d.oc*k1)
 	}
 }
@@ -397,6 +402,13 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 		if !t.single() {
 			y, ldy = l.tmp[:d.oc*cols], cols
 		}
+		beta := float32(0)
+		if c.bias != nil && c.kx == d.k {
+			for o, v := range c.bias {
+				fill(y[o*ldy:o*ldy+cols], v)
+			}
+			beta = 1
+		}
 		// The GEMMs read the chunk in place, fresh in L2, rather than
 		// packing it again; its rows are colStride apart.
 		ld := colStride(cols)
@@ -404,11 +416,8 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 			r1 := min(c.kx, r0+c.pl.rows)
 			col := l.col[:(r1-r0)*ld]
 			c.columns(t, r0, r1, col, ld)
-			beta := float32(1)
-			if r0 == 0 {
-				beta = 0
-			}
 			c.gemmOpt.Sgemm(false, false, d.oc, cols, r1-r0, 1, a[r0:], lda, col, ld, beta, y, ldy)
+			beta = 1
 		}
 		if !t.single() {
 			d.scatter(y, cols, t.img0, t.img1, c.y)

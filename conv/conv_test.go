@@ -51,6 +51,7 @@ func convCases(r *rand.Rand) []Geometry {
 		Same(3, 9, 10, 5, 4, 2),   // even kernel, stride 2: asymmetric
 		Same(2, 13, 13, 3, 5, 1),  // image cut mid-row
 		Valid(4, 10, 12, 2, 3, 2), // no padding
+		Same(2, 5, 5, 3, 3, 1),    // forward bias: tiles start from it at n = 1, a row of ones at n = 7
 		Geometry{InC: 1, InH: 3, InW: 3, OutC: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 4, PadBottom: 4, PadLeft: 4, PadRight: 4}, // outputs all padding
 	)
 }

@@ -296,9 +296,15 @@ func (d *dims) scatter(m []float32, ld int, i0, i1 int, t []float32) {
 	}
 }
 
-// fill sets every element of s to v.
+// fill sets every element of s to v: a few stores, then copies of what is
+// already set, each twice as long as the last (copy is vectorized, a loop
+// of stores is not).
 func fill(s []float32, v float32) {
-	for i := range s {
+	n := min(len(s), 16)
+	for i := range n {
 		s[i] = v
+	}
+	for n < len(s) {
+		n += copy(s[n:], s[:n])
 	}
 }
