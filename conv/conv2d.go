@@ -38,6 +38,7 @@ type Conv2D struct {
 	dy, dx  []float32
 	dw, db  []float32
 	kx      int // rows of the column matrix in this call: d.k, +1 for a bias row
+	act     Activation
 	gemmOpt gemm.Options
 	next    atomic.Int64 // next block to take
 	added   int          // blocks whose weight gradient is in dw, under mu
@@ -47,6 +48,17 @@ type Conv2D struct {
 }
 
 type op int
+
+// Activation is an element-wise function ForwardAct applies to a layer's
+// outputs as soon as a tile of them is complete, while it is still in cache,
+// instead of a separate pass over the whole output afterwards.
+type Activation int
+
+const (
+	Identity Activation = iota
+	SELU                // act.SELU
+	ReLU                // act.ReLU
+)
 
 const (
 	opForward op = iota
@@ -98,6 +110,16 @@ func (c *Conv2D) Threads() int {
 // deep-learning framework. Slices must have exactly these lengths; y must
 // not overlap the others.
 func (c *Conv2D) Forward(n int, x, w, bias, y []float32) {
+	c.ForwardAct(n, x, w, bias, y, Identity)
+}
+
+// ForwardAct is Forward followed by the activation a on every output:
+// y = a(conv(x, w) + bias), bit for bit what act.SELU (or act.ReLU) would
+// make of Forward's y, in one pass over the output instead of two.
+func (c *Conv2D) ForwardAct(n int, x, w, bias, y []float32, a Activation) {
+	if a < Identity || a > ReLU {
+		panic(fmt.Sprintf("conv: unknown activation %d", a))
+	}
 	c.checkN(n)
 	c.checkLen("x", x, n, c.d.in, "InC*InH*InW")
 	c.checkLen("w", w, 1, c.d.oc*c.d.k, "OutC*InC*KH*KW")
@@ -108,7 +130,7 @@ func (c *Conv2D) Forward(n int, x, w, bias, y []float32) {
 	if n == 0 {
 		return
 	}
-	c.x, c.w, c.bias, c.y = x, w, bias, y
+	c.x, c.w, c.bias, c.y, c.act = x, w, bias, y, a
 	// The bias enters as a row of ones in the column matrix times an
 	// extra weight column, which costs a copy of the weights per call;
 	// when the weights outweigh half the batch's columns, each tile's
@@ -305,6 +327,7 @@ func (c *Conv2D) run(o op, n int) {
 	}
 	runLanes(c, lanes, &c.team)
 	c.x, c.w, c.bias, c.y, c.dy, c.dx, c.dw, c.db = nil, nil, nil, nil, nil, nil, nil, nil
+	c.act = Identity
 }
 
 // grow makes the workspace large enough for this call; it allocates only
@@ -419,9 +442,24 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 			c.gemmOpt.Sgemm(false, false, d.oc, cols, r1-r0, 1, a[r0:], lda, col, ld, beta, y, ldy)
 			beta = 1
 		}
-		if !t.single() {
+		if t.single() {
+			for o := 0; o < d.oc; o++ {
+				c.activate(y[o*ldy : o*ldy+cols])
+			}
+		} else {
+			c.activate(y[:d.oc*cols])
 			d.scatter(y, cols, t.img0, t.img1, c.y)
 		}
+	}
+}
+
+// activate applies the call's activation to s in place.
+func (c *Conv2D) activate(s []float32) {
+	switch c.act {
+	case SELU:
+		c.d.ks.Act.SELU(s, s)
+	case ReLU:
+		c.d.ks.Act.ReLU(s, s)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/snnkit/snn/internal/testkit"
+	"github.com/snnkit/snn/kernels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -274,4 +275,43 @@ func panicMessage(f func()) (msg string) {
 	}()
 	f()
 	return ""
+}
+
+// TestForwardAct checks that ForwardAct equals Forward followed by the
+// activation over the whole output, bit for bit, with every kernel set and
+// every cut (tiles of part of an image, of several images, chunks).
+func TestForwardAct(t *testing.T) {
+	r := testkit.Rand(9)
+	for _, g := range convCases(r) {
+		for _, n := range []int{1, 7} {
+			x := testkit.Uniform(r, n*g.InSize(), -3, 3)
+			w := testkit.Uniform(r, g.WeightSize(), -1, 1)
+			bias := testkit.Uniform(r, g.OutC, -1, 1)
+			for _, ks := range kernels.Sets() {
+				for li, lim := range testLimits {
+					c, err := New(g)
+					require.NoError(t, err)
+					c.lim = lim
+					c.d.ks = ks
+					for _, tc := range []struct {
+						a  Activation
+						fn func(dst, x []float32)
+					}{{SELU, ks.Act.SELU}, {ReLU, ks.Act.ReLU}, {Identity, func([]float32, []float32) {}}} {
+						want := make([]float32, n*g.OutSize())
+						c.Forward(n, x, w, bias, want)
+						tc.fn(want, want)
+						got := make([]float32, len(want))
+						c.ForwardAct(n, x, w, bias, got, tc.a)
+						requireSameBits(t, [][]float32{want}, [][]float32{got},
+							fmt.Sprintf("%v n=%d %s limits=%d activation %d", g, n, ks.ISA, li, tc.a))
+					}
+				}
+			}
+		}
+	}
+	c, err := New(Same(1, 4, 4, 2, 3, 1))
+	require.NoError(t, err)
+	assert.PanicsWithValue(t, "conv: unknown activation 3", func() {
+		c.ForwardAct(1, make([]float32, 16), make([]float32, 18), nil, make([]float32, 32), 3)
+	})
 }

@@ -80,8 +80,13 @@ func (l *Conv2D) bias() ([]float32, []float32) {
 }
 
 func (l *Conv2D) Forward(_ *Context, n int, x, y []float32) {
+	l.forwardAct(n, x, y, conv.Identity)
+}
+
+// forwardAct is Forward followed by the activation a, in one pass.
+func (l *Conv2D) forwardAct(n int, x, y []float32, a conv.Activation) {
 	b, _ := l.bias()
-	l.c.Forward(n, x, l.w.Value, b, y)
+	l.c.ForwardAct(n, x, l.w.Value, b, y, a)
 }
 
 func (l *Conv2D) Backward(_ *Context, n int, x, _, dy, dx []float32) {

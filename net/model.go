@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/snnkit/snn/act"
+	"github.com/snnkit/snn/conv"
 )
 
 // Model is a sequential network: layers applied one after the other to
@@ -24,7 +25,11 @@ type Model struct {
 	params []*Param
 
 	inPlace []bool // layer i writes its output over its input
-	cap     int    // batch size the buffers hold
+	// fuse[i], unless conv.Identity, is the activation of layer i+1,
+	// which convolution layer i applies itself as it writes its output
+	// (conv.Conv2D.ForwardAct): one pass over the output instead of two.
+	fuse    []conv.Activation
+	cap     int // batch size the buffers hold
 	outs    [][]float32
 	grads   [2][]float32
 	threads int
@@ -73,6 +78,18 @@ func NewModel(in Shape, layers ...Layer) (*Model, error) {
 			layers[i-1].Flags()&NeedsOutput == 0 && out.Size() == s.Size()
 		m.inPlace = append(m.inPlace, ip)
 		s = out
+	}
+	m.fuse = make([]conv.Activation, len(layers))
+	for i := 0; i+1 < len(layers); i++ {
+		if _, ok := layers[i].(*Conv2D); !ok || !m.inPlace[i+1] {
+			continue
+		}
+		switch layers[i+1].(type) {
+		case *SELU:
+			m.fuse[i] = conv.SELU
+		case *ReLU:
+			m.fuse[i] = conv.ReLU
+		}
 	}
 	return m, nil
 }
@@ -227,10 +244,22 @@ func (m *Model) input(i, n int, x []float32) []float32 {
 
 // forward runs the layers; it returns the output, or the index of the
 // layer at which obs stopped it.
+//
+// Without an observer, a convolution followed by its activation runs as one
+// layer (see Model.fuse), with the same results bit for bit; an observer
+// sees every layer's own output, so it gets them apart.
 func (m *Model) forward(c *Context, n int, x []float32, obs observer) ([]float32, int) {
 	in := x
-	for i, l := range m.layers {
+	for i := 0; i < len(m.layers); i++ {
+		l := m.layers[i]
 		y := m.output(i, n)
+		if obs == nil && m.fuse[i] != conv.Identity {
+			// Layer i+1 works in place: its output is y too.
+			l.(*Conv2D).forwardAct(n, in, y, m.fuse[i])
+			in = y
+			i++
+			continue
+		}
 		l.Forward(c, n, in, y)
 		if obs != nil && !obs.observe(i, y) {
 			return nil, i
