@@ -39,6 +39,11 @@ type Conv2D struct {
 	dw, db  []float32
 	kx      int // rows of the column matrix in this call: d.k, +1 for a bias row
 	act     Activation
+	// dact, unless Identity, is the activation whose output dactY (laid
+	// out like this call's output) is: the call's output, a gradient, is
+	// multiplied by its derivative there (see BackwardAct).
+	dact    Activation
+	dactY   []float32
 	gemmOpt gemm.Options
 	next    atomic.Int64 // next block to take
 	added   int          // blocks whose weight gradient is in dw, under mu
@@ -117,9 +122,7 @@ func (c *Conv2D) Forward(n int, x, w, bias, y []float32) {
 // y = a(conv(x, w) + bias), bit for bit what act.SELU (or act.ReLU) would
 // make of Forward's y, in one pass over the output instead of two.
 func (c *Conv2D) ForwardAct(n int, x, w, bias, y []float32, a Activation) {
-	if a < Identity || a > ReLU {
-		panic(fmt.Sprintf("conv: unknown activation %d", a))
-	}
+	checkActivation(a)
 	c.checkN(n)
 	c.checkLen("x", x, n, c.d.in, "InC*InH*InW")
 	c.checkLen("w", w, 1, c.d.oc*c.d.k, "OutC*InC*KH*KW")
@@ -174,6 +177,16 @@ func (c *Conv2D) BackwardWeights(n int, x, dy, dw, dbias []float32) {
 // for a layer without bias. The slices are as in BackwardData and
 // BackwardWeights.
 func (c *Conv2D) Backward(n int, x, w, dy, dx, dw, dbias []float32) {
+	c.BackwardAct(n, x, w, dy, dx, dw, dbias, Identity)
+}
+
+// BackwardAct is Backward for a layer whose input x is the output of the
+// activation a: dx is then the gradient with respect to the activation's
+// input, bit for bit what act.SELUGrad(dx, dx, x) (or act.ReLUGrad) would
+// make of Backward's dx, computed as each part of dx is finished instead
+// of in a second pass. With a != Identity and dx != nil, x is required.
+func (c *Conv2D) BackwardAct(n int, x, w, dy, dx, dw, dbias []float32, a Activation) {
+	checkActivation(a)
 	c.checkN(n)
 	c.checkLen("dy", dy, n, c.d.out, "OutC*OutH*OutW")
 	if dx != nil {
@@ -182,6 +195,9 @@ func (c *Conv2D) Backward(n int, x, w, dy, dx, dw, dbias []float32) {
 	}
 	if dbias != nil && dw == nil {
 		panic("conv: dbias without dw: the bias gradient is computed with the weight gradient")
+	}
+	if dx != nil && a != Identity {
+		c.checkLen("x", x, n, c.d.in, "InC*InH*InW")
 	}
 	if dw != nil {
 		c.checkLen("x", x, n, c.d.in, "InC*InH*InW")
@@ -196,13 +212,16 @@ func (c *Conv2D) Backward(n int, x, w, dy, dx, dw, dbias []float32) {
 		return
 	}
 	if dx != nil && c.transposable() {
-		c.backwardData(n, dy, w, dx)
+		c.backwardData(n, dy, w, dx, a, x)
 		dx = nil
 		if dw == nil {
 			return
 		}
 	}
 	c.x, c.w, c.dy, c.dx, c.dw, c.db = x, w, dy, dx, dw, dbias
+	if dx != nil {
+		c.dact, c.dactY = a, x
+	}
 	c.kx = c.d.k
 	if dbias != nil {
 		c.kx++
@@ -228,7 +247,7 @@ func (c *Conv2D) transposable() bool {
 // transposed and rotated by 180 degrees, and padding KH-1-PadTop and so on.
 // That needs only im2col of dy, sequential writes, where the textbook
 // col2im adds scattered columns back into dx.
-func (c *Conv2D) backwardData(n int, dy, w, dx []float32) {
+func (c *Conv2D) backwardData(n int, dy, w, dx []float32, a Activation, x []float32) {
 	g := &c.g
 	if c.tr == nil {
 		tg := Geometry{
@@ -253,6 +272,9 @@ func (c *Conv2D) backwardData(n int, dy, w, dx []float32) {
 	c.flip.next.Store(0)
 	runLanes(&c.flip, min(c.Threads(), g.InC, max(1, len(w)/flipGrain)), &c.flip.team)
 	c.flip.w, c.flip.wt = nil, nil
+	if a != Identity {
+		c.tr.dact, c.tr.dactY = a, x
+	}
 	c.tr.Forward(n, dy, c.wt, nil, dx)
 }
 
@@ -327,7 +349,7 @@ func (c *Conv2D) run(o op, n int) {
 	}
 	runLanes(c, lanes, &c.team)
 	c.x, c.w, c.bias, c.y, c.dy, c.dx, c.dw, c.db = nil, nil, nil, nil, nil, nil, nil, nil
-	c.act = Identity
+	c.act, c.dact, c.dactY = Identity, Identity, nil
 }
 
 // grow makes the workspace large enough for this call; it allocates only
@@ -446,10 +468,36 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 			for o := 0; o < d.oc; o++ {
 				c.activate(y[o*ldy : o*ldy+cols])
 			}
+			if c.dact != Identity {
+				off := t.img0*d.out + t.p0
+				for o := 0; o < d.oc; o++ {
+					c.activateGrad(y[o*ldy:o*ldy+cols], c.dactY[off+o*d.p:off+o*d.p+cols])
+				}
+			}
 		} else {
 			c.activate(y[:d.oc*cols])
 			d.scatter(y, cols, t.img0, t.img1, c.y)
+			if c.dact != Identity {
+				c.activateGrad(c.y[t.img0*d.out:t.img1*d.out], c.dactY[t.img0*d.out:t.img1*d.out])
+			}
 		}
+	}
+}
+
+func checkActivation(a Activation) {
+	if a < Identity || a > ReLU {
+		panic(fmt.Sprintf("conv: unknown activation %d", a))
+	}
+}
+
+// activateGrad multiplies the gradient g in place by the derivative of the
+// call's dact where that activation's output is y.
+func (c *Conv2D) activateGrad(g, y []float32) {
+	switch c.dact {
+	case SELU:
+		c.d.ks.Act.SELUGrad(g, g, y)
+	case ReLU:
+		c.d.ks.Act.ReLUGrad(g, g, y)
 	}
 }
 
@@ -511,6 +559,11 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 				}
 			}
 		}
+	}
+	if c.dx != nil && c.dact != Identity {
+		// col2im has added the last of the block's images' gradients.
+		i0, i1 := c.pl.images(b)
+		c.activateGrad(c.dx[i0*d.in:i1*d.in], c.dactY[i0*d.in:i1*d.in])
 	}
 	if c.dw != nil {
 		c.addPartial(l.part, b)

@@ -315,3 +315,51 @@ func TestForwardAct(t *testing.T) {
 		c.ForwardAct(1, make([]float32, 16), make([]float32, 18), nil, make([]float32, 32), 3)
 	})
 }
+
+// TestBackwardAct checks that BackwardAct's dx equals Backward's multiplied
+// by the activation's derivative at x, bit for bit, and that the weight
+// gradients are Backward's, on the transposed-convolution path (stride 1)
+// and the col2im path, with every kernel set and every cut.
+func TestBackwardAct(t *testing.T) {
+	r := testkit.Rand(10)
+	for _, g := range convCases(r) {
+		for _, n := range []int{1, 7} {
+			x := testkit.Uniform(r, n*g.InSize(), -1.8, 3)
+			w := testkit.Uniform(r, g.WeightSize(), -1, 1)
+			dy := testkit.Uniform(r, n*g.OutSize(), -1, 1)
+			for _, ks := range kernels.Sets() {
+				for li, lim := range testLimits {
+					c, err := New(g)
+					require.NoError(t, err)
+					c.lim = lim
+					c.d.ks = ks
+					dx := make([]float32, n*g.InSize())
+					dw := make([]float32, g.WeightSize())
+					db := make([]float32, g.OutC)
+					c.Backward(n, x, w, dy, dx, dw, db)
+					for _, tc := range []struct {
+						a  Activation
+						fn func(dx, dy, y []float32)
+					}{{SELU, ks.Act.SELUGrad}, {ReLU, ks.Act.ReLUGrad}} {
+						want := append([]float32(nil), dx...)
+						tc.fn(want, want, x)
+						got := make([]float32, len(dx))
+						dw2 := make([]float32, len(dw))
+						db2 := make([]float32, len(db))
+						c.BackwardAct(n, x, w, dy, got, dw2, db2, tc.a)
+						what := fmt.Sprintf("%v n=%d %s limits=%d activation %d", g, n, ks.ISA, li, tc.a)
+						requireSameBits(t, [][]float32{want, dw, db}, [][]float32{got, dw2, db2}, what)
+						// Data gradient alone, the path a first layer never takes.
+						c.BackwardAct(n, x, w, dy, got, nil, nil, tc.a)
+						requireSameBits(t, [][]float32{want}, [][]float32{got}, what+" (dx only)")
+					}
+				}
+			}
+		}
+	}
+	c, err := New(Same(1, 4, 4, 2, 3, 1))
+	require.NoError(t, err)
+	assert.PanicsWithValue(t, "conv: len(x) = 0, want InC*InH*InW = 16 (layer 1x4x4 -> 2x4x4, kernel 3x3, stride 1x1, pad t1 b1 l1 r1)", func() {
+		c.BackwardAct(1, nil, make([]float32, 18), make([]float32, 32), make([]float32, 16), nil, nil, SELU)
+	})
+}

@@ -90,12 +90,18 @@ func (l *Conv2D) forwardAct(n int, x, y []float32, a conv.Activation) {
 }
 
 func (l *Conv2D) Backward(_ *Context, n int, x, _, dy, dx []float32) {
+	l.backwardAct(n, x, dy, dx, conv.Identity)
+}
+
+// backwardAct is Backward for an input x made by the activation a, whose
+// derivative it applies to dx (conv.Conv2D.BackwardAct).
+func (l *Conv2D) backwardAct(n int, x, dy, dx []float32, a conv.Activation) {
 	_, db := l.bias()
 	var w []float32
 	if dx != nil {
 		w = l.w.Value
 	}
-	l.c.Backward(n, x, w, dy, dx, l.w.Grad, db)
+	l.c.BackwardAct(n, x, w, dy, dx, l.w.Grad, db, a)
 }
 
 // MaxPool2D is max-pooling over Size x Size windows moved by Stride

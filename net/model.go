@@ -28,7 +28,12 @@ type Model struct {
 	// fuse[i], unless conv.Identity, is the activation of layer i+1,
 	// which convolution layer i applies itself as it writes its output
 	// (conv.Conv2D.ForwardAct): one pass over the output instead of two.
-	fuse    []conv.Activation
+	fuse []conv.Activation
+	// bfuse[i], unless conv.Identity, is the activation of layer i-1,
+	// whose output convolution layer i reads: layer i's backward pass
+	// returns the gradient with respect to the activation's input
+	// (conv.Conv2D.BackwardAct), and layer i-1's is skipped.
+	bfuse   []conv.Activation
 	cap     int // batch size the buffers hold
 	outs    [][]float32
 	grads   [2][]float32
@@ -80,18 +85,34 @@ func NewModel(in Shape, layers ...Layer) (*Model, error) {
 		s = out
 	}
 	m.fuse = make([]conv.Activation, len(layers))
+	m.bfuse = make([]conv.Activation, len(layers))
 	for i := 0; i+1 < len(layers); i++ {
-		if _, ok := layers[i].(*Conv2D); !ok || !m.inPlace[i+1] {
+		a := activationOf(layers[i+1])
+		if !m.inPlace[i+1] || a == conv.Identity {
 			continue
 		}
-		switch layers[i+1].(type) {
-		case *SELU:
-			m.fuse[i] = conv.SELU
-		case *ReLU:
-			m.fuse[i] = conv.ReLU
+		if _, ok := layers[i].(*Conv2D); ok {
+			m.fuse[i] = a
+		}
+		if i+2 < len(layers) {
+			if _, ok := layers[i+2].(*Conv2D); ok {
+				m.bfuse[i+2] = a
+			}
 		}
 	}
 	return m, nil
+}
+
+// activationOf returns the conv.Activation that l computes, or
+// conv.Identity if l is not one.
+func activationOf(l Layer) conv.Activation {
+	switch l.(type) {
+	case *SELU:
+		return conv.SELU
+	case *ReLU:
+		return conv.ReLU
+	}
+	return conv.Identity
 }
 
 // Init draws every parameter: kernels from their layer's initializer,
@@ -295,6 +316,14 @@ func (m *Model) Backward(c *Context, n int, x, dOut, dx []float32) {
 		default:
 			cur = (cur + 1) & 1
 			d = m.grads[cur][:n*m.shapes[i-1].Size()]
+		}
+		if a := m.bfuse[i]; a != conv.Identity {
+			// Layer i-1, in place, would have turned d into its own
+			// input's gradient in d: layer i does it as it goes.
+			m.layers[i].(*Conv2D).backwardAct(n, m.input(i, n, x), dy, d, a)
+			dy = d
+			i--
+			continue
 		}
 		m.layers[i].Backward(c, n, m.input(i, n, x), m.output(i, n), dy, d)
 		dy = d
