@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/snnkit/snn/gemm"
+	"github.com/snnkit/snn/kernels"
 )
 
 // Conv2D computes one convolution layer's forward and backward passes for
@@ -492,12 +493,16 @@ func checkActivation(a Activation) {
 
 // activateGrad multiplies the gradient g in place by the derivative of the
 // call's dact where that activation's output is y.
-func (c *Conv2D) activateGrad(g, y []float32) {
-	switch c.dact {
+func (c *Conv2D) activateGrad(g, y []float32) { applyGrad(c.d.ks, c.dact, g, y) }
+
+// applyGrad multiplies the gradient g in place by the derivative of a
+// where a's output is y.
+func applyGrad(ks *kernels.Set, a Activation, g, y []float32) {
+	switch a {
 	case SELU:
-		c.d.ks.Act.SELUGrad(g, g, y)
+		ks.Act.SELUGrad(g, g, y)
 	case ReLU:
-		c.d.ks.Act.ReLUGrad(g, g, y)
+		ks.Act.ReLUGrad(g, g, y)
 	}
 }
 

@@ -117,6 +117,7 @@ type MaxPool2D struct {
 	x, y, dy []float32
 	dx       []float32
 	argmax   []int32
+	dact     Activation // see BackwardAct
 	next     atomic.Int64
 	team     team
 }
@@ -183,11 +184,24 @@ func (p *MaxPool2D) Forward(n int, x, y []float32, argmax []int32) {
 //
 // An argmax entry outside its channel plane panics.
 func (p *MaxPool2D) Backward(n int, dy []float32, argmax []int32, dx []float32) {
+	p.BackwardAct(n, dy, argmax, dx, Identity, nil)
+}
+
+// BackwardAct is Backward for an input x made by the activation a: dx is
+// then the gradient with respect to the activation's input, bit for bit
+// what act.SELUGrad(dx, dx, x) (or act.ReLUGrad) would make of Backward's
+// dx, applied to each image's gradient while it is in cache. x is required
+// unless a is Identity.
+func (p *MaxPool2D) BackwardAct(n int, dy []float32, argmax []int32, dx []float32, a Activation, x []float32) {
+	checkActivation(a)
 	p.checkN(n)
 	p.checkLen("dy", len(dy), n, p.out, "C*OutH*OutW")
 	p.checkLen("argmax", len(argmax), n, p.out, "C*OutH*OutW")
 	p.checkLen("dx", len(dx), n, p.in, "C*InH*InW")
-	p.backward, p.dy, p.argmax, p.dx = true, dy, argmax, dx
+	if a != Identity {
+		p.checkLen("x", len(x), n, p.in, "C*InH*InW")
+	}
+	p.backward, p.dy, p.argmax, p.dx, p.dact, p.x = true, dy, argmax, dx, a, x
 	p.run(n)
 }
 
@@ -211,6 +225,7 @@ func (p *MaxPool2D) run(n int) {
 		runLanes(p, min(p.Threads(), n), &p.team)
 	}
 	p.x, p.y, p.dy, p.dx, p.argmax = nil, nil, nil, nil, nil
+	p.dact = Identity
 }
 
 func (p *MaxPool2D) abort() {}
@@ -300,5 +315,8 @@ func (p *MaxPool2D) backwardImage(img int) {
 			}
 			plane[a] += g
 		}
+	}
+	if p.dact != Identity {
+		applyGrad(p.ks, p.dact, dxi, p.x[img*p.in:(img+1)*p.in])
 	}
 }

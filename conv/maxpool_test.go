@@ -211,3 +211,39 @@ func TestMaxPoolPanicsNameTheArgument(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxPoolBackwardAct checks that BackwardAct's dx equals Backward's
+// multiplied by the activation's derivative at the input, bit for bit,
+// overlapping windows and padding included.
+func TestMaxPoolBackwardAct(t *testing.T) {
+	r := testkit.Rand(5)
+	for _, g := range poolCases() {
+		for _, n := range []int{1, 7} {
+			for _, ks := range kernels.Sets() {
+				p, err := NewMaxPool2D(g)
+				require.NoError(t, err)
+				p.ks = ks
+				x := testkit.Uniform(r, n*g.InSize(), -1.7, 2)
+				dy := testkit.Uniform(r, n*g.OutSize(), -1, 1)
+				am := make([]int32, n*g.OutSize())
+				p.Forward(n, x, make([]float32, len(am)), am)
+				dx := make([]float32, n*g.InSize())
+				p.Backward(n, dy, am, dx)
+				for _, tc := range []struct {
+					a  Activation
+					fn func(dx, dy, y []float32)
+				}{{SELU, ks.Act.SELUGrad}, {ReLU, ks.Act.ReLUGrad}} {
+					want := append([]float32(nil), dx...)
+					tc.fn(want, want, x)
+					got := make([]float32, len(dx))
+					p.BackwardAct(n, dy, am, got, tc.a, x)
+					requireSameBits(t, [][]float32{want}, [][]float32{got},
+						fmt.Sprintf("%v n=%d %s activation %d", g, n, ks.ISA, tc.a))
+				}
+			}
+		}
+	}
+	p, err := NewMaxPool2D(Pool(1, 4, 4, 2, 2))
+	require.NoError(t, err)
+	assert.Panics(t, func() { p.BackwardAct(1, make([]float32, 4), make([]int32, 4), make([]float32, 16), SELU, nil) })
+}

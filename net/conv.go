@@ -167,3 +167,9 @@ func (l *MaxPool2D) Backward(_ *Context, n int, _, _, dy, dx []float32) {
 	}
 	l.p.Backward(n, dy, l.argmax[:len(dy)], dx)
 }
+
+// backwardAct is Backward for an input x made by the activation a, whose
+// derivative it applies to dx (conv.MaxPool2D.BackwardAct).
+func (l *MaxPool2D) backwardAct(n int, x, dy, dx []float32, a conv.Activation) {
+	l.p.BackwardAct(n, dy, l.argmax[:len(dy)], dx, a, x)
+}

@@ -41,7 +41,7 @@ func fusionModel(t *testing.T) *Model {
 func TestConvActivationFusion(t *testing.T) {
 	m := fusionModel(t)
 	require.Equal(t, []conv.Activation{conv.SELU, 0, conv.ReLU, 0, 0, conv.SELU, 0, 0, 0, 0, 0}, m.fuse)
-	require.Equal(t, []conv.Activation{0, 0, conv.SELU, 0, 0, 0, 0, conv.SELU, 0, 0, 0}, m.bfuse)
+	require.Equal(t, []conv.Activation{0, 0, conv.SELU, 0, conv.ReLU, 0, 0, conv.SELU, 0, 0, 0}, m.bfuse)
 	apart := fusionModel(t)
 	clear(apart.fuse)
 	clear(apart.bfuse)

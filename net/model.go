@@ -30,9 +30,9 @@ type Model struct {
 	// (conv.Conv2D.ForwardAct): one pass over the output instead of two.
 	fuse []conv.Activation
 	// bfuse[i], unless conv.Identity, is the activation of layer i-1,
-	// whose output convolution layer i reads: layer i's backward pass
-	// returns the gradient with respect to the activation's input
-	// (conv.Conv2D.BackwardAct), and layer i-1's is skipped.
+	// whose output layer i (a convolution or a pooling) reads: layer i's
+	// backward pass returns the gradient with respect to the activation's
+	// input (conv.Conv2D.BackwardAct), and layer i-1's is skipped.
 	bfuse   []conv.Activation
 	cap     int // batch size the buffers hold
 	outs    [][]float32
@@ -95,12 +95,18 @@ func NewModel(in Shape, layers ...Layer) (*Model, error) {
 			m.fuse[i] = a
 		}
 		if i+2 < len(layers) {
-			if _, ok := layers[i+2].(*Conv2D); ok {
+			if _, ok := layers[i+2].(actBackward); ok {
 				m.bfuse[i+2] = a
 			}
 		}
 	}
 	return m, nil
+}
+
+// actBackward is a layer that can apply the derivative of the activation
+// before it to its input gradient.
+type actBackward interface {
+	backwardAct(n int, x, dy, dx []float32, a conv.Activation)
 }
 
 // activationOf returns the conv.Activation that l computes, or
@@ -320,7 +326,7 @@ func (m *Model) Backward(c *Context, n int, x, dOut, dx []float32) {
 		if a := m.bfuse[i]; a != conv.Identity {
 			// Layer i-1, in place, would have turned d into its own
 			// input's gradient in d: layer i does it as it goes.
-			m.layers[i].(*Conv2D).backwardAct(n, m.input(i, n, x), dy, d, a)
+			m.layers[i].(actBackward).backwardAct(n, m.input(i, n, x), dy, d, a)
 			dy = d
 			i--
 			continue
