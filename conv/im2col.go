@@ -115,6 +115,10 @@ func (d *dims) im2col(x []float32, p0, p1 int, dst []float32, ld, off, r0, r1 in
 	}
 	n := p1 - p0
 	sp := d.span(p0, p1)
+	if d.sw == 1 && sp.a0 == 0 && sp.b1 == d.ow {
+		d.im2colRows(x, sp.oh0, sp.oh1+1, dst, ld, off, r0, r1)
+		return
+	}
 	for r := r0; r < r1; r++ {
 		c, t := r/taps, r%taps
 		plane := x[c*hw : (c+1)*hw]
@@ -124,6 +128,37 @@ func (d *dims) im2col(x []float32, p0, p1 int, dst []float32, ld, off, r0, r1 in
 			continue
 		}
 		d.im2colRow(plane, t/d.kw, t%d.kw, sp, row)
+	}
+}
+
+// im2colRows is im2col for horizontal stride 1 and the whole output rows
+// [oh0, oh1): each row of the column matrix is one Shift of the input rows
+// that exist for its kernel row, between zeros. It is im2colRow without the
+// partial first and last rows, in one loop over channels and taps, which
+// the many short rows of a tile make worth it.
+func (d *dims) im2colRows(x []float32, oh0, oh1 int, dst []float32, ld, off, r0, r1 int) {
+	taps, hw, ow := d.kh*d.kw, d.h*d.w, d.ow
+	n := (oh1 - oh0) * ow
+	for r := r0; r < r1; {
+		c, t := r/taps, r%taps
+		plane := x[c*hw : (c+1)*hw]
+		for ; t < taps && r < r1; t, r = t+1, r+1 {
+			i, j := t/d.kw, t%d.kw
+			in0 := min(max(oh0, d.ohLo[i]), oh1)
+			in1 := max(min(oh1, d.ohHi[i]), in0)
+			row := dst[(r-r0)*ld+off : (r-r0)*ld+off+n]
+			a, b := (in0-oh0)*ow, (in1-oh0)*ow
+			if a > 0 {
+				clear(row[:a])
+			}
+			if b > a {
+				ih := in0*d.sh - d.pt + i
+				d.ks.Conv.Shift(row[a:b], plane[ih*d.w:], in1-in0, ow, d.sh*d.w, j-d.pl, d.owLo[j], d.owHi[j])
+			}
+			if b < n {
+				clear(row[b:])
+			}
+		}
 	}
 }
 
