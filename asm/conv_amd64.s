@@ -99,7 +99,47 @@ TEXT ·ShiftAVX512(SB), NOSPLIT, $0-96
 	VPBROADCASTD R9, Z1
 	VMOVDQU32    convIota<>+0(SB), Z2
 	VPBROADCASTD R8, Z3
-	XORQ         R10, R10
+	MOVQ         BX, R10
+	SUBQ         $0x00000010, R10
+	CMPQ         BX, $0x00000020
+	JB           columns
+	TESTQ        $0x0000000f, BX
+	JNE          columns
+	CMPQ         R8, $0x00000010
+	JGE          columns
+	CMPQ         R9, R10
+	JLE          columns
+	VPCMPD       $0x05, Z3, Z2, K1
+	MOVQ         R9, BX
+	SUBQ         R10, BX
+	VPBROADCASTD BX, Z0
+	VPCMPD       $0x01, Z0, Z2, K2
+	MOVQ         AX, AX
+
+rowsrow:
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS   Z0, (AX)
+	MOVQ      $0x00000010, BX
+
+rowsmid:
+	CMPQ    BX, R10
+	JGE     rowslast
+	VMOVUPS (CX)(BX*4), Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	JMP     rowsmid
+
+rowslast:
+	VMOVUPS.Z (CX)(R10*4), K2, Z0
+	VMOVUPS   Z0, (AX)(R10*4)
+	ADDQ      SI, CX
+	ADDQ      DI, AX
+	DECQ      DX
+	JNZ       rowsrow
+	JMP       done
+
+columns:
+	XORQ R10, R10
 
 column:
 	CMPQ         R10, BX

@@ -134,6 +134,10 @@ func genShift(v isa) {
 		lov = v.broadcast(lom1)
 	}
 
+	if v.lanes == 16 {
+		v.shiftRows(src, dst, rows, w, stride, lo, hi, rowBytes, iotav, lov)
+	}
+
 	j := GP64()
 	XORQ(j, j)
 	Label("column")
@@ -217,6 +221,59 @@ func genShift(v isa) {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// shiftRows is Shift row by row, for rows of two or more whole vectors
+// whose first vector holds lo and last vector hi, as im2col's rows of wide
+// images are: a masked first vector, plain ones, a masked last one, so that
+// each row is written front to back. Other calls jump on to the
+// column-major loop.
+func (v isa) shiftRows(src, dst, rows, w, stride, lo, hi, rowBytes reg.Register, iotav, lov reg.VecVirtual) {
+	lastCol := GP64()
+	MOVQ(w, lastCol)
+	SUBQ(U32(v.lanes), lastCol)
+	CMPQ(w, U32(2*v.lanes))
+	JB(LabelRef("columns"))
+	TESTQ(U32(v.lanes-1), w)
+	JNE(LabelRef("columns"))
+	CMPQ(lo, U32(v.lanes))
+	JGE(LabelRef("columns"))
+	CMPQ(hi, lastCol)
+	JLE(LabelRef("columns"))
+
+	first, last := K(), K()
+	VPCMPD(U8(5), lov, iotav, first) // lane >= lo
+	hl := GP64()
+	MOVQ(hi, hl)
+	SUBQ(lastCol, hl)
+	hlv := v.broadcast(hl)
+	VPCMPD(U8(1), hlv, iotav, last) // lastCol+lane < hi
+
+	ps, pd, r, j := GP64(), GP64(), GP64(), GP64()
+	MOVQ(src, ps)
+	MOVQ(dst, pd)
+	MOVQ(rows, r)
+	x := v.vec()
+	Label("rowsrow")
+	VMOVUPS_Z(Mem{Base: ps}, first, x)
+	VMOVUPS(x, Mem{Base: pd})
+	MOVQ(U32(v.lanes), j)
+	Label("rowsmid")
+	CMPQ(j, lastCol)
+	JGE(LabelRef("rowslast"))
+	VMOVUPS(Mem{Base: ps, Index: j, Scale: 4}, x)
+	VMOVUPS(x, Mem{Base: pd, Index: j, Scale: 4})
+	ADDQ(U32(v.lanes), j)
+	JMP(LabelRef("rowsmid"))
+	Label("rowslast")
+	VMOVUPS_Z(Mem{Base: ps, Index: lastCol, Scale: 4}, last, x)
+	VMOVUPS(x, Mem{Base: pd, Index: lastCol, Scale: 4})
+	ADDQ(stride, ps)
+	ADDQ(rowBytes, pd)
+	DECQ(r)
+	JNZ(LabelRef("rowsrow"))
+	JMP(LabelRef("done"))
+	Label("columns")
 }
 
 // genGather emits
