@@ -91,3 +91,25 @@ func ExampleMaxPool2D() {
 	// [3 5 4 1] [1 6 12 10]
 	// [0 10 0 0 0 0 20 0 0 0 40 0 30 0 0 0]
 }
+
+func ExampleConv2D_ForwardAct() {
+	// y = 2*x[i][j] - x[i+1][j+1] on a 3x3 image, with ReLU applied to
+	// each output as the layer writes it (no second pass over y).
+	c, err := conv.New(conv.Valid(1, 3, 3, 1, 2, 1))
+	if err != nil {
+		panic(err)
+	}
+	x := []float32{
+		1, 2, 3,
+		4, 5, 6,
+		7, 8, 9,
+	}
+	w := []float32{
+		2, 0,
+		0, -1,
+	}
+	y := make([]float32, 4)
+	c.ForwardAct(1, x, w, nil, y, conv.ReLU)
+	fmt.Println(y)
+	// Output: [0 0 0 1]
+}

@@ -17,7 +17,12 @@ import (
 // sized for the largest batch it has seen: the first pass with a batch
 // larger than any before allocates, later ones do not. Element-wise layers
 // (activations, dropout, Flatten) write over their input when no other
-// layer needs it. A Model is not safe for concurrent use.
+// layer needs it. A SELU or ReLU next to a convolution runs inside it: the
+// convolution before it applies the activation to each tile of its output
+// as it writes it, and a convolution or pooling after it applies the
+// derivative to the input gradient as it writes that; the results are the
+// same bit for bit as the layers run apart. A Model is not safe for
+// concurrent use.
 type Model struct {
 	in     Shape
 	layers []Layer
