@@ -277,38 +277,65 @@ func panicMessage(f func()) (msg string) {
 	return ""
 }
 
-// TestForwardAct checks that ForwardAct equals Forward followed by the
-// activation over the whole output, bit for bit, with every kernel set and
-// every cut (tiles of part of an image, of several images, chunks).
-func TestForwardAct(t *testing.T) {
+// actKernels are the activations of ForwardAct and BackwardAct with the
+// act kernels of ks that they must equal, forward and backward.
+func actKernels(ks *kernels.Set) []struct {
+	a    Activation
+	fwd  func(dst, x []float32)
+	grad func(dx, dy, y []float32)
+} {
+	return []struct {
+		a    Activation
+		fwd  func(dst, x []float32)
+		grad func(dx, dy, y []float32)
+	}{{SELU, ks.Act.SELU, ks.Act.SELUGrad}, {ReLU, ks.Act.ReLU, ks.Act.ReLUGrad}}
+}
+
+// forEachCut calls f with a new Conv2D for every test geometry and batch
+// size (1 and 7), every kernel set and every cut (testLimits): tiles of
+// part of an image and of several images, chunks. data(g, n) is called
+// once per geometry and batch size.
+func forEachCut(t *testing.T, data func(g Geometry, n int), f func(c *Conv2D, g Geometry, n int, what string)) {
 	r := testkit.Rand(9)
 	for _, g := range convCases(r) {
 		for _, n := range []int{1, 7} {
-			x := testkit.Uniform(r, n*g.InSize(), -3, 3)
-			w := testkit.Uniform(r, g.WeightSize(), -1, 1)
-			bias := testkit.Uniform(r, g.OutC, -1, 1)
+			data(g, n)
 			for _, ks := range kernels.Sets() {
 				for li, lim := range testLimits {
 					c, err := New(g)
 					require.NoError(t, err)
 					c.lim = lim
 					c.d.ks = ks
-					for _, tc := range []struct {
-						a  Activation
-						fn func(dst, x []float32)
-					}{{SELU, ks.Act.SELU}, {ReLU, ks.Act.ReLU}, {Identity, func([]float32, []float32) {}}} {
-						want := make([]float32, n*g.OutSize())
-						c.Forward(n, x, w, bias, want)
-						tc.fn(want, want)
-						got := make([]float32, len(want))
-						c.ForwardAct(n, x, w, bias, got, tc.a)
-						requireSameBits(t, [][]float32{want}, [][]float32{got},
-							fmt.Sprintf("%v n=%d %s limits=%d activation %d", g, n, ks.ISA, li, tc.a))
-					}
+					f(c, g, n, fmt.Sprintf("%v n=%d %s limits=%d", g, n, ks.ISA, li))
 				}
 			}
 		}
 	}
+}
+
+// TestForwardAct checks that ForwardAct equals Forward followed by the
+// activation over the whole output, bit for bit, with every kernel set and
+// every cut.
+func TestForwardAct(t *testing.T) {
+	r := testkit.Rand(10)
+	var x, w, bias []float32
+	forEachCut(t, func(g Geometry, n int) {
+		x = testkit.Uniform(r, n*g.InSize(), -3, 3)
+		w = testkit.Uniform(r, g.WeightSize(), -1, 1)
+		bias = testkit.Uniform(r, g.OutC, -1, 1)
+	}, func(c *Conv2D, g Geometry, n int, what string) {
+		plain := make([]float32, n*g.OutSize())
+		c.Forward(n, x, w, bias, plain)
+		got := make([]float32, len(plain))
+		c.ForwardAct(n, x, w, bias, got, Identity)
+		requireSameBits(t, [][]float32{plain}, [][]float32{got}, what+" Identity")
+		for _, k := range actKernels(c.d.ks) {
+			want := append([]float32(nil), plain...)
+			k.fwd(want, want)
+			c.ForwardAct(n, x, w, bias, got, k.a)
+			requireSameBits(t, [][]float32{want}, [][]float32{got}, fmt.Sprintf("%s activation %d", what, k.a))
+		}
+	})
 	c, err := New(Same(1, 4, 4, 2, 3, 1))
 	require.NoError(t, err)
 	assert.PanicsWithValue(t, "conv: unknown activation 3", func() {
@@ -321,42 +348,31 @@ func TestForwardAct(t *testing.T) {
 // gradients are Backward's, on the transposed-convolution path (stride 1)
 // and the col2im path, with every kernel set and every cut.
 func TestBackwardAct(t *testing.T) {
-	r := testkit.Rand(10)
-	for _, g := range convCases(r) {
-		for _, n := range []int{1, 7} {
-			x := testkit.Uniform(r, n*g.InSize(), -1.8, 3)
-			w := testkit.Uniform(r, g.WeightSize(), -1, 1)
-			dy := testkit.Uniform(r, n*g.OutSize(), -1, 1)
-			for _, ks := range kernels.Sets() {
-				for li, lim := range testLimits {
-					c, err := New(g)
-					require.NoError(t, err)
-					c.lim = lim
-					c.d.ks = ks
-					dx := make([]float32, n*g.InSize())
-					dw := make([]float32, g.WeightSize())
-					db := make([]float32, g.OutC)
-					c.Backward(n, x, w, dy, dx, dw, db)
-					for _, tc := range []struct {
-						a  Activation
-						fn func(dx, dy, y []float32)
-					}{{SELU, ks.Act.SELUGrad}, {ReLU, ks.Act.ReLUGrad}} {
-						want := append([]float32(nil), dx...)
-						tc.fn(want, want, x)
-						got := make([]float32, len(dx))
-						dw2 := make([]float32, len(dw))
-						db2 := make([]float32, len(db))
-						c.BackwardAct(n, x, w, dy, got, dw2, db2, tc.a)
-						what := fmt.Sprintf("%v n=%d %s limits=%d activation %d", g, n, ks.ISA, li, tc.a)
-						requireSameBits(t, [][]float32{want, dw, db}, [][]float32{got, dw2, db2}, what)
-						// Data gradient alone, the path a first layer never takes.
-						c.BackwardAct(n, x, w, dy, got, nil, nil, tc.a)
-						requireSameBits(t, [][]float32{want}, [][]float32{got}, what+" (dx only)")
-					}
-				}
-			}
+	r := testkit.Rand(11)
+	var x, w, dy []float32
+	forEachCut(t, func(g Geometry, n int) {
+		x = testkit.Uniform(r, n*g.InSize(), -1.8, 3)
+		w = testkit.Uniform(r, g.WeightSize(), -1, 1)
+		dy = testkit.Uniform(r, n*g.OutSize(), -1, 1)
+	}, func(c *Conv2D, g Geometry, n int, what string) {
+		dx := make([]float32, n*g.InSize())
+		dw := make([]float32, g.WeightSize())
+		db := make([]float32, g.OutC)
+		c.Backward(n, x, w, dy, dx, dw, db)
+		for _, k := range actKernels(c.d.ks) {
+			want := append([]float32(nil), dx...)
+			k.grad(want, want, x)
+			got := make([]float32, len(dx))
+			dw2 := make([]float32, len(dw))
+			db2 := make([]float32, len(db))
+			c.BackwardAct(n, x, w, dy, got, dw2, db2, k.a)
+			msg := fmt.Sprintf("%s activation %d", what, k.a)
+			requireSameBits(t, [][]float32{want, dw, db}, [][]float32{got, dw2, db2}, msg)
+			// Data gradient alone, the path a first layer never takes.
+			c.BackwardAct(n, x, w, dy, got, nil, nil, k.a)
+			requireSameBits(t, [][]float32{want}, [][]float32{got}, msg+" (dx only)")
 		}
-	}
+	})
 	c, err := New(Same(1, 4, 4, 2, 3, 1))
 	require.NoError(t, err)
 	assert.PanicsWithValue(t, "conv: len(x) = 0, want InC*InH*InW = 16 (layer 1x4x4 -> 2x4x4, kernel 3x3, stride 1x1, pad t1 b1 l1 r1)", func() {

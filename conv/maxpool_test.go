@@ -229,16 +229,13 @@ func TestMaxPoolBackwardAct(t *testing.T) {
 				p.Forward(n, x, make([]float32, len(am)), am)
 				dx := make([]float32, n*g.InSize())
 				p.Backward(n, dy, am, dx)
-				for _, tc := range []struct {
-					a  Activation
-					fn func(dx, dy, y []float32)
-				}{{SELU, ks.Act.SELUGrad}, {ReLU, ks.Act.ReLUGrad}} {
+				for _, k := range actKernels(ks) {
 					want := append([]float32(nil), dx...)
-					tc.fn(want, want, x)
+					k.grad(want, want, x)
 					got := make([]float32, len(dx))
-					p.BackwardAct(n, dy, am, got, tc.a, x)
+					p.BackwardAct(n, dy, am, got, k.a, x)
 					requireSameBits(t, [][]float32{want}, [][]float32{got},
-						fmt.Sprintf("%v n=%d %s activation %d", g, n, ks.ISA, tc.a))
+						fmt.Sprintf("%v n=%d %s activation %d", g, n, ks.ISA, k.a))
 				}
 			}
 		}
