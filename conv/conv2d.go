@@ -466,7 +466,7 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 			beta = 1
 		}
 		if t.single() {
-			for o := 0; o < d.oc; o++ {
+			for o := 0; c.act != Identity && o < d.oc; o++ {
 				c.activate(y[o*ldy : o*ldy+cols])
 			}
 			if c.dact != Identity {
