@@ -24,7 +24,7 @@ type Conv2D struct {
 
 	pl    plan
 	lanes []lane
-	wext  []float32 // weights with the bias as an extra column (see Forward)
+	wext  []float32 // weights with the bias as an extra column (see ForwardAct)
 
 	// tr, for stride 1, is the convolution whose forward pass is this
 	// one's backward data pass (see backwardData); wt holds its weights.
