@@ -22,10 +22,23 @@ type call struct {
 	shared *sharedA
 	// inPlace asks for B in place whatever its size (Options.InPlaceB).
 	forceInPlace bool
+	// rows, when its off is not nil, says where B's rows are
+	// (SgemmRows); ldb is then unused.
+	rows rowsB
 }
 
+// rowsB is the B of SgemmRows: B[p][j] = b[off[p] + (j/width)*stride +
+// j%width], with width >= n for rows in one piece.
+type rowsB struct {
+	off           []int
+	width, stride int
+}
+
+// at returns where B[p][j] is in b.
+func (r *rowsB) at(p, j int) int { return r.off[p] + j/r.width*r.stride + j%r.width }
+
 func sgemm(ks *kernels.Set, threads int, inPlace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
-	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	b []float32, ldb int, rows rowsB, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -37,11 +50,11 @@ func sgemm(ks *kernels.Set, threads int, inPlace, transA, transB bool, m, n, k i
 		g: &ks.Gemm, transA: transA, transB: transB,
 		m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
-		forceInPlace: inPlace,
+		forceInPlace: inPlace, rows: rows,
 	}
 	q.kc = balanced(k, q.g.KC, 4)
 	q.prefetchA = m*k > cachedFloats
-	q.prefetchB = k*n > cachedFloats
+	q.prefetchB = k*n > cachedFloats && rows.off == nil
 	threads = min(threads, max(1, int(2*float64(m)*float64(n)*float64(k)/minFlopsPerThread)))
 	if threads > 1 {
 		parallel(&q, threads)
@@ -139,6 +152,9 @@ type step struct {
 	beta                   float32
 	b                      []float32
 	ldb, panel             int
+	// off, when not nil, is the offset table of B's rows (KernelRows),
+	// used instead of ldb and panel.
+	off []int
 	// packA: pack each strip of A before its first use (the first column
 	// block of a depth block).
 	packA bool
@@ -215,6 +231,10 @@ func (q *call) prefetch(r region, lo, hi int) {
 // loads) and the depth block is so thin that packing would cost about as
 // much as the multiplication, or when the caller asked for it.
 func (q *call) inPlaceB(kc int) bool {
+	if q.rows.off != nil {
+		// Kernel panels must not straddle runs.
+		return q.g.KernelRows != nil && (q.rows.width >= q.n || q.rows.width%q.g.NR == 0)
+	}
 	if q.transB {
 		return false
 	}
@@ -244,14 +264,18 @@ func (q *call) inPlace(ws *workspace, pa []float32, st step) {
 	full := st.nc / nr * nr
 	nc, j0 := st.nc, st.j0
 	if full > 0 {
-		st.b, st.ldb, st.panel, st.nc = q.b[st.p0*q.ldb+j0:], q.ldb, nr, full
+		if q.rows.off != nil {
+			st.off, st.nc = q.rows.off[st.p0:st.p0+st.kc], full
+		} else {
+			st.b, st.ldb, st.panel, st.nc = q.b[st.p0*q.ldb+j0:], q.ldb, nr, full
+		}
 		q.strips(pa, st)
 		st.packA = false
 	}
 	if full < nc {
 		ws.edge = grow(ws.edge, st.kc*nr)
-		q.g.Copy(nr, st.kc, nc-full, ws.edge, q.b[st.p0*q.ldb+j0+full:], q.ldb)
-		st.b, st.ldb, st.panel, st.j0, st.nc = ws.edge, nr, st.kc*nr, j0+full, nc-full
+		q.packB(ws.edge, st.p0, st.kc, j0+full, nc-full)
+		st.b, st.off, st.ldb, st.panel, st.j0, st.nc = ws.edge, nil, nr, st.kc*nr, j0+full, nc-full
 		st.next = region{}
 		q.strips(pa, st)
 	}
@@ -285,6 +309,31 @@ func (q *call) strips(pa []float32, st step) {
 		}
 		q.prefetch(st.next, i*st.next.rows/n, (i+1)*st.next.rows/n)
 		c := q.c[(st.i0+s)*q.ldc+st.j0:]
-		g.Kernel(st.kc, min(mr, st.mc-s), st.nc, a, st.b, st.ldb, st.panel, c, q.ldc, q.alpha, st.beta)
+		if st.off != nil {
+			q.kernelRows(a, st, min(mr, st.mc-s), c)
+		} else {
+			g.Kernel(st.kc, min(mr, st.mc-s), st.nc, a, st.b, st.ldb, st.panel, c, q.ldc, q.alpha, st.beta)
+		}
+	}
+}
+
+// kernelRows runs KernelRows on the columns of st for a strip of m rows
+// at c (whole panels, see inPlaceB): a first call up to the end of the run
+// st.j0 is in, when it starts inside one, then one for the rest.
+func (q *call) kernelRows(a []float32, st step, m int, c []float32) {
+	r := &q.rows
+	end := st.j0 + st.nc
+	if r.width >= q.n { // rows in one piece
+		w := roundUp(st.nc, q.g.NR)
+		q.g.KernelRows(st.kc, m, st.nc, a, q.b[st.j0:], st.off, w, w, c, q.ldc, q.alpha, st.beta)
+		return
+	}
+	for j := st.j0; j < end; {
+		next := end
+		if j%r.width != 0 {
+			next = min(end, (j/r.width+1)*r.width)
+		}
+		q.g.KernelRows(st.kc, m, next-j, a, q.b[r.at(0, j)-r.off[0]:], st.off, r.width, r.stride, c[j-st.j0:], q.ldc, q.alpha, st.beta)
+		j = next
 	}
 }

@@ -29,3 +29,22 @@ func FuzzSgemm(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSgemmRows checks SgemmRows on random shapes, runs and scalars, on
+// every kernel set, against Sgemm on the same rows copied into a matrix.
+func FuzzSgemmRows(f *testing.F) {
+	f.Add(uint8(1), uint8(1), uint16(1), uint8(1), uint8(0), uint8(0), uint64(1))
+	f.Add(uint8(13), uint8(130), uint16(290), uint8(64), uint8(2), uint8(1), uint64(2))
+	f.Add(uint8(25), uint8(65), uint16(30), uint8(7), uint8(3), uint8(0x15), uint64(3))
+	f.Fuzz(func(t *testing.T, m, n uint8, k uint16, width, gap, flags uint8, seed uint64) {
+		scalars := []float32{0, 1, -1.25}
+		alpha := scalars[int(flags)%3]
+		beta := scalars[int(flags>>2)%3]
+		w := max(1, int(width))
+		for _, ks := range kernels.Sets() {
+			rnd := testkit.Rand(seed)
+			o := gemm.Options{Kernels: ks, Threads: 1 + int(flags>>7)}
+			checkRows(t, o, rnd, int(m), int(n), int(k%700), w, w+int(gap), int(flags>>4)%3, alpha, beta)
+		}
+	})
+}

@@ -71,7 +71,7 @@ func (o Options) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 	if ks == nil {
 		ks = kernels.Active()
 	}
-	sgemm(ks, t, o.InPlaceB, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemm(ks, t, o.InPlaceB, transA, transB, m, n, k, alpha, a, lda, b, ldb, rowsB{}, beta, c, ldc)
 }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
@@ -91,16 +91,61 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	Options{}.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// SgemmRows computes C = alpha*A*B + beta*C where A is m x k (row stride
+// lda), C is m x n (row stride ldc) and B is k x n with its rows anywhere
+// in b, each in runs of width floats, stride apart:
+//
+//	B[p][j] = b[boff[p] + (j/width)*stride + j%width]
+//
+// (width >= n: row p is simply b[boff[p] : boff[p]+n]). The rows may
+// overlap, repeat or go backwards. This is how a stride-1 convolution
+// multiplies its filters by its column matrix without writing it (an
+// implicit im2col): row (c, i, j) of the matrix for output rows
+// oh0.. is the zero-padded input from channel c, row oh0+i, column j on,
+// in runs of the output's width, the padded width apart.
+//
+// The result is bit for bit what Sgemm(false, false, ...) gives with the
+// rows copied into a k x n matrix, for every thread count. Kernel sets
+// with KernelRows read B where it lies when width >= n or width is a
+// multiple of their NR; otherwise B is packed. InPlaceB does not apply.
+// Bad arguments panic as in Sgemm; boff must hold k offsets, each the
+// start of a row inside b.
+func (o Options) SgemmRows(m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, boff []int, width, stride int, beta float32, c []float32, ldc int) {
+	checkSizes(m, n, k)
+	checkMatrix("a", "lda", a, m, k, lda)
+	checkMatrix("c", "ldc", c, m, n, ldc)
+	if len(boff) < k {
+		panic(fmt.Sprintf("gemm: len(boff) = %d < k = %d", len(boff), k))
+	}
+	if width < 1 || (width < n && stride < width) {
+		panic(fmt.Sprintf("gemm: runs of width %d, stride %d: want width >= 1 and stride >= width", width, stride))
+	}
+	if width >= n {
+		width, stride = max(n, 1), 0
+	}
+	if n > 0 {
+		last := (n-1)/width*stride + (n-1)%width // of a row, relative to its start
+		for p, off := range boff[:k] {
+			if off < 0 || off > len(b)-1-last {
+				panic(fmt.Sprintf("gemm: boff[%d] = %d: row %d (%d floats in runs of %d, %d apart) is not inside b (len %d)",
+					p, off, p, n, width, stride, len(b)))
+			}
+		}
+	}
+	t := o.Threads
+	if t <= 0 {
+		t = Threads()
+	}
+	ks := o.Kernels
+	if ks == nil {
+		ks = kernels.Active()
+	}
+	sgemm(ks, t, false, false, false, m, n, k, alpha, a, lda, b, 0, rowsB{off: boff[:k], width: width, stride: stride}, beta, c, ldc)
+}
+
 func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	if m < 0 {
-		panic(fmt.Sprintf("gemm: m = %d < 0", m))
-	}
-	if n < 0 {
-		panic(fmt.Sprintf("gemm: n = %d < 0", n))
-	}
-	if k < 0 {
-		panic(fmt.Sprintf("gemm: k = %d < 0", k))
-	}
+	checkSizes(m, n, k)
 	ar, ac := m, k
 	if transA {
 		ar, ac = k, m
@@ -112,6 +157,18 @@ func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 	checkMatrix("a", "lda", a, ar, ac, lda)
 	checkMatrix("b", "ldb", b, br, bc, ldb)
 	checkMatrix("c", "ldc", c, m, n, ldc)
+}
+
+func checkSizes(m, n, k int) {
+	if m < 0 {
+		panic(fmt.Sprintf("gemm: m = %d < 0", m))
+	}
+	if n < 0 {
+		panic(fmt.Sprintf("gemm: n = %d < 0", n))
+	}
+	if k < 0 {
+		panic(fmt.Sprintf("gemm: k = %d < 0", k))
+	}
 }
 
 // checkMatrix checks that s holds an r x c row-major matrix with stride ld.

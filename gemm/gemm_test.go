@@ -575,3 +575,112 @@ func TestConcurrentCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmRows checks SgemmRows against Sgemm over block edges, thread
+// counts and alpha/beta, with B's rows in one piece or in runs (of whole
+// panels, read in place, or not, packed), on each kernel set with and
+// without KernelRows.
+func TestSgemmRows(t *testing.T) {
+	defer gemm.SplitAnySize()()
+	forEachSet(t, func(t *testing.T, ks *kernels.Set) {
+		packing := *ks
+		packing.Gemm.KernelRows = nil
+		for _, set := range []*kernels.Set{ks, shrunk(ks), &packing} {
+			g := set.Gemm
+			rnd := testkit.Rand(31)
+			shapes := [][3]int{
+				{1, 1, 1},
+				{g.MR - 1, g.NR - 1, 9},
+				{g.MR + 1, 2*g.NR + 3, g.KC + 1},
+				{2*g.MR + 3, g.NC + g.NR + 1, 2*g.KC + 3},
+				{g.MC + 1, 3 * g.NR, 40},
+			}
+			if set == ks {
+				shapes = shapes[:3]
+			}
+			for j, s := range shapes {
+				for _, run := range [][2]int{{s[1], 0}, {2 * g.NR, 2*g.NR + 3}, {7, 9}} {
+					for _, threads := range []int{1, 3} {
+						for _, ab := range [][2]float32{{1, 0}, {0.75, 0.5}, {0, 2}} {
+							checkRows(t, gemm.Options{Kernels: set, Threads: threads}, rnd, s[0], s[1], s[2], run[0], run[1], j, ab[0], ab[1])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// checkRows runs SgemmRows with o on random operands, B's rows windows of
+// one guarded slice (overlapping, in any order, the last ending at the
+// slice's end), and requires Sgemm's result on the rows copied into a
+// matrix, bit for bit. pad widens A's and C's rows.
+func checkRows(t testing.TB, o gemm.Options, rnd *rand.Rand, m, n, k, width, stride, pad int, alpha, beta float32) {
+	t.Helper()
+	span := n
+	if width < n {
+		span = (n-1)/width*stride + (n-1)%width + 1
+	}
+	b, _ := testkit.Guarded(t, span+4*k+5)
+	for i := range b {
+		b[i] = 2*rnd.Float32() - 1
+	}
+	boff := make([]int, k)
+	for p := range boff {
+		boff[p] = rnd.IntN(len(b) - span + 1)
+	}
+	if k > 0 {
+		boff[k-1] = len(b) - span
+	}
+	ldb := n + 3
+	dense := make([]float32, max(1, k*ldb))
+	for p, off := range boff {
+		for c := 0; c < n; c++ {
+			dense[p*ldb+c] = b[off+c/width*stride+c%width]
+		}
+	}
+	lda, ldc := k+pad, n+pad
+	a := testkit.Uniform(rnd, max(1, m*lda), -1, 1)
+	c0 := testkit.Uniform(rnd, max(1, m*ldc), -1, 1)
+	want := append([]float32(nil), c0...)
+	o.Sgemm(false, false, m, n, k, alpha, a, max(1, lda), dense, ldb, beta, want, max(1, ldc))
+	got := append([]float32(nil), c0...)
+	o.SgemmRows(m, n, k, alpha, a, max(1, lda), b, boff, width, stride, beta, got, max(1, ldc))
+	for e := range want {
+		if math.Float32bits(want[e]) != math.Float32bits(got[e]) {
+			t.Fatalf("m=%d n=%d k=%d runs %d/%d alpha=%g beta=%g rows kernel=%v: C[%d] = %g, Sgemm gives %g",
+				m, n, k, width, stride, alpha, beta, o.Kernels.Gemm.KernelRows != nil, e, got[e], want[e])
+		}
+	}
+}
+
+// TestSgemmRowsBadArguments: the table is checked before anything runs.
+func TestSgemmRowsBadArguments(t *testing.T) {
+	a := make([]float32, 4)
+	b := make([]float32, 10)
+	c := make([]float32, 8)
+	for _, tc := range []struct {
+		name string
+		boff []int
+		n    int
+		want string
+	}{
+		{"short table", []int{0}, 2, "len(boff) = 1 < k = 2"},
+		{"negative", []int{0, -1}, 2, "boff[1] = -1"},
+		{"past the end", []int{8, 9}, 2, "boff[1] = 9"},
+		{"runs past the end", []int{0, 6}, 4, "boff[1] = 6"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var msg any
+			func() {
+				defer func() { msg = recover() }()
+				gemm.Options{}.SgemmRows(2, tc.n, 2, 1, a, 2, b, tc.boff, 2, 3, 0, c, 4)
+			}()
+			require.NotNil(t, msg, "no panic")
+			assert.Contains(t, fmt.Sprint(msg), tc.want)
+		})
+	}
+	assert.NotPanics(t, func() { gemm.Options{}.SgemmRows(2, 2, 2, 1, a, 2, b, []int{8, 0}, 2, 3, 0, c, 2) })
+	assert.NotPanics(t, func() { gemm.Options{}.SgemmRows(2, 4, 2, 1, a, 2, b, []int{5, 0}, 2, 3, 0, c, 4) }, "5+3+1 = 9: the last float of b")
+	assert.Panics(t, func() { gemm.Options{}.SgemmRows(2, 4, 2, 1, a, 2, b, []int{0, 0}, 2, 1, 0, c, 4) }, "stride < width")
+}

@@ -23,6 +23,26 @@ func (q *call) packStrip(dst []float32, i0, rows, p0, kc int) {
 // dst[q*NR*kc + p*NR + j].
 func (q *call) packB(dst []float32, p0, kc, j0, nc int) {
 	g, nr, ldb := q.g, q.g.NR, q.ldb
+	if r := &q.rows; r.off != nil {
+		// Rows at offsets (SgemmRows, for kernel sets without
+		// KernelRows, and the panels those with it cannot read in
+		// place), copied a run at a time.
+		for p := p0; p < p0+kc; p++ {
+			for c := 0; c < nc; c += nr {
+				d := dst[c*kc+(p-p0)*nr : c*kc+(p-p0+1)*nr]
+				w := min(nr, nc-c)
+				for i := 0; i < w; {
+					j := j0 + c + i
+					run := min(w-i, r.width-j%r.width)
+					at := r.at(p, j)
+					copy(d[i:i+run], q.b[at:at+run])
+					i += run
+				}
+				clear(d[w:])
+			}
+		}
+		return
+	}
 	if !q.transB {
 		g.Copy(nr, kc, nc, dst, q.b[p0*ldb+j0:], ldb)
 		return

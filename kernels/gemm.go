@@ -103,6 +103,18 @@ type Gemm struct {
 	// Kernel updates an m x n strip of C as described above.
 	Kernel func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32)
 
+	// KernelRows, when not nil, is Kernel for B in place given by a table
+	// of row offsets, each row in runs of width columns (a multiple of NR)
+	// that start stride apart:
+	//	B[p][j] = b[off[p] + (j/width)*stride + j%width]   (p < kc, j < roundup(n, NR))
+	// Rows may overlap: this is how a stride-1 convolution multiplies by
+	// its column matrix without writing it (each row a window of the
+	// zero-padded input, a run per output row). It performs Kernel's
+	// operations in Kernel's order, so it gives the bits Kernel gives on
+	// the same values. Sets without it leave it nil, and package gemm
+	// packs such a B instead.
+	KernelRows func(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int, alpha, beta float32)
+
 	// Copy and Transpose fill packed panels of width w (MR for A, NR for
 	// B), zero-padding a partial one.
 	//
@@ -147,6 +159,26 @@ func (g *Gemm) gemmLengths(kc, m, n int, a, b []float32, ldb, panel int, c []flo
 	}
 	if needC := (m-1)*ldc + n; len(c) < needC {
 		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(c) = %d < %d", len(c), needC))
+	}
+}
+
+// rowsLengths is gemmLengths for KernelRows: off must hold kc offsets,
+// each the start of roundup(n, NR) floats of b in runs of width, stride
+// apart.
+func (g *Gemm) rowsLengths(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int) {
+	g.gemmLengths(kc, m, n, a, b, 0, 0, c, ldc)
+	if width < g.NR || width%g.NR != 0 || stride < width {
+		panic(fmt.Sprintf("snn/kernels: gemm rows kernel: runs of width %d, stride %d (NR=%d)", width, stride, g.NR))
+	}
+	if len(off) < kc {
+		panic(fmt.Sprintf("snn/kernels: gemm rows kernel: len(off) = %d < kc = %d", len(off), kc))
+	}
+	w := (n + g.NR - 1) / g.NR * g.NR
+	last := (w-1)/width*stride + (w-1)%width
+	for p, o := range off[:kc] {
+		if o < 0 || o > len(b)-1-last {
+			panic(fmt.Sprintf("snn/kernels: gemm rows kernel: off[%d] = %d: %d floats from it overrun len(b) = %d", p, o, w, len(b)))
+		}
 	}
 }
 

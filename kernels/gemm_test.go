@@ -316,3 +316,74 @@ func BenchmarkGemmPack(b *testing.B) {
 		}
 	}
 }
+
+// TestGemmKernelRows checks KernelRows against Kernel of the same set on
+// the same rows laid out ldb apart: the contract promises the same bits.
+// The offsets overlap, go backwards and reach the very end of a guarded b;
+// rows are in one run or in runs of one or two panels.
+func TestGemmKernelRows(t *testing.T) {
+	for _, s := range Sets() {
+		t.Run(s.ISA, func(t *testing.T) {
+			g := &s.Gemm
+			if g.KernelRows == nil {
+				t.Skip("no KernelRows: package gemm packs such B")
+			}
+			seed := uint64(100)
+			for _, kc := range []int{1, 3, 4, 5, 8, 13, 40} {
+				for _, m := range []int{1, g.MR / 2, g.MR - 1, g.MR} {
+					for _, n := range []int{1, 15, 16, 17, g.NR - 1, g.NR, g.NR + 1, 3*g.NR - 2} {
+						w := roundUpTest(n, g.NR)
+						for _, run := range [][2]int{{w, w}, {g.NR, g.NR + 5}, {2 * g.NR, 2*g.NR + 1}} {
+							seed++
+							r := testkit.Rand(seed)
+							width, stride := run[0], run[1]
+							span := (w-1)/width*stride + (w-1)%width + 1
+							b, _ := testkit.Guarded(t, span+3*kc+7)
+							for i := range b {
+								b[i] = 2*r.Float32() - 1
+							}
+							off := make([]int, kc)
+							for p := range off {
+								off[p] = r.IntN(len(b) - span + 1)
+							}
+							off[kc-1] = len(b) - span // the last readable window
+							ldb := w + 5
+							strided := make([]float32, kc*ldb)
+							for p, o := range off {
+								for j := 0; j < w; j++ {
+									strided[p*ldb+j] = b[o+j/width*stride+j%width]
+								}
+							}
+							a := testkit.Uniform(r, kc*g.MR, -1, 1)
+							ldc := n + 2
+							c0 := testkit.Uniform(r, (m-1)*ldc+n, -1, 1)
+							for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {-1, 2}} {
+								want := append([]float32(nil), c0...)
+								g.Kernel(kc, m, n, a, strided, ldb, g.NR, want, ldc, ab[0], ab[1])
+								got := append([]float32(nil), c0...)
+								g.KernelRows(kc, m, n, a, b, off, width, stride, got, ldc, ab[0], ab[1])
+								for i := range want {
+									require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]),
+										"kc=%d m=%d n=%d runs %d/%d alpha=%g beta=%g: c[%d] = %g, Kernel gives %g",
+										kc, m, n, width, stride, ab[0], ab[1], i, got[i], want[i])
+								}
+							}
+						}
+					}
+				}
+			}
+			nr := g.NR
+			b := make([]float32, 3*nr)
+			a := make([]float32, 2*g.MR)
+			c := make([]float32, g.MR*2*nr)
+			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0}, nr, nr, c, nr, 1, 0) }, "short table")
+			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 2*nr + 1}, nr, nr, c, nr, 1, 0) }, "window past b")
+			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{-1, 0}, nr, nr, c, nr, 1, 0) }, "negative offset")
+			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a[1:], b, []int{0, 0}, nr, nr, c, nr, 1, 0) }, "short a")
+			assert.Panics(t, func() { g.KernelRows(2, g.MR, 2*nr, a, b, []int{0, nr}, nr, nr+1, c, 2*nr, 1, 0) }, "second run past b (fits with stride nr)")
+			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 0}, nr+1, nr+1, c, nr, 1, 0) }, "width not whole panels")
+			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 0}, nr, nr-1, c, nr, 1, 0) }, "stride < width")
+			assert.NotPanics(t, func() { g.KernelRows(2, g.MR, 2*nr, a, b, []int{0, 0}, nr, 2*nr, c, 2*nr, 1, 0) })
+		})
+	}
+}

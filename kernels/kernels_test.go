@@ -61,7 +61,9 @@ func TestChoose(t *testing.T) {
 
 // TestEverySetIsComplete: a family forgotten in one set's constructor
 // leaves nil functions there, which only a call on that CPU would reveal.
+// Only the functions documented as optional may be nil.
 func TestEverySetIsComplete(t *testing.T) {
+	optional := map[string]bool{"Gemm.KernelRows": true}
 	for _, k := range append(Sets(), Reference()) {
 		v := reflect.ValueOf(*k)
 		for i := 0; i < v.NumField(); i++ {
@@ -71,7 +73,8 @@ func TestEverySetIsComplete(t *testing.T) {
 			}
 			for j := 0; j < fam.NumField(); j++ {
 				f := fam.Field(j)
-				if f.Kind() == reflect.Func {
+				name := v.Type().Field(i).Name + "." + fam.Type().Field(j).Name
+				if f.Kind() == reflect.Func && !optional[name] {
 					assert.False(t, f.IsNil(), "%s: %s.%s is nil", k.ISA, v.Type().Field(i).Name, fam.Type().Field(j).Name)
 				}
 			}

@@ -72,6 +72,7 @@ func main() {
 	}
 	for _, t := range []tile{avx512, avx2} {
 		genKernel(t)
+		genKernelRows(t)
 		genPeak(t)
 		genCopy(t, t.mr)
 		genCopy(t, t.nr())
@@ -108,9 +109,13 @@ func load(name string) reg.GPVirtual {
 type kernel struct {
 	t                 tile
 	n, b, c           reg.GPVirtual // remaining columns, current panel, C column
-	ldb, ldb3, panel  reg.GPVirtual // in bytes
+	ldb, ldb3, panel  reg.GPVirtual // in bytes; nil in a row-table kernel
 	ldc               reg.GPVirtual // in bytes
 	alphaMem, betaMem Mem
+	// table: B's rows are where the offset table says (genKernelRows),
+	// not ldb apart; left counts the panels left in the current run.
+	table bool
+	left  reg.GPVirtual
 }
 
 func genKernel(t tile) {
@@ -134,6 +139,12 @@ func genKernel(t tile) {
 	k.ldc = load("ldc")
 	SHLQ(U8(2), k.ldc)
 
+	k.strips()
+}
+
+// strips dispatches on m to the strip loops and returns.
+func (k *kernel) strips() {
+	t := k.t
 	for _, r := range t.rows[:len(t.rows)-1] {
 		CMPQ(param("m"), U32(r))
 		JLE(LabelRef(fmt.Sprintf("rows%d", r)))
@@ -145,6 +156,33 @@ func genKernel(t tile) {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// genKernelRows emits the kernel for B given by a table of row offsets
+// (an implicit im2col: each row of the column matrix of a stride-1
+// convolution is a window of the zero-padded input), each row in runs of
+// whole panels: after every run panels, B moves skip bytes further than
+// the next panel. It performs the operations of genKernel's kernel in the
+// same order. It does not prefetch B: its rows overlap, so a panel's depth
+// block is a few cache lines per input channel, and the input they come
+// from stays in L2.
+func genKernelRows(t tile) {
+	t.prefetch = 0
+	name := "GemmKernelRows" + t.name
+	TEXT(name, NOSPLIT, "func(kc, m, n int, a, b *float32, off *int, run, skip int, c *float32, ldc int, alpha, beta float32)")
+	Doc(fmt.Sprintf("%s is %s with B's rows at offsets: for each %d-column panel of B it",
+		name, "GemmKernel"+t.name, t.nr()),
+		"computes C[i][j] = alpha*sum_p a[p*MR+i]*B[p][j] + beta*C[i][j] for i < m, j < n,",
+		fmt.Sprintf("B[p][j] = b[off[p] + (j/W)*W + (j/W)*skip/4 + j%%W] with W = run*%d, as specified", t.nr()),
+		"on kernels.Gemm (KernelRows). Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1, run >= 1.")
+	k := kernel{t: t, alphaMem: param("alpha"), betaMem: param("beta"), table: true}
+	k.n = load("n")
+	k.b = load("b")
+	k.c = load("c")
+	k.ldc = load("ldc")
+	SHLQ(U8(2), k.ldc)
+	k.left = load("run")
+	k.strips()
 }
 
 // strip emits the panel loop for strips of at most r rows: each panel runs
@@ -161,7 +199,16 @@ func (k *kernel) strip(r int) {
 		k.body(r, nv)
 	}
 	Label(fmt.Sprintf("next%d", r))
-	ADDQ(k.panel, k.b)
+	if k.table {
+		ADDQ(U32(4*t.nr()), k.b)
+		DECQ(k.left)
+		JNZ(LabelRef(fmt.Sprintf("inrun%d", r)))
+		ADDQ(param("skip"), k.b)
+		MOVQ(param("run"), k.left)
+		Label(fmt.Sprintf("inrun%d", r))
+	} else {
+		ADDQ(k.panel, k.b)
+	}
 	ADDQ(U32(4*t.nr()), k.c)
 	SUBQ(U32(t.nr()), k.n)
 	JG(LabelRef(fmt.Sprintf("panel%d", r)))
@@ -197,9 +244,16 @@ func (k *kernel) body(r, nv int) {
 		}
 	}
 	pa := load("a")
-	pb := GP64()
-	MOVQ(k.b, pb)
-	var pf reg.GPVirtual
+	pb := k.b // the table kernel does not move it within a panel
+	if !k.table {
+		pb = GP64()
+		MOVQ(k.b, pb)
+	}
+	var pf, po reg.GPVirtual
+	if k.table {
+		// po walks the offset table as pa walks A.
+		po = load("off")
+	}
 	if t.prefetch > 0 {
 		// pf runs t.prefetch rows ahead of pb.
 		pf = GP64()
@@ -234,18 +288,43 @@ func (k *kernel) body(r, nv int) {
 			}
 		}
 	}
+	// row returns where B's row u depth steps after the current one is.
+	row := func(u int) Mem {
+		if k.table {
+			o := GP64()
+			MOVQ(Mem{Base: po, Disp: 8 * u}, o)
+			return Mem{Base: pb, Index: o, Scale: 4}
+		}
+		return []Mem{
+			{Base: pb},
+			{Base: pb, Index: k.ldb, Scale: 1},
+			{Base: pb, Index: k.ldb, Scale: 2},
+			{Base: pb, Index: k.ldb3, Scale: 1},
+		}[u]
+	}
+	// advance moves past one or unroll depth steps of B.
+	advance := func(steps int) {
+		switch {
+		case k.table:
+			ADDQ(U32(8*steps), po)
+		case steps == unroll:
+			LEAQ(Mem{Base: pb, Index: k.ldb, Scale: unroll}, pb)
+			if t.prefetch > 0 {
+				LEAQ(Mem{Base: pf, Index: k.ldb, Scale: unroll}, pf)
+			}
+		default:
+			ADDQ(k.ldb, pb)
+			if t.prefetch > 0 {
+				ADDQ(k.ldb, pf)
+			}
+		}
+	}
 
 	CMPQ(cnt, U32(unroll))
 	JL(LabelRef("single" + id))
 	Label("unrolled" + id)
 	for u := 0; u < unroll; u++ {
-		rows := []Mem{
-			{Base: pb},
-			{Base: pb, Index: k.ldb, Scale: 1},
-			{Base: pb, Index: k.ldb, Scale: 2},
-			{Base: pb, Index: k.ldb3, Scale: 1},
-		}
-		step(rows[u], 4*t.mr*u)
+		step(row(u), 4*t.mr*u)
 	}
 	if t.prefetchA > 0 {
 		// The unrolled steps read 4*mr*unroll bytes of A: prefetch as
@@ -255,10 +334,7 @@ func (k *kernel) body(r, nv int) {
 		}
 	}
 	ADDQ(U32(4*t.mr*unroll), pa)
-	LEAQ(Mem{Base: pb, Index: k.ldb, Scale: 4}, pb)
-	if t.prefetch > 0 {
-		LEAQ(Mem{Base: pf, Index: k.ldb, Scale: 4}, pf)
-	}
+	advance(unroll)
 	SUBQ(U32(unroll), cnt)
 	CMPQ(cnt, U32(unroll))
 	JGE(LabelRef("unrolled" + id))
@@ -266,12 +342,9 @@ func (k *kernel) body(r, nv int) {
 	Label("single" + id)
 	TESTQ(cnt, cnt)
 	JE(LabelRef("store" + id))
-	step(Mem{Base: pb}, 0)
+	step(row(0), 0)
 	ADDQ(U32(4*t.mr), pa)
-	ADDQ(k.ldb, pb)
-	if t.prefetch > 0 {
-		ADDQ(k.ldb, pf)
-	}
+	advance(1)
 	DECQ(cnt)
 	JMP(LabelRef("single" + id))
 
