@@ -25,6 +25,10 @@ type Conv2D struct {
 	pl    plan
 	lanes []lane
 	wext  []float32 // weights with the bias as an extra column (see ForwardAct)
+	// implicit: this forward call runs forwardImplicit; taps holds the
+	// offset of each row of the column matrix in the padded input.
+	implicit bool
+	taps     []int
 
 	// tr, for stride 1, is the convolution whose forward pass is this
 	// one's backward data pass (see backwardData); wt holds its weights.
@@ -76,6 +80,11 @@ type lane struct {
 	col  []float32 // a chunk of a tile's column matrix, or of its gradient
 	tmp  []float32 // a tile's output or output gradient as a d.oc-row matrix
 	part []float32 // a block's weight gradient, d.oc x kx
+	// pad is an image zero-padded (borders zeroed once, never written),
+	// followed by ones for the bias row; off is a tile's row offsets in
+	// it (forwardImplicit).
+	pad []float32
+	off []int
 }
 
 // New returns a Conv2D for g, or the error Geometry.Check reports.
@@ -337,6 +346,7 @@ func (c *Conv2D) run(o op, n int) {
 	threads := c.Threads()
 	lanes := min(threads, c.pl.blocks)
 	c.gemmOpt = gemm.Options{Threads: max(1, threads/lanes), InPlaceB: o == opForward}
+	c.implicit = o == opForward && c.useImplicit()
 	c.grow(lanes, o)
 	c.op = o
 	c.next.Store(0)
@@ -375,6 +385,9 @@ func (c *Conv2D) grow(lanes int, o op) {
 	if o == opForward && c.kx > c.d.k && len(c.wext) < c.d.oc*k1 {
 		c.wext = make([]float32, c.d.oc*k1)
 	}
+	if c.implicit {
+		c.growImplicit(lanes)
+	}
 }
 
 // abort wakes the lanes waiting in addPartial after a lane panicked.
@@ -391,9 +404,12 @@ func (c *Conv2D) runLane(i int) {
 		if b >= c.pl.blocks || c.team.failed.Load() {
 			return
 		}
-		if c.op == opForward {
+		switch {
+		case c.implicit:
+			c.forwardImplicit(l, b)
+		case c.op == opForward:
 			c.forwardBlock(l, b)
-		} else {
+		default:
 			c.backwardBlock(l, b)
 		}
 	}
@@ -429,12 +445,43 @@ func colStride(cols int) int {
 	return ld
 }
 
+// weights returns the forward GEMMs' A: the weights, with the bias as an
+// extra column when the column matrix has a row of ones.
+func (c *Conv2D) weights() (a []float32, lda int) {
+	if c.kx > c.d.k {
+		return c.wext, c.d.k + 1
+	}
+	return c.w, c.d.k
+}
+
+// startTile starts cols columns of output at y (row stride ldy) from the
+// bias when the GEMMs are to add to it, and returns their first beta.
+func (c *Conv2D) startTile(y []float32, ldy, cols int) (beta float32) {
+	if c.bias == nil || c.kx > c.d.k {
+		return 0
+	}
+	for o, v := range c.bias {
+		fill(y[o*ldy:o*ldy+cols], v)
+	}
+	return 1
+}
+
+// finishTile applies the call's activations to the finished outputs of one
+// image's tile: cols columns of each output channel, the first at y[0] and
+// at c.y[at] (y is c.y[at:]).
+func (c *Conv2D) finishTile(y []float32, at, cols int) {
+	d := &c.d
+	for o := 0; c.act != Identity && o < d.oc; o++ {
+		c.activate(y[o*d.p : o*d.p+cols])
+	}
+	for o := 0; c.dact != Identity && o < d.oc; o++ {
+		c.activateGrad(y[o*d.p:o*d.p+cols], c.dactY[at+o*d.p:at+o*d.p+cols])
+	}
+}
+
 func (c *Conv2D) forwardBlock(l *lane, b int) {
 	d := &c.d
-	a, lda := c.w, d.k
-	if c.kx > d.k {
-		a, lda = c.wext, d.k+1
-	}
+	a, lda := c.weights()
 	for i := 0; ; i++ {
 		t, ok := c.pl.tile(b, i)
 		if !ok {
@@ -448,13 +495,7 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 		if !t.single() {
 			y, ldy = l.tmp[:d.oc*cols], cols
 		}
-		beta := float32(0)
-		if c.bias != nil && c.kx == d.k {
-			for o, v := range c.bias {
-				fill(y[o*ldy:o*ldy+cols], v)
-			}
-			beta = 1
-		}
+		beta := c.startTile(y, ldy, cols)
 		// The GEMMs read the chunk in place, fresh in L2, rather than
 		// packing it again; its rows are colStride apart.
 		ld := colStride(cols)
@@ -466,15 +507,7 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 			beta = 1
 		}
 		if t.single() {
-			for o := 0; c.act != Identity && o < d.oc; o++ {
-				c.activate(y[o*ldy : o*ldy+cols])
-			}
-			if c.dact != Identity {
-				off := t.img0*d.out + t.p0
-				for o := 0; o < d.oc; o++ {
-					c.activateGrad(y[o*ldy:o*ldy+cols], c.dactY[off+o*d.p:off+o*d.p+cols])
-				}
-			}
+			c.finishTile(y, t.img0*d.out+t.p0, cols)
 		} else {
 			c.activate(y[:d.oc*cols])
 			d.scatter(y, cols, t.img0, t.img1, c.y)

@@ -14,12 +14,15 @@ import (
 
 // testLimits are the cuts every geometry is run with: the default; tiny
 // ones that cut images into tiles ending mid-row, chunks of three rows
-// (which straddle channels) and a block per image; and small ones that
-// group a few images per tile and block.
+// (which straddle channels) and a block per image; small ones that group
+// a few images per tile and block; and the last two again with the
+// implicit forward pass wherever it applies (the first two never take it).
 var testLimits = []limits{
 	defaultLimits,
-	{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8},
-	{tileCols: 60, groupBelow: 40, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30},
+	{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8, implicit: implicitNever},
+	{tileCols: 60, groupBelow: 40, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30, implicit: implicitNever},
+	{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8, implicit: implicitAlways},
+	{tileCols: 60, groupBelow: 40, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30, implicit: implicitAlways},
 }
 
 // convCases returns the geometries of the correctness tests: every kernel

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/snnkit/snn/internal/testkit"
+	"github.com/snnkit/snn/kernels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -122,7 +123,10 @@ func TestNoAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	for _, tc := range parallelCases[:2] {
+	implicit := parallelCases[0]
+	implicit.g, implicit.n, implicit.lim = Same(3, 5, 64, 4, 3, 1), 4, defaultLimits // the implicit forward pass
+	implicit.lim.implicit = implicitAlways
+	for _, tc := range append(parallelCases[:2:2], implicit) {
 		for _, threads := range []int{1, 2, 4} {
 			t.Run(fmt.Sprintf("%v/threads=%d", tc.g, threads), func(t *testing.T) {
 				g, n := tc.g, tc.n
@@ -195,4 +199,66 @@ func TestConcurrentLayers(t *testing.T) {
 	for i := range copies {
 		requireSameBits(t, want, got[i], fmt.Sprintf("copy %d", i))
 	}
+}
+
+// TestImplicitSameBits checks that the implicit forward pass (used by
+// Forward and by the backward data pass, a forward convolution) gives what
+// im2col gives, bit for bit, on every kernel set, with and without bias,
+// with ForwardAct's activations, and with the tiles cut into one output row
+// each. Cases whose images are grouped into tiles cannot take the
+// implicit path; the others must.
+func TestImplicitSameBits(t *testing.T) {
+	taken := 0
+	cases := append([]struct {
+		g   Geometry
+		n   int
+		lim limits
+	}{
+		{Geometry{InC: 2, InH: 7, InW: 9, OutC: 13, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadTop: 0, PadBottom: 2, PadLeft: 1, PadRight: 0}, 3, testLimits[1]},
+		{Same(3, 6, 5, 4, 5, 1), 2, testLimits[2]},
+		{Valid(5, 9, 11, 20, 3, 1), 3, testLimits[1]},
+		{Same(2, 30, 40, 3, 3, 1), 2, defaultLimits}, // the bias as a row of ones
+		{Same(2, 5, 64, 3, 3, 1), 2, defaultLimits},  // rows of two AVX-512 panels, read in place
+		{Same(3, 9, 32, 20, 3, 1), 2, defaultLimits}, // rows of one
+	}, parallelCases...)
+	for _, tc := range cases {
+		if tc.g.StrideH != 1 {
+			continue
+		}
+		for _, ks := range kernels.Sets() {
+			t.Run(fmt.Sprintf("%v/n=%d/%s", tc.g, tc.n, ks.ISA), func(t *testing.T) {
+				run := func(mode int) ([][]float32, bool) {
+					c, err := New(tc.g)
+					require.NoError(t, err)
+					c.lim = tc.lim
+					c.lim.implicit = mode
+					c.d.ks = ks
+					out := results(t, c, tc.n, 11)
+					g := c.Geometry()
+					r := testkit.Rand(12)
+					x := testkit.Uniform(r, tc.n*g.InSize(), -2, 2)
+					w := testkit.Uniform(r, g.WeightSize(), -1, 1)
+					for _, a := range []Activation{SELU, ReLU} {
+						y := make([]float32, tc.n*g.OutSize())
+						c.ForwardAct(tc.n, x, w, w[:g.OutC], y, a)
+						out = append(out, y)
+					}
+					return out, c.implicit
+				}
+				want, used := run(implicitNever)
+				require.False(t, used)
+				got, used := run(implicitAlways)
+				if !used {
+					require.Greater(t, makePlan(tc.n, tc.g.OutH()*tc.g.OutW(), 1, tc.lim).imgsPerTile, 1, "single-image tiles, yet not implicit")
+					t.Skip("images grouped into tiles: im2col only")
+				}
+				taken++
+				requireSameBits(t, want[:5], got[:5], "implicit")
+				for i := 5; i < len(want); i++ {
+					require.Equal(t, want[i], got[i], "ForwardAct %d", i-5)
+				}
+			})
+		}
+	}
+	require.GreaterOrEqual(t, taken, 3*len(kernels.Sets()), "too few cases took the implicit path")
 }

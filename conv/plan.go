@@ -31,7 +31,20 @@ type limits struct {
 	minRows      int // the fewest rows of a chunk, whatever the budget says
 	blockCols    int // a large batch gets a block per blockCols columns...
 	minBlockCols int // ...and a small one minBlocks blocks, of at least this many
+	// implicit says when the forward pass of a stride-1 layer whose tiles
+	// are single images skips im2col (see forwardImplicit): implicitAuto
+	// when the GEMM kernels read B by row offsets and output rows are at
+	// least implicitOW wide (each row of a tile carries KW-1 columns
+	// computed for nothing), or always, or never.
+	implicit   int
+	implicitOW int
 }
+
+const (
+	implicitAuto   = 0
+	implicitAlways = 1
+	implicitNever  = -1
+)
 
 var defaultLimits = limits{
 	tileCols:     1024,
@@ -40,6 +53,7 @@ var defaultLimits = limits{
 	minRows:      32,
 	blockCols:    2048,
 	minBlockCols: 128,
+	implicitOW:   24,
 }
 
 // minBlocks is how many blocks a batch is cut into at least when it has
