@@ -27,3 +27,5 @@ func GatherAVX2(dst []float32, ld int, src []float32, plane int, planes int, idx
 // Pool2AVX2 is 2x2 max-pooling with stride 2 and argmax over planes planes of
 // h x w floats (unchecked; see kernels.Conv).
 func Pool2AVX2(y []float32, am []int32, x []float32, planes int, h int, w int)
+
+func UnpackAVX2(dst *float32, ldd int, src *float32, lds int, rows int, cols int)

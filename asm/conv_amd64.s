@@ -754,3 +754,197 @@ rowdone:
 done:
 	VZEROUPPER
 	RET
+
+// func UnpackAVX2(dst *float32, ldd int, src *float32, lds int, rows int, cols int)
+// Requires: AVX
+TEXT ·UnpackAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ src+16(FP), CX
+	MOVQ ldd+8(FP), DX
+	MOVQ lds+24(FP), BX
+	MOVQ rows+32(FP), SI
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	LEAQ (DX)(DX*2), DI
+	LEAQ (BX)(BX*2), R8
+
+rows:
+	CMPQ SI, $0x08
+	JL   done
+	MOVQ CX, R9
+	MOVQ AX, R10
+	MOVQ cols+40(FP), R11
+
+cols:
+	CMPQ       R11, $0x08
+	JL         tail
+	LEAQ       (R9)(BX*4), R12
+	VMOVUPS    (R9), Y0
+	VMOVUPS    (R9)(BX*1), Y1
+	VMOVUPS    (R9)(BX*2), Y2
+	VMOVUPS    (R9)(R8*1), Y3
+	VMOVUPS    (R12), Y4
+	VMOVUPS    (R12)(BX*1), Y5
+	VMOVUPS    (R12)(BX*2), Y6
+	VMOVUPS    (R12)(R8*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y1
+	VSHUFPS    $0x44, Y2, Y0, Y8
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VSHUFPS    $0x44, Y6, Y4, Y5
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y7, Y6
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VPERM2F128 $0x20, Y5, Y8, Y10
+	VPERM2F128 $0x20, Y4, Y0, Y11
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VPERM2F128 $0x31, Y5, Y8, Y3
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	LEAQ       (R10)(DX*4), R12
+	VMOVUPS    Y6, (R10)
+	VMOVUPS    Y9, (R10)(DX*1)
+	VMOVUPS    Y10, (R10)(DX*2)
+	VMOVUPS    Y11, (R10)(DI*1)
+	VMOVUPS    Y2, (R12)
+	VMOVUPS    Y1, (R12)(DX*1)
+	VMOVUPS    Y3, (R12)(DX*2)
+	VMOVUPS    Y0, (R12)(DI*1)
+	LEAQ       (R9)(BX*8), R9
+	ADDQ       $0x20, R10
+	SUBQ       $0x08, R11
+	JMP        cols
+
+tail:
+	TESTQ   R11, R11
+	JE      next
+	LEAQ    (R9)(BX*4), R12
+	CMPQ    R11, $0x00
+	JLE     tz0
+	VMOVUPS (R9), Y0
+	JMP     tl0
+
+tz0:
+	VXORPS Y0, Y0, Y0
+
+tl0:
+	CMPQ    R11, $0x01
+	JLE     tz1
+	VMOVUPS (R9)(BX*1), Y1
+	JMP     tl1
+
+tz1:
+	VXORPS Y1, Y1, Y1
+
+tl1:
+	CMPQ    R11, $0x02
+	JLE     tz2
+	VMOVUPS (R9)(BX*2), Y2
+	JMP     tl2
+
+tz2:
+	VXORPS Y2, Y2, Y2
+
+tl2:
+	CMPQ    R11, $0x03
+	JLE     tz3
+	VMOVUPS (R9)(R8*1), Y3
+	JMP     tl3
+
+tz3:
+	VXORPS Y3, Y3, Y3
+
+tl3:
+	CMPQ    R11, $0x04
+	JLE     tz4
+	VMOVUPS (R12), Y4
+	JMP     tl4
+
+tz4:
+	VXORPS Y4, Y4, Y4
+
+tl4:
+	CMPQ    R11, $0x05
+	JLE     tz5
+	VMOVUPS (R12)(BX*1), Y5
+	JMP     tl5
+
+tz5:
+	VXORPS Y5, Y5, Y5
+
+tl5:
+	CMPQ    R11, $0x06
+	JLE     tz6
+	VMOVUPS (R12)(BX*2), Y6
+	JMP     tl6
+
+tz6:
+	VXORPS Y6, Y6, Y6
+
+tl6:
+	CMPQ    R11, $0x07
+	JLE     tz7
+	VMOVUPS (R12)(R8*1), Y7
+	JMP     tl7
+
+tz7:
+	VXORPS Y7, Y7, Y7
+
+tl7:
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y1
+	VSHUFPS    $0x44, Y2, Y0, Y8
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VSHUFPS    $0x44, Y6, Y4, Y5
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y7, Y6
+	VPERM2F128 $0x20, Y3, Y1, Y9
+	VPERM2F128 $0x20, Y5, Y8, Y10
+	VPERM2F128 $0x20, Y4, Y0, Y11
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VPERM2F128 $0x31, Y5, Y8, Y3
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	MOVQ       $0x0000000000000008, R9
+	SUBQ       R11, R9
+	LEAQ       tailmask<>+0(SB), R11
+	VMOVDQU    (R11)(R9*4), Y4
+	LEAQ       (R10)(DX*4), R9
+	VMASKMOVPS Y6, Y4, (R10)
+	VMASKMOVPS Y9, Y4, (R10)(DX*1)
+	VMASKMOVPS Y10, Y4, (R10)(DX*2)
+	VMASKMOVPS Y11, Y4, (R10)(DI*1)
+	VMASKMOVPS Y2, Y4, (R9)
+	VMASKMOVPS Y1, Y4, (R9)(DX*1)
+	VMASKMOVPS Y3, Y4, (R9)(DX*2)
+	VMASKMOVPS Y0, Y4, (R9)(DI*1)
+
+next:
+	ADDQ $0x20, CX
+	LEAQ (AX)(DX*8), AX
+	SUBQ $0x08, SI
+	JMP  rows
+
+done:
+	VZEROUPPER
+	RET

@@ -39,6 +39,33 @@ type Conv struct {
 	// needs len(x) >= planes*h*w and y (and am, unless empty) to hold
 	// planes*(h/2)*(w/2) values.
 	Pool2 func(y []float32, am []int32, x []float32, planes, h, w int)
+	// Unpack writes the columns of src out as rows of dst: for i < rows,
+	// j < cols,
+	//
+	//	dst[i*ldd+j] = src[j*lds+i].
+	//
+	// conv's batched forward pass keeps the outputs of several images
+	// interleaved (lds apart per position) and writes each image's out
+	// with it. It needs rows <= lds, cols <= ldd and the slices to hold
+	// those elements.
+	Unpack func(dst []float32, ldd int, src []float32, lds, rows, cols int)
+}
+
+// checkUnpack panics unless an Unpack call touches only memory it was
+// given.
+func checkUnpack(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	switch {
+	case rows < 0 || cols < 0:
+		panic(fmt.Sprintf("kernels: Unpack: rows = %d, cols = %d: negative", rows, cols))
+	case rows == 0 || cols == 0:
+		return
+	case lds < rows || ldd < cols:
+		panic(fmt.Sprintf("kernels: Unpack: need rows <= lds and cols <= ldd, have rows = %d, lds = %d, cols = %d, ldd = %d", rows, lds, cols, ldd))
+	case len(src) < (cols-1)*lds+rows:
+		panic(fmt.Sprintf("kernels: Unpack: len(src) = %d < (cols-1)*lds+rows = %d", len(src), (cols-1)*lds+rows))
+	case len(dst) < (rows-1)*ldd+cols:
+		panic(fmt.Sprintf("kernels: Unpack: len(dst) = %d < (rows-1)*ldd+cols = %d", len(dst), (rows-1)*ldd+cols))
+	}
 }
 
 // checkShift panics unless a Shift call touches only memory it was given.
@@ -100,7 +127,8 @@ func checkPool2(y []float32, am []int32, x []float32, planes, h, w int) {
 // checkedConv wraps raw kernels (which check nothing) with the checks.
 func checkedConv(shift func(dst, src []float32, rows, w, stride, shift, lo, hi int),
 	gather func(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int),
-	pool2 func(y []float32, am []int32, x []float32, planes, h, w int)) Conv {
+	pool2 func(y []float32, am []int32, x []float32, planes, h, w int),
+	unpack8 func(dst *float32, ldd int, src *float32, lds, rows, cols int)) Conv {
 	return Conv{
 		Shift: func(dst, src []float32, rows, w, stride, sh, lo, hi int) {
 			checkShift(dst, src, rows, w, stride, sh, lo, hi)
@@ -125,6 +153,23 @@ func checkedConv(shift func(dst, src []float32, rows, w, stride, shift, lo, hi i
 				am = nil // the kernels test the pointer
 			}
 			pool2(y, am, x, planes, h, w)
+		},
+		Unpack: func(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+			checkUnpack(dst, ldd, src, lds, rows, cols)
+			if rows == 0 || cols == 0 {
+				return
+			}
+			// The assembly takes rows in eights; Go the rest.
+			r8 := rows &^ 7
+			if unpack8 == nil {
+				r8 = 0
+			}
+			if r8 > 0 {
+				unpack8(&dst[0], ldd, &src[0], lds, r8, cols)
+			}
+			if r8 < rows {
+				unpackGeneric(dst[r8*ldd:], ldd, src[r8:], lds, rows-r8, cols)
+			}
 		},
 	}
 }

@@ -1,6 +1,15 @@
 package kernels
 
-func convGeneric() Conv { return checkedConv(shiftGeneric, gatherGeneric, pool2Generic) }
+func convGeneric() Conv { return checkedConv(shiftGeneric, gatherGeneric, pool2Generic, nil) }
+
+func unpackGeneric(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	for i := 0; i < rows; i++ {
+		row := dst[i*ldd : i*ldd+cols]
+		for j := range row {
+			row[j] = src[j*lds+i]
+		}
+	}
+}
 
 func shiftGeneric(dst, src []float32, rows, w, stride, shift, lo, hi int) {
 	for s := 0; s < rows; s++ {

@@ -469,3 +469,101 @@ func BenchmarkPool2(b *testing.B) {
 		}
 	}
 }
+
+// TestUnpack runs every set against Unpack's definition on row and column
+// counts around the 8 x 8 blocks, with strides wider than needed, src and
+// dst at the end of guarded memory and dst's gaps checked untouched.
+func TestUnpack(t *testing.T) {
+	for _, k := range Sets() {
+		t.Run(k.ISA, func(t *testing.T) {
+			seed := uint64(0)
+			for _, rows := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 32} {
+				for _, cols := range []int{0, 1, 3, 7, 8, 9, 15, 16, 17, 49} {
+					for _, pad := range []int{0, 3} {
+						seed++
+						lds, ldd := rows+pad, cols+2*pad
+						if rows == 0 || cols == 0 {
+							k.Conv.Unpack(nil, ldd, nil, lds, rows, cols)
+							continue
+						}
+						src, _ := testkit.Guarded(t, (cols-1)*lds+rows)
+						copy(src, testkit.Uniform(testkit.Rand(seed), len(src), -1, 1))
+						dst, _ := testkit.Guarded(t, (rows-1)*ldd+cols)
+						gap := float32(math.Inf(-1))
+						fill := func() {
+							for i := range dst {
+								dst[i] = gap
+							}
+						}
+						fill()
+						k.Conv.Unpack(dst, ldd, src, lds, rows, cols)
+						for i := 0; i < rows; i++ {
+							for j := 0; j < ldd && i*ldd+j < len(dst); j++ {
+								want := gap
+								if j < cols {
+									want = src[j*lds+i]
+								}
+								require.Equal(t, want, dst[i*ldd+j], "rows=%d cols=%d pad=%d: dst[%d][%d]", rows, cols, pad, i, j)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestUnpackChecks(t *testing.T) {
+	for _, k := range Sets() {
+		u := k.Conv.Unpack
+		src := make([]float32, 64)
+		dst := make([]float32, 64)
+		require.Panics(t, func() { u(dst, 8, src, 8, -1, 8) }, "negative rows")
+		require.Panics(t, func() { u(dst, 8, src, 7, 8, 8) }, "lds < rows")
+		require.Panics(t, func() { u(dst, 7, src, 8, 8, 8) }, "ldd < cols")
+		require.Panics(t, func() { u(dst, 8, src[1:], 8, 8, 8) }, "short src")
+		require.Panics(t, func() { u(dst[1:], 8, src, 8, 8, 8) }, "short dst")
+		require.NotPanics(t, func() { u(dst, 8, src, 8, 8, 8) })
+	}
+}
+
+// FuzzUnpack compares every set with the generic twin.
+func FuzzUnpack(f *testing.F) {
+	f.Add(uint8(8), uint8(9), uint8(0), uint8(1), uint64(1))
+	f.Add(uint8(33), uint8(50), uint8(2), uint8(5), uint64(2))
+	f.Fuzz(func(t *testing.T, rows, cols, padS, padD uint8, seed uint64) {
+		r, c := int(rows%70), int(cols)
+		lds, ldd := r+int(padS%9), c+int(padD%9)
+		if r == 0 || c == 0 {
+			return
+		}
+		src := testkit.Uniform(testkit.Rand(seed), (c-1)*lds+r, -1, 1)
+		want := make([]float32, (r-1)*ldd+c)
+		Reference().Conv.Unpack(want, ldd, src, lds, r, c)
+		for _, k := range Sets() {
+			got := make([]float32, len(want))
+			k.Conv.Unpack(got, ldd, src, lds, r, c)
+			require.Equal(t, want, got, "%s rows=%d cols=%d", k.ISA, r, c)
+		}
+	})
+}
+
+// BenchmarkUnpack writes out 32 interleaved images of a 64-channel 7x7
+// layer's outputs, as conv's batched pass does: one call per channel.
+func BenchmarkUnpack(b *testing.B) {
+	for _, k := range Sets() {
+		for _, p := range []int{9, 49, 196} {
+			const imgs, chans = 32, 64
+			src := testkit.Uniform(testkit.Rand(1), chans*p*imgs, -1, 1)
+			dst := make([]float32, imgs*chans*p)
+			b.Run(fmt.Sprintf("%s/p%d", k.ISA, p), func(b *testing.B) {
+				for b.Loop() {
+					for c := 0; c < chans; c++ {
+						k.Conv.Unpack(dst[c*p:], chans*p, src[c*p*imgs:], imgs, imgs, p)
+					}
+				}
+				b.ReportMetric(float64(len(dst))*float64(b.N)/b.Elapsed().Seconds()/1e9, "floats/ns")
+			})
+		}
+	}
+}

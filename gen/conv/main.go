@@ -73,7 +73,135 @@ func main() {
 		genGather(v)
 		genPool2(v)
 	}
+	genUnpack()
 	Generate()
+}
+
+// genUnpack emits
+//
+//	func UnpackAVX2(dst *float32, ldd int, src *float32, lds, rows, cols int)
+//
+// which sets dst[i*ldd+j] = src[j*lds+i] for i < rows (a multiple of 8)
+// and j < cols: the columns of an interleaved matrix written out as rows
+// (conv's batched pass, G images interleaved per output position, writes
+// each image's outputs this way). It works on 8 x 8 blocks in YMM
+// registers, and the last cols%8 columns of each block of rows through
+// masked stores. AVX2 only: AVX-512 machines run it too.
+func genUnpack() {
+	TEXT("UnpackAVX2", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds, rows, cols int)")
+	dst, src := Load(Param("dst"), GP64()), Load(Param("src"), GP64())
+	ldd, lds := Load(Param("ldd"), GP64()), Load(Param("lds"), GP64())
+	rows := Load(Param("rows"), GP64())
+	SHLQ(U8(2), ldd)
+	SHLQ(U8(2), lds)
+	ldd3, lds3 := GP64(), GP64()
+	LEAQ(Mem{Base: ldd, Index: ldd, Scale: 2}, ldd3)
+	LEAQ(Mem{Base: lds, Index: lds, Scale: 2}, lds3)
+
+	Label("rows")
+	CMPQ(rows, U8(8))
+	JL(LabelRef("done"))
+	s, d, j := GP64(), GP64(), GP64()
+	MOVQ(src, s)
+	MOVQ(dst, d)
+	Load(Param("cols"), j)
+
+	// in[k] is source row k of a block (8 lanes: 8 rows of dst).
+	load := func(n reg.Register) []reg.VecVirtual {
+		s4 := GP64()
+		LEAQ(Mem{Base: s, Index: lds, Scale: 4}, s4)
+		in := make([]reg.VecVirtual, 8)
+		for k := range in {
+			in[k] = YMM()
+			base := s
+			if k >= 4 {
+				base = s4
+			}
+			m := []Mem{{Base: base}, {Base: base, Index: lds, Scale: 1}, {Base: base, Index: lds, Scale: 2}, {Base: base, Index: lds3, Scale: 1}}[k%4]
+			if n == nil {
+				VMOVUPS(m, in[k])
+				continue
+			}
+			// Only the first n rows exist.
+			zero, next := "tz"+strconv.Itoa(k), "tl"+strconv.Itoa(k)
+			CMPQ(n, U8(k))
+			JLE(LabelRef(zero))
+			VMOVUPS(m, in[k])
+			JMP(LabelRef(next))
+			Label(zero)
+			VXORPS(in[k], in[k], in[k])
+			Label(next)
+		}
+		return in
+	}
+	// transpose returns out[m] = (in[0][m], ..., in[7][m]).
+	transpose := func(in []reg.VecVirtual) []reg.VecVirtual {
+		t := make([]reg.VecVirtual, 8)
+		for k := 0; k < 4; k++ {
+			t[2*k], t[2*k+1] = YMM(), YMM()
+			VUNPCKLPS(in[2*k+1], in[2*k], t[2*k])
+			VUNPCKHPS(in[2*k+1], in[2*k], t[2*k+1])
+		}
+		// sh[4h+m] holds lane m (low half) and m+4 (high half) of rows
+		// 4h..4h+3.
+		sh := make([]reg.VecVirtual, 8)
+		for h := 0; h < 2; h++ {
+			for m := 0; m < 4; m++ {
+				a, b := t[4*h+m/2*1], t[4*h+2+m/2*1]
+				imm := uint8(0x44)
+				if m%2 == 1 {
+					imm = 0xee
+				}
+				sh[4*h+m] = YMM()
+				VSHUFPS(U8(imm), b, a, sh[4*h+m])
+			}
+		}
+		out := make([]reg.VecVirtual, 8)
+		for m := range out {
+			out[m] = YMM()
+			VPERM2F128(U8(0x20+0x11*uint8(m/4)), sh[4+m%4], sh[m%4], out[m])
+		}
+		return out
+	}
+	store := func(out []reg.VecVirtual, mask reg.VecVirtual) {
+		d4 := GP64()
+		LEAQ(Mem{Base: d, Index: ldd, Scale: 4}, d4)
+		for m, x := range out {
+			base := d
+			if m >= 4 {
+				base = d4
+			}
+			dm := []Mem{{Base: base}, {Base: base, Index: ldd, Scale: 1}, {Base: base, Index: ldd, Scale: 2}, {Base: base, Index: ldd3, Scale: 1}}[m%4]
+			if mask == nil {
+				VMOVUPS(x, dm)
+			} else {
+				VMASKMOVPS(x, mask, dm)
+			}
+		}
+	}
+
+	Label("cols")
+	CMPQ(j, U8(8))
+	JL(LabelRef("tail"))
+	store(transpose(load(nil)), nil)
+	LEAQ(Mem{Base: s, Index: lds, Scale: 8}, s)
+	ADDQ(U8(32), d)
+	SUBQ(U8(8), j)
+	JMP(LabelRef("cols"))
+
+	Label("tail")
+	TESTQ(j, j)
+	JE(LabelRef("next"))
+	store(transpose(load(j)), x86.FirstLanes8(j))
+
+	Label("next")
+	ADDQ(U8(32), src)
+	LEAQ(Mem{Base: dst, Index: ldd, Scale: 8}, dst)
+	SUBQ(U8(8), rows)
+	JMP(LabelRef("rows"))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
 
 // genShift emits
