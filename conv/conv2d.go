@@ -29,6 +29,12 @@ type Conv2D struct {
 	// offset of each row of the column matrix in the padded input.
 	implicit bool
 	taps     []int
+	// batched: this forward call runs forwardBatched, on images
+	// [g0, g0+gn) at a time, padded into bpad.
+	batched bool
+	bpad    []float32
+	g0, gn  int
+	parts   int // lanes share each tile's output channels in this many parts
 
 	// tr, for stride 1, is the convolution whose forward pass is this
 	// one's backward data pass (see backwardData); wt holds its weights.
@@ -50,7 +56,8 @@ type Conv2D struct {
 	dact    Activation
 	dactY   []float32
 	gemmOpt gemm.Options
-	next    atomic.Int64 // next block to take
+	next    atomic.Int64 // next work unit to take (a block, unless batched)
+	units   int          // work units of this runLanes
 	added   int          // blocks whose weight gradient is in dw, under mu
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -73,6 +80,9 @@ const (
 const (
 	opForward op = iota
 	opBackward
+	opPadBatch  // forwardBatched: pad and interleave input channels
+	opTileBatch // forwardBatched: output tiles
+	opGradBatch // forwardBatched: dact, an image at a time
 )
 
 // lane is one goroutine's scratch.
@@ -347,6 +357,7 @@ func (c *Conv2D) run(o op, n int) {
 	lanes := min(threads, c.pl.blocks)
 	c.gemmOpt = gemm.Options{Threads: max(1, threads/lanes), InPlaceB: o == opForward}
 	c.implicit = o == opForward && c.useImplicit()
+	c.batched = o == opForward && c.useBatched()
 	c.grow(lanes, o)
 	c.op = o
 	c.next.Store(0)
@@ -358,7 +369,12 @@ func (c *Conv2D) run(o op, n int) {
 			c.wext[r*(k+1)+k] = c.bias[r]
 		}
 	}
-	runLanes(c, lanes, &c.team)
+	if c.batched {
+		c.forwardBatched(n, threads)
+	} else {
+		c.units = c.pl.blocks
+		runLanes(c, lanes, &c.team)
+	}
 	c.x, c.w, c.bias, c.y, c.dy, c.dx, c.dw, c.db = nil, nil, nil, nil, nil, nil, nil, nil
 	c.act, c.dact, c.dactY = Identity, Identity, nil
 }
@@ -388,6 +404,9 @@ func (c *Conv2D) grow(lanes int, o op) {
 	if c.implicit {
 		c.growImplicit(lanes)
 	}
+	if c.batched {
+		c.growBatched()
+	}
 }
 
 // abort wakes the lanes waiting in addPartial after a lane panicked.
@@ -401,10 +420,17 @@ func (c *Conv2D) runLane(i int) {
 	l := &c.lanes[i]
 	for {
 		b := int(c.next.Add(1)) - 1
-		if b >= c.pl.blocks || c.team.failed.Load() {
+		if b >= c.units || c.team.failed.Load() {
 			return
 		}
 		switch {
+		case c.op == opPadBatch:
+			c.padBatch(b)
+		case c.op == opTileBatch:
+			c.tileBatch(l, b)
+		case c.op == opGradBatch:
+			at := (c.g0 + b) * c.d.out
+			c.activateGrad(c.y[at:at+c.d.out], c.dactY[at:at+c.d.out])
 		case c.implicit:
 			c.forwardImplicit(l, b)
 		case c.op == opForward:

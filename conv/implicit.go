@@ -93,3 +93,135 @@ func (c *Conv2D) forwardImplicit(l *lane, b int) {
 		}
 	}
 }
+
+// The batched forward pass, for images too narrow to fill GEMM panels
+// with their own output rows. G images (G = the GEMM kernel's NR) are
+// interleaved: bpad[c][ih][iw][g] is padded input (c, ih, iw) of image g0+g,
+// so every output position is one whole panel of G columns, and row
+// (c, i, j) of the column matrix for output rows oh0.. is bpad from
+// G*(taps[r] + oh0*wp) on, in runs of G*OutW floats, G*wp apart: again
+// gemm.SgemmRows, with the output interleaved the same way in a lane's
+// tmp, then written out image by image. Same chunks, same sums: bit for
+// bit the im2col result.
+
+// useBatched reports whether this forward call takes the batched path.
+func (c *Conv2D) useBatched() bool {
+	d := &c.d
+	if d.sh != 1 || d.sw != 1 || c.pl.imgsPerTile == 1 || c.lim.implicit == implicitNever {
+		return false
+	}
+	return c.lim.implicit == implicitAlways || active.Gemm.KernelRows != nil
+}
+
+// batchRows is the number of output rows in one tile of the batched pass.
+func (c *Conv2D) batchRows() int {
+	return max(1, min(c.d.oh, 2048/(c.d.ow*active.Gemm.NR)))
+}
+
+func (c *Conv2D) growBatched() {
+	d := &c.d
+	G := active.Gemm.NR
+	hp, wp := d.padded()
+	plane := hp * wp
+	if len(c.bpad) < (d.c+1)*plane*G {
+		c.bpad = make([]float32, (d.c+1)*plane*G)
+		fill(c.bpad[d.c*plane*G:], 1)
+	}
+	cols := c.batchRows() * d.ow * G
+	for i := range c.lanes {
+		l := &c.lanes[i]
+		if len(l.tmp) < d.oc*cols {
+			l.tmp = make([]float32, d.oc*cols)
+		}
+	}
+	c.growImplicit(len(c.lanes))
+}
+
+// forwardBatched runs the batched pass on the batch, G images at a time:
+// the lanes interleave the input channels into bpad, then compute tiles
+// of output rows.
+func (c *Conv2D) forwardBatched(n, threads int) {
+	d := &c.d
+	G := active.Gemm.NR
+	tiles := (d.oh + c.batchRows() - 1) / c.batchRows()
+	for len(c.lanes) < threads {
+		c.lanes = append(c.lanes, lane{})
+	}
+	c.growBatched()
+	// With fewer tiles than threads, the lanes share a tile's output
+	// channels: each packs and streams only its part of the weights
+	// (a GEMM split by columns would stream all of them on every core).
+	c.parts = 1
+	if tiles < threads {
+		c.parts = min((threads+tiles-1)/tiles, max(1, d.oc/active.Gemm.MR))
+	}
+	for c.g0 = 0; c.g0 < n; c.g0 += G {
+		c.gn = min(G, n-c.g0)
+		c.op, c.units = opPadBatch, d.c
+		c.next.Store(0)
+		runLanes(c, min(threads, d.c), &c.team)
+		lanes := min(threads, tiles*c.parts)
+		c.gemmOpt.Threads = max(1, threads/lanes)
+		c.op, c.units = opTileBatch, tiles*c.parts
+		c.next.Store(0)
+		runLanes(c, lanes, &c.team)
+		if c.dact != Identity {
+			// Tiles write each image's outputs in short pieces; the
+			// derivative is applied to whole images afterwards.
+			c.op, c.units = opGradBatch, c.gn
+			c.next.Store(0)
+			runLanes(c, min(threads, c.gn), &c.team)
+		}
+	}
+}
+
+// padBatch interleaves input channel ch of the current images into bpad.
+func (c *Conv2D) padBatch(ch int) {
+	d := &c.d
+	G := active.Gemm.NR
+	hp, wp := d.padded()
+	for ih := 0; ih < d.h; ih++ {
+		at := ((ch*hp+ih+d.pt)*wp + d.pl) * G
+		d.ks.Gemm.Transpose(G, d.w, c.gn, c.bpad[at:at+d.w*G], c.x[c.g0*d.in+(ch*d.h+ih)*d.w:], d.in)
+	}
+}
+
+// tileBatch computes unit u: part u%c.parts of the output channels, for
+// output rows [t*rows, (t+1)*rows) of the current images, t = u/c.parts.
+func (c *Conv2D) tileBatch(l *lane, u int) {
+	d := &c.d
+	G := active.Gemm.NR
+	a, lda := c.weights()
+	hp, wp := d.padded()
+	rows := c.batchRows()
+	oh0 := u / c.parts * rows
+	oh1 := min(d.oh, oh0+rows)
+	cols := (oh1 - oh0) * d.ow * G
+	// Parts are whole micro-tiles of rows, as even as they can be.
+	mr := active.Gemm.MR
+	strips := (d.oc + mr - 1) / mr
+	part := u % c.parts
+	o0, o1 := min(d.oc, part*strips/c.parts*mr), min(d.oc, (part+1)*strips/c.parts*mr)
+	for r, tap := range c.taps {
+		l.off[r] = (tap + oh0*wp) * G
+	}
+	l.off[d.k] = d.c * hp * wp * G // the ones
+	y := l.tmp[o0*cols : o1*cols]
+	beta := float32(0)
+	if c.bias != nil && c.kx == d.k {
+		for o := o0; o < o1; o++ {
+			fill(y[(o-o0)*cols:(o-o0+1)*cols], c.bias[o])
+		}
+		beta = 1
+	}
+	for r0 := 0; r0 < c.kx; r0 += c.pl.rows {
+		r1 := min(c.kx, r0+c.pl.rows)
+		c.gemmOpt.SgemmRows(o1-o0, cols, r1-r0, 1, a[o0*lda+r0:], lda, c.bpad, l.off[r0:r1], d.ow*G, wp*G, beta, y, cols)
+		beta = 1
+	}
+	c.activate(y)
+	// Image g's outputs of channel o are column g of y[o]'s positions.
+	for o := o0; o < o1; o++ {
+		d.ks.Conv.Unpack(c.y[c.g0*d.out+o*d.p+oh0*d.ow:], d.out, y[(o-o0)*cols:(o-o0+1)*cols], G, c.gn, cols/G)
+	}
+}

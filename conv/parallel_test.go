@@ -126,7 +126,9 @@ func TestNoAllocations(t *testing.T) {
 	implicit := parallelCases[0]
 	implicit.g, implicit.n, implicit.lim = Same(3, 5, 64, 4, 3, 1), 4, defaultLimits // the implicit forward pass
 	implicit.lim.implicit = implicitAlways
-	for _, tc := range append(parallelCases[:2:2], implicit) {
+	batched := parallelCases[1] // images grouped into tiles
+	batched.lim.implicit = implicitAlways
+	for _, tc := range append(parallelCases[:2:2], implicit, batched) {
 		for _, threads := range []int{1, 2, 4} {
 			t.Run(fmt.Sprintf("%v/threads=%d", tc.g, threads), func(t *testing.T) {
 				g, n := tc.g, tc.n
@@ -201,14 +203,13 @@ func TestConcurrentLayers(t *testing.T) {
 	}
 }
 
-// TestImplicitSameBits checks that the implicit forward pass (used by
-// Forward and by the backward data pass, a forward convolution) gives what
-// im2col gives, bit for bit, on every kernel set, with and without bias,
-// with ForwardAct's activations, and with the tiles cut into one output row
-// each. Cases whose images are grouped into tiles cannot take the
-// implicit path; the others must.
+// TestImplicitSameBits checks that the implicit forward passes (used by
+// Forward and by the backward data pass, a forward convolution), single
+// images and batched, give what im2col gives, bit for bit, on every kernel
+// set, with and without bias, with ForwardAct's activations, and with the
+// tiles cut into one output row each, on one thread and more (the
+// batched pass shares tiles and their output channels between lanes).
 func TestImplicitSameBits(t *testing.T) {
-	taken := 0
 	cases := append([]struct {
 		g   Geometry
 		n   int
@@ -227,38 +228,43 @@ func TestImplicitSameBits(t *testing.T) {
 		}
 		for _, ks := range kernels.Sets() {
 			t.Run(fmt.Sprintf("%v/n=%d/%s", tc.g, tc.n, ks.ISA), func(t *testing.T) {
-				run := func(mode int) ([][]float32, bool) {
+				run := func(mode, threads int) ([][]float32, bool) {
 					c, err := New(tc.g)
 					require.NoError(t, err)
 					c.lim = tc.lim
 					c.lim.implicit = mode
 					c.d.ks = ks
+					c.SetThreads(threads)
 					out := results(t, c, tc.n, 11)
 					g := c.Geometry()
 					r := testkit.Rand(12)
 					x := testkit.Uniform(r, tc.n*g.InSize(), -2, 2)
 					w := testkit.Uniform(r, g.WeightSize(), -1, 1)
+					used := false
 					for _, a := range []Activation{SELU, ReLU} {
 						y := make([]float32, tc.n*g.OutSize())
 						c.ForwardAct(tc.n, x, w, w[:g.OutC], y, a)
+						used = c.implicit || c.batched
 						out = append(out, y)
+						// The backward data pass with the derivative of a
+						// at x fused: a forward pass of its own.
+						dx := make([]float32, len(x))
+						c.BackwardAct(tc.n, x, w, y, dx, nil, nil, a)
+						out = append(out, dx)
 					}
-					return out, c.implicit
+					return out, used
 				}
-				want, used := run(implicitNever)
+				want, used := run(implicitNever, 0)
 				require.False(t, used)
-				got, used := run(implicitAlways)
-				if !used {
-					require.Greater(t, makePlan(tc.n, tc.g.OutH()*tc.g.OutW(), 1, tc.lim).imgsPerTile, 1, "single-image tiles, yet not implicit")
-					t.Skip("images grouped into tiles: im2col only")
-				}
-				taken++
-				requireSameBits(t, want[:5], got[:5], "implicit")
-				for i := 5; i < len(want); i++ {
-					require.Equal(t, want[i], got[i], "ForwardAct %d", i-5)
+				for _, threads := range []int{1, 2, 3} {
+					got, used := run(implicitAlways, threads)
+					require.True(t, used, "im2col in spite of implicitAlways")
+					requireSameBits(t, want[:5], got[:5], fmt.Sprintf("implicit, %d threads", threads))
+					for i := 5; i < len(want); i++ {
+						require.Equal(t, want[i], got[i], "ForwardAct/BackwardAct %d, %d threads", i-5, threads)
+					}
 				}
 			})
 		}
 	}
-	require.GreaterOrEqual(t, taken, 3*len(kernels.Sets()), "too few cases took the implicit path")
 }
