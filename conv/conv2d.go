@@ -425,7 +425,7 @@ func (c *Conv2D) runLane(i int) {
 		}
 		switch {
 		case c.op == opPadBatch:
-			c.padBatch(b)
+			c.padBatch(l, b)
 		case c.op == opTileBatch:
 			c.tileBatch(l, b)
 		case c.op == opGradBatch:

@@ -133,6 +133,9 @@ func (c *Conv2D) growBatched() {
 		if len(l.tmp) < d.oc*cols {
 			l.tmp = make([]float32, d.oc*cols)
 		}
+		if len(l.col) < d.h*d.w*G {
+			l.col = make([]float32, d.h*d.w*G)
+		}
 	}
 	c.growImplicit(len(c.lanes))
 }
@@ -175,14 +178,20 @@ func (c *Conv2D) forwardBatched(n, threads int) {
 	}
 }
 
-// padBatch interleaves input channel ch of the current images into bpad.
-func (c *Conv2D) padBatch(ch int) {
+// padBatch interleaves input channel ch of the current images into bpad:
+// the whole plane into the lane's scratch in one Transpose (whose vector
+// loop works on eight columns at a time, more than a narrow row has),
+// then row by row to its padded place.
+func (c *Conv2D) padBatch(l *lane, ch int) {
 	d := &c.d
 	G := active.Gemm.NR
 	hp, wp := d.padded()
+	hw := d.h * d.w
+	plane := l.col[:hw*G]
+	d.ks.Gemm.Transpose(G, hw, c.gn, plane, c.x[c.g0*d.in+ch*hw:], d.in)
 	for ih := 0; ih < d.h; ih++ {
 		at := ((ch*hp+ih+d.pt)*wp + d.pl) * G
-		d.ks.Gemm.Transpose(G, d.w, c.gn, c.bpad[at:at+d.w*G], c.x[c.g0*d.in+(ch*d.h+ih)*d.w:], d.in)
+		copy(c.bpad[at:at+d.w*G], plane[ih*d.w*G:])
 	}
 }
 
