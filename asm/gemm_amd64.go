@@ -10,11 +10,12 @@ package asm
 // Strides are in elements. Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1.
 func GemmKernelAVX512(kc int, m int, n int, a *float32, b *float32, ldb int, panel int, c *float32, ldc int, alpha float32, beta float32)
 
-// GemmKernelRowsAVX512 is GemmKernelAVX512 with B's rows at offsets: for each 32-column panel of B it
+// GemmKernelRowsAVX512 is GemmKernelAVX512 with B's rows at offsets: for each panel of B it
 // computes C[i][j] = alpha*sum_p a[p*MR+i]*B[p][j] + beta*C[i][j] for i < m, j < n,
-// B[p][j] = b[off[p] + (j/W)*W + (j/W)*skip/4 + j%W] with W = run*32, as specified
-// on kernels.Gemm (KernelRows). Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1, run >= 1.
-func GemmKernelRowsAVX512(kc int, m int, n int, a *float32, b *float32, off *int, run int, skip int, c *float32, ldc int, alpha float32, beta float32)
+// B[p][j] = b[off[p] + (j/W)*W + (j/W)*skip/4 + j%W] with W = run*pw, reading
+// 32 columns from each panel's start, as specified on kernels.Gemm (KernelRows).
+// Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1, run >= 1, 1 <= pw <= 32.
+func GemmKernelRowsAVX512(kc int, m int, n int, a *float32, b *float32, off *int, run int, skip int, pw int, c *float32, ldc int, alpha float32, beta float32)
 
 // GemmPeakAVX512 runs iters rounds of 24 independent vector FMAs (768 flops a round):
 // the arithmetic ceiling of this core for the GEMM benchmarks.
@@ -44,11 +45,12 @@ func GemmTranspose32AVX512(kc int, rows int, dst *float32, src *float32, ld int)
 // Strides are in elements. Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1.
 func GemmKernelAVX2(kc int, m int, n int, a *float32, b *float32, ldb int, panel int, c *float32, ldc int, alpha float32, beta float32)
 
-// GemmKernelRowsAVX2 is GemmKernelAVX2 with B's rows at offsets: for each 16-column panel of B it
+// GemmKernelRowsAVX2 is GemmKernelAVX2 with B's rows at offsets: for each panel of B it
 // computes C[i][j] = alpha*sum_p a[p*MR+i]*B[p][j] + beta*C[i][j] for i < m, j < n,
-// B[p][j] = b[off[p] + (j/W)*W + (j/W)*skip/4 + j%W] with W = run*16, as specified
-// on kernels.Gemm (KernelRows). Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1, run >= 1.
-func GemmKernelRowsAVX2(kc int, m int, n int, a *float32, b *float32, off *int, run int, skip int, c *float32, ldc int, alpha float32, beta float32)
+// B[p][j] = b[off[p] + (j/W)*W + (j/W)*skip/4 + j%W] with W = run*pw, reading
+// 16 columns from each panel's start, as specified on kernels.Gemm (KernelRows).
+// Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1, run >= 1, 1 <= pw <= 16.
+func GemmKernelRowsAVX2(kc int, m int, n int, a *float32, b *float32, off *int, run int, skip int, pw int, c *float32, ldc int, alpha float32, beta float32)
 
 // GemmPeakAVX2 runs iters rounds of 12 independent vector FMAs (192 flops a round):
 // the arithmetic ceiling of this core for the GEMM benchmarks.

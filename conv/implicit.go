@@ -22,8 +22,11 @@ func (c *Conv2D) useImplicit() bool {
 		return true
 	}
 	// The kernel reads the padded image in place only when its panels
-	// do not straddle output rows.
-	return active.Gemm.KernelRows != nil && d.ow%active.Gemm.NR == 0 && d.ow >= c.lim.implicitOW
+	// do not straddle output rows: rows of whole panels, or rows of one
+	// narrower panel (read whole: KW-1 columns and a few more are
+	// computed for nothing).
+	nr := active.Gemm.NR
+	return active.Gemm.KernelRows != nil && (d.ow%nr == 0 || d.ow < nr) && d.ow >= c.lim.implicitOW
 }
 
 // padded returns the padded image's height and width.
@@ -45,7 +48,9 @@ func (c *Conv2D) growImplicit(lanes int) {
 			c.taps[r] = ch*hp*wp + t/d.kw*wp + t%d.kw
 		}
 	}
-	cols := c.implicitRows() * wp
+	// The ones for the bias row, and a panel's width more: a row
+	// narrower than a panel is read a whole panel wide.
+	cols := c.implicitRows()*wp + active.Gemm.NR
 	for i := range c.lanes[:lanes] {
 		l := &c.lanes[i]
 		if need := d.c*hp*wp + cols; len(l.pad) < need {

@@ -32,6 +32,7 @@ type call struct {
 type rowsB struct {
 	off           []int
 	width, stride int
+	maxOff        int // the largest offset
 }
 
 // at returns where B[p][j] is in b.
@@ -231,9 +232,10 @@ func (q *call) prefetch(r region, lo, hi int) {
 // loads) and the depth block is so thin that packing would cost about as
 // much as the multiplication, or when the caller asked for it.
 func (q *call) inPlaceB(kc int) bool {
-	if q.rows.off != nil {
-		// Kernel panels must not straddle runs.
-		return q.g.KernelRows != nil && (q.rows.width >= q.n || q.rows.width%q.g.NR == 0)
+	if r := &q.rows; r.off != nil {
+		// Kernel panels must not straddle runs: runs are whole panels,
+		// or each run is one (narrower) panel.
+		return q.g.KernelRows != nil && (r.width >= q.n || r.width%q.g.NR == 0 || r.width < q.g.NR)
 	}
 	if q.transB {
 		return false
@@ -263,6 +265,19 @@ func (q *call) inPlace(ws *workspace, pa []float32, st step) {
 	nr := q.g.NR
 	full := st.nc / nr * nr
 	nc, j0 := st.nc, st.j0
+	if r := &q.rows; r.off != nil && r.width < nr && r.width < q.n {
+		// Runs narrower than a panel: each is a panel, read NR wide. The
+		// runs go in place as long as NR floats from their start are
+		// inside b for every row; the last few may not be, and are packed.
+		full = nc
+		for full > 0 {
+			last := max(j0, (j0+full-1)/r.width*r.width)
+			if r.maxOff+r.at(0, last)-r.off[0]+nr <= len(q.b) {
+				break
+			}
+			full = last - j0
+		}
+	}
 	if full > 0 {
 		if q.rows.off != nil {
 			st.off, st.nc = q.rows.off[st.p0:st.p0+st.kc], full

@@ -124,6 +124,7 @@ func (o Options) SgemmRows(m, n, k int, alpha float32, a []float32, lda int,
 	if width >= n {
 		width, stride = max(n, 1), 0
 	}
+	maxOff := 0
 	if n > 0 {
 		last := (n-1)/width*stride + (n-1)%width // of a row, relative to its start
 		for p, off := range boff[:k] {
@@ -131,6 +132,7 @@ func (o Options) SgemmRows(m, n, k int, alpha float32, a []float32, lda int,
 				panic(fmt.Sprintf("gemm: boff[%d] = %d: row %d (%d floats in runs of %d, %d apart) is not inside b (len %d)",
 					p, off, p, n, width, stride, len(b)))
 			}
+			maxOff = max(maxOff, off)
 		}
 	}
 	t := o.Threads
@@ -141,7 +143,7 @@ func (o Options) SgemmRows(m, n, k int, alpha float32, a []float32, lda int,
 	if ks == nil {
 		ks = kernels.Active()
 	}
-	sgemm(ks, t, false, false, false, m, n, k, alpha, a, lda, b, 0, rowsB{off: boff[:k], width: width, stride: stride}, beta, c, ldc)
+	sgemm(ks, t, false, false, false, m, n, k, alpha, a, lda, b, 0, rowsB{off: boff[:k], width: width, stride: stride, maxOff: maxOff}, beta, c, ldc)
 }
 
 func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

@@ -104,9 +104,13 @@ type Gemm struct {
 	Kernel func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32)
 
 	// KernelRows, when not nil, is Kernel for B in place given by a table
-	// of row offsets, each row in runs of width columns (a multiple of NR)
-	// that start stride apart:
-	//	B[p][j] = b[off[p] + (j/width)*stride + j%width]   (p < kc, j < roundup(n, NR))
+	// of row offsets, each row in runs of width columns that start stride
+	// apart:
+	//	B[p][j] = b[off[p] + (j/width)*stride + j%width]   (p < kc, j < n)
+	// width is a multiple of NR, or less than NR: then every run is one
+	// panel, which the kernel still reads NR columns wide (the columns
+	// past the run are computed and not stored), so b must hold NR floats
+	// from the start of every run, the last one included.
 	// Rows may overlap: this is how a stride-1 convolution multiplies by
 	// its column matrix without writing it (each row a window of the
 	// zero-padded input, a run per output row). It performs Kernel's
@@ -167,19 +171,29 @@ func (g *Gemm) gemmLengths(kc, m, n int, a, b []float32, ldb, panel int, c []flo
 // apart.
 func (g *Gemm) rowsLengths(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int) {
 	g.gemmLengths(kc, m, n, a, b, 0, 0, c, ldc)
-	if width < g.NR || width%g.NR != 0 || stride < width {
+	if width < 1 || (width > g.NR && width%g.NR != 0) || stride < width {
 		panic(fmt.Sprintf("snn/kernels: gemm rows kernel: runs of width %d, stride %d (NR=%d)", width, stride, g.NR))
 	}
 	if len(off) < kc {
 		panic(fmt.Sprintf("snn/kernels: gemm rows kernel: len(off) = %d < kc = %d", len(off), kc))
 	}
-	w := (n + g.NR - 1) / g.NR * g.NR
-	last := (w-1)/width*stride + (w-1)%width
+	// The last panel starts at column j and is read NR wide.
+	pw := min(width, g.NR)
+	j := (n - 1) / pw * pw
+	last := j/width*stride + j%width + g.NR - 1
 	for p, o := range off[:kc] {
 		if o < 0 || o > len(b)-1-last {
-			panic(fmt.Sprintf("snn/kernels: gemm rows kernel: off[%d] = %d: %d floats from it overrun len(b) = %d", p, o, w, len(b)))
+			panic(fmt.Sprintf("snn/kernels: gemm rows kernel: off[%d] = %d: its last panel, at %d, ends past len(b) = %d", p, o, o+last-g.NR+1, len(b)))
 		}
 	}
+}
+
+// rowsArgs returns the assembly's run (panels per run), skip (bytes from
+// a run's end to the next one's start) and pw (columns per panel) for runs
+// of width, stride apart.
+func rowsArgs(nr, width, stride int) (run, skip, pw int) {
+	pw = min(width, nr)
+	return width / pw, 4 * (stride - width), pw
 }
 
 // PeakGFLOPS measures g's FMA peak on the calling goroutine's core now:

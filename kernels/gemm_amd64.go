@@ -33,7 +33,8 @@ func gemmAVX512() Gemm {
 	}
 	g.KernelRows = func(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int, alpha, beta float32) {
 		avx512Gemm.rowsLengths(kc, m, n, a, b, off, width, stride, c, ldc)
-		asm.GemmKernelRowsAVX512(kc, m, n, &a[0], &b[0], &off[0], width/avx512Gemm.NR, 4*(stride-width), &c[0], ldc, alpha, beta)
+		run, skip, pw := rowsArgs(avx512Gemm.NR, width, stride)
+		asm.GemmKernelRowsAVX512(kc, m, n, &a[0], &b[0], &off[0], run, skip, pw, &c[0], ldc, alpha, beta)
 	}
 	g.Copy = copier(12, 32, true, asm.GemmCopy12AVX512, asm.GemmCopy32AVX512)
 	g.Transpose = transposer(12, 32, asm.GemmTranspose12AVX512, asm.GemmTranspose32AVX512)
@@ -49,7 +50,8 @@ func gemmAVX2() Gemm {
 	}
 	g.KernelRows = func(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int, alpha, beta float32) {
 		avx2Gemm.rowsLengths(kc, m, n, a, b, off, width, stride, c, ldc)
-		asm.GemmKernelRowsAVX2(kc, m, n, &a[0], &b[0], &off[0], width/avx2Gemm.NR, 4*(stride-width), &c[0], ldc, alpha, beta)
+		run, skip, pw := rowsArgs(avx2Gemm.NR, width, stride)
+		asm.GemmKernelRowsAVX2(kc, m, n, &a[0], &b[0], &off[0], run, skip, pw, &c[0], ldc, alpha, beta)
 	}
 	g.Copy = copier(6, 16, false, asm.GemmCopy6AVX2, asm.GemmCopy16AVX2)
 	g.Transpose = transposer(6, 16, asm.GemmTranspose6AVX2, asm.GemmTranspose16AVX2)

@@ -320,7 +320,8 @@ func BenchmarkGemmPack(b *testing.B) {
 // TestGemmKernelRows checks KernelRows against Kernel of the same set on
 // the same rows laid out ldb apart: the contract promises the same bits.
 // The offsets overlap, go backwards and reach the very end of a guarded b;
-// rows are in one run or in runs of one or two panels.
+// rows are in one run, in runs of one or two panels, or in runs narrower
+// than a panel (each read as a whole panel).
 func TestGemmKernelRows(t *testing.T) {
 	for _, s := range Sets() {
 		t.Run(s.ISA, func(t *testing.T) {
@@ -333,11 +334,14 @@ func TestGemmKernelRows(t *testing.T) {
 				for _, m := range []int{1, g.MR / 2, g.MR - 1, g.MR} {
 					for _, n := range []int{1, 15, 16, 17, g.NR - 1, g.NR, g.NR + 1, 3*g.NR - 2} {
 						w := roundUpTest(n, g.NR)
-						for _, run := range [][2]int{{w, w}, {g.NR, g.NR + 5}, {2 * g.NR, 2*g.NR + 1}} {
+						for _, run := range [][2]int{{w, w}, {g.NR, g.NR + 5}, {2 * g.NR, 2*g.NR + 1}, {g.NR - 4, g.NR - 2}, {5, 7}, {1, 2}} {
 							seed++
 							r := testkit.Rand(seed)
 							width, stride := run[0], run[1]
-							span := (w-1)/width*stride + (w-1)%width + 1
+							// The last panel starts at column jl and is read NR wide.
+							pw := min(width, g.NR)
+							jl := (n - 1) / pw * pw
+							span := jl/width*stride + jl%width + g.NR
 							b, _ := testkit.Guarded(t, span+3*kc+7)
 							for i := range b {
 								b[i] = 2*r.Float32() - 1
@@ -350,7 +354,7 @@ func TestGemmKernelRows(t *testing.T) {
 							ldb := w + 5
 							strided := make([]float32, kc*ldb)
 							for p, o := range off {
-								for j := 0; j < w; j++ {
+								for j := 0; j < n; j++ {
 									strided[p*ldb+j] = b[o+j/width*stride+j%width]
 								}
 							}
@@ -381,7 +385,9 @@ func TestGemmKernelRows(t *testing.T) {
 			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{-1, 0}, nr, nr, c, nr, 1, 0) }, "negative offset")
 			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a[1:], b, []int{0, 0}, nr, nr, c, nr, 1, 0) }, "short a")
 			assert.Panics(t, func() { g.KernelRows(2, g.MR, 2*nr, a, b, []int{0, nr}, nr, nr+1, c, 2*nr, 1, 0) }, "second run past b (fits with stride nr)")
-			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 0}, nr+1, nr+1, c, nr, 1, 0) }, "width not whole panels")
+			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 0}, nr+1, nr+1, c, nr, 1, 0) }, "width over NR, not whole panels")
+			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 2*nr + 1}, 5, 6, c, nr, 1, 0) }, "narrow runs: last panel read NR wide past b")
+			assert.NotPanics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 0}, 5, 6, c, nr, 1, 0) })
 			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 0}, nr, nr-1, c, nr, 1, 0) }, "stride < width")
 			assert.NotPanics(t, func() { g.KernelRows(2, g.MR, 2*nr, a, b, []int{0, 0}, nr, 2*nr, c, 2*nr, 1, 0) })
 		})

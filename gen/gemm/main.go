@@ -116,6 +116,10 @@ type kernel struct {
 	// not ldb apart; left counts the panels left in the current run.
 	table bool
 	left  reg.GPVirtual
+	// w is the number of columns the current panel stores: n itself
+	// (min(n, NR) is taken where needed), or in a table kernel min(n, pw)
+	// for panels pw columns wide.
+	w reg.GPVirtual
 }
 
 func genKernel(t tile) {
@@ -128,6 +132,7 @@ func genKernel(t tile) {
 
 	k := kernel{t: t, alphaMem: param("alpha"), betaMem: param("beta")}
 	k.n = load("n")
+	k.w = k.n
 	k.b = load("b")
 	k.c = load("c")
 	k.ldb = load("ldb")
@@ -161,20 +166,22 @@ func (k *kernel) strips() {
 // genKernelRows emits the kernel for B given by a table of row offsets
 // (an implicit im2col: each row of the column matrix of a stride-1
 // convolution is a window of the zero-padded input), each row in runs of
-// whole panels: after every run panels, B moves skip bytes further than
-// the next panel. It performs the operations of genKernel's kernel in the
-// same order. It does not prefetch B: its rows overlap, so a panel's depth
-// block is a few cache lines per input channel, and the input they come
-// from stays in L2.
+// run panels of pw <= NR columns: after every run panels, B moves skip
+// bytes further than the next panel. A panel narrower than NR still loads
+// NR columns (the rest is computed and not stored). It performs the
+// operations of genKernel's kernel in the same order. It does not
+// prefetch B: its rows overlap, so a panel's depth block is a few cache
+// lines per input channel, and the input they come from stays in L2.
 func genKernelRows(t tile) {
 	t.prefetch = 0
 	name := "GemmKernelRows" + t.name
-	TEXT(name, NOSPLIT, "func(kc, m, n int, a, b *float32, off *int, run, skip int, c *float32, ldc int, alpha, beta float32)")
-	Doc(fmt.Sprintf("%s is %s with B's rows at offsets: for each %d-column panel of B it",
-		name, "GemmKernel"+t.name, t.nr()),
+	TEXT(name, NOSPLIT, "func(kc, m, n int, a, b *float32, off *int, run, skip, pw int, c *float32, ldc int, alpha, beta float32)")
+	Doc(fmt.Sprintf("%s is %s with B's rows at offsets: for each panel of B it",
+		name, "GemmKernel"+t.name),
 		"computes C[i][j] = alpha*sum_p a[p*MR+i]*B[p][j] + beta*C[i][j] for i < m, j < n,",
-		fmt.Sprintf("B[p][j] = b[off[p] + (j/W)*W + (j/W)*skip/4 + j%%W] with W = run*%d, as specified", t.nr()),
-		"on kernels.Gemm (KernelRows). Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1, run >= 1.")
+		"B[p][j] = b[off[p] + (j/W)*W + (j/W)*skip/4 + j%W] with W = run*pw, reading",
+		fmt.Sprintf("%d columns from each panel's start, as specified on kernels.Gemm (KernelRows).", t.nr()),
+		fmt.Sprintf("Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1, run >= 1, 1 <= pw <= %d.", t.nr()))
 	k := kernel{t: t, alphaMem: param("alpha"), betaMem: param("beta"), table: true}
 	k.n = load("n")
 	k.b = load("b")
@@ -182,6 +189,7 @@ func genKernelRows(t tile) {
 	k.ldc = load("ldc")
 	SHLQ(U8(2), k.ldc)
 	k.left = load("run")
+	k.w = GP64()
 	k.strips()
 }
 
@@ -191,8 +199,13 @@ func (k *kernel) strip(r int) {
 	t := k.t
 	Label(fmt.Sprintf("rows%d", r))
 	Label(fmt.Sprintf("panel%d", r))
+	if k.table {
+		MOVQ(param("pw"), k.w)
+		CMPQ(k.n, k.w)
+		CMOVQLT(k.n, k.w)
+	}
 	for nv := 1; nv < t.nv; nv++ {
-		CMPQ(k.n, U32(nv*t.lanes))
+		CMPQ(k.w, U32(nv*t.lanes))
 		JLE(LabelRef(fmt.Sprintf("body%dx%d", r, nv)))
 	}
 	for nv := t.nv; nv >= 1; nv-- {
@@ -200,17 +213,23 @@ func (k *kernel) strip(r int) {
 	}
 	Label(fmt.Sprintf("next%d", r))
 	if k.table {
-		ADDQ(U32(4*t.nr()), k.b)
+		pw := GP64()
+		MOVQ(param("pw"), pw)
+		SUBQ(pw, k.n)
+		SHLQ(U8(2), pw)
+		ADDQ(pw, k.b)
+		ADDQ(pw, k.c)
 		DECQ(k.left)
 		JNZ(LabelRef(fmt.Sprintf("inrun%d", r)))
 		ADDQ(param("skip"), k.b)
 		MOVQ(param("run"), k.left)
 		Label(fmt.Sprintf("inrun%d", r))
+		TESTQ(k.n, k.n)
 	} else {
 		ADDQ(k.panel, k.b)
+		ADDQ(U32(4*t.nr()), k.c)
+		SUBQ(U32(t.nr()), k.n)
 	}
-	ADDQ(U32(4*t.nr()), k.c)
-	SUBQ(U32(t.nr()), k.n)
 	JG(LabelRef(fmt.Sprintf("panel%d", r)))
 	JMP(LabelRef("done"))
 }
@@ -392,8 +411,8 @@ func (k *kernel) store512(acc [][]reg.VecVirtual, id, next string) {
 	// BZHI reads only the low byte of the count: clamp it to NR first.
 	w := GP64()
 	MOVQ(U32(t.nr()), w)
-	CMPQ(k.n, w)
-	CMOVQLT(k.n, w)
+	CMPQ(k.w, w)
+	CMOVQLT(k.w, w)
 	ones := GP64()
 	MOVQ(U64(^uint64(0)), ones)
 	BZHIQ(w, ones, ones)
@@ -438,7 +457,7 @@ func (k *kernel) store256(acc [][]reg.VecVirtual, id, next string) {
 	VBROADCASTSS(k.alphaMem, alpha)
 	VBROADCASTSS(k.betaMem, beta)
 
-	CMPQ(k.n, U32(nv*t.lanes))
+	CMPQ(k.w, U32(nv*t.lanes))
 	JL(LabelRef("partial" + id))
 	k.betaZero("wholezero" + id)
 	k.rows(acc, next, func(i int, crow reg.GPVirtual) {
@@ -463,9 +482,9 @@ func (k *kernel) store256(acc [][]reg.VecVirtual, id, next string) {
 	Label("partial" + id)
 	base := GP64()
 	LEAQ(avx2Mask, base)
-	NEGQ(k.n)
-	LEAQ(Mem{Base: base, Index: k.n, Scale: 4, Disp: 4 * 16}, base)
-	NEGQ(k.n)
+	NEGQ(k.w)
+	LEAQ(Mem{Base: base, Index: k.w, Scale: 4, Disp: 4 * 16}, base)
+	NEGQ(k.w)
 	// Only 16 registers: the masks are reloaded per use rather than held.
 	mask := func(v int) reg.VecVirtual {
 		m := t.vec()
