@@ -1,6 +1,7 @@
 // Package conv is snn's 2-D convolution and max-pooling on batches of
 // float32 images: the forward pass and both backward passes of a
-// convolution layer, computed by im2col / col2im and gemm.Sgemm, and
+// convolution layer, computed through gemm (on the zero-padded input in
+// place where the stride is 1, by im2col / col2im otherwise), and
 // max-pooling with the winners kept for the backward pass.
 //
 // # Layouts
@@ -68,6 +69,17 @@
 // and it builds and multiplies one chunk at a time. im2col runs on the
 // Conv kernels of package kernels (AVX-512, AVX2 or Go), 2x2 max-pooling on
 // its Pool2 kernel.
+//
+// With stride 1 the forward pass (and so BackwardData) writes no column
+// matrix at all: row (c, i, j) of it is the zero-padded input shifted by
+// (i, j), so gemm.Options.SgemmRows multiplies by the padded input where it
+// lies, given each row's offset. An image wide enough to fill the GEMM's
+// panels with its own output rows is padded on its own; narrower ones are
+// interleaved a panel's worth of images at a time (each output position a
+// whole panel of images) and the outputs unpacked per image. Where the
+// GEMM kernels cannot read such rows in place (no KernelRows, as on arm64)
+// im2col is used instead. Both ways perform the same multiply-adds in the
+// same order: the results are the same bit for bit.
 //
 // # Memory
 //
