@@ -17,6 +17,11 @@ func GemmKernelAVX512(kc int, m int, n int, a *float32, b *float32, ldb int, pan
 // Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1, run >= 1, 1 <= pw <= 32.
 func GemmKernelRowsAVX512(kc int, m int, n int, a *float32, b *float32, off *int, run int, skip int, pw int, c *float32, ldc int, alpha float32, beta float32)
 
+// GemmKernelAAVX512 is GemmKernelAVX512 with A read in place: row i of the strip at a + i*lda
+// (elements), the variant for m rows reading exactly its rows (4, 8 or 12 with AVX-512,
+// 2, 4 or 6 with AVX2), as specified on kernels.Gemm (KernelA). Nothing is checked.
+func GemmKernelAAVX512(kc int, m int, n int, a *float32, lda int, b *float32, ldb int, panel int, c *float32, ldc int, alpha float32, beta float32)
+
 // GemmPeakAVX512 runs iters rounds of 24 independent vector FMAs (768 flops a round):
 // the arithmetic ceiling of this core for the GEMM benchmarks.
 func GemmPeakAVX512(iters int)
@@ -51,6 +56,11 @@ func GemmKernelAVX2(kc int, m int, n int, a *float32, b *float32, ldb int, panel
 // 16 columns from each panel's start, as specified on kernels.Gemm (KernelRows).
 // Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1, run >= 1, 1 <= pw <= 16.
 func GemmKernelRowsAVX2(kc int, m int, n int, a *float32, b *float32, off *int, run int, skip int, pw int, c *float32, ldc int, alpha float32, beta float32)
+
+// GemmKernelAAVX2 is GemmKernelAVX2 with A read in place: row i of the strip at a + i*lda
+// (elements), the variant for m rows reading exactly its rows (4, 8 or 12 with AVX-512,
+// 2, 4 or 6 with AVX2), as specified on kernels.Gemm (KernelA). Nothing is checked.
+func GemmKernelAAVX2(kc int, m int, n int, a *float32, lda int, b *float32, ldb int, panel int, c *float32, ldc int, alpha float32, beta float32)
 
 // GemmPeakAVX2 runs iters rounds of 12 independent vector FMAs (192 flops a round):
 // the arithmetic ceiling of this core for the GEMM benchmarks.

@@ -22,6 +22,9 @@ type call struct {
 	shared *sharedA
 	// inPlace asks for B in place whatever its size (Options.InPlaceB).
 	forceInPlace bool
+	// unpackedA: strips whose height the kernel set's KernelA takes
+	// read A in place (small problems, see useUnpackedA).
+	unpackedA bool
 	// rows, when its off is not nil, says where B's rows are
 	// (SgemmRows); ldb is then unused.
 	rows rowsB
@@ -54,6 +57,7 @@ func sgemm(ks *kernels.Set, threads int, inPlace, transA, transB bool, m, n, k i
 		forceInPlace: inPlace, rows: rows,
 	}
 	q.kc = balanced(k, q.g.KC, 4)
+	q.unpackedA = useUnpackedA(q.g, transA, m, n, k)
 	q.prefetchA = m*k > cachedFloats
 	q.prefetchB = k*n > cachedFloats && rows.off == nil
 	threads = min(threads, max(1, int(2*float64(m)*float64(n)*float64(k)/minFlopsPerThread)))
@@ -62,6 +66,14 @@ func sgemm(ks *kernels.Set, threads int, inPlace, transA, transB bool, m, n, k i
 		return
 	}
 	q.block(0, m, 0, n, 0, 1)
+}
+
+// useUnpackedA reports whether a problem is small enough for KernelA: A
+// not transposed, at most 64 KiB of it, and at most 256 columns, so that
+// packing A would be a sizeable part of the work (a tenth of a 64 x 64 x
+// 64 product) while the kernel reads A's rows from L1 either way.
+func useUnpackedA(g *kernels.Gemm, transA bool, m, n, k int) bool {
+	return g.KernelA != nil && !transA && m*k <= 1<<14 && n <= 256
 }
 
 // cachedFloats is the size of an operand (in floats, 1 MiB) beyond which
@@ -308,6 +320,13 @@ func (q *call) strips(pa []float32, st step) {
 	for i := 0; i < n; i++ {
 		s := (st.first + i) % n * mr
 		a := pa[s*st.kc : (s+mr)*st.kc]
+		rows := min(mr, st.mc-s)
+		if q.unpackedA && rows%(mr/3) == 0 && st.off == nil {
+			// A read where it lies: nothing to pack.
+			c := q.c[(st.i0+s)*q.ldc+st.j0:]
+			g.KernelA(st.kc, rows, st.nc, q.a[(st.i0+s)*q.lda+st.p0:], q.lda, st.b, st.ldb, st.panel, c, q.ldc, q.alpha, st.beta)
+			continue
+		}
 		if st.packA {
 			if q.prefetchA && i+1 < n {
 				nxt := q.aSource(st.i0, st.mc, st.p0, st.kc, (st.first+i+1)%n*mr)

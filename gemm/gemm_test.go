@@ -684,3 +684,37 @@ func TestSgemmRowsBadArguments(t *testing.T) {
 	assert.NotPanics(t, func() { gemm.Options{}.SgemmRows(2, 4, 2, 1, a, 2, b, []int{5, 0}, 2, 3, 0, c, 4) }, "5+3+1 = 9: the last float of b")
 	assert.Panics(t, func() { gemm.Options{}.SgemmRows(2, 4, 2, 1, a, 2, b, []int{0, 0}, 2, 1, 0, c, 4) }, "stride < width")
 }
+
+// TestUnpackedA checks that small problems, whose strips read A in place
+// (KernelA), give the packed path's bits: every transpose case, strips of
+// the kernel's heights and others (packed), two depth blocks, threads.
+func TestUnpackedA(t *testing.T) {
+	defer gemm.SplitAnySize()()
+	forEachSet(t, func(t *testing.T, ks *kernels.Set) {
+		if ks.Gemm.KernelA == nil {
+			t.Skip("no KernelA")
+		}
+		packed := *ks
+		packed.Gemm.KernelA = nil
+		g := ks.Gemm
+		rnd := testkit.Rand(51)
+		for _, s := range [][3]int{{64, 64, 64}, {g.MR/3 + 1, 7, 5}, {2*g.MR + g.MR/3, g.NR + 3, 33}, {27, 100, g.KC + 88}, {1, 256, 64}} {
+			for i, tr := range trans {
+				for _, threads := range []int{1, 3} {
+					p := newProblem(t, rnd, tr[0], tr[1], s[0], s[1], s[2], 0.75, 0.5, i%2, i == 0)
+					q := newProblem(t, rnd, tr[0], tr[1], s[0], s[1], s[2], 0.75, 0.5, i%2, false)
+					copy(q.a, p.a)
+					copy(q.b, p.b)
+					copy(q.c, p.c)
+					q.run(gemm.Options{Kernels: &packed, Threads: threads})
+					if !p.check(t, gemm.Options{Kernels: ks, Threads: threads}) {
+						return
+					}
+					for e := range p.c {
+						require.Equal(t, math.Float32bits(q.c[e]), math.Float32bits(p.c[e]), "%v threads=%d: C[%d]", p, threads, e)
+					}
+				}
+			}
+		}
+	})
+}

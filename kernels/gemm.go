@@ -119,6 +119,14 @@ type Gemm struct {
 	// packs such a B instead.
 	KernelRows func(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int, alpha, beta float32)
 
+	// KernelA, when not nil, is Kernel with A read where it lies instead
+	// of from a packed micro-panel: A[i][p] = a[i*lda + p] (i < m, p < kc).
+	// m must be a multiple of MR/3 (the heights of the kernel's row
+	// variants: each reads exactly its rows). Package gemm uses it for
+	// problems too small to pay for packing A. Same operations, same
+	// order, same bits as Kernel.
+	KernelA func(kc, m, n int, a []float32, lda int, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32)
+
 	// Copy and Transpose fill packed panels of width w (MR for A, NR for
 	// B), zero-padding a partial one.
 	//
@@ -150,19 +158,38 @@ type Gemm struct {
 // gemmLengths panics unless a, b and c are long enough for a Kernel call
 // with these arguments; assembly wrappers call it before touching memory.
 func (g *Gemm) gemmLengths(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int) {
+	g.bcLengths(kc, m, n, b, ldb, panel, c, ldc)
+	if needA := kc * g.MR; len(a) < needA {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(a) = %d < %d", len(a), needA))
+	}
+}
+
+// bcLengths checks a Kernel call's sizes and B's and C's lengths.
+func (g *Gemm) bcLengths(kc, m, n int, b []float32, ldb, panel int, c []float32, ldc int) {
 	if kc < 1 || m < 1 || m > g.MR || n < 1 || ldb < 0 || panel < 0 || ldc < n {
 		panic(fmt.Sprintf("snn/kernels: gemm kernel called with kc=%d m=%d n=%d ldb=%d panel=%d ldc=%d (MR=%d)",
 			kc, m, n, ldb, panel, ldc, g.MR))
 	}
 	panels := (n + g.NR - 1) / g.NR
-	if needA := kc * g.MR; len(a) < needA {
-		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(a) = %d < %d", len(a), needA))
-	}
 	if needB := (panels-1)*panel + (kc-1)*ldb + g.NR; len(b) < needB {
 		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(b) = %d < %d", len(b), needB))
 	}
 	if needC := (m-1)*ldc + n; len(c) < needC {
 		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(c) = %d < %d", len(c), needC))
+	}
+}
+
+// aLengths is gemmLengths for KernelA: m a multiple of MR/3, and m rows
+// of kc floats, lda apart, in a.
+func (g *Gemm) aLengths(kc, m, n int, a []float32, lda int, b []float32, ldb, panel int, c []float32, ldc int) {
+	if m < 1 || m%(g.MR/3) != 0 || lda < kc {
+		panic(fmt.Sprintf("snn/kernels: gemm A kernel called with m=%d lda=%d kc=%d (m a multiple of %d)", m, lda, kc, g.MR/3))
+	}
+	g.bcLengths(kc, m, n, b, ldb, panel, c, ldc)
+	if kc > 0 {
+		if needA := (m-1)*lda + kc; len(a) < needA {
+			panic(fmt.Sprintf("snn/kernels: gemm A kernel: len(a) = %d < %d", len(a), needA))
+		}
 	}
 }
 

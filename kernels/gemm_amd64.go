@@ -31,6 +31,10 @@ func gemmAVX512() Gemm {
 		avx512Gemm.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
 		asm.GemmKernelAVX512(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
 	}
+	g.KernelA = func(kc, m, n int, a []float32, lda int, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
+		avx512Gemm.aLengths(kc, m, n, a, lda, b, ldb, panel, c, ldc)
+		asm.GemmKernelAAVX512(kc, m, n, &a[0], lda, &b[0], ldb, panel, &c[0], ldc, alpha, beta)
+	}
 	g.KernelRows = func(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int, alpha, beta float32) {
 		avx512Gemm.rowsLengths(kc, m, n, a, b, off, width, stride, c, ldc)
 		run, skip, pw := rowsArgs(avx512Gemm.NR, width, stride)
@@ -47,6 +51,10 @@ func gemmAVX2() Gemm {
 	g.Kernel = func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
 		avx2Gemm.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
 		asm.GemmKernelAVX2(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
+	}
+	g.KernelA = func(kc, m, n int, a []float32, lda int, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
+		avx2Gemm.aLengths(kc, m, n, a, lda, b, ldb, panel, c, ldc)
+		asm.GemmKernelAAVX2(kc, m, n, &a[0], lda, &b[0], ldb, panel, &c[0], ldc, alpha, beta)
 	}
 	g.KernelRows = func(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int, alpha, beta float32) {
 		avx2Gemm.rowsLengths(kc, m, n, a, b, off, width, stride, c, ldc)

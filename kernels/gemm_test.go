@@ -393,3 +393,57 @@ func TestGemmKernelRows(t *testing.T) {
 		})
 	}
 }
+
+// TestGemmKernelA checks KernelA against Kernel of the same set on the same
+// A packed: the contract promises the same bits. A's rows end at a guard
+// page (the kernel must read exactly m rows of kc), B is packed or in place.
+func TestGemmKernelA(t *testing.T) {
+	for _, s := range Sets() {
+		t.Run(s.ISA, func(t *testing.T) {
+			g := &s.Gemm
+			if g.KernelA == nil {
+				t.Skip("no KernelA: package gemm packs A")
+			}
+			seed := uint64(200)
+			for _, kc := range []int{1, 3, 4, 5, 8, 13, 64} {
+				for m := g.MR / 3; m <= g.MR; m += g.MR / 3 {
+					for _, n := range []int{1, 15, 16, 17, g.NR, g.NR + 1, 2 * g.NR} {
+						seed++
+						r := testkit.Rand(seed)
+						lda := kc + 3
+						a, _ := testkit.Guarded(t, (m-1)*lda+kc)
+						copy(a, testkit.Uniform(r, len(a), -1, 1))
+						packed := make([]float32, kc*g.MR)
+						for p := 0; p < kc; p++ {
+							for i := 0; i < m; i++ {
+								packed[p*g.MR+i] = a[i*lda+p]
+							}
+						}
+						w := roundUpTest(n, g.NR)
+						ldb := w + 5
+						b := testkit.Uniform(r, (kc-1)*ldb+w, -1, 1)
+						ldc := n + 1
+						c0 := testkit.Uniform(r, (m-1)*ldc+n, -1, 1)
+						for _, ab := range [][2]float32{{1, 0}, {0.5, 1}} {
+							want := append([]float32(nil), c0...)
+							g.Kernel(kc, m, n, packed, b, ldb, g.NR, want, ldc, ab[0], ab[1])
+							got := append([]float32(nil), c0...)
+							g.KernelA(kc, m, n, a, lda, b, ldb, g.NR, got, ldc, ab[0], ab[1])
+							for i := range want {
+								require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]),
+									"kc=%d m=%d n=%d: c[%d] = %g, Kernel gives %g", kc, m, n, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+			a := make([]float32, 3*g.MR)
+			b := make([]float32, 3*g.NR)
+			c := make([]float32, g.MR*g.NR)
+			assert.Panics(t, func() { g.KernelA(3, g.MR/3+1, g.NR, a, 3, b, g.NR, g.NR, c, g.NR, 1, 0) }, "m not a variant's height")
+			assert.Panics(t, func() { g.KernelA(3, g.MR, g.NR, a[1:], 3, b, g.NR, g.NR, c, g.NR, 1, 0) }, "short a")
+			assert.Panics(t, func() { g.KernelA(3, g.MR, g.NR, a, 2, b, g.NR, g.NR, c, g.NR, 1, 0) }, "lda < kc")
+			assert.NotPanics(t, func() { g.KernelA(3, g.MR, g.NR, a, 3, b, g.NR, g.NR, c, g.NR, 1, 0) })
+		})
+	}
+}

@@ -73,6 +73,7 @@ func main() {
 	for _, t := range []tile{avx512, avx2} {
 		genKernel(t)
 		genKernelRows(t)
+		genKernelA(t)
 		genPeak(t)
 		genCopy(t, t.mr)
 		genCopy(t, t.nr())
@@ -116,6 +117,11 @@ type kernel struct {
 	// not ldb apart; left counts the panels left in the current run.
 	table bool
 	left  reg.GPVirtual
+	// unpackedA: A is read where it lies, row i at a + i*lda (lda in
+	// bytes, in a register), not from a packed micro-panel
+	// (genKernelA).
+	unpackedA bool
+	lda       reg.GPVirtual
 	// w is the number of columns the current panel stores: n itself
 	// (min(n, NR) is taken where needed), or in a table kernel min(n, pw)
 	// for panels pw columns wide.
@@ -144,6 +150,36 @@ func genKernel(t tile) {
 	k.ldc = load("ldc")
 	SHLQ(U8(2), k.ldc)
 
+	k.strips()
+}
+
+// genKernelA emits genKernel's kernel with A unpacked: row i of the strip
+// at a + i*lda, for problems so small that packing A costs a tenth of the
+// multiplication (a 64 x 64 x 64 GEMM). It reads exactly the rows of its
+// variant (4, 8 or 12), so the caller passes strips of those heights only,
+// and it does not prefetch B.
+func genKernelA(t tile) {
+	t.prefetch = 0
+	name := "GemmKernelA" + t.name
+	TEXT(name, NOSPLIT, "func(kc, m, n int, a *float32, lda int, b *float32, ldb, panel int, c *float32, ldc int, alpha, beta float32)")
+	Doc(fmt.Sprintf("%s is %s with A read in place: row i of the strip at a + i*lda", name, "GemmKernel"+t.name),
+		"(elements), the variant for m rows reading exactly its rows (4, 8 or 12 with AVX-512,",
+		"2, 4 or 6 with AVX2), as specified on kernels.Gemm (KernelA). Nothing is checked.")
+	k := kernel{t: t, alphaMem: param("alpha"), betaMem: param("beta"), unpackedA: true}
+	k.n = load("n")
+	k.w = k.n
+	k.b = load("b")
+	k.c = load("c")
+	k.ldb = load("ldb")
+	SHLQ(U8(2), k.ldb)
+	k.ldb3 = GP64()
+	LEAQ(Mem{Base: k.ldb, Index: k.ldb, Scale: 2}, k.ldb3)
+	k.panel = load("panel")
+	SHLQ(U8(2), k.panel)
+	k.ldc = load("ldc")
+	SHLQ(U8(2), k.ldc)
+	k.lda = load("lda")
+	SHLQ(U8(2), k.lda)
 	k.strips()
 }
 
@@ -263,6 +299,39 @@ func (k *kernel) body(r, nv int) {
 		}
 	}
 	pa := load("a")
+	// aRows are base pointers for A's rows in the unpacked kernel: row i
+	// is at aRows[i/3] + (i%3)*lda.
+	var aRows []reg.GPVirtual
+	if k.unpackedA {
+		aRows = []reg.GPVirtual{pa}
+		for len(aRows)*3 < r {
+			next := GP64()
+			LEAQ(Mem{Base: aRows[len(aRows)-1], Index: k.lda, Scale: 2}, next)
+			ADDQ(k.lda, next)
+			aRows = append(aRows, next)
+		}
+	}
+	// aMem is A's value for row i, u depth steps after the current one.
+	aMem := func(i, u int) Mem {
+		if !k.unpackedA {
+			return Mem{Base: pa, Disp: 4 * (t.mr*u + i)}
+		}
+		m := Mem{Base: aRows[i/3], Disp: 4 * u}
+		if i%3 > 0 {
+			m.Index, m.Scale = k.lda, uint8(i%3)
+		}
+		return m
+	}
+	// advanceA moves A past steps depth steps.
+	advanceA := func(steps int) {
+		if !k.unpackedA {
+			ADDQ(U32(4*t.mr*steps), pa)
+			return
+		}
+		for _, p := range aRows {
+			ADDQ(U32(4*steps), p)
+		}
+	}
 	pb := k.b // the table kernel does not move it within a panel
 	if !k.table {
 		pb = GP64()
@@ -283,7 +352,7 @@ func (k *kernel) body(r, nv int) {
 
 	// step emits the FMAs of one depth step: B row at brow (pf at the
 	// same offset), A values at pa+disp.
-	step := func(brow Mem, disp int) {
+	step := func(brow Mem, u int) {
 		if t.prefetch > 0 {
 			for v := 0; v < nv*t.bytes(); v += 64 {
 				m := brow
@@ -301,7 +370,7 @@ func (k *kernel) body(r, nv int) {
 		}
 		for i := 0; i < r; i++ {
 			x := t.vec()
-			VBROADCASTSS(Mem{Base: pa, Disp: disp + 4*i}, x)
+			VBROADCASTSS(aMem(i, u), x)
 			for v := range bv {
 				VFMADD231PS(bv[v], x, acc[i][v])
 			}
@@ -343,7 +412,7 @@ func (k *kernel) body(r, nv int) {
 	JL(LabelRef("single" + id))
 	Label("unrolled" + id)
 	for u := 0; u < unroll; u++ {
-		step(row(u), 4*t.mr*u)
+		step(row(u), u)
 	}
 	if t.prefetchA > 0 {
 		// The unrolled steps read 4*mr*unroll bytes of A: prefetch as
@@ -352,7 +421,7 @@ func (k *kernel) body(r, nv int) {
 			PREFETCHT0(Mem{Base: pa, Disp: 4*t.mr*t.prefetchA + off})
 		}
 	}
-	ADDQ(U32(4*t.mr*unroll), pa)
+	advanceA(unroll)
 	advance(unroll)
 	SUBQ(U32(unroll), cnt)
 	CMPQ(cnt, U32(unroll))
@@ -362,7 +431,7 @@ func (k *kernel) body(r, nv int) {
 	TESTQ(cnt, cnt)
 	JE(LabelRef("store" + id))
 	step(row(0), 0)
-	ADDQ(U32(4*t.mr), pa)
+	advanceA(1)
 	advance(1)
 	DECQ(cnt)
 	JMP(LabelRef("single" + id))
