@@ -59,18 +59,23 @@ type Options struct {
 	InPlaceB bool
 }
 
+// resolve returns the kernel set and thread count a call with o uses.
+func (o Options) resolve() (*kernels.Set, int) {
+	ks, t := o.Kernels, o.Threads
+	if ks == nil {
+		ks = kernels.Active()
+	}
+	if t <= 0 {
+		t = Threads()
+	}
+	return ks, t
+}
+
 // Sgemm is the package-level Sgemm with these options.
 func (o Options) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	t := o.Threads
-	if t <= 0 {
-		t = Threads()
-	}
-	ks := o.Kernels
-	if ks == nil {
-		ks = kernels.Active()
-	}
+	ks, t := o.resolve()
 	sgemm(ks, t, o.InPlaceB, transA, transB, m, n, k, alpha, a, lda, b, ldb, rowsB{}, beta, c, ldc)
 }
 
@@ -135,14 +140,7 @@ func (o Options) SgemmRows(m, n, k int, alpha float32, a []float32, lda int,
 			maxOff = max(maxOff, off)
 		}
 	}
-	t := o.Threads
-	if t <= 0 {
-		t = Threads()
-	}
-	ks := o.Kernels
-	if ks == nil {
-		ks = kernels.Active()
-	}
+	ks, t := o.resolve()
 	sgemm(ks, t, false, false, false, m, n, k, alpha, a, lda, b, 0, rowsB{off: boff[:k], width: width, stride: stride, maxOff: maxOff}, beta, c, ldc)
 }
 

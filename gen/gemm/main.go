@@ -137,6 +137,13 @@ func genKernel(t tile) {
 		"Strides are in elements. Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1.")
 
 	k := kernel{t: t, alphaMem: param("alpha"), betaMem: param("beta")}
+	k.loadStrided()
+	k.strips()
+}
+
+// loadStrided loads the arguments of a kernel whose B panels are ldb and
+// panel apart: n, b, c and the strides, in bytes.
+func (k *kernel) loadStrided() {
 	k.n = load("n")
 	k.w = k.n
 	k.b = load("b")
@@ -149,8 +156,6 @@ func genKernel(t tile) {
 	SHLQ(U8(2), k.panel)
 	k.ldc = load("ldc")
 	SHLQ(U8(2), k.ldc)
-
-	k.strips()
 }
 
 // genKernelA emits genKernel's kernel with A unpacked: row i of the strip
@@ -166,18 +171,7 @@ func genKernelA(t tile) {
 		"(elements), the variant for m rows reading exactly its rows (4, 8 or 12 with AVX-512,",
 		"2, 4 or 6 with AVX2), as specified on kernels.Gemm (KernelA). Nothing is checked.")
 	k := kernel{t: t, alphaMem: param("alpha"), betaMem: param("beta"), unpackedA: true}
-	k.n = load("n")
-	k.w = k.n
-	k.b = load("b")
-	k.c = load("c")
-	k.ldb = load("ldb")
-	SHLQ(U8(2), k.ldb)
-	k.ldb3 = GP64()
-	LEAQ(Mem{Base: k.ldb, Index: k.ldb, Scale: 2}, k.ldb3)
-	k.panel = load("panel")
-	SHLQ(U8(2), k.panel)
-	k.ldc = load("ldc")
-	SHLQ(U8(2), k.ldc)
+	k.loadStrided()
 	k.lda = load("lda")
 	SHLQ(U8(2), k.lda)
 	k.strips()
