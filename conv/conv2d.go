@@ -480,13 +480,14 @@ func (c *Conv2D) weights() (a []float32, lda int) {
 	return c.w, c.d.k
 }
 
-// startTile starts cols columns of output at y (row stride ldy) from the
-// bias when the GEMMs are to add to it, and returns their first beta.
-func (c *Conv2D) startTile(y []float32, ldy, cols int) (beta float32) {
+// startTile starts cols columns of output channels [o0, o1) at y (row
+// stride ldy, channel o0 first) from the bias when the GEMMs are to add to
+// it, and returns their first beta.
+func (c *Conv2D) startTile(y []float32, ldy, cols, o0, o1 int) (beta float32) {
 	if c.bias == nil || c.kx > c.d.k {
 		return 0
 	}
-	for o, v := range c.bias {
+	for o, v := range c.bias[o0:o1] {
 		fill(y[o*ldy:o*ldy+cols], v)
 	}
 	return 1
@@ -521,7 +522,7 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 		if !t.single() {
 			y, ldy = l.tmp[:d.oc*cols], cols
 		}
-		beta := c.startTile(y, ldy, cols)
+		beta := c.startTile(y, ldy, cols, 0, d.oc)
 		// The GEMMs read the chunk in place, fresh in L2, rather than
 		// packing it again; its rows are colStride apart.
 		ld := colStride(cols)

@@ -88,7 +88,7 @@ func (c *Conv2D) forwardImplicit(l *lane, b int) {
 			}
 			at := img*d.out + oh0*d.ow
 			y := c.y[at:]
-			beta := c.startTile(y, d.p, cols)
+			beta := c.startTile(y, d.p, cols, 0, d.oc)
 			for r0 := 0; r0 < c.kx; r0 += c.pl.rows {
 				r1 := min(c.kx, r0+c.pl.rows)
 				c.gemmOpt.SgemmRows(d.oc, cols, r1-r0, 1, a[r0:], lda, l.pad, l.off[r0:r1], d.ow, wp, beta, y, d.p)
@@ -221,13 +221,7 @@ func (c *Conv2D) tileBatch(l *lane, u int) {
 	}
 	l.off[d.k] = d.c * hp * wp * G // the ones
 	y := l.tmp[o0*cols : o1*cols]
-	beta := float32(0)
-	if c.bias != nil && c.kx == d.k {
-		for o := o0; o < o1; o++ {
-			fill(y[(o-o0)*cols:(o-o0+1)*cols], c.bias[o])
-		}
-		beta = 1
-	}
+	beta := c.startTile(y, cols, cols, o0, o1)
 	for r0 := 0; r0 < c.kx; r0 += c.pl.rows {
 		r1 := min(c.kx, r0+c.pl.rows)
 		c.gemmOpt.SgemmRows(o1-o0, cols, r1-r0, 1, a[o0*lda+r0:], lda, c.bpad, l.off[r0:r1], d.ow*G, wp*G, beta, y, cols)
