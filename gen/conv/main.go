@@ -14,6 +14,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 
 	"github.com/snnkit/snn/gen/internal/x86"
+	"github.com/snnkit/snn/gen/internal/ymm"
 )
 
 // isa is one vector extension: lanes float32 per register.
@@ -136,26 +137,7 @@ func genUnpack() {
 	}
 	// transpose returns out[m] = (in[0][m], ..., in[7][m]).
 	transpose := func(in []reg.VecVirtual) []reg.VecVirtual {
-		t := make([]reg.VecVirtual, 8)
-		for k := 0; k < 4; k++ {
-			t[2*k], t[2*k+1] = YMM(), YMM()
-			VUNPCKLPS(in[2*k+1], in[2*k], t[2*k])
-			VUNPCKHPS(in[2*k+1], in[2*k], t[2*k+1])
-		}
-		// sh[4h+m] holds lane m (low half) and m+4 (high half) of rows
-		// 4h..4h+3.
-		sh := make([]reg.VecVirtual, 8)
-		for h := 0; h < 2; h++ {
-			for m := 0; m < 4; m++ {
-				a, b := t[4*h+m/2*1], t[4*h+2+m/2*1]
-				imm := uint8(0x44)
-				if m%2 == 1 {
-					imm = 0xee
-				}
-				sh[4*h+m] = YMM()
-				VSHUFPS(U8(imm), b, a, sh[4*h+m])
-			}
-		}
+		sh := ymm.Transpose8Halves(in)
 		out := make([]reg.VecVirtual, 8)
 		for m := range out {
 			out[m] = YMM()

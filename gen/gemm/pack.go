@@ -6,6 +6,8 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/snnkit/snn/gen/internal/ymm"
 )
 
 // The packers put blocks of A and B into the order the micro-kernels read
@@ -299,29 +301,9 @@ func transpose8(n, g int, rows, row, ld, ld3, dst reg.GPVirtual, disp, stride in
 		VXORPS(in[i], in[i], in[i])
 		Label(done)
 	}
-	// t[2j] interleaves rows 2j and 2j+1 (depths 0,1 | 4,5), t[2j+1]
-	// the same for depths 2,3 | 6,7.
-	t := make([]reg.VecVirtual, 8)
-	for j := 0; j < 4; j++ {
-		t[2*j], t[2*j+1] = YMM(), YMM()
-		VUNPCKLPS(in[2*j+1], in[2*j], t[2*j])
-		VUNPCKHPS(in[2*j+1], in[2*j], t[2*j+1])
-	}
 	// s[d] holds depth d of rows 0..3 (low lane: d, high lane: d+4);
 	// s[4+d] the same for rows 4..7.
-	s := make([]reg.VecVirtual, 8)
-	for half := 0; half < 2; half++ {
-		a, b, c, d := t[4*half], t[4*half+2], t[4*half+1], t[4*half+3]
-		for k, pair := range [][2]reg.VecVirtual{{a, b}, {a, b}, {c, d}, {c, d}} {
-			x := YMM()
-			imm := uint8(0x44)
-			if k%2 == 1 {
-				imm = 0xee
-			}
-			VSHUFPS(U8(imm), pair[1], pair[0], x)
-			s[4*half+k] = x
-		}
-	}
+	s := ymm.Transpose8Halves(in)
 	for d := 0; d < 8; d++ {
 		lo, hi := s[d%4], s[4+d%4]
 		lane := d / 4
