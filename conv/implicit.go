@@ -41,13 +41,7 @@ func (c *Conv2D) implicitRows() int {
 func (c *Conv2D) growImplicit(lanes int) {
 	d := &c.d
 	hp, wp := d.padded()
-	if c.taps == nil {
-		c.taps = make([]int, d.k)
-		for r := range c.taps {
-			ch, t := r/(d.kh*d.kw), r%(d.kh*d.kw)
-			c.taps[r] = ch*hp*wp + t/d.kw*wp + t%d.kw
-		}
-	}
+	c.growOffsets(lanes)
 	// The ones for the bias row, and a panel's width more: a row
 	// narrower than a panel is read a whole panel wide.
 	cols := c.implicitRows()*wp + active.Gemm.NR
@@ -57,7 +51,23 @@ func (c *Conv2D) growImplicit(lanes int) {
 			l.pad = make([]float32, need)
 			fill(l.pad[d.c*hp*wp:], 1)
 		}
-		if len(l.off) < d.k+1 {
+	}
+}
+
+// growOffsets makes the tap offsets and the lanes' row tables, which both
+// implicit passes use.
+func (c *Conv2D) growOffsets(lanes int) {
+	d := &c.d
+	hp, wp := d.padded()
+	if c.taps == nil {
+		c.taps = make([]int, d.k)
+		for r := range c.taps {
+			ch, t := r/(d.kh*d.kw), r%(d.kh*d.kw)
+			c.taps[r] = ch*hp*wp + t/d.kw*wp + t%d.kw
+		}
+	}
+	for i := range c.lanes[:lanes] {
+		if l := &c.lanes[i]; len(l.off) < d.k+1 {
 			l.off = make([]int, d.k+1)
 		}
 	}
@@ -142,7 +152,7 @@ func (c *Conv2D) growBatched() {
 			l.col = make([]float32, d.h*d.w*G)
 		}
 	}
-	c.growImplicit(len(c.lanes))
+	c.growOffsets(len(c.lanes))
 }
 
 // forwardBatched runs the batched pass on the batch, G images at a time:
