@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/snnkit/snn/gemm"
+	"github.com/snnkit/snn/internal/par"
 	"github.com/snnkit/snn/kernels"
 )
 
@@ -61,7 +62,7 @@ type Conv2D struct {
 	added   int          // blocks whose weight gradient is in dw, under mu
 	mu      sync.Mutex
 	cond    sync.Cond
-	team    team
+	team    par.Team
 }
 
 type op int
@@ -307,7 +308,7 @@ type flipper struct {
 	g     *Geometry
 	w, wt []float32
 	next  atomic.Int64
-	team  team
+	team  par.Team
 }
 
 func (f *flipper) abort() {}
@@ -317,7 +318,7 @@ func (f *flipper) runLane(int) {
 	taps := g.KH * g.KW
 	for {
 		ci := int(f.next.Add(1)) - 1
-		if ci >= g.InC || f.team.failed.Load() {
+		if ci >= g.InC || f.team.Failed() {
 			return
 		}
 		row := f.wt[ci*g.OutC*taps : (ci+1)*g.OutC*taps]
@@ -420,7 +421,7 @@ func (c *Conv2D) runLane(i int) {
 	l := &c.lanes[i]
 	for {
 		b := int(c.next.Add(1)) - 1
-		if b >= c.units || c.team.failed.Load() {
+		if b >= c.units || c.team.Failed() {
 			return
 		}
 		switch {
@@ -642,7 +643,7 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 func (c *Conv2D) addPartial(part []float32, b int) {
 	c.mu.Lock()
 	for c.added != b {
-		if c.team.failed.Load() {
+		if c.team.Failed() {
 			c.mu.Unlock()
 			return
 		}

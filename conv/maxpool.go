@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/snnkit/snn/gemm"
+	"github.com/snnkit/snn/internal/par"
 	"github.com/snnkit/snn/kernels"
 )
 
@@ -119,7 +120,7 @@ type MaxPool2D struct {
 	argmax   []int32
 	dact     Activation // see BackwardAct
 	next     atomic.Int64
-	team     team
+	team     par.Team
 }
 
 // NewMaxPool2D returns a MaxPool2D for g, or the error PoolGeometry.Check
@@ -237,7 +238,7 @@ func (p *MaxPool2D) runLane(int) {
 	}
 	for {
 		img := int(p.next.Add(1)) - 1
-		if img >= n || p.team.failed.Load() {
+		if img >= n || p.team.Failed() {
 			return
 		}
 		if p.backward {

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/snnkit/snn/internal/par"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -42,7 +43,7 @@ func (c *chain) abort() {
 }
 
 func TestRunLanes(t *testing.T) {
-	var tm team
+	var tm par.Team
 	for _, lanes := range []int{1, 2, 3, 5} {
 		c := &chain{bad: -1}
 		c.cond.L = &c.mu

@@ -65,7 +65,9 @@ func sgemm(ks *kernels.Set, threads int, inPlace, transA, transB bool, m, n, k i
 		parallel(&q, threads)
 		return
 	}
-	q.block(0, m, 0, n, 0, 1)
+	ws := getWorkspace()
+	q.run(ws, 0, m, 0, n, 0, 1)
+	putWorkspace(ws)
 }
 
 // useUnpackedA reports whether a problem is small enough for KernelA: A

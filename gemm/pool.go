@@ -4,28 +4,27 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/snnkit/snn/internal/par"
 )
 
 // Parallel calls split C into disjoint blocks of rows or columns, one per
-// goroutine: the calling goroutine computes the first and persistent
-// workers the others. Every element of C is computed by exactly one
+// goroutine: the calling goroutine computes the first and par's workers
+// the others. Every element of C is computed by exactly one
 // goroutine with the same depth blocks, in the same order, as on one
 // thread, so the result does not depend on the number of threads.
 
-// task is one block of C for a worker: part of parts.
-type task struct {
-	j              *job
-	r0, r1, c0, c1 int
-	part, parts    int
-}
-
 // job is one parallel call: its blocking, the packed A its goroutines
-// share and the tasks still running. Jobs are recycled so that a parallel
-// call allocates nothing.
+// share and how C is split among them. Jobs are recycled so that a
+// parallel call allocates nothing.
 type job struct {
 	q      call
 	shared sharedA
-	wait   sync.WaitGroup
+	team   par.Team
+	byCols bool
+	// C's rows (or columns, byCols) are split at whole micro-tiles:
+	// lane i gets units [i*units/parts, (i+1)*units/parts) of unit each.
+	size, unit, units, parts int
 }
 
 // sharedA is the packed A of a call split by columns, where every goroutine
@@ -83,25 +82,16 @@ func (sa *sharedA) ensure(q *call, id int, dst []float32, i0, rows, p0, kc int) 
 
 var pool struct {
 	sync.Mutex
-	workers int
-	tasks   chan task
-	jobs    []*job
+	jobs []*job
 }
 
-// maxWorkers bounds the pool; calls asking for more threads than this
-// queue their blocks.
-const maxWorkers = 255
+// maxThreads bounds a call's goroutines.
+const maxThreads = 256
 
-func init() { pool.tasks = make(chan task, maxWorkers) }
-
-// getJob returns a recycled job and makes sure at least workers workers
-// are running.
-func getJob(workers int) *job {
+// getJob returns a recycled job.
+func getJob() *job {
 	pool.Lock()
 	defer pool.Unlock()
-	for ; pool.workers < min(workers, maxWorkers); pool.workers++ {
-		go worker()
-	}
 	if n := len(pool.jobs); n > 0 {
 		j := pool.jobs[n-1]
 		pool.jobs[n-1] = nil
@@ -118,18 +108,18 @@ func putJob(j *job) {
 	pool.Unlock()
 }
 
-func worker() {
-	for t := range pool.tasks {
-		t.j.q.block(t.r0, t.r1, t.c0, t.c1, t.part, t.parts)
-		t.j.wait.Done()
-	}
-}
+// bounds returns where lane i's rows (or columns) of C start.
+func (j *job) bounds(i int) int { return min(j.size, i*j.units/j.parts*j.unit) }
 
-// block computes one block of C, part of parts, with a workspace of its
-// own.
-func (q *call) block(r0, r1, c0, c1, part, parts int) {
+// RunLane computes lane i's block of C, with a workspace of its own.
+func (j *job) RunLane(i int) {
+	lo, hi := j.bounds(i), j.bounds(i+1)
 	ws := getWorkspace()
-	q.run(ws, r0, r1, c0, c1, part, parts)
+	if j.byCols {
+		j.q.run(ws, 0, j.q.m, lo, hi, i, j.parts)
+	} else {
+		j.q.run(ws, lo, hi, 0, j.q.n, i, j.parts)
+	}
 	putWorkspace(ws)
 }
 
@@ -137,35 +127,20 @@ func (q *call) block(r0, r1, c0, c1, part, parts int) {
 // that many blocks of whole micro-tiles: by columns when A is the smaller
 // operand (each block packs all of A), by rows otherwise.
 func parallel(q *call, threads int) {
-	j := getJob(threads - 1)
+	j := getJob()
 	j.q = *q
 	q = &j.q
-	byCols := q.m <= q.n
-	if byCols && roundUp(q.m, q.g.MR)*q.k <= maxSharedA {
+	j.byCols = q.m <= q.n
+	if j.byCols && roundUp(q.m, q.g.MR)*q.k <= maxSharedA {
 		j.shared.prepare(q)
 		q.shared = &j.shared
 	}
-	size, unit := q.m, q.g.MR
-	if byCols {
-		size, unit = q.n, q.g.NR
+	j.size, j.unit = q.m, q.g.MR
+	if j.byCols {
+		j.size, j.unit = q.n, q.g.NR
 	}
-	units := (size + unit - 1) / unit
-	threads = min(threads, units)
-	bounds := func(i int) int { return min(size, i*units/threads*unit) }
-	j.wait.Add(threads - 1)
-	for i := 1; i < threads; i++ {
-		lo, hi := bounds(i), bounds(i+1)
-		if byCols {
-			pool.tasks <- task{j: j, r0: 0, r1: q.m, c0: lo, c1: hi, part: i, parts: threads}
-		} else {
-			pool.tasks <- task{j: j, r0: lo, r1: hi, c0: 0, c1: q.n, part: i, parts: threads}
-		}
-	}
-	if byCols {
-		q.block(0, q.m, 0, bounds(1), 0, threads)
-	} else {
-		q.block(0, bounds(1), 0, q.n, 0, threads)
-	}
-	j.wait.Wait()
+	j.units = (j.size + j.unit - 1) / j.unit
+	j.parts = min(threads, j.units, maxThreads)
+	j.team.Run(j, j.parts)
 	putJob(j)
 }
