@@ -19,10 +19,14 @@ import (
 // implicit forward pass wherever it applies (the first two never take it).
 var testLimits = []limits{
 	defaultLimits,
-	{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8, implicit: implicitNever},
-	{tileCols: 60, groupBelow: 40, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30, implicit: implicitNever},
-	{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8, implicit: implicitAlways},
-	{tileCols: 60, groupBelow: 40, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30, implicit: implicitAlways},
+	// The batched pass's tiles: with AVX-512 (32 images at a time), rows of
+	// five outputs take 160 columns, of which 200 hold one row a tile and
+	// 400 two, so five rows make tiles of 2, 2 and 1; with AVX2 (16) the
+	// other way round.
+	{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8, implicit: implicitNever, batchCols: 200},
+	{tileCols: 60, groupBelow: 40, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30, implicit: implicitNever, batchCols: 400},
+	{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8, implicit: implicitAlways, batchCols: 200},
+	{tileCols: 60, groupBelow: 40, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30, implicit: implicitAlways, batchCols: 400},
 }
 
 // convCases returns the geometries of the correctness tests: every kernel

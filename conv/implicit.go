@@ -128,9 +128,28 @@ func (c *Conv2D) useBatched() bool {
 	return c.lim.implicit == implicitAlways || active.Gemm.KernelRows != nil
 }
 
-// batchRows is the number of output rows in one tile of the batched pass.
-func (c *Conv2D) batchRows() int {
-	return max(1, min(c.d.oh, 2048/(c.d.ow*active.Gemm.NR)))
+// batchTiles is the number of tiles of output rows in the batched pass,
+// each at most lim.batchCols columns wide (unless one row is wider), and
+// the rows of the tallest.
+func (c *Conv2D) batchTiles() (tiles, rows int) {
+	most := max(1, min(c.d.oh, c.lim.batchCols/(c.d.ow*active.Gemm.NR)))
+	tiles = (c.d.oh + most - 1) / most
+	return tiles, (c.d.oh + tiles - 1) / tiles
+}
+
+// batchTile returns the output rows [oh0, oh1) of tile t: the rows are
+// shared as evenly as whole rows allow, the taller tiles first, so that
+// lanes taking tiles in order end together (14 rows make tiles of 4, 4, 3
+// and 3: two lanes take 7 rows each, where 4, 4, 4 and 2 left one idle
+// for a seventh of the pass).
+func (c *Conv2D) batchTile(t, tiles int) (oh0, oh1 int) {
+	base, extra := c.d.oh/tiles, c.d.oh%tiles
+	oh0 = t*base + min(t, extra)
+	oh1 = oh0 + base
+	if t < extra {
+		oh1++
+	}
+	return oh0, oh1
 }
 
 func (c *Conv2D) growBatched() {
@@ -142,7 +161,8 @@ func (c *Conv2D) growBatched() {
 		c.bpad = make([]float32, (d.c+1)*plane*G)
 		fill(c.bpad[d.c*plane*G:], 1)
 	}
-	cols := c.batchRows() * d.ow * G
+	_, rows := c.batchTiles()
+	cols := rows * d.ow * G
 	for i := range c.lanes {
 		l := &c.lanes[i]
 		if len(l.tmp) < d.oc*cols {
@@ -161,7 +181,7 @@ func (c *Conv2D) growBatched() {
 func (c *Conv2D) forwardBatched(n, threads int) {
 	d := &c.d
 	G := active.Gemm.NR
-	tiles := (d.oh + c.batchRows() - 1) / c.batchRows()
+	tiles, _ := c.batchTiles()
 	for len(c.lanes) < threads {
 		c.lanes = append(c.lanes, lane{})
 	}
@@ -211,15 +231,14 @@ func (c *Conv2D) padBatch(l *lane, ch int) {
 }
 
 // tileBatch computes unit u: part u%c.parts of the output channels, for
-// output rows [t*rows, (t+1)*rows) of the current images, t = u/c.parts.
+// the output rows of tile u/c.parts (batchTile) of the current images.
 func (c *Conv2D) tileBatch(l *lane, u int) {
 	d := &c.d
 	G := active.Gemm.NR
 	a, lda := c.weights()
 	hp, wp := d.padded()
-	rows := c.batchRows()
-	oh0 := u / c.parts * rows
-	oh1 := min(d.oh, oh0+rows)
+	tiles, _ := c.batchTiles()
+	oh0, oh1 := c.batchTile(u/c.parts, tiles)
 	cols := (oh1 - oh0) * d.ow * G
 	// Parts are whole micro-tiles of rows, as even as they can be.
 	mr := active.Gemm.MR

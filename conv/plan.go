@@ -38,6 +38,9 @@ type limits struct {
 	// computed for nothing), or always, or never.
 	implicit   int
 	implicitOW int
+	// batchCols is about the widest tile of the batched pass (see
+	// batchTiles).
+	batchCols int
 }
 
 const (
@@ -54,6 +57,7 @@ var defaultLimits = limits{
 	blockCols:    2048,
 	minBlockCols: 128,
 	implicitOW:   24,
+	batchCols:    2048,
 }
 
 // minBlocks is how many blocks a batch is cut into at least when it has
