@@ -86,6 +86,15 @@ func makePlan(n, p, k int, lim limits) plan {
 	}
 	total := n * p
 	nb := max(1, min(n, max(total/lim.blockCols, min(minBlocks, total/lim.minBlockCols))))
+	if p >= lim.groupBelow {
+		// Images that fill tiles alone get a block each: blocks of
+		// several would leave lanes idle at the end of a batch that does
+		// not divide evenly (32 images of 28x28 made 11 blocks of 3 and
+		// one lane of two idle for a twelfth of every pass), and a
+		// block's partial weight gradient (OutC*k floats) is small next
+		// to an image's work (2*OutC*k*p flops, p >= groupBelow).
+		nb = n
+	}
 	pl.imgsPerBlock = (n + nb - 1) / nb
 	pl.blocks = (n + pl.imgsPerBlock - 1) / pl.imgsPerBlock
 	// A thin matrix (the first layer's ten rows) fits its budget with

@@ -53,6 +53,9 @@ func TestPlanCoversEveryColumnOnce(t *testing.T) {
 			}
 			require.LessOrEqual(t, min(tc.n, minBlocks, tc.n*tc.p/lim.minBlockCols), pl.blocks,
 				"fewer than minBlocks blocks only for few images or columns")
+			if tc.p >= lim.groupBelow {
+				require.Equal(t, tc.n, pl.blocks, "images that fill tiles alone get a block each")
+			}
 			require.True(t, pl.rows >= 1 && pl.rows <= tc.k, "chunk rows %d", pl.rows)
 			require.True(t, pl.rows*pl.maxCols <= max(lim.budget, lim.minRows*pl.maxCols), "chunk over budget")
 		})
