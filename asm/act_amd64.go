@@ -39,6 +39,9 @@ func MomentsAVX512(x []float32, shift float32) (s1 float64, s2 float64)
 // AffineAVX512 sets x[i] = a*x[i] + b (fused multiply-add) in place.
 func AffineAVX512(x []float32, a float32, b float32)
 
+// AddAVX512 sets dst[i] += x[i] (len(dst) >= len(x), unchecked).
+func AddAVX512(dst []float32, x []float32)
+
 // ReadAVX512 loads every element of x and does nothing with it:
 // the ceiling for one pass over x, used by benchmarks.
 func ReadAVX512(x []float32)
@@ -81,6 +84,9 @@ func MomentsAVX2(x []float32, shift float32) (s1 float64, s2 float64)
 
 // AffineAVX2 sets x[i] = a*x[i] + b (fused multiply-add) in place.
 func AffineAVX2(x []float32, a float32, b float32)
+
+// AddAVX2 sets dst[i] += x[i] (len(dst) >= len(x), unchecked).
+func AddAVX2(dst []float32, x []float32)
 
 // ReadAVX2 loads every element of x and does nothing with it:
 // the ceiling for one pass over x, used by benchmarks.

@@ -1101,6 +1101,59 @@ done:
 	VZEROUPPER
 	RET
 
+// func AddAVX512(dst []float32, x []float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·AddAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ x_base+24(FP), CX
+	MOVQ x_len+32(FP), DX
+	XORQ BX, BX
+
+group:
+	CMPQ    DX, $0x00000040
+	JB      single
+	VMOVUPS (AX)(BX*1), Z0
+	VADDPS  (CX)(BX*1), Z0, Z0
+	VMOVUPS 64(AX)(BX*1), Z1
+	VADDPS  64(CX)(BX*1), Z1, Z1
+	VMOVUPS 128(AX)(BX*1), Z2
+	VADDPS  128(CX)(BX*1), Z2, Z2
+	VMOVUPS 192(AX)(BX*1), Z3
+	VADDPS  192(CX)(BX*1), Z3, Z3
+	VMOVUPS Z0, (AX)(BX*1)
+	VMOVUPS Z1, 64(AX)(BX*1)
+	VMOVUPS Z2, 128(AX)(BX*1)
+	VMOVUPS Z3, 192(AX)(BX*1)
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000040, DX
+	JMP     group
+
+single:
+	CMPQ    DX, $0x00000010
+	JB      rest
+	VMOVUPS (AX)(BX*1), Z0
+	VADDPS  (CX)(BX*1), Z0, Z0
+	VMOVUPS Z0, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     single
+
+rest:
+	TESTQ     DX, DX
+	JE        done
+	MOVL      $0x0000ffff, SI
+	BZHIL     DX, SI, DX
+	KMOVW     DX, K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z0
+	VMOVUPS.Z (CX)(BX*1), K1, Z1
+	VMOVUPS   Z0, Z0
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*1)
+
+done:
+	VZEROUPPER
+	RET
+
 // func ReadAVX512(x []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·ReadAVX512(SB), NOSPLIT, $0-24
@@ -2173,6 +2226,60 @@ rest:
 	VMOVUPS     Y2, Y2
 	VFMADD213PS Y1, Y0, Y2
 	VMASKMOVPS  Y2, Y3, (AX)(DX*1)
+
+done:
+	VZEROUPPER
+	RET
+
+// func AddAVX2(dst []float32, x []float32)
+// Requires: AVX
+TEXT ·AddAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ x_base+24(FP), CX
+	MOVQ x_len+32(FP), DX
+	XORQ BX, BX
+
+group:
+	CMPQ    DX, $0x00000020
+	JB      single
+	VMOVUPS (AX)(BX*1), Y0
+	VADDPS  (CX)(BX*1), Y0, Y0
+	VMOVUPS 32(AX)(BX*1), Y1
+	VADDPS  32(CX)(BX*1), Y1, Y1
+	VMOVUPS 64(AX)(BX*1), Y2
+	VADDPS  64(CX)(BX*1), Y2, Y2
+	VMOVUPS 96(AX)(BX*1), Y3
+	VADDPS  96(CX)(BX*1), Y3, Y3
+	VMOVUPS Y0, (AX)(BX*1)
+	VMOVUPS Y1, 32(AX)(BX*1)
+	VMOVUPS Y2, 64(AX)(BX*1)
+	VMOVUPS Y3, 96(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     group
+
+single:
+	CMPQ    DX, $0x00000008
+	JB      rest
+	VMOVUPS (AX)(BX*1), Y0
+	VADDPS  (CX)(BX*1), Y0, Y0
+	VMOVUPS Y0, (AX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000008, DX
+	JMP     single
+
+rest:
+	TESTQ      DX, DX
+	JE         done
+	MOVQ       $0x0000000000000008, SI
+	SUBQ       DX, SI
+	LEAQ       tailmask<>+0(SB), DX
+	VMOVDQU    (DX)(SI*4), Y1
+	VMASKMOVPS (AX)(BX*1), Y1, Y0
+	VMASKMOVPS (CX)(BX*1), Y1, Y2
+	VMOVUPS    Y0, Y0
+	VADDPS     Y2, Y0, Y0
+	VMASKMOVPS Y0, Y1, (AX)(BX*1)
 
 done:
 	VZEROUPPER

@@ -55,6 +55,11 @@ func MomentsNEON(x []float32, shift float32) (s1, s2 float64)
 //go:noescape
 func AffineNEON(x []float32, a, b float32)
 
+// AddNEON sets dst[i] += x[i] (len(dst) >= len(x), unchecked).
+//
+//go:noescape
+func AddNEON(dst, x []float32)
+
 // ReadNEON loads every element of x and does nothing with it:
 // the ceiling for one pass over x, used by benchmarks.
 //

@@ -985,6 +985,78 @@ tail_out0:
 done:
 	RET
 
+// func AddNEON(dst, x []float32)
+TEXT ·AddNEON(SB), NOSPLIT, $0-48
+	MOVD    dst_base+0(FP), R0
+	MOVD    x_base+24(FP), R3
+	MOVD    x_len+32(FP), R2
+	MOVD    R0, R1
+	SUBS    $32, R2, R2
+	BLT     group_end
+
+group:
+	VLD1.P  64(R1), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1.P  64(R1), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1.P  64(R3), [V24.S4, V25.S4, V26.S4, V27.S4]
+	VLD1.P  64(R3), [V28.S4, V29.S4, V30.S4, V31.S4]
+	WORD    $0x4e38d610 // fadd v16.4s, v16.4s, v24.4s
+	WORD    $0x4e39d631 // fadd v17.4s, v17.4s, v25.4s
+	WORD    $0x4e3ad652 // fadd v18.4s, v18.4s, v26.4s
+	WORD    $0x4e3bd673 // fadd v19.4s, v19.4s, v27.4s
+	WORD    $0x4e3cd694 // fadd v20.4s, v20.4s, v28.4s
+	WORD    $0x4e3dd6b5 // fadd v21.4s, v21.4s, v29.4s
+	WORD    $0x4e3ed6d6 // fadd v22.4s, v22.4s, v30.4s
+	WORD    $0x4e3fd6f7 // fadd v23.4s, v23.4s, v31.4s
+	VST1.P  [V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)
+	VST1.P  [V20.S4, V21.S4, V22.S4, V23.S4], 64(R0)
+	SUBS    $32, R2, R2
+	BGE     group
+
+group_end:
+	ADD     $32, R2, R2
+	SUBS    $4, R2, R2
+	BLT     single_end
+
+single:
+	VLD1.P  16(R1), [V16.S4]
+	VLD1.P  16(R3), [V24.S4]
+	WORD    $0x4e38d610 // fadd v16.4s, v16.4s, v24.4s
+	VST1.P  [V16.S4], 16(R0)
+	SUBS    $4, R2, R2
+	BGE     single
+
+single_end:
+	ADD     $4, R2, R2
+	CBZ     R2, done
+	VLD1.P  4(R1), V16.S[0]
+	CMP     $2, R2
+	BLT     tail_in0
+	VLD1.P  4(R1), V16.S[1]
+	BEQ     tail_in0
+	VLD1.P  4(R1), V16.S[2]
+
+tail_in0:
+	VLD1.P  4(R3), V24.S[0]
+	CMP     $2, R2
+	BLT     tail_in1
+	VLD1.P  4(R3), V24.S[1]
+	BEQ     tail_in1
+	VLD1.P  4(R3), V24.S[2]
+
+tail_in1:
+	WORD    $0x4e38d610 // fadd v16.4s, v16.4s, v24.4s
+	VST1.P  V16.S[0], 4(R0)
+	CMP     $2, R2
+	BLT     tail_out0
+	VST1.P  V16.S[1], 4(R0)
+	BEQ     tail_out0
+	VST1.P  V16.S[2], 4(R0)
+
+tail_out0:
+
+done:
+	RET
+
 // func ReadNEON(x []float32)
 TEXT ·ReadNEON(SB), NOSPLIT, $0-24
 	MOVD    x_base+0(FP), R0

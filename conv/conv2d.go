@@ -658,7 +658,7 @@ func (c *Conv2D) addPartial(part []float32, b int) {
 		if b == 0 {
 			copy(dst, src)
 		} else {
-			addTo(dst, src)
+			c.d.ks.Act.Add(dst, src)
 		}
 		if c.db != nil {
 			if b == 0 {

@@ -287,7 +287,7 @@ func (d *dims) col2im(src []float32, ld, off, p0, p1, r0, r1 int, dx []float32) 
 			in := seg[s-a : e-a]
 			iw := s*d.sw - d.pl + j
 			if d.sw == 1 {
-				addTo(dst[iw:iw+len(in)], in)
+				d.ks.Act.Add(dst[iw:iw+len(in)], in)
 				continue
 			}
 			for _, v := range in {
@@ -295,14 +295,6 @@ func (d *dims) col2im(src []float32, ld, off, p0, p1, r0, r1 int, dx []float32) 
 				iw += d.sw
 			}
 		}
-	}
-}
-
-// addTo sets dst[i] += src[i].
-func addTo(dst, src []float32) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		dst[i] += v
 	}
 }
 

@@ -33,6 +33,9 @@ type Act struct {
 	Moments func(x []float32, shift float32) (s1, s2 float64)
 	// Affine sets x[i] = a*x[i] + b with one rounding.
 	Affine func(x []float32, a, b float32)
+	// Add sets dst[i] += x[i], one rounding each: bit for bit the scalar
+	// loop.
+	Add func(dst, x []float32)
 
 	// Read and Copy are the bandwidth ceilings benchmarks compare with:
 	// Read loads x and discards it; Copy writes x to dst.

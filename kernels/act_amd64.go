@@ -18,6 +18,7 @@ func actAVX512() Act {
 		SumF32:   asm.SumF32AVX512,
 		Moments:  asm.MomentsAVX512,
 		Affine:   asm.AffineAVX512,
+		Add:      func(dst, x []float32) { asm.AddAVX512(dst[:len(x)], x) },
 		Read:     asm.ReadAVX512,
 		Copy:     func(dst, x []float32) { asm.CopyAVX512(dst[:len(x)], x) },
 	}
@@ -34,6 +35,7 @@ func actAVX2() Act {
 		SumF32:   asm.SumF32AVX2,
 		Moments:  asm.MomentsAVX2,
 		Affine:   asm.AffineAVX2,
+		Add:      func(dst, x []float32) { asm.AddAVX2(dst[:len(x)], x) },
 		Read:     asm.ReadAVX2,
 		Copy:     func(dst, x []float32) { asm.CopyAVX2(dst[:len(x)], x) },
 	}

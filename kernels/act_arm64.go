@@ -18,6 +18,7 @@ func actNEON() Act {
 		SumF32:   asm.SumF32NEON,
 		Moments:  asm.MomentsNEON,
 		Affine:   asm.AffineNEON,
+		Add:      func(dst, x []float32) { asm.AddNEON(dst[:len(x)], x) },
 		Read:     asm.ReadNEON,
 		Copy:     func(dst, x []float32) { asm.CopyNEON(dst[:len(x)], x) },
 	}

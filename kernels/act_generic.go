@@ -16,6 +16,7 @@ func actGeneric() Act {
 		SumF32:   sumF32Generic,
 		Moments:  momentsGeneric,
 		Affine:   affineGeneric,
+		Add:      addGeneric,
 		Read:     readGeneric,
 		Copy:     copyGeneric,
 	}
@@ -58,6 +59,13 @@ func momentsGeneric(x []float32, shift float32) (s1, s2 float64) {
 func affineGeneric(x []float32, a, b float32) {
 	for i, v := range x {
 		x[i] = fmaf(a, v, b)
+	}
+}
+
+func addGeneric(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] += v
 	}
 }
 

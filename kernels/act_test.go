@@ -126,6 +126,25 @@ func TestAffine(t *testing.T) {
 	})
 }
 
+func TestAdd(t *testing.T) {
+	r := testkit.Rand(4)
+	forEach(t, func(t *testing.T, k *Set, x []float32) {
+		for _, in := range []string{"end", "start"} {
+			end, start := testkit.Guarded(t, len(x))
+			dst := map[string][]float32{"end": end, "start": start}[in]
+			copy(dst, testkit.Uniform(r, len(x), -3, 2))
+			want := append([]float32(nil), dst...)
+			for i, v := range x {
+				want[i] += v
+			}
+			k.Act.Add(dst, x)
+			for i := range want {
+				require.Equal(t, math.Float32bits(want[i]), math.Float32bits(dst[i]), "n=%d i=%d, dst at the guard's %s", len(x), i, in)
+			}
+		}
+	})
+}
+
 func TestCopyAndRead(t *testing.T) {
 	forEach(t, func(t *testing.T, k *Set, x []float32) {
 		k.Act.Read(x)
@@ -135,9 +154,10 @@ func TestCopyAndRead(t *testing.T) {
 	})
 }
 
-func TestCopyChecksLength(t *testing.T) {
+func TestCopyAndAddCheckLength(t *testing.T) {
 	for _, k := range Sets() {
 		assert.Panics(t, func() { k.Act.Copy(make([]float32, 3), make([]float32, 4)) }, k.ISA)
+		assert.Panics(t, func() { k.Act.Add(make([]float32, 3), make([]float32, 4)) }, k.ISA)
 	}
 }
 

@@ -58,6 +58,13 @@ func FuzzElementwise(f *testing.F) {
 			for i := range x {
 				closeToRef(t, k.ISA+" ReLUGrad", got[i], want[i])
 			}
+			copy(want, dy)
+			copy(got, dy)
+			ref.Add(want, x)
+			k.Act.Add(got, x)
+			for i := range x {
+				closeToRef(t, k.ISA+" Add", got[i], want[i])
+			}
 		}
 	})
 }

@@ -1,6 +1,7 @@
 // Command act generates the amd64 assembly of the element-wise and reduction
 // kernels (package asm): SELU and its gradient, ReLU, exp, the blocked sums
-// behind the mean-reduction, and the affine update behind centralization.
+// behind the mean-reduction, the affine update behind centralization, and
+// the element-wise sum of conv's partial weight gradients.
 //
 // Run through `go generate ./...` from the repository root; see asm/gen.go.
 package main
@@ -21,6 +22,7 @@ func main() {
 		genSumF32(v)
 		genMoments(v)
 		genAffine(v)
+		genAdd(v)
 		genRead(v)
 		genCopy(v)
 	}

@@ -223,6 +223,22 @@ func genAffine(v isa) {
 	RET()
 }
 
+// genAdd emits dst[i] += x[i]: the sum of partial results (conv's weight
+// gradient), one rounding per element as in a scalar loop.
+func genAdd(v isa) {
+	TEXT(v.Fn("Add"), NOSPLIT, "func(dst, x []float32)")
+	Doc(v.Fn("Add") + " sets dst[i] += x[i] (len(dst) >= len(x), unchecked).")
+	d := Load(Param("dst").Base(), GP64())
+	p := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	v.stream([]reg.Register{d, p}, d, n, 4, func(src []Op, dst reg.VecVirtual) {
+		VMOVUPS(src[0], dst)
+		VADDPS(src[1], dst, dst)
+	})
+	VZEROUPPER()
+	RET()
+}
+
 // genSumF32 emits the plain float32 vector sum: sumAccs accumulators over
 // the whole of x, folded and summed across lanes in float32 at the end. It is
 // what a compiler makes of a float32 sum loop: the speed Sum is judged

@@ -18,6 +18,7 @@ func main() {
 		genSumF32(f)
 		genMoments(f)
 		genAffine(f)
+		genAdd(f)
 		genRead(f)
 		genCopy(f)
 	})

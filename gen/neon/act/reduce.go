@@ -189,6 +189,26 @@ func genAffine(f *File) {
 	fn.RET()
 }
 
+// genAdd emits AddNEON: dst[i] += x[i], one rounding per element.
+//
+// Register plan: V16..V23 dst's loads and the sums, V24..V31 x's loads;
+// R0 the store pointer, R1 dst's load pointer, R3 x's, R2 the count.
+func genAdd(f *File) {
+	fn := f.Func("AddNEON", "func(dst, x []float32)",
+		"AddNEON sets dst[i] += x[i] (len(dst) >= len(x), unchecked).")
+	fn.Load(R0, fn.Slot("dst_base"))
+	fn.Load(R3, fn.Slot("x_base"))
+	fn.Load(R2, fn.Slot("x_len"))
+	fn.MOV(R1, R0)
+	acc, in := Vecs(V16, 8), Vecs(V24, 8)
+	fn.Stream([]R{R0}, []R{R1, R3}, R2, [][]V{acc, in}, [][]V{acc}, func(ins, _ [][]V) {
+		for i := range ins[0] {
+			fn.FADD(ins[0][i].S4(), ins[0][i].S4(), ins[1][i].S4())
+		}
+	})
+	fn.RET()
+}
+
 // genSumF32 emits SumF32NEON, the plain float32 vector sum (gen/act's
 // genSumF32): sumAccs accumulators over the whole of x, folded and summed
 // across lanes in float32 at the end.
