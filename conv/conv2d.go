@@ -59,7 +59,7 @@ type Conv2D struct {
 	gemmOpt gemm.Options
 	next    atomic.Int64 // next work unit to take (a block, unless batched)
 	units   int          // work units of this runLanes
-	added   int          // blocks whose weight gradient is in dw, under mu
+	added   atomic.Int64 // blocks whose weight gradient is in dw; set under mu
 	mu      sync.Mutex
 	cond    sync.Cond
 	team    par.Team
@@ -362,7 +362,7 @@ func (c *Conv2D) run(o op, n int) {
 	c.grow(lanes, o)
 	c.op = o
 	c.next.Store(0)
-	c.added = 0
+	c.added.Store(0)
 	if o == opForward && c.kx > c.d.k {
 		k := c.d.k
 		for r := 0; r < c.d.oc; r++ {
@@ -641,15 +641,19 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 // lane computed which block. Lanes take blocks in increasing order, so the
 // lane holding the lowest block not yet added never waits.
 func (c *Conv2D) addPartial(part []float32, b int) {
-	c.mu.Lock()
-	for c.added != b {
-		if c.team.Failed() {
-			c.mu.Unlock()
-			return
+	// The turn usually comes within microseconds (blocks take about as
+	// long as one another): poll before blocking, whose wake-up costs more.
+	turn := func() bool { return c.added.Load() == int64(b) || c.team.Failed() }
+	if !par.Poll(turn) {
+		c.mu.Lock()
+		for !turn() {
+			c.cond.Wait()
 		}
-		c.cond.Wait()
+		c.mu.Unlock()
 	}
-	c.mu.Unlock()
+	if c.team.Failed() {
+		return
+	}
 
 	k, kx := c.d.k, c.kx
 	for o := 0; o < c.d.oc; o++ {
@@ -670,7 +674,7 @@ func (c *Conv2D) addPartial(part []float32, b int) {
 	}
 
 	c.mu.Lock()
-	c.added++
+	c.added.Add(1)
 	c.cond.Broadcast()
 	c.mu.Unlock()
 }

@@ -100,7 +100,7 @@ func (t *Team) runLane(r Runner, lane int) {
 // wait returns when the workers' lanes have returned: it polls for a while
 // (the lanes of a balanced call end together), then blocks.
 func (t *Team) wait() {
-	poll(func() bool { return t.running.Load() == 0 })
+	Poll(func() bool { return t.running.Load() == 0 })
 	t.done.Wait()
 }
 
@@ -109,10 +109,13 @@ func (t *Team) wait() {
 // than the gap between a training step's parallel calls.
 const spin = 500 * time.Microsecond
 
-// poll calls ready until it returns true or spin has passed, yielding the
-// processor between calls so that polling never keeps other goroutines
-// (a lane not yet started, with GOMAXPROCS lower than the lanes) waiting.
-func poll(ready func() bool) bool {
+// Poll calls ready until it returns true or a while (half a millisecond)
+// has passed, and reports whether ready did. It yields the processor
+// between calls, so that polling never keeps other goroutines (the lane
+// being waited for, with GOMAXPROCS lower than the lanes) from running.
+// Lanes that wait for one another poll before they block, as the workers
+// do: blocking costs the wake-up this package exists to avoid.
+func Poll(ready func() bool) bool {
 	var t0 time.Time
 	for i := 0; ; i++ {
 		if ready() {
@@ -207,7 +210,7 @@ func (w *worker) loop() {
 func (w *worker) idle() {
 	w.state.Store(polling)
 	for {
-		if poll(func() bool { return w.state.Load() == running }) {
+		if Poll(func() bool { return w.state.Load() == running }) {
 			return
 		}
 		if w.state.CompareAndSwap(polling, parked) {
