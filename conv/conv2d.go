@@ -322,6 +322,10 @@ func (f *flipper) runLane(int) {
 			return
 		}
 		row := f.wt[ci*g.OutC*taps : (ci+1)*g.OutC*taps]
+		if taps == 9 {
+			flip9(row, f.w[ci*9:], g.InC*9, g.OutC)
+			continue
+		}
 		for o := 0; o < g.OutC; o++ {
 			src := f.w[(o*g.InC+ci)*taps : (o*g.InC+ci+1)*taps]
 			dst := row[o*taps : (o+1)*taps]
@@ -329,6 +333,17 @@ func (f *flipper) runLane(int) {
 				dst[len(dst)-1-t] = v
 			}
 		}
+	}
+}
+
+// flip9 writes n 3x3 filters, reversed: dst[9*o+8-t] = src[o*ld+t]. The
+// general loop of runLane spends most of its time on index arithmetic and
+// bounds checks; this one checks each filter's bounds once.
+func flip9(dst, src []float32, ld, n int) {
+	for o := 0; o < n; o++ {
+		s := src[o*ld : o*ld+9 : o*ld+9]
+		d := dst[o*9 : o*9+9 : o*9+9]
+		d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8] = s[8], s[7], s[6], s[5], s[4], s[3], s[2], s[1], s[0]
 	}
 }
 
