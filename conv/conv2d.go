@@ -60,9 +60,13 @@ type Conv2D struct {
 	next    atomic.Int64 // next work unit to take (a block, unless batched)
 	units   int          // work units of this runLanes
 	added   atomic.Int64 // blocks whose weight gradient is in dw; set under mu
-	mu      sync.Mutex
-	cond    sync.Cond
-	team    par.Team
+	// deferSum: each block of this backward call keeps its weight
+	// gradient in partials[b], summed into dw afterwards (sumPartials).
+	deferSum bool
+	partials [][]float32
+	mu       sync.Mutex
+	cond     sync.Cond
+	team     par.Team
 }
 
 type op int
@@ -84,6 +88,7 @@ const (
 	opPadBatch  // forwardBatched: pad and interleave input channels
 	opTileBatch // forwardBatched: output tiles
 	opGradBatch // forwardBatched: dact, an image at a time
+	opSum       // sumPartials: rows of dw
 )
 
 // lane is one goroutine's scratch.
@@ -374,6 +379,11 @@ func (c *Conv2D) run(o op, n int) {
 	c.gemmOpt = gemm.Options{Threads: max(1, threads/lanes), InPlaceB: o == opForward}
 	c.implicit = o == opForward && c.useImplicit()
 	c.batched = o == opForward && c.useBatched()
+	// With few blocks per lane, the last blocks' ordered additions to dw
+	// would run one after another while the other lanes wait: those
+	// calls keep every block's gradient and sum them by rows of dw, all
+	// lanes at once, in the same order (the same bits).
+	c.deferSum = o == opBackward && c.dw != nil && lanes > 1 && c.pl.blocks <= 2*lanes
 	c.grow(lanes, o)
 	c.op = o
 	c.next.Store(0)
@@ -390,6 +400,11 @@ func (c *Conv2D) run(o op, n int) {
 	} else {
 		c.units = c.pl.blocks
 		runLanes(c, lanes, &c.team)
+	}
+	if c.deferSum {
+		c.op, c.units = opSum, (c.d.oc+sumRows-1)/sumRows
+		c.next.Store(0)
+		runLanes(c, min(lanes, c.units), &c.team)
 	}
 	c.x, c.w, c.bias, c.y, c.dy, c.dx, c.dw, c.db = nil, nil, nil, nil, nil, nil, nil, nil
 	c.act, c.dact, c.dactY = Identity, Identity, nil
@@ -410,8 +425,18 @@ func (c *Conv2D) grow(lanes int, o op) {
 		if len(l.tmp) < c.d.oc*c.pl.maxCols {
 			l.tmp = make([]float32, c.d.oc*c.pl.maxCols)
 		}
-		if o == opBackward && c.dw != nil && len(l.part) < c.d.oc*k1 {
+		if o == opBackward && c.dw != nil && !c.deferSum && len(l.part) < c.d.oc*k1 {
 			l.part = make([]float32, c.d.oc*k1)
+		}
+	}
+	if c.deferSum {
+		for len(c.partials) < c.pl.blocks {
+			c.partials = append(c.partials, nil)
+		}
+		for b := range c.partials[:c.pl.blocks] {
+			if len(c.partials[b]) < c.d.oc*k1 {
+				c.partials[b] = make([]float32, c.d.oc*k1)
+			}
 		}
 	}
 	if o == opForward && c.kx > c.d.k && len(c.wext) < c.d.oc*k1 {
@@ -444,6 +469,8 @@ func (c *Conv2D) runLane(i int) {
 			c.padBatch(l, b)
 		case c.op == opTileBatch:
 			c.tileBatch(l, b)
+		case c.op == opSum:
+			c.sumPartials(b)
 		case c.op == opGradBatch:
 			at := (c.g0 + b) * c.d.out
 			c.activateGrad(c.y[at:at+c.d.out], c.dactY[at:at+c.d.out])
@@ -602,6 +629,10 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 	if c.dw == nil {
 		rows = d.k
 	}
+	part := l.part
+	if c.deferSum {
+		part = c.partials[b]
+	}
 	for i := 0; ; i++ {
 		t, ok := c.pl.tile(b, i)
 		if !ok {
@@ -625,7 +656,7 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 				}
 				// part[:, r0:r1] (+)= dyt * col^T, summed over the tile's
 				// columns.
-				c.gemmOpt.Sgemm(false, true, d.oc, r1-r0, cols, 1, dyt, ldd, col, cols, beta, l.part[r0:], c.kx)
+				c.gemmOpt.Sgemm(false, true, d.oc, r1-r0, cols, 1, dyt, ldd, col, cols, beta, part[r0:], c.kx)
 			}
 			if r1 = min(r1, d.k); c.dx != nil && r1 > r0 {
 				// dcol = w[:, r0:r1]^T * dyt, then folded back into dx.
@@ -646,8 +677,8 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 		i0, i1 := c.pl.images(b)
 		c.activateGrad(c.dx[i0*d.in:i1*d.in], c.dactY[i0*d.in:i1*d.in])
 	}
-	if c.dw != nil {
-		c.addPartial(l.part, b)
+	if c.dw != nil && !c.deferSum {
+		c.addPartial(part, b)
 	}
 }
 
@@ -670,8 +701,20 @@ func (c *Conv2D) addPartial(part []float32, b int) {
 		return
 	}
 
+	c.addRows(part, b, 0, c.d.oc)
+
+	c.mu.Lock()
+	c.added.Add(1)
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+// addRows adds rows [o0, o1) of block b's weight gradient part (d.oc x kx,
+// the bias gradient in its last column when kx > d.k) to dw and db, or
+// copies them there for block 0.
+func (c *Conv2D) addRows(part []float32, b, o0, o1 int) {
 	k, kx := c.d.k, c.kx
-	for o := 0; o < c.d.oc; o++ {
+	for o := o0; o < o1; o++ {
 		src := part[o*kx : o*kx+k]
 		dst := c.dw[o*k : (o+1)*k]
 		if b == 0 {
@@ -687,9 +730,17 @@ func (c *Conv2D) addPartial(part []float32, b int) {
 			}
 		}
 	}
+}
 
-	c.mu.Lock()
-	c.added.Add(1)
-	c.cond.Broadcast()
-	c.mu.Unlock()
+// sumRows is how many rows of dw a unit of sumPartials sums.
+const sumRows = 8
+
+// sumPartials sums unit u's rows of every block's weight gradient into dw
+// and db, in block order: element for element the additions addPartial
+// makes.
+func (c *Conv2D) sumPartials(u int) {
+	o0, o1 := u*sumRows, min(c.d.oc, (u+1)*sumRows)
+	for b := range c.pl.blocks {
+		c.addRows(c.partials[b], b, o0, o1)
+	}
 }
