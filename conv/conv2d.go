@@ -293,10 +293,10 @@ func (c *Conv2D) backwardData(n int, dy, w, dx []float32, a Activation, x []floa
 	c.tr.threads = c.threads
 	// Transposing and rotating the filters costs a pass over them, which
 	// next to the GEMMs of a small image is not negligible: the lanes
-	// share it, one input channel (a row of the result) at a time.
+	// share it, in blocks of input channels (rows of the result).
 	c.flip.w, c.flip.wt, c.flip.g = w, c.wt, g
 	c.flip.next.Store(0)
-	runLanes(&c.flip, min(c.Threads(), g.InC, max(1, len(w)/flipGrain)), &c.flip.team)
+	runLanes(&c.flip, min(c.Threads(), (g.InC+flipBlock-1)/flipBlock, max(1, len(w)/flipGrain)), &c.flip.team)
 	c.flip.w, c.flip.wt = nil, nil
 	if a != Identity {
 		c.tr.dact, c.tr.dactY = a, x
@@ -308,7 +308,9 @@ func (c *Conv2D) backwardData(n int, dy, w, dx []float32, a Activation, x []floa
 const flipGrain = 1 << 14
 
 // flipper writes wt[ci][o][KH*KW-1-t] = w[o][ci][t]: the filters of the
-// transposed convolution, an input channel per work unit.
+// transposed convolution. A work unit is flipBlock input channels, rows
+// of wt. (Units of one channel, in turn between lanes, made both cores
+// fetch every line of w: each holds parts of two channels' filters.)
 type flipper struct {
 	g     *Geometry
 	w, wt []float32
@@ -316,38 +318,48 @@ type flipper struct {
 	team  par.Team
 }
 
+// flipBlock is the input channels of a flipper work unit.
+const flipBlock = 16
+
 func (f *flipper) abort() {}
 
 func (f *flipper) runLane(int) {
 	g := f.g
 	taps := g.KH * g.KW
+	ld := g.OutC * taps // from an input channel's row of wt to the next
 	for {
-		ci := int(f.next.Add(1)) - 1
-		if ci >= g.InC || f.team.Failed() {
+		c0 := (int(f.next.Add(1)) - 1) * flipBlock
+		if c0 >= g.InC || f.team.Failed() {
 			return
 		}
-		row := f.wt[ci*g.OutC*taps : (ci+1)*g.OutC*taps]
-		if taps == 9 {
-			flip9(row, f.w[ci*9:], g.InC*9, g.OutC)
-			continue
-		}
-		for o := 0; o < g.OutC; o++ {
-			src := f.w[(o*g.InC+ci)*taps : (o*g.InC+ci+1)*taps]
-			dst := row[o*taps : (o+1)*taps]
-			for t, v := range src {
-				dst[len(dst)-1-t] = v
+		c1 := min(g.InC, c0+flipBlock)
+		// A channel at a time, reading a filter of every output channel
+		// (lines the block's next channels then find in L1), writing a
+		// row of wt in order.
+		for ci := c0; ci < c1; ci++ {
+			row := f.wt[ci*ld : (ci+1)*ld]
+			if taps == 9 {
+				flip9(row, f.w[ci*9:], g.InC*9, g.OutC)
+				continue
+			}
+			for o := 0; o < g.OutC; o++ {
+				s := f.w[(o*g.InC+ci)*taps : (o*g.InC+ci+1)*taps]
+				d := row[o*taps : (o+1)*taps]
+				for t, v := range s {
+					d[len(d)-1-t] = v
+				}
 			}
 		}
 	}
 }
 
-// flip9 writes n 3x3 filters, reversed: dst[9*o+8-t] = src[o*ld+t]. The
+// flip9 writes n 3x3 filters, reversed: dst[9*i+8-t] = src[i*ld+t]. The
 // general loop of runLane spends most of its time on index arithmetic and
 // bounds checks; this one checks each filter's bounds once.
 func flip9(dst, src []float32, ld, n int) {
-	for o := 0; o < n; o++ {
-		s := src[o*ld : o*ld+9 : o*ld+9]
-		d := dst[o*9 : o*9+9 : o*9+9]
+	for i := 0; i < n; i++ {
+		s := src[i*ld : i*ld+9 : i*ld+9]
+		d := dst[i*9 : i*9+9 : i*9+9]
 		d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8] = s[8], s[7], s[6], s[5], s[4], s[3], s[2], s[1], s[0]
 	}
 }
