@@ -64,9 +64,16 @@ type Conv2D struct {
 	// gradient in partials[b], summed into dw afterwards (sumPartials).
 	deferSum bool
 	partials [][]float32
-	mu       sync.Mutex
-	cond     sync.Cond
-	team     par.Team
+	// chunked: this backward call's batch is one block, whose weight
+	// gradient the lanes compute chunk by chunk of the column matrix's
+	// rows (wgradChunk), from the tiles' output gradients gathered in
+	// dyAll; chunkRows rows a chunk.
+	chunked   bool
+	chunkRows int
+	dyAll     []float32
+	mu        sync.Mutex
+	cond      sync.Cond
+	team      par.Team
 }
 
 type op int
@@ -89,6 +96,8 @@ const (
 	opTileBatch // forwardBatched: output tiles
 	opGradBatch // forwardBatched: dact, an image at a time
 	opSum       // sumPartials: rows of dw
+	opGatherDy  // chunked: a tile's output gradient into dyAll
+	opChunk     // chunked: a chunk of rows of dw
 )
 
 // lane is one goroutine's scratch.
@@ -395,7 +404,11 @@ func (c *Conv2D) run(o op, n int) {
 	// would run one after another while the other lanes wait: those
 	// calls keep every block's gradient and sum them by rows of dw, all
 	// lanes at once, in the same order (the same bits).
-	c.deferSum = o == opBackward && c.dw != nil && lanes > 1 && c.pl.blocks <= 2*lanes
+	c.chunked = o == opBackward && c.dw != nil && c.dx == nil && c.pl.blocks == 1
+	c.deferSum = !c.chunked && o == opBackward && c.dw != nil && lanes > 1 && c.pl.blocks <= 2*lanes
+	if c.chunked {
+		lanes = threads
+	}
 	c.grow(lanes, o)
 	c.op = o
 	c.next.Store(0)
@@ -407,9 +420,12 @@ func (c *Conv2D) run(o op, n int) {
 			c.wext[r*(k+1)+k] = c.bias[r]
 		}
 	}
-	if c.batched {
+	switch {
+	case c.batched:
 		c.forwardBatched(n, threads)
-	} else {
+	case c.chunked:
+		c.wgradChunked(threads)
+	default:
 		c.units = c.pl.blocks
 		runLanes(c, lanes, &c.team)
 	}
@@ -437,7 +453,7 @@ func (c *Conv2D) grow(lanes int, o op) {
 		if len(l.tmp) < c.d.oc*c.pl.maxCols {
 			l.tmp = make([]float32, c.d.oc*c.pl.maxCols)
 		}
-		if o == opBackward && c.dw != nil && !c.deferSum && len(l.part) < c.d.oc*k1 {
+		if o == opBackward && c.dw != nil && !c.deferSum && !c.chunked && len(l.part) < c.d.oc*k1 {
 			l.part = make([]float32, c.d.oc*k1)
 		}
 	}
@@ -449,6 +465,12 @@ func (c *Conv2D) grow(lanes int, o op) {
 			if len(c.partials[b]) < c.d.oc*k1 {
 				c.partials[b] = make([]float32, c.d.oc*k1)
 			}
+		}
+	}
+	if c.chunked {
+		tiles := (c.pl.n + c.pl.imgsPerTile - 1) / c.pl.imgsPerTile * c.pl.tilesPerImg
+		if need := c.d.oc * tiles * c.pl.maxCols; len(c.dyAll) < need {
+			c.dyAll = make([]float32, need)
 		}
 	}
 	if o == opForward && c.kx > c.d.k && len(c.wext) < c.d.oc*k1 {
@@ -483,6 +505,10 @@ func (c *Conv2D) runLane(i int) {
 			c.tileBatch(l, b)
 		case c.op == opSum:
 			c.sumPartials(b)
+		case c.op == opGatherDy:
+			c.gatherDy(b)
+		case c.op == opChunk:
+			c.wgradChunk(l, b)
 		case c.op == opGradBatch:
 			at := (c.g0 + b) * c.d.out
 			c.activateGrad(c.y[at:at+c.d.out], c.dactY[at:at+c.d.out])
@@ -754,5 +780,97 @@ func (c *Conv2D) sumPartials(u int) {
 	o0, o1 := u*sumRows, min(c.d.oc, (u+1)*sumRows)
 	for b := range c.pl.blocks {
 		c.addRows(c.partials[b], b, o0, o1)
+	}
+}
+
+// wgradChunked computes the weight gradient of a batch that is one block:
+// the lanes gather the tiles' output gradients, then compute dw (and db)
+// a chunk of the column matrix's rows at a time, each over every tile in
+// order. Every element of dw is the same sum as on one thread (the tiles
+// and the GEMMs' depth blocks do not depend on the chunks), so chunks can
+// be as many as the lanes need.
+func (c *Conv2D) wgradChunked(threads int) {
+	tiles := 0
+	for ; ; tiles++ {
+		if _, ok := c.pl.tile(0, tiles); !ok {
+			break
+		}
+	}
+	c.op, c.units = opGatherDy, tiles*c.gatherParts()
+	c.next.Store(0)
+	runLanes(c, min(threads, c.units, len(c.lanes)), &c.team)
+	// Four chunks a lane, for balance, unless the workspace holds fewer
+	// rows (and not below an eighth of that: each chunk's GEMMs pack the
+	// output gradients again).
+	c.chunkRows = c.pl.rows
+	if threads > 1 {
+		c.chunkRows = min(c.pl.rows, max(c.pl.rows/8, (c.kx+4*threads-1)/(4*threads)))
+	}
+	c.op, c.units = opChunk, (c.kx+c.chunkRows-1)/c.chunkRows
+	lanes := min(threads, c.units, len(c.lanes))
+	c.gemmOpt.Threads = max(1, threads/lanes)
+	c.next.Store(0)
+	runLanes(c, lanes, &c.team)
+}
+
+// tileDy returns tile i's output gradient as a d.oc-row matrix and its
+// row stride: in place for a tile of one image, else the tile's part of
+// dyAll (filled by gatherDy).
+func (c *Conv2D) tileDy(t tile, i int) ([]float32, int) {
+	d := &c.d
+	if t.single() {
+		return c.dy[t.img0*d.out+t.p0:], d.p
+	}
+	at := d.oc * i * c.pl.maxCols
+	return c.dyAll[at : at+d.oc*t.cols()], t.cols()
+}
+
+// gatherParts is how many work units gather a tile's output gradient,
+// gatherRows channels each: a tile of 3 x 3 images is copied 9 floats at
+// a time, slow enough to share.
+func (c *Conv2D) gatherParts() int { return (c.d.oc + gatherRows - 1) / gatherRows }
+
+const gatherRows = 32
+
+// gatherDy gathers part u%gatherParts of tile u/gatherParts's output
+// gradient into dyAll.
+func (c *Conv2D) gatherDy(u int) {
+	i, part := u/c.gatherParts(), u%c.gatherParts()
+	t, _ := c.pl.tile(0, i)
+	if t.single() {
+		return
+	}
+	dyt, ld := c.tileDy(t, i)
+	o0, o1 := part*gatherRows, min(c.d.oc, (part+1)*gatherRows)
+	c.d.gatherRows(c.dy, t.img0, t.img1, o0, o1, dyt, ld)
+}
+
+// wgradChunk computes chunk u of dw's columns (rows [r0, r1) of the
+// column matrix), the bias gradient when the chunk holds the row of ones.
+func (c *Conv2D) wgradChunk(l *lane, u int) {
+	d := &c.d
+	r0 := u * c.chunkRows
+	r1 := min(c.kx, r0+c.chunkRows)
+	for i := 0; ; i++ {
+		t, ok := c.pl.tile(0, i)
+		if !ok {
+			return
+		}
+		cols := t.cols()
+		dyt, ldd := c.tileDy(t, i)
+		col := l.col[:(r1-r0)*cols]
+		c.columns(t, r0, r1, col, cols)
+		beta := float32(1)
+		if i == 0 {
+			beta = 0
+		}
+		// dw[:, r0:r1] (+)= dyt * col^T, summed over the tile's columns;
+		// the row of ones gives db.
+		if k := min(r1, d.k); k > r0 {
+			c.gemmOpt.Sgemm(false, true, d.oc, k-r0, cols, 1, dyt, ldd, col, cols, beta, c.dw[r0:], d.k)
+		}
+		if r1 > d.k {
+			c.gemmOpt.Sgemm(false, true, d.oc, 1, cols, 1, dyt, ldd, col[(d.k-r0)*cols:], cols, beta, c.db, 1)
+		}
 	}
 }

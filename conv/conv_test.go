@@ -63,6 +63,7 @@ func convCases(r *rand.Rand) []Geometry {
 		Geometry{InC: 1, InH: 3, InW: 3, OutC: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadTop: 4, PadBottom: 4, PadLeft: 4, PadRight: 4}, // outputs all padding
 		Same(20, 4, 5, 3, 3, 1), // the filters flipped for the backward data pass in two blocks of channels
 		Same(18, 4, 3, 2, 5, 1), // the same without flip9
+		Same(2, 3, 4, 40, 3, 1), // a batch in one tile: its output gradient gathered in two parts
 	)
 }
 

@@ -302,10 +302,15 @@ func (d *dims) col2im(src []float32, ld, off, p0, p1, r0, r1 int, dx []float32) 
 // [i0, i1) into a matrix of d.oc rows and (i1-i0)*d.p columns, row stride
 // ld: image j's positions follow image j-1's in every row.
 func (d *dims) gather(t []float32, i0, i1 int, m []float32, ld int) {
+	d.gatherRows(t, i0, i1, 0, d.oc, m, ld)
+}
+
+// gatherRows is gather for rows (channels) [o0, o1) of m only.
+func (d *dims) gatherRows(t []float32, i0, i1, o0, o1 int, m []float32, ld int) {
 	for img := i0; img < i1; img++ {
 		off := (img - i0) * d.p
 		src := t[img*d.out : (img+1)*d.out]
-		for o := 0; o < d.oc; o++ {
+		for o := o0; o < o1; o++ {
 			copy(m[o*ld+off:o*ld+off+d.p], src[o*d.p:(o+1)*d.p])
 		}
 	}

@@ -86,6 +86,16 @@ func makePlan(n, p, k int, lim limits) plan {
 	}
 	total := n * p
 	nb := max(1, min(n, max(total/lim.blockCols, min(minBlocks, total/lim.minBlockCols))))
+	// A thin matrix (the first layer's ten rows) fits its budget with
+	// wider tiles: fewer GEMM calls, each as cheap to feed.
+	wide := max(lim.tileCols, min(4*lim.tileCols, lim.budget/k))
+	if p < lim.groupBelow && total <= wide {
+		// A batch that fits one tile is one block: its weight gradient is
+		// split between lanes by rows of the column matrix instead (see
+		// wgradChunked), with no partial sums to add. (Two tiles or more
+		// are faster in blocks, each packing its output gradient once.)
+		nb = 1
+	}
 	if p >= lim.groupBelow {
 		// Images that fill tiles alone get a block each: blocks of
 		// several would leave lanes idle at the end of a batch that does
@@ -97,9 +107,6 @@ func makePlan(n, p, k int, lim limits) plan {
 	}
 	pl.imgsPerBlock = (n + nb - 1) / nb
 	pl.blocks = (n + pl.imgsPerBlock - 1) / pl.imgsPerBlock
-	// A thin matrix (the first layer's ten rows) fits its budget with
-	// wider tiles: fewer GEMM calls, each as cheap to feed.
-	wide := max(lim.tileCols, min(4*lim.tileCols, lim.budget/k))
 	if p > wide {
 		pl.tilesPerImg = (p + wide - 1) / wide
 		// Even tiles, rounded up to a multiple of 16 columns (one AVX-512
