@@ -41,7 +41,7 @@ type rowsB struct {
 // at returns where B[p][j] is in b.
 func (r *rowsB) at(p, j int) int { return r.off[p] + j/r.width*r.stride + j%r.width }
 
-func sgemm(ks *kernels.Set, threads int, inPlace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+func sgemm(ks *kernels.Set, threads int, ws *workspace, inPlace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, rows rowsB, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
@@ -62,10 +62,14 @@ func sgemm(ks *kernels.Set, threads int, inPlace, transA, transB bool, m, n, k i
 	q.prefetchB = k*n > cachedFloats && rows.off == nil
 	threads = min(threads, max(1, int(2*float64(m)*float64(n)*float64(k)/minFlopsPerThread)))
 	if threads > 1 {
-		parallel(&q, threads)
+		parallel(&q, threads, ws)
 		return
 	}
-	ws := getWorkspace()
+	if ws != nil {
+		q.run(ws, 0, m, 0, n, 0, 1)
+		return
+	}
+	ws = getWorkspace()
 	q.run(ws, 0, m, 0, n, 0, 1)
 	putWorkspace(ws)
 }

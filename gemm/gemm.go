@@ -57,7 +57,20 @@ type Options struct {
 	// 1 KiB (rows that far apart share few L1 sets). It is ignored when B
 	// is transposed. The result is the same bit for bit either way.
 	InPlaceB bool
+	// Workspace, if not nil, holds the packing buffers of the calling
+	// goroutine's part of the call (see Workspace).
+	Workspace *Workspace
 }
+
+// A Workspace holds packing buffers for the GEMM calls one goroutine makes
+// one after another. Without one a call takes buffers from a list shared
+// by every goroutine, the last returned first: with two goroutines calling
+// in turn, each call packs into buffers the other core has just written,
+// whose cache lines must first come over from it. A goroutine that keeps
+// its own Workspace packs into lines its core already holds. The zero
+// value is ready; buffers grow to the largest call and are kept. A
+// Workspace must not be used by two calls at once.
+type Workspace struct{ ws workspace }
 
 // resolve returns the kernel set and thread count a call with o uses.
 func (o Options) resolve() (*kernels.Set, int) {
@@ -71,12 +84,21 @@ func (o Options) resolve() (*kernels.Set, int) {
 	return ks, t
 }
 
+// workspace returns the caller's packing buffers, or nil for the shared
+// list's.
+func (o Options) workspace() *workspace {
+	if o.Workspace == nil {
+		return nil
+	}
+	return &o.Workspace.ws
+}
+
 // Sgemm is the package-level Sgemm with these options.
 func (o Options) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	ks, t := o.resolve()
-	sgemm(ks, t, o.InPlaceB, transA, transB, m, n, k, alpha, a, lda, b, ldb, rowsB{}, beta, c, ldc)
+	sgemm(ks, t, o.workspace(), o.InPlaceB, transA, transB, m, n, k, alpha, a, lda, b, ldb, rowsB{}, beta, c, ldc)
 }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices,
@@ -141,7 +163,7 @@ func (o Options) SgemmRows(m, n, k int, alpha float32, a []float32, lda int,
 		}
 	}
 	ks, t := o.resolve()
-	sgemm(ks, t, false, false, false, m, n, k, alpha, a, lda, b, 0, rowsB{off: boff[:k], width: width, stride: stride, maxOff: maxOff}, beta, c, ldc)
+	sgemm(ks, t, o.workspace(), false, false, false, m, n, k, alpha, a, lda, b, 0, rowsB{off: boff[:k], width: width, stride: stride, maxOff: maxOff}, beta, c, ldc)
 }
 
 func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

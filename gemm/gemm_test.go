@@ -421,6 +421,37 @@ func TestNoAllocations(t *testing.T) {
 	}
 }
 
+// TestWorkspace checks Options.Workspace: one Workspace reused for calls of
+// growing and shrinking shapes, serial and parallel, gives the results of
+// calls without one, bit for bit, and once grown allocates nothing.
+func TestWorkspace(t *testing.T) {
+	rnd := testkit.Rand(9)
+	var ws gemm.Workspace
+	for _, s := range [][3]int{{70, 300, 150}, {3, 5, 7}, {130, 200, 600}, {64, 30, 40}} {
+		for _, tr := range trans {
+			p := newProblem(t, rnd, tr[0], tr[1], s[0], s[1], s[2], 1.25, 0.5, 1, false)
+			for _, threads := range []int{1, 3} {
+				want := append([]float32(nil), p.c...)
+				gemm.Options{Threads: threads}.Sgemm(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, want, p.ldc)
+				got := append([]float32(nil), p.c...)
+				o := gemm.Options{Threads: threads, Workspace: &ws}
+				o.Sgemm(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, got, p.ldc)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v threads=%d: C[%d] = %g with a Workspace, %g without", p, threads, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+	p := newProblem(t, rnd, false, true, 130, 200, 600, 1, 0, 0, false)
+	for _, threads := range []int{1, 2} {
+		o := gemm.Options{Threads: threads, Workspace: &ws}
+		p.run(o)
+		assert.Zero(t, testing.AllocsPerRun(10, func() { p.run(o) }), "threads=%d", threads)
+	}
+}
+
 func TestThreadsSetting(t *testing.T) {
 	defer gemm.SetThreads(0)
 	gemm.SetThreads(3)

@@ -25,6 +25,11 @@ type job struct {
 	// C's rows (or columns, byCols) are split at whole micro-tiles:
 	// lane i gets units [i*units/parts, (i+1)*units/parts) of unit each.
 	size, unit, units, parts int
+	// ws[i] is lane i's packing buffers, kept with the job (a caller
+	// usually gets back the job it returned, so its lanes their buffers);
+	// lane 0 runs in the caller and uses the caller's own when it has one.
+	ws     []*workspace
+	caller *workspace
 }
 
 // sharedA is the packed A of a call split by columns, where every goroutine
@@ -103,6 +108,7 @@ func getJob() *job {
 
 func putJob(j *job) {
 	j.q = call{}
+	j.caller = nil
 	pool.Lock()
 	pool.jobs = append(pool.jobs, j)
 	pool.Unlock()
@@ -114,20 +120,23 @@ func (j *job) bounds(i int) int { return min(j.size, i*j.units/j.parts*j.unit) }
 // RunLane computes lane i's block of C, with a workspace of its own.
 func (j *job) RunLane(i int) {
 	lo, hi := j.bounds(i), j.bounds(i+1)
-	ws := getWorkspace()
+	ws := j.ws[i]
+	if i == 0 && j.caller != nil {
+		ws = j.caller
+	}
 	if j.byCols {
 		j.q.run(ws, 0, j.q.m, lo, hi, i, j.parts)
 	} else {
 		j.q.run(ws, lo, hi, 0, j.q.n, i, j.parts)
 	}
-	putWorkspace(ws)
 }
 
 // parallel runs q on threads goroutines (threads >= 2), splitting C into
 // that many blocks of whole micro-tiles: by columns when A is the smaller
 // operand (each block packs all of A), by rows otherwise.
-func parallel(q *call, threads int) {
+func parallel(q *call, threads int, caller *workspace) {
 	j := getJob()
+	j.caller = caller
 	j.q = *q
 	q = &j.q
 	j.byCols = q.m <= q.n
@@ -141,6 +150,9 @@ func parallel(q *call, threads int) {
 	}
 	j.units = (j.size + j.unit - 1) / j.unit
 	j.parts = min(threads, j.units, maxThreads)
+	for len(j.ws) < j.parts {
+		j.ws = append(j.ws, new(workspace))
+	}
 	j.team.Run(j, j.parts)
 	putJob(j)
 }
