@@ -110,6 +110,16 @@ type lane struct {
 	// it (forwardImplicit).
 	pad []float32
 	off []int
+	// ws is the lane's GEMM packing buffers: the same ones call after
+	// call, in the caches of the core the lane runs on.
+	ws gemm.Workspace
+}
+
+// opt returns the call's GEMM options for lane l, with l's packing buffers.
+func (c *Conv2D) opt(l *lane) gemm.Options {
+	o := c.gemmOpt
+	o.Workspace = &l.ws
+	return o
 }
 
 // New returns a Conv2D for g, or the error Geometry.Check reports.
@@ -611,7 +621,7 @@ func (c *Conv2D) forwardBlock(l *lane, b int) {
 			r1 := min(c.kx, r0+c.pl.rows)
 			col := l.col[:(r1-r0)*ld]
 			c.columns(t, r0, r1, col, ld)
-			c.gemmOpt.Sgemm(false, false, d.oc, cols, r1-r0, 1, a[r0:], lda, col, ld, beta, y, ldy)
+			c.opt(l).Sgemm(false, false, d.oc, cols, r1-r0, 1, a[r0:], lda, col, ld, beta, y, ldy)
 			beta = 1
 		}
 		if t.single() {
@@ -694,12 +704,12 @@ func (c *Conv2D) backwardBlock(l *lane, b int) {
 				}
 				// part[:, r0:r1] (+)= dyt * col^T, summed over the tile's
 				// columns.
-				c.gemmOpt.Sgemm(false, true, d.oc, r1-r0, cols, 1, dyt, ldd, col, cols, beta, part[r0:], c.kx)
+				c.opt(l).Sgemm(false, true, d.oc, r1-r0, cols, 1, dyt, ldd, col, cols, beta, part[r0:], c.kx)
 			}
 			if r1 = min(r1, d.k); c.dx != nil && r1 > r0 {
 				// dcol = w[:, r0:r1]^T * dyt, then folded back into dx.
 				dcol := l.col[:(r1-r0)*cols]
-				c.gemmOpt.Sgemm(true, false, r1-r0, cols, d.oc, 1, c.w[r0:], d.k, dyt, ldd, 0, dcol, cols)
+				c.opt(l).Sgemm(true, false, r1-r0, cols, d.oc, 1, c.w[r0:], d.k, dyt, ldd, 0, dcol, cols)
 				if t.single() {
 					d.col2im(dcol, cols, 0, t.p0, t.p1, r0, r1, c.dx[t.img0*d.in:(t.img0+1)*d.in])
 				} else {
@@ -867,10 +877,10 @@ func (c *Conv2D) wgradChunk(l *lane, u int) {
 		// dw[:, r0:r1] (+)= dyt * col^T, summed over the tile's columns;
 		// the row of ones gives db.
 		if k := min(r1, d.k); k > r0 {
-			c.gemmOpt.Sgemm(false, true, d.oc, k-r0, cols, 1, dyt, ldd, col, cols, beta, c.dw[r0:], d.k)
+			c.opt(l).Sgemm(false, true, d.oc, k-r0, cols, 1, dyt, ldd, col, cols, beta, c.dw[r0:], d.k)
 		}
 		if r1 > d.k {
-			c.gemmOpt.Sgemm(false, true, d.oc, 1, cols, 1, dyt, ldd, col[(d.k-r0)*cols:], cols, beta, c.db, 1)
+			c.opt(l).Sgemm(false, true, d.oc, 1, cols, 1, dyt, ldd, col[(d.k-r0)*cols:], cols, beta, c.db, 1)
 		}
 	}
 }

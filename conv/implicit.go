@@ -101,7 +101,7 @@ func (c *Conv2D) forwardImplicit(l *lane, b int) {
 			beta := c.startTile(y, d.p, cols, 0, d.oc)
 			for r0 := 0; r0 < c.kx; r0 += c.pl.rows {
 				r1 := min(c.kx, r0+c.pl.rows)
-				c.gemmOpt.SgemmRows(d.oc, cols, r1-r0, 1, a[r0:], lda, l.pad, l.off[r0:r1], d.ow, wp, beta, y, d.p)
+				c.opt(l).SgemmRows(d.oc, cols, r1-r0, 1, a[r0:], lda, l.pad, l.off[r0:r1], d.ow, wp, beta, y, d.p)
 				beta = 1
 			}
 			c.finishTile(y, at, cols)
@@ -268,7 +268,7 @@ func (c *Conv2D) tileBatch(l *lane, u int) {
 	beta := c.startTile(y, cols, cols, o0, o1)
 	for r0 := 0; r0 < c.kx; r0 += c.pl.rows {
 		r1 := min(c.kx, r0+c.pl.rows)
-		c.gemmOpt.SgemmRows(o1-o0, cols, r1-r0, 1, a[o0*lda+r0:], lda, c.bpad, l.off[r0:r1], d.ow*G, wp*G, beta, y, cols)
+		c.opt(l).SgemmRows(o1-o0, cols, r1-r0, 1, a[o0*lda+r0:], lda, c.bpad, l.off[r0:r1], d.ow*G, wp*G, beta, y, cols)
 		beta = 1
 	}
 	c.activate(y)
