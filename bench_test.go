@@ -336,6 +336,34 @@ func BenchmarkConvSeedNet(b *testing.B) {
 	}
 }
 
+// BenchmarkConvSeedNetThreads times the same stack on one thread and on
+// two, alternating step by step, so that both see the same machine: its
+// speedup is the two-thread ratio with the least noise this shared VM
+// allows (BenchmarkConvSeedNet times the thread counts a second apart).
+func BenchmarkConvSeedNetThreads(b *testing.B) {
+	for _, size := range []int{64, 28} {
+		b.Run(fmt.Sprintf("%dpx", size), func(b *testing.B) {
+			one, two := newConvNet(b, size, 1), newConvNet(b, size, 2)
+			one.step()
+			two.step()
+			var t1, t2 time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				one.step()
+				t1 += time.Since(t0)
+				t0 = time.Now()
+				two.step()
+				t2 += time.Since(t0)
+			}
+			n := float64(b.N)
+			b.ReportMetric(t1.Seconds()*1e3/n, "ms/step-t1")
+			b.ReportMetric(t2.Seconds()*1e3/n, "ms/step-t2")
+			b.ReportMetric(t1.Seconds()/t2.Seconds(), "speedup")
+			b.ReportMetric(2*convBatch*n/(t1+t2).Seconds(), "images/s")
+		})
+	}
+}
+
 // ---- end conv -------------------------------------------------------------
 
 // ---- optim: the fused optimizer steps -------------------------------------
