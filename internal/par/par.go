@@ -200,15 +200,18 @@ func (w *worker) loop() {
 		tk := w.task
 		w.task = task{}
 		tk.t.runLane(tk.r, tk.lane)
+		// Idle before the caller can see the lane done: its next call
+		// must find this worker free, not start another (which would
+		// allocate, and grow the pool call after call).
+		w.state.Store(polling)
 		tk.t.running.Add(-1)
 		tk.t.done.Done()
 		w.idle()
 	}
 }
 
-// idle returns when the worker has been given its next task.
+// idle returns when the worker, polling, has been given its next task.
 func (w *worker) idle() {
-	w.state.Store(polling)
 	for {
 		if Poll(func() bool { return w.state.Load() == running }) {
 			return

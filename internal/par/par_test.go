@@ -146,6 +146,19 @@ func TestParkedWorkersAreReused(t *testing.T) {
 	assert.Equal(t, started, Workers(), "the parked workers took the lanes")
 }
 
+// Back-to-back calls with lanes that do nothing: a worker must be free
+// again by the time its caller's next call hands out lanes.
+func TestBackToBackCallsReuseWorkers(t *testing.T) {
+	var tm Team
+	c := &count{hits: make([]atomic.Int32, 3)}
+	tm.Run(c, 3)
+	started := Workers()
+	for range 20000 {
+		tm.Run(c, 3)
+	}
+	assert.Equal(t, started, Workers(), "workers started for calls that had idle ones")
+}
+
 func TestConcurrentTeams(t *testing.T) {
 	const callers = 6
 	var wg sync.WaitGroup
