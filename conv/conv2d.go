@@ -410,15 +410,18 @@ func (c *Conv2D) run(o op, n int) {
 	c.gemmOpt = gemm.Options{Threads: max(1, threads/lanes), InPlaceB: o == opForward}
 	c.implicit = o == opForward && c.useImplicit()
 	c.batched = o == opForward && c.useBatched()
+	// A batch of one block shares its weight gradient between lanes by
+	// chunks of rows (wgradChunked), when no input gradient is wanted
+	// along with it.
+	c.chunked = o == opBackward && c.dw != nil && c.dx == nil && c.pl.blocks == 1
+	if c.chunked {
+		lanes = threads
+	}
 	// With few blocks per lane, the last blocks' ordered additions to dw
 	// would run one after another while the other lanes wait: those
 	// calls keep every block's gradient and sum them by rows of dw, all
 	// lanes at once, in the same order (the same bits).
-	c.chunked = o == opBackward && c.dw != nil && c.dx == nil && c.pl.blocks == 1
 	c.deferSum = !c.chunked && o == opBackward && c.dw != nil && lanes > 1 && c.pl.blocks <= 2*lanes
-	if c.chunked {
-		lanes = threads
-	}
 	c.grow(lanes, o)
 	c.op = o
 	c.next.Store(0)
