@@ -149,11 +149,11 @@ func TestNoAllocations(t *testing.T) {
 					c.Backward(n, x, w, y, dx, dw, db)
 				}
 				step()
-				assert.Zero(t, testing.AllocsPerRun(5, step), "forward + backward")
-				assert.Zero(t, testing.AllocsPerRun(5, func() { c.Forward(n-1, x[g.InSize():], w, nil, y[g.OutSize():]) }),
+				assert.Zero(t, testkit.AllocsPerRun(5, step), "forward + backward")
+				assert.Zero(t, testkit.AllocsPerRun(5, func() { c.Forward(n-1, x[g.InSize():], w, nil, y[g.OutSize():]) }),
 					"a smaller batch, no bias")
-				assert.Zero(t, testing.AllocsPerRun(5, func() { c.BackwardWeights(n, x, y, dw, nil) }), "weights only")
-				assert.Zero(t, testing.AllocsPerRun(5, func() { c.BackwardData(n, y, w, dx) }), "data only")
+				assert.Zero(t, testkit.AllocsPerRun(5, func() { c.BackwardWeights(n, x, y, dw, nil) }), "weights only")
+				assert.Zero(t, testkit.AllocsPerRun(5, func() { c.BackwardData(n, y, w, dx) }), "data only")
 
 				pg := Pool(g.OutC, g.OutH(), g.OutW(), 2, 2)
 				p, err := NewMaxPool2D(pg)
@@ -161,7 +161,7 @@ func TestNoAllocations(t *testing.T) {
 				p.SetThreads(threads)
 				py := make([]float32, n*pg.OutSize())
 				am := make([]int32, len(py))
-				assert.Zero(t, testing.AllocsPerRun(5, func() {
+				assert.Zero(t, testkit.AllocsPerRun(5, func() {
 					p.Forward(n, y, py, am)
 					p.Backward(n, py, am, y)
 				}), "max-pooling")

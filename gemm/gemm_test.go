@@ -415,7 +415,7 @@ func TestNoAllocations(t *testing.T) {
 			p := newProblem(t, rnd, false, true, s[0], s[1], s[2], 1, 0, 0, false)
 			o := gemm.Options{Threads: threads}
 			p.run(o)
-			allocs := testing.AllocsPerRun(10, func() { p.run(o) })
+			allocs := testkit.AllocsPerRun(10, func() { p.run(o) })
 			assert.Zero(t, allocs, "threads=%d shape %v", threads, s)
 		}
 	}
@@ -448,7 +448,7 @@ func TestWorkspace(t *testing.T) {
 	for _, threads := range []int{1, 2} {
 		o := gemm.Options{Threads: threads, Workspace: &ws}
 		p.run(o)
-		assert.Zero(t, testing.AllocsPerRun(10, func() { p.run(o) }), "threads=%d", threads)
+		assert.Zero(t, testkit.AllocsPerRun(10, func() { p.run(o) }), "threads=%d", threads)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/snnkit/snn/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -230,7 +231,7 @@ func TestTrainBatchAllocatesNothing(t *testing.T) {
 		d := synthetic(3, 8, 4, 16, 16)
 		_, err = tr.TrainBatch(d.X, d.Y)
 		require.NoError(t, err)
-		allocs := testing.AllocsPerRun(5, func() {
+		allocs := testkit.AllocsPerRun(5, func() {
 			if _, err := tr.TrainBatch(d.X, d.Y); err != nil {
 				panic(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snnkit/snn/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -189,7 +190,7 @@ func TestRunAllocatesNothing(t *testing.T) {
 	var tm Team
 	c := &count{hits: make([]atomic.Int32, 3)}
 	tm.Run(c, 3)
-	assert.Zero(t, testing.AllocsPerRun(100, func() { tm.Run(c, 3) }))
+	assert.Zero(t, testkit.AllocsPerRun(100, func() { tm.Run(c, 3) }))
 }
 
 // busy works for d on every lane.
