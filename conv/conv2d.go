@@ -481,8 +481,7 @@ func (c *Conv2D) grow(lanes int, o op) {
 		}
 	}
 	if c.chunked {
-		tiles := (c.pl.n + c.pl.imgsPerTile - 1) / c.pl.imgsPerTile * c.pl.tilesPerImg
-		if need := c.d.oc * tiles * c.pl.maxCols; len(c.dyAll) < need {
+		if need := c.d.oc * c.pl.tiles(0) * c.pl.maxCols; len(c.dyAll) < need {
 			c.dyAll = make([]float32, need)
 		}
 	}
@@ -803,13 +802,7 @@ func (c *Conv2D) sumPartials(u int) {
 // and the GEMMs' depth blocks do not depend on the chunks), so chunks can
 // be as many as the lanes need.
 func (c *Conv2D) wgradChunked(threads int) {
-	tiles := 0
-	for ; ; tiles++ {
-		if _, ok := c.pl.tile(0, tiles); !ok {
-			break
-		}
-	}
-	c.op, c.units = opGatherDy, tiles*c.gatherParts()
+	c.op, c.units = opGatherDy, c.pl.tiles(0)*c.gatherParts()
 	c.next.Store(0)
 	runLanes(c, min(threads, c.units, len(c.lanes)), &c.team)
 	// Two chunks a lane, unless the workspace holds fewer rows (and not

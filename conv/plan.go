@@ -145,6 +145,15 @@ func (pl *plan) images(b int) (i0, i1 int) {
 	return i0, min(pl.n, i0+pl.imgsPerBlock)
 }
 
+// tiles returns the number of tiles of block b.
+func (pl *plan) tiles(b int) int {
+	i0, i1 := pl.images(b)
+	if pl.tilesPerImg > 1 {
+		return (i1 - i0) * pl.tilesPerImg
+	}
+	return (i1 - i0 + pl.imgsPerTile - 1) / pl.imgsPerTile
+}
+
 // tile returns tile i of block b, and false past the block's last tile.
 func (pl *plan) tile(b, i int) (tile, bool) {
 	i0, i1 := pl.images(b)

@@ -27,6 +27,10 @@ func TestPlanCoversEveryColumnOnce(t *testing.T) {
 			nextImg := 0
 			for b := 0; b < pl.blocks; b++ {
 				i0, i1 := pl.images(b)
+				_, ok := pl.tile(b, pl.tiles(b))
+				require.False(t, ok, "block %d has more than tiles() = %d tiles", b, pl.tiles(b))
+				_, ok = pl.tile(b, pl.tiles(b)-1)
+				require.True(t, ok, "block %d has fewer than tiles() = %d tiles", b, pl.tiles(b))
 				require.Equal(t, nextImg, i0, "block %d starts where %d ended", b, b-1)
 				require.Less(t, i0, i1, "block %d is empty", b)
 				nextImg = i1
