@@ -534,18 +534,25 @@ func TestThreadsBitIdentical(t *testing.T) {
 // beyond a guarded B, and matches the packed path bit for bit, for every
 // transpose case (with B transposed the option is ignored), block edges
 // and thread counts.
+// edgeShapes are m, n, k that cross each blocking edge of g: one short
+// of a micro-tile (depth k), one over, several panels and depth blocks,
+// and more rows than a row block; the first three are cheap.
+func edgeShapes(g kernels.Gemm, k int) [][3]int {
+	return [][3]int{
+		{1, 1, 1},
+		{g.MR - 1, g.NR - 1, k},
+		{g.MR + 1, 2*g.NR + 3, g.KC + 1},
+		{2*g.MR + 3, g.NC + g.NR + 1, 2*g.KC + 3},
+		{g.MC + 1, 3 * g.NR, 40},
+	}
+}
+
 func TestInPlaceB(t *testing.T) {
 	forEachSet(t, func(t *testing.T, ks *kernels.Set) {
 		for _, set := range []*kernels.Set{ks, shrunk(ks)} {
 			g := set.Gemm
 			rnd := testkit.Rand(21)
-			shapes := [][3]int{
-				{1, 1, 1},
-				{g.MR - 1, g.NR - 1, 17},
-				{g.MR + 1, 2*g.NR + 3, g.KC + 1},
-				{2*g.MR + 3, g.NC + g.NR + 1, 2*g.KC + 3},
-				{g.MC + 1, 3 * g.NR, 40},
-			}
+			shapes := edgeShapes(g, 17)
 			if set == ks {
 				shapes = shapes[:3] // the shrunk blocks cross every edge cheaply
 			}
@@ -619,13 +626,7 @@ func TestSgemmRows(t *testing.T) {
 		for _, set := range []*kernels.Set{ks, shrunk(ks), &packing} {
 			g := set.Gemm
 			rnd := testkit.Rand(31)
-			shapes := [][3]int{
-				{1, 1, 1},
-				{g.MR - 1, g.NR - 1, 9},
-				{g.MR + 1, 2*g.NR + 3, g.KC + 1},
-				{2*g.MR + 3, g.NC + g.NR + 1, 2*g.KC + 3},
-				{g.MC + 1, 3 * g.NR, 40},
-			}
+			shapes := edgeShapes(g, 9)
 			if set == ks {
 				shapes = shapes[:3]
 			}
