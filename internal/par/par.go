@@ -224,8 +224,8 @@ func (w *worker) idle() {
 	}
 }
 
-// Workers returns how many workers have been started, for tests.
-func Workers() int {
+// started returns how many workers have been started, for tests.
+func started() int {
 	if ws := pool.workers.Load(); ws != nil {
 		return len(*ws)
 	}

@@ -137,14 +137,14 @@ func TestWaitingLanesOnOneProcessor(t *testing.T) {
 func TestParkedWorkersAreReused(t *testing.T) {
 	var tm Team
 	tm.Run(&count{hits: make([]atomic.Int32, 3)}, 3)
-	started := Workers()
+	before := started()
 	time.Sleep(4 * spin) // every worker stops polling and blocks
 	c := &count{hits: make([]atomic.Int32, 3)}
 	tm.Run(c, 3)
 	for i := range c.hits {
 		require.Equal(t, int32(1), c.hits[i].Load(), "lane %d", i)
 	}
-	assert.Equal(t, started, Workers(), "the parked workers took the lanes")
+	assert.Equal(t, before, started(), "the parked workers took the lanes")
 }
 
 // Back-to-back calls with lanes that do nothing: a worker must be free
@@ -153,11 +153,11 @@ func TestBackToBackCallsReuseWorkers(t *testing.T) {
 	var tm Team
 	c := &count{hits: make([]atomic.Int32, 3)}
 	tm.Run(c, 3)
-	started := Workers()
+	before := started()
 	for range 20000 {
 		tm.Run(c, 3)
 	}
-	assert.Equal(t, started, Workers(), "workers started for calls that had idle ones")
+	assert.Equal(t, before, started(), "workers started for calls that had idle ones")
 }
 
 func TestConcurrentTeams(t *testing.T) {
