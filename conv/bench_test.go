@@ -197,6 +197,44 @@ func BenchmarkConv2DVsGEMM(b *testing.B) {
 	}
 }
 
+// BenchmarkConv2DThreads times each layer's forward and backward pass on
+// one thread and on two, alternating step by step (each with its own
+// tensors, so each step finds its data where the other step left the
+// caches), and reports the two-thread speedup: the per-layer twin of the
+// root package's BenchmarkConvSeedNetThreads.
+func BenchmarkConv2DThreads(b *testing.B) {
+	for _, size := range []int{64, 28} {
+		for _, l := range seedNetLayers(size) {
+			b.Run(l.name, func(b *testing.B) {
+				var cs [2]*Conv2D
+				var ds [2]*benchData
+				for i := range cs {
+					c, err := New(l.g)
+					if err != nil {
+						b.Fatal(err)
+					}
+					c.SetThreads(i + 1)
+					cs[i], ds[i] = c, newBenchData(l.g, benchBatch)
+					ds[i].step(c, benchBatch, true, l.first)
+				}
+				var ts [2]time.Duration
+				for b.Loop() {
+					for i := range cs {
+						t0 := time.Now()
+						ds[i].step(cs[i], benchBatch, true, l.first)
+						ts[i] += time.Since(t0)
+					}
+				}
+				n := float64(b.N)
+				b.ReportMetric(ts[0].Seconds()*1e3/n, "ms/step-t1")
+				b.ReportMetric(ts[1].Seconds()*1e3/n, "ms/step-t2")
+				b.ReportMetric(ts[0].Seconds()/ts[1].Seconds(), "speedup")
+				b.ReportMetric(flops(l, benchBatch, true)*2*n/(ts[0]+ts[1]).Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
 // BenchmarkMaxPool2D times the network's four 2x2 poolings, forward and
 // backward.
 func BenchmarkMaxPool2D(b *testing.B) {
