@@ -36,6 +36,8 @@ type Conv2D struct {
 	bpad    []float32
 	g0, gn  int
 	parts   int // lanes share each tile's output channels in this many parts
+	// tiles and bands: the layout of the current call's tiles (batchTiles)
+	tiles, bands int
 
 	// tr, for stride 1, is the convolution whose forward pass is this
 	// one's backward data pass (see backwardData); wt holds its weights.
@@ -491,9 +493,6 @@ func (c *Conv2D) grow(lanes int, o op) {
 	if c.implicit {
 		c.growImplicit(lanes)
 	}
-	if c.batched {
-		c.growBatched()
-	}
 }
 
 // abort wakes the lanes waiting in addPartial after a lane panicked.
@@ -505,6 +504,14 @@ func (c *Conv2D) abort() {
 
 func (c *Conv2D) runLane(i int) {
 	l := &c.lanes[i]
+	if c.op == opTileBatch && c.bands > 1 {
+		// Lane i computes the tiles of band i (batchTiles), in order.
+		per := c.tiles / c.bands
+		for u := i * per; u < (i+1)*per && !c.team.Failed(); u++ {
+			c.tileBatch(l, u)
+		}
+		return
+	}
 	for {
 		b := int(c.next.Add(1)) - 1
 		if b >= c.units || c.team.Failed() {

@@ -95,3 +95,56 @@ func TestConvCasesCoverThePlans(t *testing.T) {
 	require.True(t, oneBlock, "no case has one block")
 	require.True(t, blocks, "no case has several blocks")
 }
+
+// TestBatchTiles checks the batched pass's layout: tiles cover the output
+// rows in order, none taller than batchTiles says or wider than the limit
+// allows; with a tile for every lane, one band of rows per lane, as even
+// as whole rows allow, each cut into the same number of tiles.
+func TestBatchTiles(t *testing.T) {
+	nr := active.Gemm.NR
+	emptyTile := false
+	for oh := 1; oh <= 20; oh++ {
+		for _, ow := range []int{3, 5, 14} {
+			for _, cols := range []int{200, 400, 2048, 1 << 20} {
+				for lanes := 1; lanes <= 4; lanes++ {
+					c, err := New(Valid(1, oh+2, ow+2, 1, 3, 1))
+					require.NoError(t, err)
+					c.lim.batchCols = cols
+					most := max(1, min(oh, cols/(ow*nr)))
+					tiles, bands, rows := c.batchTiles(lanes)
+					what := fmt.Sprintf("oh %d ow %d batchCols %d lanes %d", oh, ow, cols, lanes)
+					banded := lanes > 1 && (oh+most-1)/most >= lanes
+					if banded {
+						require.Equal(t, lanes, bands, what)
+					} else {
+						require.Equal(t, 1, bands, what)
+					}
+					require.Zero(t, tiles%bands, what)
+					per := tiles / bands
+					next, tallest := 0, 0
+					for b := 0; b < bands; b++ {
+						b0 := next
+						for i := 0; i < per; i++ {
+							oh0, oh1 := c.batchTile(b*per+i, tiles, bands)
+							require.Equal(t, next, oh0, "%s: tile %d starts where the last ended", what, b*per+i)
+							require.LessOrEqual(t, oh1-oh0, most, what)
+							emptyTile = emptyTile || oh1 == oh0
+							tallest = max(tallest, oh1-oh0)
+							next = oh1
+						}
+						if banded {
+							lo, hi := oh/lanes, (oh+lanes-1)/lanes
+							if b < oh%lanes {
+								lo = hi
+							}
+							require.True(t, next-b0 >= lo && next-b0 <= hi, "%s: band %d has %d rows", what, b, next-b0)
+						}
+					}
+					require.Equal(t, oh, next, what)
+					require.Equal(t, tallest, rows, what)
+				}
+			}
+		}
+	}
+	require.True(t, emptyTile, "no layout has an empty tile")
+}
