@@ -284,11 +284,11 @@ func (c *Conv2D) tileBatch(l *lane, u int) {
 		return
 	}
 	cols := (oh1 - oh0) * d.ow * G
-	// Parts are whole micro-tiles of rows, as even as they can be.
-	mr := active.Gemm.MR
-	strips := (d.oc + mr - 1) / mr
-	part := u % c.parts
-	o0, o1 := min(d.oc, part*strips/c.parts*mr), min(d.oc, (part+1)*strips/c.parts*mr)
+	// Parts have as even numbers of rows as they can: each may end in a
+	// short micro-tile, but cut at whole micro-tiles 64 rows (12 a
+	// micro-tile with AVX-512) made parts of 36 and 28, one lane a fifth
+	// longer than the other.
+	o0, o1 := evenPart(d.oc, c.parts, u%c.parts)
 	for r, tap := range c.taps {
 		l.off[r] = (tap + oh0*wp) * G
 	}

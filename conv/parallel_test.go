@@ -221,6 +221,7 @@ func TestImplicitSameBits(t *testing.T) {
 		{Same(2, 30, 40, 3, 3, 1), 2, defaultLimits}, // the bias as a row of ones
 		{Same(2, 5, 64, 3, 3, 1), 2, defaultLimits},  // rows of two AVX-512 panels, read in place
 		{Same(3, 9, 32, 20, 3, 1), 2, defaultLimits}, // rows of one
+		{Same(4, 3, 3, 29, 3, 1), 5, defaultLimits},  // one tile: lanes share its output channels
 	}, parallelCases...)
 	for _, tc := range cases {
 		if tc.g.StrideH != 1 {
