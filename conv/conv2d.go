@@ -31,9 +31,8 @@ type Conv2D struct {
 	implicit bool
 	taps     []int
 	// batched: this forward call runs forwardBatched, on images
-	// [g0, g0+gn) at a time, padded into bpad.
+	// [g0, g0+gn) at a time, padded into the lanes' bpad.
 	batched bool
-	bpad    []float32
 	g0, gn  int
 	parts   int // lanes share each tile's output channels in this many parts
 	// tiles and bands: the layout of the current call's tiles (batchTiles)
@@ -94,7 +93,6 @@ const (
 const (
 	opForward op = iota
 	opBackward
-	opPadBatch  // forwardBatched: pad and interleave input channels
 	opTileBatch // forwardBatched: output tiles
 	opGradBatch // forwardBatched: dact, an image at a time
 	opSum       // sumPartials: rows of dw
@@ -112,6 +110,9 @@ type lane struct {
 	// it (forwardImplicit).
 	pad []float32
 	off []int
+	// bpad is the batched pass's interleaved padded images (see
+	// forwardBatched), followed by ones: the rows the lane's tiles read.
+	bpad []float32
 	// ws is the lane's GEMM packing buffers: the same ones call after
 	// call, in the caches of the core the lane runs on.
 	ws gemm.Workspace
@@ -504,12 +505,8 @@ func (c *Conv2D) abort() {
 
 func (c *Conv2D) runLane(i int) {
 	l := &c.lanes[i]
-	if c.op == opTileBatch && c.bands > 1 {
-		// Lane i computes the tiles of band i (batchTiles), in order.
-		per := c.tiles / c.bands
-		for u := i * per; u < (i+1)*per && !c.team.Failed(); u++ {
-			c.tileBatch(l, u)
-		}
+	if c.op == opTileBatch {
+		c.runTiles(l, i)
 		return
 	}
 	for {
@@ -518,10 +515,6 @@ func (c *Conv2D) runLane(i int) {
 			return
 		}
 		switch {
-		case c.op == opPadBatch:
-			c.padBatch(l, b)
-		case c.op == opTileBatch:
-			c.tileBatch(l, b)
 		case c.op == opSum:
 			c.sumPartials(b)
 		case c.op == opGatherDy:

@@ -49,10 +49,11 @@
 // A call splits its batch into blocks of whole images and runs them on up
 // to Threads() goroutines (reused, not started per call), each with its own
 // single-threaded GEMMs; when a batch has fewer blocks than threads, the
-// GEMMs get the spare threads. How a batch is split, and the order in which
-// the blocks' weight gradients are summed, depend only on the geometry and
-// n: results are the same bit for bit for any thread count and GOMAXPROCS,
-// provided gemm's are (its contract).
+// GEMMs get the spare threads. The order in which the blocks' weight
+// gradients are summed depends only on the geometry and n, and how the
+// outputs are cut between goroutines (which may depend on the thread
+// count) changes no sum: results are the same bit for bit for any thread
+// count and GOMAXPROCS, provided gemm's are (its contract).
 //
 // # How it is computed
 //

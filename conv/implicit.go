@@ -183,14 +183,14 @@ func (c *Conv2D) growBatched(threads int) {
 	G := active.Gemm.NR
 	hp, wp := d.padded()
 	plane := hp * wp
-	if len(c.bpad) < (d.c+1)*plane*G {
-		c.bpad = make([]float32, (d.c+1)*plane*G)
-		fill(c.bpad[d.c*plane*G:], 1)
-	}
 	_, _, rows := c.batchTiles(threads)
 	cols := rows * d.ow * G
 	for i := range c.lanes {
 		l := &c.lanes[i]
+		if len(l.bpad) < (d.c+1)*plane*G {
+			l.bpad = make([]float32, (d.c+1)*plane*G)
+			fill(l.bpad[d.c*plane*G:], 1)
+		}
 		if len(l.tmp) < d.oc*cols {
 			l.tmp = make([]float32, d.oc*cols)
 		}
@@ -202,8 +202,8 @@ func (c *Conv2D) growBatched(threads int) {
 }
 
 // forwardBatched runs the batched pass on the batch, G images at a time:
-// the lanes interleave the input channels into bpad, then compute tiles
-// of output rows.
+// each lane interleaves the input rows it needs into its bpad, then
+// computes tiles of output rows (runTiles).
 func (c *Conv2D) forwardBatched(n, threads int) {
 	d := &c.d
 	G := active.Gemm.NR
@@ -220,13 +220,10 @@ func (c *Conv2D) forwardBatched(n, threads int) {
 	if tiles < threads {
 		c.parts = min((threads+tiles-1)/tiles, max(1, d.oc/active.Gemm.MR))
 	}
+	lanes := min(threads, tiles*c.parts) // with bands, one a lane
+	c.gemmOpt.Threads = max(1, threads/lanes)
 	for c.g0 = 0; c.g0 < n; c.g0 += G {
 		c.gn = min(G, n-c.g0)
-		c.op, c.units = opPadBatch, (d.c+c.padChannels()-1)/c.padChannels()
-		c.next.Store(0)
-		runLanes(c, min(threads, c.units), &c.team)
-		lanes := min(threads, tiles*c.parts) // with bands, one a lane
-		c.gemmOpt.Threads = max(1, threads/lanes)
 		c.op, c.units = opTileBatch, tiles*c.parts
 		c.next.Store(0)
 		runLanes(c, lanes, &c.team)
@@ -240,35 +237,59 @@ func (c *Conv2D) forwardBatched(n, threads int) {
 	}
 }
 
-// padChannels is the input channels of a padBatch work unit: enough for
-// about 4096 floats. (Units of one 3 x 3 plane took less time than
-// passing the work counter from core to core.)
-func (c *Conv2D) padChannels() int {
-	return max(1, 4096/(c.d.h*c.d.w*active.Gemm.NR))
-}
-
-// padBatch interleaves the input channels of work unit u into bpad.
-func (c *Conv2D) padBatch(l *lane, u int) {
-	n := c.padChannels()
-	for ch := u * n; ch < min(c.d.c, (u+1)*n); ch++ {
-		c.padChannel(l, ch)
+// runTiles is lane i's share of the batched pass on the current images.
+// With bands, the lane interleaves the input rows that band i reads into
+// its own bpad and computes the band's tiles in order. Otherwise it
+// interleaves every input row and takes tiles, or parts of their output
+// channels, as they come.
+//
+// Every lane that computes tiles pads for itself, though lanes without
+// bands repeat the same copies: a padding pass shared by the lanes
+// before the tiles took as long on two cores as on one (it moves more
+// bytes than it computes), and every tile then read padded rows half of
+// which the other core had written.
+func (c *Conv2D) runTiles(l *lane, i int) {
+	d := &c.d
+	if c.bands > 1 {
+		b0, b1 := evenPart(d.oh, c.bands, i)
+		c.padRows(l, max(0, b0-d.pt), min(d.h, b1+d.kh-1-d.pt))
+		per := c.tiles / c.bands
+		for u := i * per; u < (i+1)*per && !c.team.Failed(); u++ {
+			c.tileBatch(l, u)
+		}
+		return
+	}
+	padded := false
+	for {
+		u := int(c.next.Add(1)) - 1
+		if u >= c.units || c.team.Failed() {
+			return
+		}
+		if !padded {
+			c.padRows(l, 0, d.h)
+			padded = true
+		}
+		c.tileBatch(l, u)
 	}
 }
 
-// padChannel interleaves input channel ch of the current images into
-// bpad: the whole plane into the lane's scratch in one Transpose (whose
-// vector loop works on eight columns at a time, more than a narrow row
-// has), then row by row to its padded place.
-func (c *Conv2D) padChannel(l *lane, ch int) {
+// padRows interleaves input rows [ih0, ih1) of every channel of the
+// current images into the lane's bpad: a channel's rows into the lane's
+// scratch in one Transpose (whose vector loop works on eight columns at
+// a time, more than a narrow row has), then row by row to their padded
+// place. Padding is never written: it stays zero.
+func (c *Conv2D) padRows(l *lane, ih0, ih1 int) {
 	d := &c.d
 	G := active.Gemm.NR
 	hp, wp := d.padded()
-	hw := d.h * d.w
-	plane := l.col[:hw*G]
-	d.ks.Gemm.Transpose(G, hw, c.gn, plane, c.x[c.g0*d.in+ch*hw:], d.in)
-	for ih := 0; ih < d.h; ih++ {
-		at := ((ch*hp+ih+d.pt)*wp + d.pl) * G
-		copy(c.bpad[at:at+d.w*G], plane[ih*d.w*G:])
+	hw, n := d.h*d.w, (ih1-ih0)*d.w
+	rows := l.col[:n*G]
+	for ch := 0; ch < d.c; ch++ {
+		d.ks.Gemm.Transpose(G, n, c.gn, rows, c.x[c.g0*d.in+ch*hw+ih0*d.w:], d.in)
+		for ih := ih0; ih < ih1; ih++ {
+			at := ((ch*hp+ih+d.pt)*wp + d.pl) * G
+			copy(l.bpad[at:at+d.w*G], rows[(ih-ih0)*d.w*G:])
+		}
 	}
 }
 
@@ -297,7 +318,7 @@ func (c *Conv2D) tileBatch(l *lane, u int) {
 	beta := c.startTile(y, cols, cols, o0, o1)
 	for r0 := 0; r0 < c.kx; r0 += c.pl.rows {
 		r1 := min(c.kx, r0+c.pl.rows)
-		c.opt(l).SgemmRows(o1-o0, cols, r1-r0, 1, a[o0*lda+r0:], lda, c.bpad, l.off[r0:r1], d.ow*G, wp*G, beta, y, cols)
+		c.opt(l).SgemmRows(o1-o0, cols, r1-r0, 1, a[o0*lda+r0:], lda, l.bpad, l.off[r0:r1], d.ow*G, wp*G, beta, y, cols)
 		beta = 1
 	}
 	c.activate(y)
