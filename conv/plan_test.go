@@ -105,7 +105,7 @@ func TestBatchTiles(t *testing.T) {
 	emptyTile := false
 	for oh := 1; oh <= 20; oh++ {
 		for _, ow := range []int{3, 5, 14} {
-			for _, cols := range []int{200, 400, 2048, 1 << 20} {
+			for _, cols := range []int{50, 200, 400, 2048, 1 << 20} {
 				for lanes := 1; lanes <= 4; lanes++ {
 					c, err := New(Valid(1, oh+2, ow+2, 1, 3, 1))
 					require.NoError(t, err)
