@@ -198,39 +198,57 @@ func BenchmarkConv2DVsGEMM(b *testing.B) {
 }
 
 // BenchmarkConv2DThreads times each layer's forward and backward pass on
-// one thread and on two, alternating step by step (each with its own
-// tensors, so each step finds its data where the other step left the
-// caches), and reports the two-thread speedup: the per-layer twin of the
-// root package's BenchmarkConvSeedNetThreads.
+// one thread and on two in the same loop, so that both see the same
+// machine (BenchmarkConv2D times them seconds apart, and this VM's speed
+// drifts by several percent within minutes), and reports the two-thread
+// speedup. Each thread count has its own layer and tensors. Two ways:
+//   - warm: runs of 8 steps on one thread, then 8 on two, each run after
+//     an untimed step: the steady state of BenchmarkConv2D (data in the
+//     caches, the pool's workers awake);
+//   - cold: one step each in turn, so each step finds its data where the
+//     other one left the caches and the workers of the two-thread step
+//     asleep after the one-thread step (waking one takes ~120 us here):
+//     the per-layer twin of the root package's BenchmarkConvSeedNetThreads.
 func BenchmarkConv2DThreads(b *testing.B) {
 	for _, size := range []int{64, 28} {
 		for _, l := range seedNetLayers(size) {
-			b.Run(l.name, func(b *testing.B) {
-				var cs [2]*Conv2D
-				var ds [2]*benchData
-				for i := range cs {
-					c, err := New(l.g)
-					if err != nil {
-						b.Fatal(err)
-					}
-					c.SetThreads(i + 1)
-					cs[i], ds[i] = c, newBenchData(l.g, benchBatch)
-					ds[i].step(c, benchBatch, true, l.first)
-				}
-				var ts [2]time.Duration
-				for b.Loop() {
+			for _, mode := range []struct {
+				name string
+				run  int // timed steps in a run
+				warm bool
+			}{{"warm", 8, true}, {"cold", 1, false}} {
+				b.Run(l.name+"/"+mode.name, func(b *testing.B) {
+					var cs [2]*Conv2D
+					var ds [2]*benchData
 					for i := range cs {
-						t0 := time.Now()
-						ds[i].step(cs[i], benchBatch, true, l.first)
-						ts[i] += time.Since(t0)
+						c, err := New(l.g)
+						if err != nil {
+							b.Fatal(err)
+						}
+						c.SetThreads(i + 1)
+						cs[i], ds[i] = c, newBenchData(l.g, benchBatch)
+						ds[i].step(c, benchBatch, true, l.first)
 					}
-				}
-				n := float64(b.N)
-				b.ReportMetric(ts[0].Seconds()*1e3/n, "ms/step-t1")
-				b.ReportMetric(ts[1].Seconds()*1e3/n, "ms/step-t2")
-				b.ReportMetric(ts[0].Seconds()/ts[1].Seconds(), "speedup")
-				b.ReportMetric(flops(l, benchBatch, true)*2*n/(ts[0]+ts[1]).Seconds()/1e9, "GFLOP/s")
-			})
+					var ts [2]time.Duration
+					for b.Loop() {
+						for i := range cs {
+							if mode.warm {
+								ds[i].step(cs[i], benchBatch, true, l.first)
+							}
+							t0 := time.Now()
+							for range mode.run {
+								ds[i].step(cs[i], benchBatch, true, l.first)
+							}
+							ts[i] += time.Since(t0)
+						}
+					}
+					steps := float64(b.N * mode.run)
+					b.ReportMetric(ts[0].Seconds()*1e3/steps, "ms/step-t1")
+					b.ReportMetric(ts[1].Seconds()*1e3/steps, "ms/step-t2")
+					b.ReportMetric(ts[0].Seconds()/ts[1].Seconds(), "speedup")
+					b.ReportMetric(flops(l, benchBatch, true)*2*steps/(ts[0]+ts[1]).Seconds()/1e9, "GFLOP/s")
+				})
+			}
 		}
 	}
 }
