@@ -133,7 +133,7 @@ func (c *Conv2D) useBatched() bool {
 // lanes lanes, and returns the number of tiles, of bands, and the rows of
 // the tallest tile. With a tile for every lane, the rows are cut into one
 // band per lane, as even as whole rows allow, and each band into the same
-// number of tiles: lane j computes the tiles of band j (runLane), so each
+// number of tiles: lane j computes the tiles of band j (runTiles), so each
 // core reads the padded rows of its band and writes the same output lines
 // call after call. (With lanes taking tiles in turn, the kernel ran ~10%
 // slower on two cores than on one, and the output of 14-px layers was
@@ -305,10 +305,10 @@ func (c *Conv2D) tileBatch(l *lane, u int) {
 		return
 	}
 	cols := (oh1 - oh0) * d.ow * G
-	// Parts have as even numbers of rows as they can: each may end in a
-	// short micro-tile, but cut at whole micro-tiles 64 rows (12 a
-	// micro-tile with AVX-512) made parts of 36 and 28, one lane a fifth
-	// longer than the other.
+	// Parts have as even numbers of rows as they can, each perhaps ending
+	// in a short micro-tile: cut at whole micro-tiles (12 rows with
+	// AVX-512), 64 rows made parts of 36 and 28, one lane's a fifth
+	// longer than the other's.
 	o0, o1 := evenPart(d.oc, c.parts, u%c.parts)
 	for r, tap := range c.taps {
 		l.off[r] = (tap + oh0*wp) * G
