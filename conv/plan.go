@@ -38,9 +38,12 @@ type limits struct {
 	// computed for nothing), or always, or never.
 	implicit   int
 	implicitOW int
-	// batchCols is about the widest tile of the batched pass (see
-	// batchTiles).
+	// batchCols is about the width of a tile of the batched pass, up to
+	// twice that while the tile's output (OutC times its columns, which
+	// a lane keeps until it unpacks them) stays within batchOut floats
+	// (see batchTiles).
 	batchCols int
+	batchOut  int
 }
 
 const (
@@ -58,6 +61,7 @@ var defaultLimits = limits{
 	minBlockCols: 128,
 	implicitOW:   24,
 	batchCols:    2048,
+	batchOut:     1 << 18, // 1 MiB: half this machine's L2
 }
 
 // minBlocks is how many blocks a batch is cut into at least when it has

@@ -97,22 +97,33 @@ func TestConvCasesCoverThePlans(t *testing.T) {
 }
 
 // TestBatchTiles checks the batched pass's layout: tiles cover the output
-// rows in order, none taller than batchTiles says or wider than the limit
-// allows; with a tile for every lane, one band of rows per lane, as even
+// rows in order, none taller than batchTiles says or wider than the limits
+// allow; with a tile for every lane, one band of rows per lane, as even
 // as whole rows allow, each cut into the same number of tiles.
 func TestBatchTiles(t *testing.T) {
 	nr := active.Gemm.NR
 	emptyTile := false
 	for oh := 1; oh <= 20; oh++ {
 		for _, ow := range []int{3, 5, 14} {
-			for _, cols := range []int{50, 200, 400, 2048, 1 << 20} {
+			for _, lim := range []struct{ cols, out, oc int }{
+				{50, 0, 1}, {200, 0, 1}, {400, 0, 1}, {2048, 0, 1}, {1 << 20, 0, 1},
+				{200, 1 << 30, 1}, {400, 20000, 40}, {100, 6000, 3},
+			} {
 				for lanes := 1; lanes <= 4; lanes++ {
-					c, err := New(Valid(1, oh+2, ow+2, 1, 3, 1))
+					c, err := New(Valid(1, oh+2, ow+2, lim.oc, 3, 1))
 					require.NoError(t, err)
-					c.lim.batchCols = cols
-					most := max(1, min(oh, cols/(ow*nr)))
+					c.lim.batchCols, c.lim.batchOut = lim.cols, lim.out
+					// The most rows a tile may have: one, or as many as fit
+					// batchCols, or twice that if the output fits batchOut.
+					most := 1
+					for r := 2; r <= oh; r++ {
+						w := r * ow * nr
+						if w <= lim.cols || w <= 2*lim.cols && lim.oc*w <= lim.out {
+							most = r
+						}
+					}
 					tiles, bands, rows := c.batchTiles(lanes)
-					what := fmt.Sprintf("oh %d ow %d batchCols %d lanes %d", oh, ow, cols, lanes)
+					what := fmt.Sprintf("oh %d ow %d limits %v lanes %d", oh, ow, lim, lanes)
 					banded := lanes > 1 && (oh+most-1)/most >= lanes
 					if banded {
 						require.Equal(t, lanes, bands, what)
