@@ -130,20 +130,24 @@ func (c *Conv2D) useBatched() bool {
 
 // batchTiles lays out the output rows of the batched pass for a call on
 // lanes lanes, and returns the number of tiles, of bands, and the rows of
-// the tallest tile. A tile is at most lim.batchCols columns wide (unless
-// one row is wider), or up to twice that while its output stays within
-// lim.batchOut floats: a layer with few output channels gets wider tiles,
-// so fewer GEMM calls (each packs the weights) and output pieces for the
-// same bytes (14-px layers, 32 and 64 channels: a tile of 7 rows rather
-// than 4 and 3 made two-thread steps 4-7% faster, one-thread steps 2-4%). With a tile for every lane, the rows are cut into one
-// band per lane, as even as whole rows allow, and each band into the same
-// number of tiles: lane j computes the tiles of band j (runTiles), so each
-// core reads the padded rows of its band and writes the same output lines
-// call after call. (With lanes taking tiles in turn, the kernel ran ~10%
-// slower on two cores than on one, and the output of 14-px layers was
-// written in pieces a line apart by both.) Otherwise there is one band,
-// the tiles as even as whole rows allow, which the lanes share (with the
-// output channels: see forwardBatched).
+// the tallest tile.
+//
+// A tile is at most lim.batchCols columns wide (unless one row is wider),
+// or up to twice that while its output stays within lim.batchOut floats:
+// a layer with few output channels gets wider tiles, so fewer GEMM calls
+// (each packs the weights) and output pieces for the same bytes (14-px
+// layers, 32 and 64 channels: a tile of 7 rows rather than 4 and 3 made
+// two-thread steps 4-7% faster, one-thread steps 2-4%).
+//
+// With a tile for every lane, the rows are cut into one band per lane, as
+// even as whole rows allow, and each band into the same number of tiles:
+// lane j computes the tiles of band j (runTiles), so each core reads the
+// padded rows of its band and writes the same output lines call after
+// call. (With lanes taking tiles in turn, the kernel ran ~10% slower on
+// two cores than on one, and the output of 14-px layers was written in
+// pieces a line apart by both.) Otherwise there is one band, the tiles as
+// even as whole rows allow, which the lanes share (with the output
+// channels: see forwardBatched).
 func (c *Conv2D) batchTiles(lanes int) (tiles, bands, rows int) {
 	oh := c.d.oh
 	cols := max(c.lim.batchCols, min(2*c.lim.batchCols, c.lim.batchOut/c.d.oc))
