@@ -164,7 +164,7 @@ func (c *Conv2D) batchTiles(lanes int) (tiles, bands, rows int) {
 // batchTile returns the output rows [oh0, oh1) of tile t of the layout
 // batchTiles returned: tile t%per of band t/per, per = tiles/bands. The
 // taller bands and tiles come first, so that lanes taking one band's
-// tiles in order end together (14 rows in one band make tiles of 4, 4, 3
+// tiles in order end together (14 rows cut into four tiles make 4, 4, 3
 // and 3: two lanes take 7 rows each, where 4, 4, 4 and 2 left one idle
 // for a seventh of the pass). A tile may be empty (oh0 == oh1) when a
 // band has fewer rows than tiles.
