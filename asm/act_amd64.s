@@ -1879,7 +1879,7 @@ DATA c0000007fx8<>+28(SB)/4, $0x0000007f
 GLOBL c0000007fx8<>(SB), RODATA|NOPTR, $32
 
 // func SumAVX2(x []float32) float64
-// Requires: AVX, AVX512F, AVX512VL, CMOV, SSE2
+// Requires: AVX, CMOV, SSE2
 TEXT ·SumAVX2(SB), NOSPLIT, $0-32
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
@@ -1955,13 +1955,13 @@ flush:
 	JMP          block
 
 done:
-	VADDPD        Y1, Y0, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPD        X1, X0, X1
-	VPERMILPD     $0x01, X1, X0
-	VADDSD        X0, X1, X1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
 	VZEROUPPER
-	MOVSD         X1, ret+24(FP)
+	MOVSD        X1, ret+24(FP)
 	RET
 
 // func SumF32AVX2(x []float32) float32
@@ -2045,7 +2045,7 @@ done:
 	RET
 
 // func MomentsAVX2(x []float32, shift float32) (s1 float64, s2 float64)
-// Requires: AVX, AVX2, AVX512F, AVX512VL, CMOV, FMA3, SSE, SSE2
+// Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
 TEXT ·MomentsAVX2(SB), NOSPLIT, $0-48
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
@@ -2160,19 +2160,19 @@ flush:
 	JMP          block
 
 done:
-	VADDPD        Y2, Y1, Y1
-	VEXTRACTF32X4 $0x01, Y1, X0
-	VADDPD        X0, X1, X0
-	VPERMILPD     $0x01, X0, X1
-	VADDSD        X1, X0, X0
-	VADDPD        Y4, Y3, Y3
-	VEXTRACTF32X4 $0x01, Y3, X1
-	VADDPD        X1, X3, X1
-	VPERMILPD     $0x01, X1, X2
-	VADDSD        X2, X1, X1
+	VADDPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDSD       X1, X0, X0
+	VADDPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
 	VZEROUPPER
-	MOVSD         X0, s1+32(FP)
-	MOVSD         X1, s2+40(FP)
+	MOVSD        X0, s1+32(FP)
+	MOVSD        X1, s2+40(FP)
 	RET
 
 // func AffineAVX2(x []float32, a float32, b float32)

@@ -62,7 +62,14 @@ func (v isa) hsum64(lo, hi reg.VecVirtual) reg.VecVirtual {
 		VADDPD(t, lo.AsY(), lo.AsY())
 	}
 	x := XMM()
-	VEXTRACTF32X4(U8(1), lo.AsY(), x)
+	// The AVX2 set must stay VEX-encoded: VEXTRACTF32X4 is EVEX (AVX512F
+	// and AVX512VL) and faults on CPUs without AVX-512. On AVX-512 the
+	// registers may be Y16-Y31, which only EVEX reaches.
+	if v.Lanes == 16 {
+		VEXTRACTF32X4(U8(1), lo.AsY(), x)
+	} else {
+		VEXTRACTF128(U8(1), lo.AsY(), x)
+	}
 	VADDPD(x, lo.AsX(), x)
 	s := XMM()
 	VPERMILPD(U8(1), x, s)
