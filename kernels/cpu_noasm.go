@@ -4,6 +4,10 @@ package kernels
 
 import "runtime"
 
-func nativeSets() []*Set { return nil }
+var (
+	archBaseline []string
+	archDetect   map[string]*bool
+	archSets     []setSpec
+)
 
 func whyNot(string) string { return "snn has no assembly for " + runtime.GOARCH + " yet" }

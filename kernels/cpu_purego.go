@@ -2,6 +2,10 @@
 
 package kernels
 
-func nativeSets() []*Set { return nil }
+var (
+	archBaseline []string
+	archDetect   map[string]*bool
+	archSets     []setSpec
+)
 
 func whyNot(string) string { return "built with the purego tag" }
