@@ -1,0 +1,198 @@
+package kernels
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Caches is the data cache hierarchy as one core sees it. Sizes are in
+// bytes and 0 when unknown; Shared counts the logical CPUs that share one
+// instance of that level (1 for a private cache).
+type Caches struct {
+	L1D, L2, L3                   int
+	L1DShared, L2Shared, L3Shared int
+	// Line is the cache line size in bytes.
+	Line int
+}
+
+// CPUInfo is what snn knows of the processor it runs on.
+type CPUInfo struct {
+	// Model is the processor's name as it reports it, e.g. "AMD EPYC 7B13".
+	Model  string
+	Caches Caches
+	// Source says where Caches came from: "cpuid leaf 4", "cpuid leaf
+	// 0x8000001d", "sysfs", or "assumed" when nothing could be read.
+	Source string
+}
+
+var cpuInfo = sync.OnceValue(readCPU)
+
+// CPU describes this processor, read once. GEMM derives its cache blocks
+// from CPU().Caches.
+func CPU() CPUInfo { return cpuInfo() }
+
+// assumedCaches stand in when the CPU and the system tell nothing: small
+// enough for any core of the last decade.
+var assumedCaches = Caches{L1D: 32 << 10, L2: 256 << 10, L1DShared: 1, L2Shared: 1, Line: 64}
+
+// cacheLevel is one cache as a CPUID descriptor or sysfs lists it.
+type cacheLevel struct {
+	level  int
+	data   bool // a data or unified cache (not instructions only)
+	size   int
+	shared int
+	line   int
+}
+
+// cachesOf keeps the data caches of levels 1-3 from a list of descriptors.
+func cachesOf(levels []cacheLevel) (Caches, bool) {
+	var c Caches
+	for _, l := range levels {
+		if !l.data || l.size <= 0 {
+			continue
+		}
+		shared := max(l.shared, 1)
+		switch l.level {
+		case 1:
+			c.L1D, c.L1DShared = l.size, shared
+			if l.line > 0 {
+				c.Line = l.line
+			}
+		case 2:
+			c.L2, c.L2Shared = l.size, shared
+		case 3:
+			c.L3, c.L3Shared = l.size, shared
+		}
+	}
+	if c.L1D == 0 || c.L2 == 0 {
+		return Caches{}, false
+	}
+	if c.Line == 0 {
+		c.Line = 64
+	}
+	return c, true
+}
+
+// decodeLeaf4 reads one deterministic cache descriptor, the format of
+// Intel's CPUID leaf 4 and AMD's 0x8000001D: EAX bits 4-0 the type (0
+// none, 1 data, 2 instruction, 3 unified), bits 7-5 the level, bits 25-14
+// the logical CPUs sharing it minus 1; EBX the line size, partitions and
+// ways, each minus 1 (bits 11-0, 21-12, 31-22); ECX the sets minus 1.
+func decodeLeaf4(eax, ebx, ecx uint32) (cacheLevel, bool) {
+	typ := eax & 0x1f
+	if typ == 0 {
+		return cacheLevel{}, false
+	}
+	line := int(ebx&0xfff) + 1
+	parts := int(ebx>>12&0x3ff) + 1
+	ways := int(ebx>>22) + 1
+	sets := int(ecx) + 1
+	return cacheLevel{
+		level:  int(eax >> 5 & 7),
+		data:   typ == 1 || typ == 3,
+		size:   line * parts * ways * sets,
+		shared: int(eax>>14&0xfff) + 1,
+		line:   line,
+	}, true
+}
+
+// sysfsCaches reads the caches of cpu0 from a Linux sysfs tree rooted at
+// root ("/sys/devices/system/cpu/cpu0/cache").
+func sysfsCaches(root string) (Caches, bool) {
+	dirs, _ := filepath.Glob(filepath.Join(root, "index*"))
+	var levels []cacheLevel
+	for _, d := range dirs {
+		read := func(name string) string {
+			b, err := os.ReadFile(filepath.Join(d, name))
+			if err != nil {
+				return ""
+			}
+			return strings.TrimSpace(string(b))
+		}
+		level, err := strconv.Atoi(read("level"))
+		if err != nil {
+			continue
+		}
+		typ := read("type")
+		size := parseSize(read("size"))
+		line, _ := strconv.Atoi(read("coherency_line_size"))
+		levels = append(levels, cacheLevel{
+			level:  level,
+			data:   typ == "Data" || typ == "Unified",
+			size:   size,
+			shared: countCPUs(read("shared_cpu_list")),
+			line:   line,
+		})
+	}
+	return cachesOf(levels)
+}
+
+// parseSize reads sysfs sizes such as "48K", "2048K" or "32M".
+func parseSize(s string) int {
+	mult := 1
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, strings.TrimSuffix(s, "K")
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, strings.TrimSuffix(s, "G")
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n * mult
+}
+
+// countCPUs counts the CPUs of a sysfs list such as "0-3,8-11" or "5".
+func countCPUs(list string) int {
+	n := 0
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			continue
+		}
+		if !isRange {
+			n++
+			continue
+		}
+		if b, err := strconv.Atoi(hi); err == nil && b >= a {
+			n += b - a + 1
+		}
+	}
+	return n
+}
+
+// procModel is the "model name" line of a /proc/cpuinfo text.
+func procModel(cpuinfo string) string {
+	for _, line := range strings.Split(cpuinfo, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// readCPUPortable fills what readCPU's CPUID path could not, from Linux's
+// files, and falls back to assumedCaches.
+func readCPUPortable(info CPUInfo) CPUInfo {
+	if info.Model == "" {
+		if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+			info.Model = procModel(string(b))
+		}
+	}
+	if info.Source == "" {
+		if c, ok := sysfsCaches("/sys/devices/system/cpu/cpu0/cache"); ok {
+			info.Caches, info.Source = c, "sysfs"
+		} else {
+			info.Caches, info.Source = assumedCaches, "assumed"
+		}
+	}
+	return info
+}
