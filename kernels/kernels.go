@@ -47,12 +47,15 @@ var (
 	runnable []*Set
 	// usable is runnable from the one SNN_ISA selects onwards.
 	usable []*Set
+	// forced is SNN_ISA as the process started with it.
+	forced string
 )
 
 func init() {
 	runnable = append(nativeSets(), genericSet())
+	forced = os.Getenv(EnvISA)
 	var err error
-	usable, err = choose(runnable, os.Getenv(EnvISA))
+	usable, err = choose(runnable, forced)
 	if err != nil {
 		panic(err)
 	}
@@ -84,6 +87,67 @@ func choose(sets []*Set, want string) ([]*Set, error) {
 
 // ISA names the instruction set of the kernels in use.
 func ISA() string { return usable[0].ISA }
+
+// Why says in a few words why ISA was chosen: SNN_ISA, or the better sets
+// this CPU or build cannot run and the features it lacks for each, e.g.
+// "no avx512: the CPU lacks AVX512F, AVX512VL, AVX512DQ".
+func Why() string { return why(usable[0].ISA, forced) }
+
+// Availability says whether this CPU and build run one instruction set.
+type Availability struct {
+	ISA  string
+	Runs bool
+	// Why says what is missing when Runs is false.
+	Why string
+}
+
+// Available lists every instruction set snn has for this architecture and
+// build, best first, ending with the generic one, which always runs.
+func Available() []Availability {
+	var out []Availability
+	for _, s := range archSets {
+		a := Availability{ISA: s.isa, Runs: len(missing(s.needs)) == 0}
+		if !a.Runs {
+			a.Why = whyNot(s.isa)
+		}
+		out = append(out, a)
+	}
+	return append(out, Availability{ISA: Generic, Runs: true})
+}
+
+// Describe is ISA followed by Why in parentheses, for a program's first
+// line of output: "avx2 (no avx512: the CPU lacks AVX512F, ...)".
+func Describe() string { return ISA() + " (" + Why() + ")" }
+
+func why(isa, env string) string {
+	if env != "" {
+		var also []string
+		for _, s := range runnable {
+			if s.ISA == isa {
+				break
+			}
+			also = append(also, s.ISA)
+		}
+		if len(also) == 0 {
+			return EnvISA + "=" + env
+		}
+		return EnvISA + "=" + env + "; this CPU also runs " + strings.Join(also, ", ")
+	}
+	var lacks []string
+	for _, s := range archSets {
+		if s.isa == isa {
+			break
+		}
+		lacks = append(lacks, "no "+s.isa+": "+whyNot(s.isa))
+	}
+	if len(archSets) == 0 {
+		return whyNot(isa)
+	}
+	if len(lacks) == 0 {
+		return "the best set for this CPU"
+	}
+	return strings.Join(lacks, "; ")
+}
 
 // Active returns the Set in use.
 func Active() *Set { return usable[0] }

@@ -50,11 +50,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	perOp := func(r testing.BenchmarkResult) float64 { return float64(r.T.Nanoseconds()) / float64(r.N) }
 
 	k := kernels.Active()
-	fmt.Fprintf(stdout, "kernels: %s (runnable here:", k.ISA)
+	fmt.Fprintf(stdout, "kernels: %s\nrunnable here:", kernels.Describe())
 	for _, s := range kernels.Sets() {
 		fmt.Fprintf(stdout, " %s", s.ISA)
 	}
-	fmt.Fprintf(stdout, "), GOMAXPROCS %d\n\n", runtime.GOMAXPROCS(0))
+	fmt.Fprintf(stdout, "; GOMAXPROCS %d\n\n", runtime.GOMAXPROCS(0))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "kernel\tsize\trate\t")
 

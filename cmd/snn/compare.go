@@ -20,6 +20,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/snnkit/snn/kernels"
 	"github.com/snnkit/snn/net"
 )
 
@@ -121,6 +122,7 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if out == "" {
 		out = filepath.Join("runs", "compare-"+time.Now().Format("20060102-150405"))
 	}
+	fmt.Fprintln(stderr, "kernels", kernels.Describe())
 	var results []*runResult
 	for _, v := range chosen {
 		c := cfg

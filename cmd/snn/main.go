@@ -6,6 +6,7 @@
 //	snn eval     -checkpoint FILE [data flags]
 //	snn compare  [flags]   the seed's experiment: ReLU, SELU, SELU + centralization, ...
 //	snn bench    [-quick]  the instruction set in use and the kernels' rates
+//	snn kernels            the CPU, its caches, and which instruction sets it runs
 //	snn plot     RUNDIR    redraw a run folder's plots from its metrics.csv
 //	snn inspect  -run DIR  per layer: measured pre-activation variance against
 //	                       the independent-inputs prediction of omega/tau
@@ -34,6 +35,7 @@ Usage:
   snn eval     -checkpoint FILE   top-1/top-5 of a checkpoint on a data set
   snn compare  [flags]            the same run for ReLU, SELU, SELU + centralization, ...
   snn bench    [-quick]           the instruction set in use and the kernels' rates
+  snn kernels                     the CPU, its caches, and which instruction sets it runs
   snn plot     RUNDIR...          redraw the plots of run folders from their metrics.csv
   snn inspect  -run DIR           why a layer's activation variance is what it is: measured
                                   pre-activation variance vs. the independent-inputs prediction
@@ -63,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCompare(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "kernels":
+		err = cmdKernels(args[1:], stdout, stderr)
 	case "plot":
 		err = cmdPlot(args[1:], stderr)
 	case "inspect":

@@ -128,6 +128,7 @@ func TestResumeIsExact(t *testing.T) {
 	code, stdout, stderr := runCLI(t, append([]string{"train", "-out", whole, "-max-steps", "6"}, common...)...)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "test: top-1")
+	assert.True(t, strings.HasPrefix(stderr, "kernels "+kernels.Describe()+"\n"), "the first line names the kernels and why: %q", stderr)
 	code, _, stderr = runCLI(t, append([]string{"train", "-out", parts, "-max-steps", "3"}, common...)...)
 	require.Equal(t, 0, code, stderr)
 
@@ -239,7 +240,7 @@ func TestBenchQuick(t *testing.T) {
 	skipSlowPaths(t)
 	code, stdout, stderr := runCLI(t, "bench", "-quick")
 	require.Equal(t, 0, code, stderr)
-	for _, want := range []string{"kernels: ", "SELU", "elements/ns", "GFLOP/s", "SeedNet training step"} {
+	for _, want := range []string{"kernels: " + kernels.Describe(), "SELU", "elements/ns", "GFLOP/s", "SeedNet training step"} {
 		assert.Contains(t, stdout, want)
 	}
 }

@@ -56,6 +56,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else if err := cfg.finish(); err != nil {
 		return err
 	}
+	fmt.Fprintln(stderr, "kernels", kernels.Describe())
 	_, err := train(ctx, cfg, opts, stdout, stderr)
 	return err
 }
@@ -165,9 +166,9 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		total = cfg.MaxSteps
 	}
 	valEvery := validationInterval(cfg.ValEvery, perEpoch, total)
-	fmt.Fprintf(stderr, "SeedNet %dx%dx%d -> %d classes, %s, constraint %s, %s; %d parameters; kernels %s, %d threads\n",
+	fmt.Fprintf(stderr, "SeedNet %dx%dx%d -> %d classes, %s, constraint %s, %s; %d parameters; %d threads\n",
 		shape.C, shape.H, shape.W, t.Model.OutputShape().Size(), cfg.Act, cfg.Constraint, cfg.Opt,
-		t.Model.NumParams(), kernels.ISA(), threadsOf(t.Model.Threads()))
+		t.Model.NumParams(), threadsOf(t.Model.Threads()))
 	fmt.Fprintf(stderr, "data %s: %d training images, %d test images; run folder %s\n", ds.name, ds.train.Len(), lenOf(ds.test), dir)
 
 	lr := schedule(cfg, baseLR, total)

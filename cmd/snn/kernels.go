@@ -1,0 +1,69 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/snnkit/snn/kernels"
+)
+
+// cmdKernels prints the CPU, the instruction set in use and why, and every
+// set snn has for this architecture with whether this CPU runs it. The test
+// script reads it to choose which sets to test.
+func cmdKernels(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("kernels", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: snn kernels\n\nPrints the CPU, the kernels in use and why, and which instruction sets this CPU runs.\n")
+	}
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cpu := kernels.CPU()
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	model := cpu.Model
+	if model == "" {
+		model = "unknown model"
+	}
+	fmt.Fprintf(tw, "cpu\t%s\n", model)
+	fmt.Fprintf(tw, "caches\t%s\n", describeCaches(cpu))
+	fmt.Fprintf(tw, "in use\t%s\n", kernels.Describe())
+	for _, a := range kernels.Available() {
+		if a.Runs {
+			fmt.Fprintf(tw, "%s\truns here\n", a.ISA)
+		} else {
+			fmt.Fprintf(tw, "%s\tnot here: %s\n", a.ISA, a.Why)
+		}
+	}
+	return tw.Flush()
+}
+
+// describeCaches is one line such as "L1d 32 KiB, L2 512 KiB, L3 32 MiB
+// shared by 16 (cpuid leaf 0x8000001d)".
+func describeCaches(cpu kernels.CPUInfo) string {
+	c := cpu.Caches
+	s := fmt.Sprintf("L1d %s, L2 %s", bytesIEC(c.L1D), bytesIEC(c.L2))
+	if c.L3 > 0 {
+		s += ", L3 " + bytesIEC(c.L3)
+		if c.L3Shared > 1 {
+			s += fmt.Sprintf(" shared by %d", c.L3Shared)
+		}
+	}
+	return s + " (" + cpu.Source + ")"
+}
+
+// bytesIEC prints a cache size in KiB or MiB.
+func bytesIEC(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
