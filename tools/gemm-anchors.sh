@@ -6,6 +6,14 @@
 #
 #   tools/gemm-anchors.sh ANCHORS_DIR [ROUNDS] [SHAPE_REGEXP] [ISA]
 #
+# ISA is snn's kernel set, avx512 or avx2; the default is avx512 on a CPU
+# with AVX-512 and avx2 otherwise. The libraries get the matching code
+# path: on a CPU with AVX-512, OpenBLAS (which takes this VM for an SSE3
+# Prescott by itself) and BLIS are told Cooperlake/skx for avx512 and
+# Haswell/haswell for avx2. On a CPU without AVX-512 both choose well by
+# themselves (OpenBLAS Zen, BLIS zen3 on Zen 3) and the variables stay
+# unset: Debian's BLIS dies with SIGILL when BLIS_ARCH_TYPE is empty.
+#
 # Needs gcc, libopenblas-dev and libblis-dev. Prints every measurement,
 # then per shape the median over the rounds of each, the ratio of snn to
 # the best library, and the geometric mean of the ratios.
@@ -13,7 +21,17 @@ set -euo pipefail
 anchors=${1:?usage: $0 ANCHORS_DIR [ROUNDS] [SHAPE_REGEXP] [ISA]}
 rounds=${2:-3}
 filter=${3:-[^ ]+}
-isa=${4:-avx512}
+avx512=0
+grep -qw avx512f /proc/cpuinfo && avx512=1
+if [ $avx512 = 1 ]; then isa=${4:-avx512}; else isa=${4:-avx2}; fi
+ob_env=() blis_env=()
+case $avx512/$isa in
+1/avx512) ob_env=(OPENBLAS_CORETYPE=Cooperlake) blis_env=(BLIS_ARCH_TYPE=skx) ;;
+1/avx2) ob_env=(OPENBLAS_CORETYPE=Haswell) blis_env=(BLIS_ARCH_TYPE=haswell) ;;
+0/avx2) ;;
+*) echo "$0: this CPU cannot run snn's $isa kernels" >&2; exit 2 ;;
+esac
+echo "# snn $isa; OpenBLAS ${ob_env[*]:-(its own choice)}; BLIS ${blis_env[*]:-(its own choice)}"
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -29,9 +47,9 @@ for r in $(seq "$rounds"); do
 	while read -r line; do
 		name=${line%% *}
 		echo "$line" >"$tmp/one"
-		OPENBLAS_CORETYPE=Cooperlake OPENBLAS_NUM_THREADS=1 "$tmp/ob" "$tmp/one" ob | awk '{print "ob", $3, $8}'
-		BLIS_ARCH_TYPE=skx BLIS_NUM_THREADS=1 "$tmp/blis" "$tmp/one" blis | awk '{print "blis", $3, $8}'
-		"$tmp/snn.test" -test.run '^$' -test.bench "^BenchmarkGEMM/$name/$isa/threads=1\$" -test.benchtime 0.25s |
+		env "${ob_env[@]}" OPENBLAS_NUM_THREADS=1 "$tmp/ob" "$tmp/one" ob | awk '{print "ob", $3, $8}'
+		env "${blis_env[@]}" BLIS_NUM_THREADS=1 "$tmp/blis" "$tmp/one" blis | awk '{print "blis", $3, $8}'
+		SNN_ISA=$isa "$tmp/snn.test" -test.run '^$' -test.bench "^BenchmarkGEMM/$name/$isa/threads=1\$" -test.benchtime 0.25s |
 			awk -v n="$name" '/^BenchmarkGEMM/ {for (i = 1; i < NF; i++) {if ($(i+1) == "GFLOP/s") g = $i; if ($(i+1) == "%peak") p = $i}; print "snn", n, g, p}'
 	done <"$tmp/shapes"
 done | tee "$tmp/all"
