@@ -14,7 +14,7 @@ import (
 	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/internal/testkit"
 	"github.com/snnkit/snn/kernels"
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 )
 
 // actSizes are the input sizes of the element-wise and reduction
@@ -588,8 +588,8 @@ var seedNetShapes = []struct {
 
 // seedNetBench builds the network and a batch of random images in [0, 1]
 // with random labels.
-func seedNetBench(b *testing.B, size, classes, threads int) (*net.Trainer, []float32, []int32) {
-	m, err := net.NewSeedNet(net.SeedNetConfig{Height: size, Classes: classes, Constraint: net.WeightCentralization{}, Seed: 1})
+func seedNetBench(b *testing.B, size, classes, threads int) (*nn.Trainer, []float32, []int32) {
+	m, err := nn.NewSeedNet(nn.SeedNetConfig{Height: size, Classes: classes, Constraint: nn.WeightCentralization{}, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -602,7 +602,7 @@ func seedNetBench(b *testing.B, size, classes, threads int) (*net.Trainer, []flo
 	for i := range labels {
 		labels[i] = int32(r.IntN(classes))
 	}
-	tr := net.NewTrainer(m, net.NewAdam(), 1)
+	tr := nn.NewTrainer(m, nn.NewAdam(), 1)
 	tr.SetThreads(threads)
 	return tr, x, labels
 }
@@ -634,7 +634,7 @@ func BenchmarkSeedNetInference(b *testing.B) {
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%dpx-%dcls/t%d", s.size, s.classes, threads), func(b *testing.B) {
 				tr, x, _ := seedNetBench(b, s.size, s.classes, threads)
-				c := &net.Context{}
+				c := &nn.Context{}
 				tr.Model.Forward(c, seedNetBatch, x)
 				for b.Loop() {
 					tr.Model.Forward(c, seedNetBatch, x)

@@ -14,7 +14,7 @@ import (
 	"github.com/snnkit/snn/act"
 	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/kernels"
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 )
 
 // cmdBench measures what the machine does with snn's kernels right now:
@@ -106,11 +106,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if size == 64 {
 			classes = 365
 		}
-		m, err := net.NewSeedNet(net.SeedNetConfig{Height: size, Width: size, Classes: classes, Constraint: net.WeightCentralization{}, Seed: 1})
+		m, err := nn.NewSeedNet(nn.SeedNetConfig{Height: size, Width: size, Classes: classes, Constraint: nn.WeightCentralization{}, Seed: 1})
 		if err != nil {
 			return err
 		}
-		t := net.NewTrainer(m, net.NewAdam(), 1)
+		t := nn.NewTrainer(m, nn.NewAdam(), 1)
 		const batch = 32
 		xb := make([]float32, batch*size*size)
 		lb := make([]int32, batch)

@@ -21,7 +21,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/snnkit/snn/kernels"
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 )
 
 // variant is one arm of the seed's experiment: the same network, seed and
@@ -132,7 +132,7 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		fmt.Fprintf(stderr, "\n== %s\n", v.name)
 		res, err := train(ctx, c, runOptions{out: filepath.Join(out, v.name), progress: progress}, stdout, stderr)
-		var nf *net.NonFiniteError
+		var nf *nn.NonFiniteError
 		switch {
 		case err == nil:
 		case errors.As(err, &nf):

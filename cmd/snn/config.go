@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 )
 
 // Config is everything a training run depends on. It is stored in every
@@ -63,7 +63,7 @@ func defaults() Config {
 	}
 }
 
-// constraints are the values of -constraint (net.ParseConstraint also
+// constraints are the values of -constraint (nn.ParseConstraint also
 // takes maxnorm(M)).
 var constraints = []string{"none", "centralize", "centralize-units", "selfnorm", "selfnorm-tensor", "selfnorm-omega"}
 
@@ -130,7 +130,7 @@ func (c *Config) finish() error {
 	if !slices.Contains(constraints, c.Constraint) && !strings.HasPrefix(c.Constraint, "maxnorm(") {
 		return fmt.Errorf("-constraint %q: want one of %s, or maxnorm(M)", c.Constraint, strings.Join(constraints, ", "))
 	}
-	if _, err := net.ParseConstraint(c.Constraint); err != nil {
+	if _, err := nn.ParseConstraint(c.Constraint); err != nil {
 		return fmt.Errorf("-constraint: %w", err)
 	}
 	switch c.Standardize {

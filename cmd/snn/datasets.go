@@ -6,13 +6,13 @@ import (
 	"io"
 
 	"github.com/snnkit/snn/data"
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 )
 
 // dataSets are the data of one run: the training set, a validation subset
 // evaluated during training, and the full evaluation set.
 type dataSets struct {
-	train, val, test net.Dataset
+	train, val, test nn.Dataset
 	classes          int    // classes in the data
 	name             string // for messages and the README table
 	close            func()
@@ -102,20 +102,20 @@ func pad(s *data.Set, size int) *data.Set {
 	return p
 }
 
-func tensors(s *data.Set) (*net.Tensors, error) {
-	return net.NewTensors(net.Shape{C: s.C, H: s.H, W: s.W}, s.NumClasses, s.X, s.Y)
+func tensors(s *data.Set) (*nn.Tensors, error) {
+	return nn.NewTensors(nn.Shape{C: s.C, H: s.H, W: s.W}, s.NumClasses, s.X, s.Y)
 }
 
 // subset is the first n samples of t (all of them when n is larger); nil
 // when n is 0, which turns validation during training off.
-func subset(t *net.Tensors, n int) net.Dataset {
+func subset(t *nn.Tensors, n int) nn.Dataset {
 	if n <= 0 {
 		return nil
 	}
 	if n >= t.Len() {
 		return t
 	}
-	return &net.Tensors{X: t.X[:n*t.S.Size()], Y: t.Y[:n], S: t.S, K: t.K}
+	return &nn.Tensors{X: t.X[:n*t.S.Size()], Y: t.Y[:n], S: t.S, K: t.K}
 }
 
 // filesData wraps decoded-on-demand image collections.
@@ -144,7 +144,7 @@ func filesData(name string, train, test *data.Files, cfg Config) (*dataSets, err
 	return ds, nil
 }
 
-// files adapts a data.Loader to net.Dataset (and net.Prefetcher): images
+// files adapts a data.Loader to nn.Dataset (and nn.Prefetcher): images
 // are decoded by the loader's goroutines, the next batch while the
 // trainer computes. n, when positive, limits it to the first n images.
 type files struct {
@@ -159,9 +159,9 @@ func (f *files) Len() int {
 	return f.n
 }
 
-func (f *files) Shape() net.Shape {
+func (f *files) Shape() nn.Shape {
 	c, h, w := f.l.Source().Shape()
-	return net.Shape{C: c, H: h, W: w}
+	return nn.Shape{C: c, H: h, W: w}
 }
 
 func (f *files) Classes() int { return f.l.Source().Classes() }

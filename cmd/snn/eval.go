@@ -7,7 +7,7 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 )
 
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -46,7 +46,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("no evaluation set: give -places-val or -val-folder")
 	}
 	cfg := r.cfg
-	m, err := net.Evaluate(t.Model, t.Loss, ds.test, cfg.Batch)
+	m, err := nn.Evaluate(t.Model, t.Loss, ds.test, cfg.Batch)
 	if err != nil {
 		return err
 	}
@@ -60,10 +60,10 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // its model with the checkpoint's weights. The caller closes ds.
 type loadedRun struct {
 	path string // the checkpoint file
-	ckpt *net.Checkpoint
+	ckpt *nn.Checkpoint
 	cfg  Config
 	ds   *dataSets
-	t    *net.Trainer
+	t    *nn.Trainer
 }
 
 // loadRun reads the checkpoint at path (a .snn file, or a run folder
@@ -74,7 +74,7 @@ func loadRun(ctx context.Context, path string, now Config, stderr io.Writer) (_ 
 	if filepath.Ext(path) != ".snn" {
 		path = filepath.Join(path, checkpointName)
 	}
-	c, err := net.ReadCheckpoint(path)
+	c, err := nn.ReadCheckpoint(path)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func loadRun(ctx context.Context, path string, now Config, stderr io.Writer) (_ 
 		}
 	}()
 	if cfg.Standardize == "on" {
-		st, ok, err := net.StandardizationFrom(c.Extra)
+		st, ok, err := nn.StandardizationFrom(c.Extra)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/snnkit/snn/conv"
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 )
 
 const inspectDoc = `Usage: snn inspect -run DIR [flags]
@@ -195,7 +195,7 @@ func writeInspectCSV(w io.Writer, rows []inspectRow) error {
 // It drives the layers one by one with buffers of its own, so that each
 // layer's input and output can be read; the layers compute exactly what
 // Model.Forward computes.
-func inspectModel(m *net.Model, ds net.Dataset, n, chunk int) ([]inspectRow, error) {
+func inspectModel(m *nn.Model, ds nn.Dataset, n, chunk int) ([]inspectRow, error) {
 	if n < 1 || n > ds.Len() {
 		return nil, fmt.Errorf("inspect: %d samples of a data set of %d", n, ds.Len())
 	}
@@ -257,7 +257,7 @@ func inspectModel(m *net.Model, ds net.Dataset, n, chunk int) ([]inspectRow, err
 	labels := make([]int32, chunk)
 	buf := [2][]float32{make([]float32, chunk*biggest), make([]float32, chunk*biggest)}
 	idx := make([]int, 0, chunk)
-	ctx := &net.Context{}
+	ctx := &nn.Context{}
 	for start := 0; start < n; start += chunk {
 		nc := min(chunk, n-start)
 		idx = idx[:0]
@@ -290,7 +290,7 @@ func inspectModel(m *net.Model, ds net.Dataset, n, chunk int) ([]inspectRow, err
 	return rows, nil
 }
 
-func layerName(l net.Layer) string {
+func layerName(l nn.Layer) string {
 	if nl, ok := l.(interface{ Name() string }); ok {
 		return nl.Name()
 	}
@@ -313,12 +313,12 @@ type layerAcc struct {
 
 // newLayerAcc returns the accumulator of l, or nil if l is neither a
 // Conv2D nor a Dense layer.
-func newLayerAcc(l net.Layer, in, out net.Shape) *layerAcc {
+func newLayerAcc(l nn.Layer, in, out nn.Shape) *layerAcc {
 	a := &layerAcc{row: inspectRow{Layer: layerName(l), Kind: l.Kind()}}
 	switch c := l.(type) {
-	case *net.Conv2D:
+	case *nn.Conv2D:
 		a.g = c.Geometry()
-	case *net.Dense:
+	case *nn.Dense:
 		// A Dense layer is the 1x1 convolution of an in.C x 1 x 1 input.
 		a.g = conv.Valid(in.C, 1, 1, out.C, 1, 1)
 	default:

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -74,7 +74,7 @@ func medianOf(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func rows64(p *net.Param) [][]float64 {
+func rows64(p *nn.Param) [][]float64 {
 	var w [][]float64
 	for u := range p.Units() {
 		var r []float64
@@ -118,7 +118,7 @@ func TestInspectDense(t *testing.T) {
 		{"correlated 0.9", 0.9},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := net.NewModel(net.Vector(in), &net.Dense{Units: 3}, &net.SELU{}, &net.Dense{Units: 2})
+			m, err := nn.NewModel(nn.Vector(in), &nn.Dense{Units: 3}, &nn.SELU{}, &nn.Dense{Units: 2})
 			require.NoError(t, err)
 			m.Init(1)
 			k := m.Param("dense_1.kernel")
@@ -141,7 +141,7 @@ func TestInspectDense(t *testing.T) {
 					vecs[s][i] = float64(v)
 				}
 			}
-			ds, err := net.NewTensors(net.Vector(in), 2, x, make([]int32, n))
+			ds, err := nn.NewTensors(nn.Vector(in), 2, x, make([]int32, n))
 			require.NoError(t, err)
 			rows, err := inspectModel(m, ds, n, 512)
 			require.NoError(t, err)
@@ -228,8 +228,8 @@ func TestInspectConvCorrelation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const n = 50
-			m, err := net.NewModel(net.Shape{C: 2, H: 4, W: 5},
-				&net.Conv2D{Filters: 1, KernelSize: 3}, &net.SELU{}, &net.MaxPool2D{}, &net.Flatten{}, &net.Dense{Units: 2})
+			m, err := nn.NewModel(nn.Shape{C: 2, H: 4, W: 5},
+				&nn.Conv2D{Filters: 1, KernelSize: 3}, &nn.SELU{}, &nn.MaxPool2D{}, &nn.Flatten{}, &nn.Dense{Units: 2})
 			require.NoError(t, err)
 			m.Init(3)
 			for i, v := range tc.w {
@@ -247,7 +247,7 @@ func TestInspectConvCorrelation(t *testing.T) {
 					}
 				}
 			}
-			ds, err := net.NewTensors(net.Shape{C: 2, H: 4, W: 5}, 2, x, make([]int32, n))
+			ds, err := nn.NewTensors(nn.Shape{C: 2, H: 4, W: 5}, 2, x, make([]int32, n))
 			require.NoError(t, err)
 			rows, err := inspectModel(m, ds, n, 16)
 			require.NoError(t, err)
@@ -303,9 +303,9 @@ func meanVar(v []float64) (m, s float64) {
 // statistics against Model.Forward's output, over uneven chunks.
 func TestInspectConvSame(t *testing.T) {
 	const n, C, H, W, F = 7, 2, 5, 6, 3
-	sh := net.Shape{C: C, H: H, W: W}
-	m, err := net.NewModel(sh, &net.Conv2D{Filters: F, KernelSize: 3, Padding: net.Same, Init: net.LeCunNormal},
-		&net.SELU{}, &net.MaxPool2D{}, &net.Flatten{}, &net.Dense{Units: 4, Init: net.LeCunNormal})
+	sh := nn.Shape{C: C, H: H, W: W}
+	m, err := nn.NewModel(sh, &nn.Conv2D{Filters: F, KernelSize: 3, Padding: nn.Same, Init: nn.LeCunNormal},
+		&nn.SELU{}, &nn.MaxPool2D{}, &nn.Flatten{}, &nn.Dense{Units: 4, Init: nn.LeCunNormal})
 	require.NoError(t, err)
 	m.Init(5)
 	bias := m.Param("conv2d_1.bias").Value
@@ -317,7 +317,7 @@ func TestInspectConvSame(t *testing.T) {
 	for i := range x {
 		x[i] = float32(r.NormFloat64()*1.5 + 2) // far from mean 0: the shifts matter
 	}
-	ds, err := net.NewTensors(sh, 4, x, make([]int32, n))
+	ds, err := nn.NewTensors(sh, 4, x, make([]int32, n))
 	require.NoError(t, err)
 	rows, err := inspectModel(m, ds, n, 3)
 	require.NoError(t, err)
@@ -432,7 +432,7 @@ func TestInspectConvSame(t *testing.T) {
 
 	// The layers driven one by one compute what Model.Forward computes:
 	// the output's per-unit statistics are the same to rounding.
-	y := m.Forward(&net.Context{}, n, x)
+	y := m.Forward(&nn.Context{}, n, x)
 	var vs, ms []float64
 	for u := range 4 {
 		var col []float64

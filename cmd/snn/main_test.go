@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/snnkit/snn/kernels"
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -108,9 +108,9 @@ func TestFlagErrors(t *testing.T) {
 }
 
 // params reads the parameters of a run folder's checkpoint.
-func params(t *testing.T, dir string) []net.Tensor {
+func params(t *testing.T, dir string) []nn.Tensor {
 	t.Helper()
-	c, err := net.ReadCheckpoint(filepath.Join(dir, checkpointName))
+	c, err := nn.ReadCheckpoint(filepath.Join(dir, checkpointName))
 	require.NoError(t, err)
 	return c.Params
 }
@@ -203,7 +203,7 @@ func TestInterruptSavesAndResumes(t *testing.T) {
 	require.ErrorAs(t, err, &exit, errOut.String())
 	assert.Equal(t, 130, exit.ExitCode(), errOut.String())
 	assert.Contains(t, errOut.String(), "Continue with:")
-	c, err := net.ReadCheckpoint(filepath.Join(dir, checkpointName))
+	c, err := nn.ReadCheckpoint(filepath.Join(dir, checkpointName))
 	require.NoError(t, err)
 	require.Greater(t, c.Step, int64(0))
 	require.Less(t, c.Step, int64(60), "interrupted before the end")

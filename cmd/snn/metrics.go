@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 )
 
 // The fixed columns of metrics.csv; one <layer>_mean and <layer>_var pair
@@ -38,7 +38,7 @@ type recorder struct {
 
 // openRecorder creates metrics.csv in dir, or appends to it when resuming
 // (its header must then match the model's layers).
-func openRecorder(path string, m *net.Model, resume bool) (*recorder, error) {
+func openRecorder(path string, m *nn.Model, resume bool) (*recorder, error) {
 	r := &recorder{rows: map[int64][]string{}, layers: watchedLayers(m), kernels: kernelLayers(m)}
 	r.header = append([]string(nil), fixedColumns...)
 	for _, l := range r.layers {
@@ -73,12 +73,12 @@ func openRecorder(path string, m *net.Model, resume bool) (*recorder, error) {
 	return r, nil
 }
 
-// unitStats are the per-unit statistics of kernels that net.UnitStats
+// unitStats are the per-unit statistics of kernels that nn.UnitStats
 // reports: omega (sum of a unit's weights) and tau (sum of squares).
 var unitStats = []string{"omega_min", "omega_median", "omega_max", "tau_min", "tau_median", "tau_max"}
 
 // kernelLayers names the layers with a kernel, in order.
-func kernelLayers(m *net.Model) []string {
+func kernelLayers(m *nn.Model) []string {
 	var names []string
 	for _, l := range m.Layers() {
 		for _, p := range l.Params() {
@@ -93,11 +93,11 @@ func kernelLayers(m *net.Model) []string {
 
 // watchedLayers names the layers whose outputs the monitor reports as the
 // self-normalization picture: every activation and every pooling.
-func watchedLayers(m *net.Model) []string {
+func watchedLayers(m *nn.Model) []string {
 	var names []string
 	for _, l := range m.Layers() {
 		switch l.(type) {
-		case *net.SELU, *net.ReLU, *net.MaxPool2D:
+		case *nn.SELU, *nn.ReLU, *nn.MaxPool2D:
 			names = append(names, l.(interface{ Name() string }).Name())
 		}
 	}
@@ -118,7 +118,7 @@ func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', 7, 64) }
 
 // step accumulates one training step, and writes the rows of earlier
 // steps, which are complete now.
-func (r *recorder) step(s net.StepStats) error {
+func (r *recorder) step(s nn.StepStats) error {
 	if err := r.flushBefore(s.Step); err != nil {
 		return err
 	}
@@ -144,13 +144,13 @@ func (r *recorder) mark(step int64) {
 	r.n, r.loss, r.top1, r.top5, r.imgs = 0, 0, 0, 0, 0
 }
 
-func (r *recorder) validation(step int64, m net.Metrics) {
+func (r *recorder) validation(step int64, m nn.Metrics) {
 	r.mark(step)
 	row := r.row(step)
 	row[7], row[8], row[9] = fmtF(m.Loss), fmtF(m.Top1), fmtF(m.Top5)
 }
 
-func (r *recorder) report(rep *net.Report) {
+func (r *recorder) report(rep *nn.Report) {
 	r.mark(rep.Step)
 	row := r.row(rep.Step)
 	kbase := len(fixedColumns) + 2*len(r.layers)

@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 )
 
 // buildTrainer makes the SeedNet, optimizer and trainer a configuration
 // describes, for a data set of the given shape and classes.
-func buildTrainer(cfg Config, shape net.Shape, dataClasses int) (*net.Trainer, error) {
+func buildTrainer(cfg Config, shape nn.Shape, dataClasses int) (*nn.Trainer, error) {
 	classes := dataClasses
 	if cfg.Classes > 0 {
 		if cfg.Classes < dataClasses {
@@ -16,37 +16,37 @@ func buildTrainer(cfg Config, shape net.Shape, dataClasses int) (*net.Trainer, e
 		}
 		classes = cfg.Classes
 	}
-	constraint, err := net.ParseConstraint(cfg.Constraint)
+	constraint, err := nn.ParseConstraint(cfg.Constraint)
 	if err != nil {
 		return nil, err
 	}
-	m, err := net.NewSeedNet(net.SeedNetConfig{
+	m, err := nn.NewSeedNet(nn.SeedNetConfig{
 		Height: shape.H, Width: shape.W, Channels: shape.C, Classes: classes,
 		Activation: cfg.Act, Dropout: cfg.AlphaDropout, Constraint: constraint, Seed: cfg.Seed,
 	})
 	if err != nil {
 		return nil, err
 	}
-	opt, err := net.NewOptimizer(cfg.Opt, cfg.LR)
+	opt, err := nn.NewOptimizer(cfg.Opt, cfg.LR)
 	if err != nil {
 		return nil, err
 	}
 	switch o := opt.(type) {
-	case *net.Adam:
+	case *nn.Adam:
 		o.WeightDecay = cfg.WeightDecay
 		if cfg.Eps > 0 {
 			o.Epsilon = cfg.Eps
 		}
-	case *net.Adadelta:
+	case *nn.Adadelta:
 		o.WeightDecay = cfg.WeightDecay
 		if cfg.Eps > 0 {
 			o.Epsilon = cfg.Eps
 		}
-	case *net.SGD:
+	case *nn.SGD:
 		o.WeightDecay = cfg.WeightDecay
 		o.Momentum, o.Nesterov = cfg.Momentum, cfg.Nesterov
 	}
-	t := net.NewTrainer(m, opt, cfg.Seed)
+	t := nn.NewTrainer(m, opt, cfg.Seed)
 	t.SetThreads(cfg.Threads)
 	return t, nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 )
 
 // progress shows a run's steps: a progress bar with the loss, top-1 and
@@ -52,7 +52,7 @@ func newProgress(mode string, w io.Writer, total, done int64) *progress {
 	return p
 }
 
-func (p *progress) step(s net.StepStats) {
+func (p *progress) step(s nn.StepStats) {
 	p.n++
 	p.loss += s.Loss
 	p.top1 += s.Top1
@@ -72,7 +72,7 @@ func (p *progress) step(s net.StepStats) {
 	}
 }
 
-func (p *progress) validation(step int64, m net.Metrics) {
+func (p *progress) validation(step int64, m nn.Metrics) {
 	p.val = fmt.Sprintf(" | val top-1 %.2f%%", 100*m.Top1)
 }
 

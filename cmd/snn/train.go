@@ -15,7 +15,7 @@ import (
 
 	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/kernels"
-	"github.com/snnkit/snn/net"
+	"github.com/snnkit/snn/nn"
 )
 
 // errInterrupted is returned when Ctrl-C stopped training; the message
@@ -64,7 +64,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // resumeConfig reads the run's configuration from its checkpoint; of the
 // flags given now, only -epochs, -max-steps and -threads may change it.
 func resumeConfig(fs *flag.FlagSet, dir string, now Config) (Config, error) {
-	c, err := net.ReadCheckpoint(filepath.Join(dir, checkpointName))
+	c, err := nn.ReadCheckpoint(filepath.Join(dir, checkpointName))
 	if err != nil {
 		return Config{}, fmt.Errorf("-resume %s: %w", dir, err)
 	}
@@ -101,7 +101,7 @@ type runResult struct {
 	Config  Config
 	Dir     string
 	Steps   int64
-	Test    net.Metrics
+	Test    nn.Metrics
 	Elapsed time.Duration
 	// ImagesPerSec is the training throughput over the run.
 	ImagesPerSec float64
@@ -138,7 +138,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		return nil, err
 	}
 	ckpt := filepath.Join(dir, checkpointName)
-	var restored *net.Checkpoint
+	var restored *nn.Checkpoint
 	if resume {
 		if restored, err = t.Load(ckpt); err != nil {
 			return nil, err
@@ -180,9 +180,9 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 	prog := newProgress(opts.progress, stderr, total, t.Step())
 	var images int64
 	var compute time.Duration
-	fit := net.FitConfig{
+	fit := nn.FitConfig{
 		BatchSize: cfg.Batch, Epochs: cfg.Epochs, MaxSteps: cfg.MaxSteps,
-		OnStep: func(s net.StepStats) error {
+		OnStep: func(s nn.StepStats) error {
 			t.Optimizer.SetLearningRate(lr(s.Step + 1))
 			images += int64(s.N)
 			compute += s.Compute + s.Data
@@ -190,13 +190,13 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 			return rec.step(s)
 		},
 		Validation: ds.val, ValidateEvery: valEvery,
-		OnValidate: func(step int64, m net.Metrics) error {
+		OnValidate: func(step int64, m nn.Metrics) error {
 			rec.validation(step, m)
 			prog.validation(step, m)
 			return nil
 		},
 		CheckpointPath: ckpt, CheckpointEvery: perEpoch,
-		Checkpoint: func(c *net.Checkpoint) {
+		Checkpoint: func(c *nn.Checkpoint) {
 			if c.Sections == nil {
 				c.Sections = map[string][]byte{}
 			}
@@ -207,7 +207,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		},
 	}
 	if cfg.MonitorEvery > 0 {
-		fit.Monitor = &net.Monitor{Every: cfg.MonitorEvery, Probes: []net.Probe{&net.UnitStats{}}, OnReport: func(r *net.Report) error {
+		fit.Monitor = &nn.Monitor{Every: cfg.MonitorEvery, Probes: []nn.Probe{&nn.UnitStats{}}, OnReport: func(r *nn.Report) error {
 			rec.report(r)
 			for _, l := range r.Layers {
 				if !l.Watched {
@@ -237,7 +237,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 	if err := writeRunPlots(dir, runTitle(cfg, ds.name)); err != nil {
 		fmt.Fprintf(stderr, "plots: %v\n", err)
 	}
-	var nf *net.NonFiniteError
+	var nf *nn.NonFiniteError
 	switch {
 	case ferr == nil:
 	case errors.Is(ferr, context.Canceled):
@@ -251,7 +251,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		return res, ferr
 	}
 	if ds.test != nil {
-		m, err := net.Evaluate(t.Model, t.Loss, ds.test, cfg.Batch)
+		m, err := nn.Evaluate(t.Model, t.Loss, ds.test, cfg.Batch)
 		if err != nil {
 			return res, err
 		}
@@ -268,22 +268,22 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 // standardization computes the training set's per-channel statistics (or
 // takes them from the checkpoint being resumed) and makes every data set
 // of the run standardized with them; nil when -standardize is off.
-func standardization(cfg Config, ds *dataSets, restored *net.Checkpoint, stderr io.Writer) (*net.Standardization, error) {
+func standardization(cfg Config, ds *dataSets, restored *nn.Checkpoint, stderr io.Writer) (*nn.Standardization, error) {
 	if cfg.Standardize != "on" {
 		return nil, nil
 	}
-	var st net.Standardization
+	var st nn.Standardization
 	found := false
 	if restored != nil {
 		var err error
-		if st, found, err = net.StandardizationFrom(restored.Extra); err != nil {
+		if st, found, err = nn.StandardizationFrom(restored.Extra); err != nil {
 			return nil, err
 		}
 	}
 	if !found {
 		t0 := time.Now()
 		var err error
-		if st, err = net.ComputeStandardization(ds.train, 256); err != nil {
+		if st, err = nn.ComputeStandardization(ds.train, 256); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(stderr, "input standardization from %d training images (%s):", ds.train.Len(), time.Since(t0).Round(time.Millisecond))
@@ -300,8 +300,8 @@ func standardization(cfg Config, ds *dataSets, restored *net.Checkpoint, stderr 
 	return &st, nil
 }
 
-func standardizeAll(st net.Standardization, ds *dataSets) error {
-	for _, p := range []*net.Dataset{&ds.train, &ds.val, &ds.test} {
+func standardizeAll(st nn.Standardization, ds *dataSets) error {
+	for _, p := range []*nn.Dataset{&ds.train, &ds.val, &ds.test} {
 		if *p == nil {
 			continue
 		}
@@ -338,7 +338,7 @@ func threadsOf(n int) int {
 	return n
 }
 
-func lenOf(d net.Dataset) int {
+func lenOf(d nn.Dataset) int {
 	if d == nil {
 		return 0
 	}

@@ -1,5 +1,0 @@
-//go:build !race
-
-package net
-
-const raceEnabled = false

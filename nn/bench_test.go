@@ -1,0 +1,84 @@
+package nn
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/snnkit/snn/internal/testkit"
+)
+
+// BenchmarkStepPhases splits one SeedNet training step (batch 32, Adam,
+// centralization) into its phases, to show where the time of
+// BenchmarkSeedNetStep (root bench_test.go) goes: the forward pass, the
+// loss, the backward pass, the optimizer update and the constraints,
+// each in ms per step, and the element-wise work (activations, pooling)
+// measured layer by layer within the passes.
+func BenchmarkStepPhases(b *testing.B) {
+	for _, s := range []struct{ size, classes int }{{64, 365}, {28, 10}} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dpx-%dcls/t%d", s.size, s.classes, threads), func(b *testing.B) {
+				const n = 32
+				m, err := NewSeedNet(SeedNetConfig{Height: s.size, Classes: s.classes, Constraint: WeightCentralization{}, Seed: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				tr := NewTrainer(m, NewAdam(), 1)
+				tr.SetThreads(threads)
+				r := testkit.Rand(1)
+				x := testkit.Uniform(r, n*s.size*s.size, 0, 1)
+				labels := make([]int32, n)
+				for i := range labels {
+					labels[i] = int32(r.IntN(s.classes))
+				}
+				if _, err := tr.TrainBatch(x, labels); err != nil {
+					b.Fatal(err)
+				}
+				dOut := make([]float32, n*s.classes)
+				var fwd, loss, bwd, upd, con time.Duration
+				perKind := map[string]time.Duration{}
+				c := &Context{Training: true, Seed: 1}
+				for b.Loop() {
+					t0 := time.Now()
+					in := x
+					for i, l := range m.layers {
+						tl := time.Now()
+						y := m.output(i, n)
+						l.Forward(c, n, in, y)
+						in = y
+						perKind[l.Kind()] += time.Since(tl)
+					}
+					t1 := time.Now()
+					tr.Loss.Loss(n, s.classes, in, labels, dOut)
+					t2 := time.Now()
+					m.Backward(c, n, x, dOut, nil)
+					t3 := time.Now()
+					tr.step++
+					tr.Optimizer.Update(tr.step)
+					t4 := time.Now()
+					for _, p := range m.params {
+						if p.Constraint != nil {
+							p.Constraint.Apply(p)
+						}
+					}
+					t5 := time.Now()
+					fwd += t1.Sub(t0)
+					loss += t2.Sub(t1)
+					bwd += t3.Sub(t2)
+					upd += t4.Sub(t3)
+					con += t5.Sub(t4)
+				}
+				per := func(d time.Duration) float64 { return d.Seconds() * 1e3 / float64(b.N) }
+				b.ReportMetric(per(fwd), "fwd-ms")
+				b.ReportMetric(per(perKind["conv2d"]), "fwd-conv-ms")
+				b.ReportMetric(per(perKind["selu"]+perKind["maxpool2d"]), "fwd-elementwise-ms")
+				b.ReportMetric(per(loss), "loss-ms")
+				b.ReportMetric(per(bwd), "bwd-ms")
+				b.ReportMetric(per(upd), "adam-ms")
+				b.ReportMetric(per(con), "centralize-ms")
+				b.ReportMetric(n/(b.Elapsed().Seconds()/float64(b.N)), "images/s")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+	}
+}
