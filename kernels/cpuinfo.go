@@ -10,10 +10,12 @@ import (
 
 // Caches is the data cache hierarchy as one core sees it. Sizes are in
 // bytes and 0 when unknown; Shared counts the logical CPUs that share one
-// instance of that level (1 for a private cache).
+// instance of that level (1 for a private cache); Ways is the
+// associativity (0 when unknown).
 type Caches struct {
 	L1D, L2, L3                   int
 	L1DShared, L2Shared, L3Shared int
+	L1DWays, L2Ways, L3Ways       int
 	// Line is the cache line size in bytes.
 	Line int
 }
@@ -36,7 +38,7 @@ func CPU() CPUInfo { return cpuInfo() }
 
 // assumedCaches stand in when the CPU and the system tell nothing: small
 // enough for any core of the last decade.
-var assumedCaches = Caches{L1D: 32 << 10, L2: 256 << 10, L1DShared: 1, L2Shared: 1, Line: 64}
+var assumedCaches = Caches{L1D: 32 << 10, L2: 256 << 10, L1DShared: 1, L2Shared: 1, L1DWays: 8, L2Ways: 4, Line: 64}
 
 // cacheLevel is one cache as a CPUID descriptor or sysfs lists it.
 type cacheLevel struct {
@@ -45,6 +47,7 @@ type cacheLevel struct {
 	size   int
 	shared int
 	line   int
+	ways   int
 }
 
 // cachesOf keeps the data caches of levels 1-3 from a list of descriptors.
@@ -57,14 +60,14 @@ func cachesOf(levels []cacheLevel) (Caches, bool) {
 		shared := max(l.shared, 1)
 		switch l.level {
 		case 1:
-			c.L1D, c.L1DShared = l.size, shared
+			c.L1D, c.L1DShared, c.L1DWays = l.size, shared, l.ways
 			if l.line > 0 {
 				c.Line = l.line
 			}
 		case 2:
-			c.L2, c.L2Shared = l.size, shared
+			c.L2, c.L2Shared, c.L2Ways = l.size, shared, l.ways
 		case 3:
-			c.L3, c.L3Shared = l.size, shared
+			c.L3, c.L3Shared, c.L3Ways = l.size, shared, l.ways
 		}
 	}
 	if c.L1D == 0 || c.L2 == 0 {
@@ -96,6 +99,7 @@ func decodeLeaf4(eax, ebx, ecx uint32) (cacheLevel, bool) {
 		size:   line * parts * ways * sets,
 		shared: int(eax>>14&0xfff) + 1,
 		line:   line,
+		ways:   ways,
 	}, true
 }
 
@@ -119,12 +123,14 @@ func sysfsCaches(root string) (Caches, bool) {
 		typ := read("type")
 		size := parseSize(read("size"))
 		line, _ := strconv.Atoi(read("coherency_line_size"))
+		ways, _ := strconv.Atoi(read("ways_of_associativity"))
 		levels = append(levels, cacheLevel{
 			level:  level,
 			data:   typ == "Data" || typ == "Unified",
 			size:   size,
 			shared: countCPUs(read("shared_cpu_list")),
 			line:   line,
+			ways:   max(ways, 0),
 		})
 	}
 	return cachesOf(levels)

@@ -27,7 +27,7 @@ var cpuDescriptors = map[string]struct {
 			descriptor(3, 2, 2, 64, 1, 8, 1024),    // L2 512 KiB
 			descriptor(3, 3, 16, 64, 1, 16, 32768), // L3 32 MiB, one CCX
 		},
-		want: Caches{L1D: 32 << 10, L2: 512 << 10, L3: 32 << 20, L1DShared: 2, L2Shared: 2, L3Shared: 16, Line: 64},
+		want: Caches{L1D: 32 << 10, L2: 512 << 10, L3: 32 << 20, L1DShared: 2, L2Shared: 2, L3Shared: 16, L1DWays: 8, L2Ways: 8, L3Ways: 16, Line: 64},
 	},
 	"Intel Xeon Sapphire Rapids": {
 		leaves: [][3]uint32{
@@ -36,7 +36,7 @@ var cpuDescriptors = map[string]struct {
 			descriptor(3, 2, 2, 64, 1, 16, 2048),     // L2 2 MiB
 			descriptor(3, 3, 128, 64, 1, 15, 114688), // L3 105 MiB
 		},
-		want: Caches{L1D: 48 << 10, L2: 2 << 20, L3: 105 << 20, L1DShared: 2, L2Shared: 2, L3Shared: 128, Line: 64},
+		want: Caches{L1D: 48 << 10, L2: 2 << 20, L3: 105 << 20, L1DShared: 2, L2Shared: 2, L3Shared: 128, L1DWays: 12, L2Ways: 16, L3Ways: 15, Line: 64},
 	},
 	"AMD EPYC Zen 4": {
 		leaves: [][3]uint32{
@@ -45,7 +45,7 @@ var cpuDescriptors = map[string]struct {
 			descriptor(3, 2, 2, 64, 1, 8, 2048), // L2 1 MiB
 			descriptor(3, 3, 16, 64, 1, 16, 32768),
 		},
-		want: Caches{L1D: 32 << 10, L2: 1 << 20, L3: 32 << 20, L1DShared: 2, L2Shared: 2, L3Shared: 16, Line: 64},
+		want: Caches{L1D: 32 << 10, L2: 1 << 20, L3: 32 << 20, L1DShared: 2, L2Shared: 2, L3Shared: 16, L1DWays: 8, L2Ways: 8, L3Ways: 16, Line: 64},
 	},
 	"Intel Core 4-core client": {
 		leaves: [][3]uint32{
@@ -54,9 +54,13 @@ var cpuDescriptors = map[string]struct {
 			descriptor(3, 2, 2, 64, 1, 4, 1024),  // L2 256 KiB
 			descriptor(3, 3, 8, 64, 1, 12, 8192), // L3 6 MiB
 		},
-		want: Caches{L1D: 32 << 10, L2: 256 << 10, L3: 6 << 20, L1DShared: 2, L2Shared: 2, L3Shared: 8, Line: 64},
+		want: Caches{L1D: 32 << 10, L2: 256 << 10, L3: 6 << 20, L1DShared: 2, L2Shared: 2, L3Shared: 8, L1DWays: 8, L2Ways: 4, L3Ways: 12, Line: 64},
 	},
 }
+
+// vmCaches is what sysfs lists on the machine snn is developed on (a
+// 2-vCPU slice of a Sapphire Rapids host).
+var vmCaches = Caches{L1D: 48 << 10, L2: 2 << 20, L3: 480 << 20, L1DShared: 1, L2Shared: 1, L3Shared: 2, L1DWays: 12, L2Ways: 16, L3Ways: 16, Line: 64}
 
 func TestCachesFromCPUID(t *testing.T) {
 	for name, tc := range cpuDescriptors {
@@ -90,19 +94,19 @@ func TestSysfsCaches(t *testing.T) {
 	}{
 		{name: "this VM's layout", ok: true,
 			files: map[string]map[string]string{
-				"index0": {"level": "1", "type": "Data", "size": "48K", "shared_cpu_list": "0", "coherency_line_size": "64"},
-				"index1": {"level": "1", "type": "Instruction", "size": "64K", "shared_cpu_list": "0"},
-				"index2": {"level": "2", "type": "Unified", "size": "2048K", "shared_cpu_list": "0"},
-				"index3": {"level": "3", "type": "Unified", "size": "491520K", "shared_cpu_list": "0-1"},
+				"index0": {"level": "1", "type": "Data", "size": "48K", "shared_cpu_list": "0", "coherency_line_size": "64", "ways_of_associativity": "12"},
+				"index1": {"level": "1", "type": "Instruction", "size": "64K", "shared_cpu_list": "0", "ways_of_associativity": "16"},
+				"index2": {"level": "2", "type": "Unified", "size": "2048K", "shared_cpu_list": "0", "ways_of_associativity": "16"},
+				"index3": {"level": "3", "type": "Unified", "size": "491520K", "shared_cpu_list": "0-1", "ways_of_associativity": "16"},
 			},
-			want: Caches{L1D: 48 << 10, L2: 2 << 20, L3: 480 << 20, L1DShared: 1, L2Shared: 1, L3Shared: 2, Line: 64}},
+			want: vmCaches},
 		{name: "Zen 3 with SMT", ok: true,
 			files: map[string]map[string]string{
-				"index0": {"level": "1", "type": "Data", "size": "32K", "shared_cpu_list": "0,16", "coherency_line_size": "64"},
+				"index0": {"level": "1", "type": "Data", "size": "32K", "shared_cpu_list": "0,16", "coherency_line_size": "64", "ways_of_associativity": "8"},
 				"index2": {"level": "2", "type": "Unified", "size": "512K", "shared_cpu_list": "0,16"},
-				"index3": {"level": "3", "type": "Unified", "size": "32M", "shared_cpu_list": "0-7,16-23"},
+				"index3": {"level": "3", "type": "Unified", "size": "32M", "shared_cpu_list": "0-7,16-23", "ways_of_associativity": "16"},
 			},
-			want: Caches{L1D: 32 << 10, L2: 512 << 10, L3: 32 << 20, L1DShared: 2, L2Shared: 2, L3Shared: 16, Line: 64}},
+			want: Caches{L1D: 32 << 10, L2: 512 << 10, L3: 32 << 20, L1DShared: 2, L2Shared: 2, L3Shared: 16, L1DWays: 8, L3Ways: 16, Line: 64}},
 		{name: "no L2", files: map[string]map[string]string{
 			"index0": {"level": "1", "type": "Data", "size": "32K"},
 		}},
