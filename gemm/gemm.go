@@ -3,11 +3,15 @@
 //
 // It follows Goto and BLIS: blocks of A and B are packed into the order
 // the register-blocked micro-kernel of kernels.Active() reads them
-// (AVX-512 12x32, AVX2 6x16, or the pure-Go 4x4 twin), sized for the L1
-// and L2 caches, and the kernel runs over them. Large calls are split
-// between a persistent pool of goroutines; small ones stay on the calling
-// goroutine. The result is bit-for-bit the same whatever the number of
-// threads, and repeated calls allocate nothing once their buffers exist.
+// (AVX-512 12x32, AVX2 6x16, or the pure-Go 4x4 twin), sized for this
+// CPU's L1, L2 and L3 caches (see package kernels), and the kernel runs over
+// them. Large calls are split between a persistent pool of goroutines;
+// small ones stay on the calling goroutine. The result is bit-for-bit the
+// same whatever the number of threads, and repeated calls allocate nothing
+// once their buffers exist. It may depend on the cache sizes: the depth
+// block, derived from the L1 cache, decides where the sums over k are split
+// and so how they round, and CPUs with other caches may give results that
+// differ in the last bits.
 // Package gemm/gonumblas plugs it into gonum.
 package gemm
 

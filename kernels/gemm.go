@@ -7,10 +7,10 @@ import (
 
 // Gemm is the GEMM micro-kernel family: the register-blocked inner loop of
 // package gemm for one instruction set, the shape of its register tile, the
-// cache blocks tuned for it, and the packing helpers. Package gemm does
-// everything else (argument checks, loops, threads). A new instruction set
-// implements Kernel and Peak as specified here and picks MR, NR and the
-// blocks; Copy, Transpose and Prefetch can start as the generic ones of this
+// cache blocks this CPU's caches give that tile, and the packing helpers.
+// Package gemm does everything else (argument checks, loops, threads). A
+// new instruction set implements Kernel and Peak as specified here, picks
+// MR and NR, and has its constructor call setBlocks for the blocks; Copy, Transpose and Prefetch can start as the generic ones of this
 // package (copyPanelsGeneric, transposePanelGeneric, prefetchLengths) and be
 // replaced by faster ones later. Tests in gemm_test.go check every Set
 // against these contracts.
@@ -81,9 +81,10 @@ import (
 // place), and calls Kernel for each MR-row strip of the A block across all
 // NC columns; A is packed strip by strip into MR-row micro-panels the first
 // time a strip is used. The A micro-panel (MR*kc floats) stays in L1 while
-// B panels stream from the kc x NC block held in L2, so KC*NC*4 bytes
-// should be about a third of L2, and MR*KC*4 plus one B panel (KC*NR*4)
-// about the size of L1.
+// B panels stream past it from the kc x NC block held in L2, and the MC x kc
+// block of A waits in L3 for the next column block. The three blocks come
+// from the CPU's cache sizes and associativity, by BLIS's analytical model
+// with A and B exchanged (blocking.go), when the set is built.
 //
 // # Edges
 //
@@ -97,7 +98,7 @@ type Gemm struct {
 	// wide (NR is a whole number of vector registers).
 	MR, NR int
 	// KC is the depth block, MC the rows of A packed at once and NC the
-	// columns of B packed at once.
+	// columns of B packed at once, derived from CPU().Caches at start-up.
 	KC, MC, NC int
 
 	// Kernel updates an m x n strip of C as described above.

@@ -4,22 +4,20 @@ package kernels
 
 import "github.com/snnkit/snn/asm"
 
-// The blocks keep one A micro-panel (MR x KC) and one B panel (KC x NR) in
-// the 48 KiB L1d and the packed KC x NC block of B in half of the 2 MiB L2;
-// A blocks of MC rows are packed once per depth block for all columns.
-// Tuned on the GEMM shapes of the root benchmarks: KC 512 beat 384 and 256
-// by a few percent on the deep convolution shapes, NC and MC mattered less
-// than the noise of this machine.
+// The register tiles; the cache blocks come from this CPU's caches when a
+// set is built (see blocking). Before they did, this machine's fixed blocks
+// (KC 512, MC 3072, NC 480 for both sets, with 48 KiB of L1d and 2 MiB of
+// L2) were tuned on the GEMM shapes of the root benchmarks: KC 512 beat 384
+// and 256 by a few percent on the deep convolution shapes, NC and MC
+// mattered less than the noise.
 var (
 	avx512Gemm = Gemm{
 		MR: 12, NR: 32,
-		KC: 512, MC: 3072, NC: 480,
 		Peak:      asm.GemmPeakAVX512,
 		PeakFlops: 24 * 16 * 2,
 	}
 	avx2Gemm = Gemm{
 		MR: 6, NR: 16,
-		KC: 512, MC: 3072, NC: 480,
 		Peak:      asm.GemmPeakAVX2,
 		PeakFlops: 12 * 8 * 2,
 	}
@@ -27,6 +25,7 @@ var (
 
 func gemmAVX512() Gemm {
 	g := avx512Gemm
+	g.setBlocks(CPU().Caches)
 	g.Kernel = func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
 		avx512Gemm.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
 		asm.GemmKernelAVX512(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
@@ -48,6 +47,7 @@ func gemmAVX512() Gemm {
 
 func gemmAVX2() Gemm {
 	g := avx2Gemm
+	g.setBlocks(CPU().Caches)
 	g.Kernel = func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
 		avx2Gemm.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
 		asm.GemmKernelAVX2(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)

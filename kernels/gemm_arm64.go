@@ -5,21 +5,18 @@ package kernels
 import "github.com/snnkit/snn/asm"
 
 // The NEON micro-kernel keeps an 8x12 tile of C in 24 of the 32 vector
-// registers (gen/neon/gemm). The blocks cannot be tuned on this machine
-// (arm64 runs under qemu only); they follow the rules of kernels.Gemm for
-// common cores: an A micro-panel plus a B panel (KC*(8+12)*4 = 20 KiB)
-// within a 32 KiB L1d (Cortex-A72; 64 KiB on Neoverse N1 and Cortex-A76),
-// the packed KC x NC block of B (336 KiB) about a third of a 1 MiB L2, and
-// MC rows of A (1 MiB packed) for the shared L2 or L3.
+// registers (gen/neon/gemm); its cache blocks come from the CPU's caches
+// when the set is built (see blocking). On arm64 they are read from sysfs,
+// for cpu0: on a big.LITTLE part that may be a little core's.
 var neonGemm = Gemm{
 	MR: 8, NR: 12,
-	KC: 256, MC: 1024, NC: 336,
 	Peak:      asm.GemmPeakNEON,
 	PeakFlops: 24 * 4 * 2,
 }
 
 func gemmNEON() Gemm {
 	g := neonGemm
+	g.setBlocks(CPU().Caches)
 	g.Kernel = gemmKernelNEON
 	g.Copy = copyNEON
 	g.Transpose = transposeNEON

@@ -8,16 +8,17 @@ import (
 // The generic GEMM kernel: a 4 x 4 tile of scalar accumulators, which the
 // Go compiler keeps in registers on amd64 (16 X registers) and arm64 (32 V
 // registers). It is the twin the assembly kernels are tested against, and
-// what arm64 runs until a NEON kernel exists.
+// what arm64 runs until a NEON kernel exists. Its cache blocks come from
+// the CPU's caches as every set's do.
 var genericGemm = Gemm{
 	MR: 4, NR: 4,
-	KC: 256, MC: 512, NC: 1024,
 	Peak:      gemmPeakGeneric,
 	PeakFlops: 2 * 12,
 }
 
 func gemmGeneric() Gemm {
 	g := genericGemm
+	g.setBlocks(CPU().Caches)
 	g.Kernel = gemmKernelGeneric
 	g.Copy = copyPanelsGeneric
 	g.Transpose = transposePanelGeneric

@@ -10,6 +10,16 @@
 // The kernels of a Set check lengths only as far as memory safety needs;
 // the packages above (act, gemm, conv) check arguments and report misuse by
 // name.
+//
+// The cache blocks of GEMM (Gemm.KC, MC and NC) are not constants: each
+// Set derives them at start-up from CPU().Caches, the L1d, L2 and L3 of the
+// CPU it runs on (size, associativity, and how many cores share the L3),
+// with the analytical model of Low, Igual, Smith and Quintana-Orti
+// ("Analytical Modeling Is Enough for High-Performance BLIS", ACM TOMS
+// 2016), rounded to whole register tiles and kept within fixed bounds.
+// `snn kernels` prints them. The depth block KC decides where GEMM splits
+// its sums, so results may differ in the last bits between CPUs whose L1
+// caches differ; on one CPU they are the same for every thread count.
 package kernels
 
 import (
