@@ -54,7 +54,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, s := range kernels.Sets() {
 		fmt.Fprintf(stdout, " %s", s.ISA)
 	}
-	fmt.Fprintf(stdout, "; GOMAXPROCS %d\n\n", runtime.GOMAXPROCS(0))
+	fmt.Fprintf(stdout, "; GOMAXPROCS %d\n", runtime.GOMAXPROCS(0))
+	fmt.Fprintf(stdout, "gemm blocks %s\n\n", gemmBlocks(k))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "kernel\tsize\trate\t")
 

@@ -9,13 +9,14 @@ import (
 	"github.com/snnkit/snn/kernels"
 )
 
-// cmdKernels prints the CPU, the instruction set in use and why, and every
-// set snn has for this architecture with whether this CPU runs it. The test
-// script reads it to choose which sets to test.
+// cmdKernels prints the CPU and its caches, the instruction set in use and
+// why, the GEMM blocks the caches give it, and every set snn has for this
+// architecture with whether this CPU runs it. The test script reads it to
+// choose which sets to test.
 func cmdKernels(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("kernels", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: snn kernels\n\nPrints the CPU, the kernels in use and why, and which instruction sets this CPU runs.\n")
+		fmt.Fprintf(fs.Output(), "Usage: snn kernels\n\nPrints the CPU, the kernels in use and why, their GEMM cache blocks, and which instruction sets this CPU runs.\n")
 	}
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -33,6 +34,7 @@ func cmdKernels(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(tw, "cpu\t%s\n", model)
 	fmt.Fprintf(tw, "caches\t%s\n", describeCaches(cpu))
 	fmt.Fprintf(tw, "in use\t%s\n", kernels.Describe())
+	fmt.Fprintf(tw, "gemm blocks\t%s (from the caches, BLIS's analytical model)\n", gemmBlocks(kernels.Active()))
 	for _, a := range kernels.Available() {
 		if a.Runs {
 			fmt.Fprintf(tw, "%s\truns here\n", a.ISA)
@@ -43,18 +45,33 @@ func cmdKernels(args []string, stdout, stderr io.Writer) error {
 	return tw.Flush()
 }
 
-// describeCaches is one line such as "L1d 32 KiB, L2 512 KiB, L3 32 MiB
-// shared by 16 (cpuid leaf 0x8000001d)".
+// describeCaches is one line such as "L1d 32 KiB 8-way, L2 512 KiB 8-way,
+// L3 32 MiB 16-way shared by 16 (cpuid leaf 0x8000001d)".
 func describeCaches(cpu kernels.CPUInfo) string {
 	c := cpu.Caches
-	s := fmt.Sprintf("L1d %s, L2 %s", bytesIEC(c.L1D), bytesIEC(c.L2))
+	s := fmt.Sprintf("L1d %s, L2 %s", cacheSize(c.L1D, c.L1DWays), cacheSize(c.L2, c.L2Ways))
 	if c.L3 > 0 {
-		s += ", L3 " + bytesIEC(c.L3)
+		s += ", L3 " + cacheSize(c.L3, c.L3Ways)
 		if c.L3Shared > 1 {
 			s += fmt.Sprintf(" shared by %d", c.L3Shared)
 		}
 	}
 	return s + " (" + cpu.Source + ")"
+}
+
+// cacheSize is a size with its associativity when known: "48 KiB 12-way".
+func cacheSize(size, ways int) string {
+	if ways > 0 {
+		return fmt.Sprintf("%s %d-way", bytesIEC(size), ways)
+	}
+	return bytesIEC(size)
+}
+
+// gemmBlocks is a set's GEMM register tile and cache blocks, e.g. "avx2:
+// MR 6 NR 16 KC 320 MC 2658 NC 304".
+func gemmBlocks(s *kernels.Set) string {
+	g := &s.Gemm
+	return fmt.Sprintf("%s: MR %d NR %d KC %d MC %d NC %d", s.ISA, g.MR, g.NR, g.KC, g.MC, g.NC)
 }
 
 // bytesIEC prints a cache size in KiB or MiB.

@@ -240,7 +240,7 @@ func TestBenchQuick(t *testing.T) {
 	skipSlowPaths(t)
 	code, stdout, stderr := runCLI(t, "bench", "-quick")
 	require.Equal(t, 0, code, stderr)
-	for _, want := range []string{"kernels: " + kernels.Describe(), "SELU", "elements/ns", "GFLOP/s", "SeedNet training step"} {
+	for _, want := range []string{"kernels: " + kernels.Describe(), "gemm blocks " + gemmBlocks(kernels.Active()) + "\n", "SELU", "elements/ns", "GFLOP/s", "SeedNet training step"} {
 		assert.Contains(t, stdout, want)
 	}
 }
