@@ -56,6 +56,8 @@ func TestReadIDX(t *testing.T) {
 		{"short gzip data", gz(good[:len(good)-2]), "promises 6 bytes, found 4"},
 		{"no dims", []byte{0, 0, 8, 0}, "no dimensions"},
 		{"huge claim", idxBytes([]int{1 << 20, 1 << 20, 1 << 20}, nil), "more than"},
+		{"overflowing claim", idxBytes([]int{1 << 16, 1 << 16, 1 << 31}, nil), "more than 4294967296 bytes"},
+		{"largest claim", idxBytes([]int{1<<32 - 1, 1<<32 - 1, 1<<32 - 1, 1<<32 - 1}, nil), "more than 4294967296 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			idx, err := ReadIDX(bytes.NewReader(tc.in))
