@@ -67,6 +67,9 @@ func (f *Files) Shape() (c, h, w int) { return 1, f.H, f.W }
 // Load decodes image i into x (H*W values) and returns its label. It is
 // safe for concurrent use.
 func (f *Files) Load(i int, x []float32) (int32, error) {
+	if i < 0 || i >= f.Len() {
+		return 0, fmt.Errorf("%s: Load: index %d outside the %d images", f.Name, i, f.Len())
+	}
 	s, _ := f.scratch.Get().(*image.RGBA)
 	s, err := DecodeLightnessFile(filepath.Join(f.Root, f.Paths[i]), f.H, f.W, f.Limits.MaxPixels, x, s)
 	f.scratch.Put(s)
