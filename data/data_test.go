@@ -3,7 +3,6 @@ package data
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"image"
@@ -138,32 +137,6 @@ func TestLoadMNISTErrorsNameTheFile(t *testing.T) {
 	require.NoError(t, os.Remove(p))
 	_, _, err = LoadMNIST(dir)
 	require.ErrorContains(t, err, "train-labels-idx1-ubyte(.gz) not found")
-}
-
-// TestRealMNIST loads the real data set through the Go module proxy. It
-// needs the network the first time (the module cache afterwards); CI sets
-// SNN_CI=1 and must have it.
-func TestRealMNIST(t *testing.T) {
-	if testing.Short() {
-		t.Skip("downloads 11 MB the first time")
-	}
-	dir, err := MNISTFromModule(context.Background())
-	if err != nil {
-		if os.Getenv("SNN_CI") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	train, test, err := LoadMNIST(dir)
-	require.NoError(t, err)
-	assert.Equal(t, 60000, train.Len())
-	assert.Equal(t, 10000, test.Len())
-	assert.Equal(t, 28, train.H)
-	var counts [10]int
-	for _, y := range test.Y {
-		counts[y]++
-	}
-	assert.Equal(t, [10]int{980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009}, counts)
 }
 
 func TestLightnessKnownValues(t *testing.T) {

@@ -2,8 +2,9 @@
 // tensors: MNIST from IDX files, and Places365-style collections of JPEG
 // and PNG files listed in the official text format or laid out one folder
 // per class, decoded in parallel, resized and converted to greyscale as
-// the CIE Lab lightness L* scaled to [0, 1]. MNIST is found through the
-// Go module proxy when no folder is given.
+// the CIE Lab lightness L* scaled to [0, 1]. It reads files and nothing
+// else: fetching a data set is left to the caller (the snn command fetches
+// MNIST through the Go module proxy).
 //
 // Every loader reports a bad or truncated file with an error that names
 // the file, and no header or list is trusted with memory:

