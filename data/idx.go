@@ -93,7 +93,7 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, fmt.Errorf("IDX data truncated: header %v promises %d bytes, found %d (%w)", dims, total, len(buf), eofErr(err))
 		}
-		return nil, fmt.Errorf("IDX data after %d of %d bytes: %w", len(buf), total, err)
+		return nil, fmt.Errorf("IDX data unreadable after %d of %d bytes: %w", len(buf), total, err)
 	}
 	// A gzip stream's checksum and length are checked only when it is
 	// read to its end: without this read a damaged file would pass.

@@ -50,12 +50,25 @@ func TestReadIDXGzipIsVerified(t *testing.T) {
 	}
 	good := idxBytes([]int{3, 10, 10}, data)
 	z := gz(good)
+	kinds := map[string]int{}
 	for p := 10; p < len(z); p++ {
 		bad := bytes.Clone(z)
 		bad[p] ^= 0xff
 		_, err := ReadIDX(bytes.NewReader(bad))
 		require.Error(t, err, "byte %d of %d flipped", p, len(z))
+		kind := ""
+		for _, k := range []string{"gzip checksum mismatch", "IDX data unreadable after", "IDX data truncated", "gzip stream damaged", "not an IDX file", "element type", "IDX header claims more than"} {
+			if strings.Contains(err.Error(), k) {
+				kind = k
+			}
+		}
+		require.NotEmpty(t, kind, "byte %d flipped: %v", p, err)
+		kinds[kind]++
 	}
+	// Most flips decompress to other bytes, which only the checksum
+	// catches; some break the deflate stream itself.
+	assert.Greater(t, kinds["gzip checksum mismatch"], len(z)/2, kinds)
+	assert.Positive(t, kinds["IDX data unreadable after"], kinds)
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name string
