@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/snnkit/snn/data"
 	"github.com/snnkit/snn/nn"
 )
 
@@ -27,6 +28,9 @@ type Config struct {
 	PlacesCategories string `json:"places_categories,omitempty"`
 	Folder           string `json:"folder,omitempty"`
 	ValFolder        string `json:"val_folder,omitempty"`
+	// MaxPixels caps the pixels of one image file (0: the data
+	// package's default); it changes which files load, never a result.
+	MaxPixels int `json:"max_pixels,omitempty"`
 
 	Size    int `json:"size"`    // image side; MNIST is zero-padded to it
 	Classes int `json:"classes"` // logits; 0: the data set's classes
@@ -78,6 +82,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PlacesCategories, "places-categories", c.PlacesCategories, "categories_places365.txt, for class names (optional)")
 	fs.StringVar(&c.Folder, "folder", c.Folder, "training images, one sub-folder per class (JPEG or PNG)")
 	fs.StringVar(&c.ValFolder, "val-folder", c.ValFolder, "validation images, with the same class sub-folders as -folder")
+	fs.IntVar(&c.MaxPixels, "max-pixels", c.MaxPixels, fmt.Sprintf("largest image file in pixels, read from its header before decoding; larger ones stop the run, naming the file (0: %d)", data.DefaultMaxPixels))
 	fs.IntVar(&c.Size, "size", c.Size, "image side in pixels: images are resized (Places, folders) or zero-padded (MNIST) to size x size")
 	fs.IntVar(&c.Classes, "classes", c.Classes, "number of output logits (0: the data set's classes); more than the data has is allowed")
 	fs.StringVar(&c.Act, "act", c.Act, "activation: selu (LeCun-normal init) or relu (He-normal init)")
@@ -187,6 +192,7 @@ func (c *Config) finish() error {
 		{"-monitor-every", float64(c.MonitorEvery), c.MonitorEvery >= 0},
 		{"-val-every", float64(c.ValEvery), c.ValEvery >= 0},
 		{"-val-samples", float64(c.ValSamples), c.ValSamples >= 0},
+		{"-max-pixels", float64(c.MaxPixels), c.MaxPixels >= 0},
 	} {
 		if !f.ok {
 			return fmt.Errorf("%s %v is out of range (%s)", f.name, f.v, rangeHelp[f.name])
@@ -227,6 +233,7 @@ var rangeHelp = map[string]string{
 	"-monitor-every": "non-negative",
 	"-val-every":     "non-negative",
 	"-val-samples":   "non-negative",
+	"-max-pixels":    "0 for the default, or a positive count",
 }
 
 // parse parses args into fs, reporting problems on stderr; it returns
