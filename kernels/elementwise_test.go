@@ -331,3 +331,36 @@ func TestShortOutputsPanic(t *testing.T) {
 		assert.Panics(t, func() { k.Act.ReLUGrad(x, short, x) }, k.ISA)
 	}
 }
+
+// TestExpConstants checks the generated constants (act_const.go) against
+// what each one is meant to be, so that a wrong value in
+// gen/internal/expconst cannot reach both the assembly and its twins.
+func TestExpConstants(t *testing.T) {
+	tests := []struct {
+		name      string
+		got, want float32
+	}{
+		{"lambda32", lambda32, float32(SELULambda)},
+		{"lambdaAlpha32", lambdaAlpha32, float32(SELULambda * SELUAlpha)},
+		{"log2e", log2e, float32(math.Log2E)},
+		{"ln2", ln2, float32(math.Ln2)},
+		{"ln2Lo", ln2Lo, float32(math.Ln2 - float64(ln2Hi))},
+		{"magicBias", magicBias, 1.5 * (1 << 23)},
+		{"magicBias127", magicBias127, 1.5*(1<<23) + 127},
+		{"seluCutoff", seluCutoff, float32(-25 * math.Ln2)},
+		{"expLo", expLo, -104},
+		{"expHi", expHi, 89},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, math.Float32bits(tt.want), math.Float32bits(tt.got))
+		})
+	}
+	// n*ln2Hi must be exact for every n exp reaches (|n| <= 150 < 2^9):
+	// 9 trailing zero bits.
+	assert.Zero(t, math.Float32bits(ln2Hi)&0x1ff, "ln2Hi")
+	assert.Less(t, math.Abs(float64(ln2Hi)-math.Ln2), 1e-5, "ln2Hi")
+	// The clamps lie past the points where float32 exp saturates.
+	assert.True(t, math.IsInf(float64(float32(math.Exp(float64(expHi)))), 1), "e^expHi overflows float32")
+	assert.Zero(t, float32(math.Exp(float64(expLo))), "e^expLo underflows float32")
+}
