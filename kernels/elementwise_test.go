@@ -65,13 +65,13 @@ func sameBits(a, b float32) bool {
 	return a == b && math.Signbit(float64(a)) == math.Signbit(float64(b))
 }
 
-// closeToRef checks one output of set k against the generic twin's: the
-// same bits (any NaN matches any NaN). The twin computes the same float32
+// sameAsTwin fails unless one output of set k has the same bits as the
+// generic twin's (any NaN matches any NaN). The twin computes the same float32
 // operations with an exact FMA emulation, so nothing else is allowed.
 // The description is formatted only on failure: the tests check millions
 // of elements, and under qemu building a message for each costs most of
 // their time.
-func closeToRef(t *testing.T, what string, got, want float32, args ...any) {
+func sameAsTwin(t *testing.T, what string, got, want float32, args ...any) {
 	t.Helper()
 	if !sameBits(got, want) {
 		t.Fatalf("%s: got %v (%#08x), generic twin %v (%#08x)", fmt.Sprintf(what, args...), got, math.Float32bits(got), want, math.Float32bits(want))
@@ -109,12 +109,12 @@ func TestUnaryMatchesTwin(t *testing.T) {
 						f(buf[off:], buf[off:])
 						require.Equal(t, float32(12345), buf[off-1], "n=%d: wrote before dst", n)
 						for i := range x {
-							closeToRef(t, "in place n=%d off=%d x[%d]=%v", buf[off+i], want[i], n, off, i, x[i])
+							sameAsTwin(t, "in place n=%d off=%d x[%d]=%v", buf[off+i], want[i], n, off, i, x[i])
 						}
 					}
 					for i := range x {
-						closeToRef(t, "n=%d x[%d]=%v", out[i], want[i], n, i, x[i])
-						closeToRef(t, "n=%d x[%d]=%v", out2[i], want[i], n, i, x[i])
+						sameAsTwin(t, "n=%d x[%d]=%v", out[i], want[i], n, i, x[i])
+						sameAsTwin(t, "n=%d x[%d]=%v", out2[i], want[i], n, i, x[i])
 					}
 				}
 			})

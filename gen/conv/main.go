@@ -31,15 +31,15 @@ var (
 
 func (v isa) bytes() int { return 4 * v.lanes }
 
-// iota is the int32 lane numbers 0..15; an ISA loads its first lanes.
-var iota Mem
+// laneIdx holds the int32 lane numbers 0..15; an ISA loads its first lanes.
+var laneIdx Mem
 
 // evens and odds pick the even and the odd lanes of two vectors of 16
 // (VPERMI2PS indices); iota2 is 0, 2, 4, ... 30.
 var evens, odds, iota2 Mem
 
 func init() {
-	iota = GLOBL("convIota", RODATA|NOPTR)
+	laneIdx = GLOBL("convIota", RODATA|NOPTR)
 	for i := 0; i < 16; i++ {
 		DATA(4*i, U32(uint32(i)))
 	}
@@ -230,9 +230,9 @@ func genShift(v isa) {
 	hiv := v.broadcast(hi)
 	iotav := v.vec()
 	if v.lanes == 16 {
-		VMOVDQU32(iota, iotav)
+		VMOVDQU32(laneIdx, iotav)
 	} else {
-		VMOVDQU(iota, iotav)
+		VMOVDQU(laneIdx, iotav)
 	}
 	var lov reg.VecVirtual
 	if v.lanes == 16 {
