@@ -89,7 +89,7 @@ func FuzzSum(f *testing.F) {
 			if d := math.Abs(got - exact); d > 128*abs*0x1p-24+1e-37 {
 				t.Fatalf("%s: Sum = %v, exact %v, n=%d", k.ISA, got, exact, len(x))
 			}
-			f32 := float64(k.Act.SumF32(x))
+			f32 := float64(k.Bench.SumF32(x))
 			if d := math.Abs(f32 - exact); d > float64(len(x)+1)*abs*0x1p-24+1e-37 {
 				t.Fatalf("%s: SumF32 = %v, exact %v, n=%d", k.ISA, f32, exact, len(x))
 			}
