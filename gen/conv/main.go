@@ -472,11 +472,7 @@ func (v isa) gatherOne(src reg.Register, nv, m1 reg.VecVirtual, in, out Mem, res
 			VMOVDQU32(in, iv)
 			VPCMPUD(U8(1), nv, iv, k) // k = idx < n, unsigned: negatives fail
 		} else {
-			ones, bits := GP32(), GP32()
-			MOVL(U32(0xffff), ones)
-			BZHIL(rest.As32(), ones, bits)
-			kt := K()
-			KMOVW(bits, kt)
+			kt := v.MakeTail(rest).K
 			VMOVDQU32_Z(in, kt, iv)
 			VPCMPUD(U8(1), nv, iv, kt, k)
 			VXORPS(x, x, x)

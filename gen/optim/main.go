@@ -8,11 +8,16 @@ package main
 
 import (
 	. "github.com/mmcloughlin/avo/build"
+
+	"github.com/snnkit/snn/gen/internal/x86"
 )
+
+// isa is an x86.ISA with this generator's own helpers.
+type isa struct{ x86.ISA }
 
 func main() {
 	ConstraintExpr("!purego")
-	for _, v := range []isa{avx512, avx2} {
+	for _, v := range []isa{{x86.AVX512}, {x86.AVX2}} {
 		genAdam(v)
 		genAdadelta(v)
 		genSGD(v, false)

@@ -29,6 +29,9 @@ func (v ISA) Bytes() int { return 4 * v.Lanes }
 // Fn names the generated function for kernel k.
 func (v ISA) Fn(k string) string { return k + v.Name }
 
+// At is the address of vector i (in units of whole vectors) after p.
+func (v ISA) At(p reg.Register, i int) Mem { return Mem{Base: p, Disp: i * v.Bytes()} }
+
 // Regs returns n new vector registers.
 func (v ISA) Regs(n int) []reg.VecVirtual {
 	r := make([]reg.VecVirtual, n)
@@ -67,13 +70,13 @@ func init() {
 	}
 }
 
-// MakeTail builds the mask of r lanes (r in a GP64 register, 0 < r <
-// lanes); r is not modified.
-func (v ISA) MakeTail(r reg.GPVirtual) Tail {
+// MakeTail builds the mask of r lanes (r a GP64 virtual register, as Avo's
+// Load hands it back, 0 < r < lanes); r is not modified.
+func (v ISA) MakeTail(r reg.Register) Tail {
 	if v.Lanes == 16 {
 		ones, bits := GP32(), GP32()
 		MOVL(U32(0xffff), ones)
-		BZHIL(r.As32(), ones, bits)
+		BZHIL(r.(reg.GPVirtual).As32(), ones, bits)
 		k := K()
 		KMOVW(bits, k)
 		return Tail{K: k}
