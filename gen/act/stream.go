@@ -8,6 +8,9 @@ import (
 	"github.com/snnkit/snn/gen/internal/x86"
 )
 
+// isa is an x86.ISA with this generator's own helpers.
+type isa struct{ x86.ISA }
+
 // stream emits x86.Stream for an element-wise kernel: body(src, r)
 // computes one output vector into r from the input vectors src (one per
 // pointer in ins, as memory operands in the loops and as registers holding

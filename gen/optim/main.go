@@ -12,9 +12,6 @@ import (
 	"github.com/snnkit/snn/gen/internal/x86"
 )
 
-// isa is an x86.ISA with this generator's own helpers.
-type isa struct{ x86.ISA }
-
 func main() {
 	ConstraintExpr("!purego")
 	for _, v := range []isa{{x86.AVX512}, {x86.AVX2}} {

@@ -7,6 +7,9 @@ import (
 	"github.com/snnkit/snn/gen/internal/x86"
 )
 
+// isa is an x86.ISA with this generator's own helpers.
+type isa struct{ x86.ISA }
+
 // stream emits the loop of the optimizer kernels over n elements of the
 // arrays at ptrs (all the same length) and returns. body computes one
 // position completely, reads before writes: the arrays are distinct, and
