@@ -2,11 +2,12 @@ package kernels
 
 import "fmt"
 
-// Conv holds the data-movement kernels behind package conv's im2col: they
-// build the column matrix of a convolution from an image, a row of the
-// matrix at a time.
+// Conv holds the data-movement kernels of package conv: Shift and Gather
+// build the column matrix of a convolution from an image (im2col), Unpack
+// writes the batched forward pass's interleaved outputs back per image, and
+// Pool2 is 2x2 max-pooling.
 //
-// Both check their arguments in Go, as far as memory safety needs, before
+// All four check their arguments in Go, as far as memory safety needs, before
 // any assembly runs: a bad call panics with a message naming the argument.
 type Conv struct {
 	// Shift copies rows segments of w floats, each shifted sideways, with
