@@ -1,4 +1,4 @@
-// Package net is snn's trainer: sequential networks of convolutions,
+// Package nn is snn's trainer: sequential networks of convolutions,
 // pooling, dense layers and activations on float32 NCHW batches, with the
 // initializers, constraints, optimizers, losses and metrics of Keras, a
 // training loop that resumes exactly, and a monitor of the
