@@ -410,7 +410,7 @@ func (c *Conv2D) run(o op, n int) {
 	}
 	threads := c.Threads()
 	lanes := min(threads, c.pl.blocks)
-	c.gemmOpt = gemm.Options{Threads: max(1, threads/lanes), InPlaceB: o == opForward}
+	c.gemmOpt = gemm.Options{Threads: max(1, threads/lanes), Kernels: c.d.ks, InPlaceB: o == opForward}
 	c.implicit = o == opForward && c.useImplicit()
 	c.batched = o == opForward && c.useBatched()
 	// A batch of one block shares its weight gradient between lanes by

@@ -25,8 +25,8 @@ func (c *Conv2D) useImplicit() bool {
 	// do not straddle output rows: rows of whole panels, or rows of one
 	// narrower panel (read whole: KW-1 columns and a few more are
 	// computed for nothing).
-	nr := active.Gemm.NR
-	return active.Gemm.KernelRows != nil && (d.ow%nr == 0 || d.ow < nr) && d.ow >= c.lim.implicitOW
+	nr := c.d.ks.Gemm.NR
+	return c.d.ks.Gemm.KernelRows != nil && (d.ow%nr == 0 || d.ow < nr) && d.ow >= c.lim.implicitOW
 }
 
 // padded returns the padded image's height and width.
@@ -44,7 +44,7 @@ func (c *Conv2D) growImplicit(lanes int) {
 	c.growOffsets(lanes)
 	// The ones for the bias row, and a panel's width more: a row
 	// narrower than a panel is read a whole panel wide.
-	cols := c.implicitRows()*wp + active.Gemm.NR
+	cols := c.implicitRows()*wp + c.d.ks.Gemm.NR
 	for i := range c.lanes[:lanes] {
 		l := &c.lanes[i]
 		if need := d.c*hp*wp + cols; len(l.pad) < need {
@@ -110,11 +110,11 @@ func (c *Conv2D) forwardImplicit(l *lane, b int) {
 }
 
 // The batched forward pass, for images too narrow to fill GEMM panels
-// with their own output rows. G images (G = the GEMM kernel's NR) are
+// with their own output rows. nr images (nr = the GEMM kernel's NR) are
 // interleaved: bpad[c][ih][iw][g] is padded input (c, ih, iw) of image g0+g,
-// so every output position is one whole panel of G columns, and row
+// so every output position is one whole panel of nr columns, and row
 // (c, i, j) of the column matrix for output rows oh0.. is bpad from
-// G*(taps[r] + oh0*wp) on, in runs of G*OutW floats, G*wp apart: again
+// nr*(taps[r] + oh0*wp) on, in runs of nr*OutW floats, nr*wp apart: again
 // gemm.SgemmRows, with the output interleaved the same way in a lane's
 // tmp, then written out image by image. Same chunks, same sums: bit for
 // bit the im2col result.
@@ -125,7 +125,7 @@ func (c *Conv2D) useBatched() bool {
 	if d.sh != 1 || d.sw != 1 || c.pl.imgsPerTile == 1 || c.lim.implicit == implicitNever {
 		return false
 	}
-	return c.lim.implicit == implicitAlways || active.Gemm.KernelRows != nil
+	return c.lim.implicit == implicitAlways || c.d.ks.Gemm.KernelRows != nil
 }
 
 // batchTiles lays out the output rows of the batched pass for a call on
@@ -151,7 +151,7 @@ func (c *Conv2D) useBatched() bool {
 func (c *Conv2D) batchTiles(lanes int) (tiles, bands, rows int) {
 	oh := c.d.oh
 	cols := max(c.lim.batchCols, min(2*c.lim.batchCols, c.lim.batchOut/c.d.oc))
-	most := max(1, min(oh, cols/(c.d.ow*active.Gemm.NR)))
+	most := max(1, min(oh, cols/(c.d.ow*c.d.ks.Gemm.NR)))
 	tiles = (oh + most - 1) / most
 	if lanes > 1 && tiles >= lanes {
 		tall := (oh + lanes - 1) / lanes
@@ -189,33 +189,33 @@ func evenPart(n, parts, j int) (lo, hi int) {
 
 func (c *Conv2D) growBatched(threads int) {
 	d := &c.d
-	G := active.Gemm.NR
+	nr := c.d.ks.Gemm.NR
 	hp, wp := d.padded()
 	plane := hp * wp
 	_, _, rows := c.batchTiles(threads)
-	cols := rows * d.ow * G
+	cols := rows * d.ow * nr
 	for i := range c.lanes {
 		l := &c.lanes[i]
-		if len(l.bpad) < (d.c+1)*plane*G {
-			l.bpad = make([]float32, (d.c+1)*plane*G)
-			fill(l.bpad[d.c*plane*G:], 1)
+		if len(l.bpad) < (d.c+1)*plane*nr {
+			l.bpad = make([]float32, (d.c+1)*plane*nr)
+			fill(l.bpad[d.c*plane*nr:], 1)
 		}
 		if len(l.tmp) < d.oc*cols {
 			l.tmp = make([]float32, d.oc*cols)
 		}
-		if len(l.col) < d.h*d.w*G {
-			l.col = make([]float32, d.h*d.w*G)
+		if len(l.col) < d.h*d.w*nr {
+			l.col = make([]float32, d.h*d.w*nr)
 		}
 	}
 	c.growOffsets(len(c.lanes))
 }
 
-// forwardBatched runs the batched pass on the batch, G images at a time:
+// forwardBatched runs the batched pass on the batch, nr images at a time:
 // each lane interleaves the input rows it needs into its bpad, then
 // computes tiles of output rows (runTiles).
 func (c *Conv2D) forwardBatched(n, threads int) {
 	d := &c.d
-	G := active.Gemm.NR
+	nr := c.d.ks.Gemm.NR
 	tiles, bands, _ := c.batchTiles(threads)
 	for len(c.lanes) < threads {
 		c.lanes = append(c.lanes, lane{})
@@ -227,12 +227,12 @@ func (c *Conv2D) forwardBatched(n, threads int) {
 	// (a GEMM split by columns would stream all of them on every core).
 	c.parts = 1
 	if tiles < threads {
-		c.parts = min((threads+tiles-1)/tiles, max(1, d.oc/active.Gemm.MR))
+		c.parts = min((threads+tiles-1)/tiles, max(1, d.oc/c.d.ks.Gemm.MR))
 	}
 	lanes := min(threads, tiles*c.parts) // with bands, one a lane
 	c.gemmOpt.Threads = max(1, threads/lanes)
-	for c.g0 = 0; c.g0 < n; c.g0 += G {
-		c.gn = min(G, n-c.g0)
+	for c.g0 = 0; c.g0 < n; c.g0 += nr {
+		c.gn = min(nr, n-c.g0)
 		c.op, c.units = opTileBatch, tiles*c.parts
 		c.next.Store(0)
 		runLanes(c, lanes, &c.team)
@@ -289,15 +289,15 @@ func (c *Conv2D) runTiles(l *lane, i int) {
 // place. Padding is never written: it stays zero.
 func (c *Conv2D) padRows(l *lane, ih0, ih1 int) {
 	d := &c.d
-	G := active.Gemm.NR
+	nr := c.d.ks.Gemm.NR
 	hp, wp := d.padded()
 	hw, n := d.h*d.w, (ih1-ih0)*d.w
-	rows := l.col[:n*G]
+	rows := l.col[:n*nr]
 	for ch := 0; ch < d.c; ch++ {
-		d.ks.Gemm.Transpose(G, n, c.gn, rows, c.x[c.g0*d.in+ch*hw+ih0*d.w:], d.in)
+		d.ks.Gemm.Transpose(nr, n, c.gn, rows, c.x[c.g0*d.in+ch*hw+ih0*d.w:], d.in)
 		for ih := ih0; ih < ih1; ih++ {
-			at := ((ch*hp+ih+d.pt)*wp + d.pl) * G
-			copy(l.bpad[at:at+d.w*G], rows[(ih-ih0)*d.w*G:])
+			at := ((ch*hp+ih+d.pt)*wp + d.pl) * nr
+			copy(l.bpad[at:at+d.w*nr], rows[(ih-ih0)*d.w*nr:])
 		}
 	}
 }
@@ -306,33 +306,33 @@ func (c *Conv2D) padRows(l *lane, ih0, ih1 int) {
 // the output rows of tile u/c.parts (batchTile) of the current images.
 func (c *Conv2D) tileBatch(l *lane, u int) {
 	d := &c.d
-	G := active.Gemm.NR
+	nr := c.d.ks.Gemm.NR
 	a, lda := c.weights()
 	hp, wp := d.padded()
 	oh0, oh1 := c.batchTile(u/c.parts, c.tiles, c.bands)
 	if oh0 == oh1 {
 		return
 	}
-	cols := (oh1 - oh0) * d.ow * G
+	cols := (oh1 - oh0) * d.ow * nr
 	// Parts have as even numbers of rows as they can, each perhaps ending
 	// in a short micro-tile: cut at whole micro-tiles (12 rows with
 	// AVX-512), 64 rows made parts of 36 and 28, one lane's a fifth
 	// longer than the other's.
 	o0, o1 := evenPart(d.oc, c.parts, u%c.parts)
 	for r, tap := range c.taps {
-		l.off[r] = (tap + oh0*wp) * G
+		l.off[r] = (tap + oh0*wp) * nr
 	}
-	l.off[d.k] = d.c * hp * wp * G // the ones
+	l.off[d.k] = d.c * hp * wp * nr // the ones
 	y := l.tmp[o0*cols : o1*cols]
 	beta := c.startTile(y, cols, cols, o0, o1)
 	for r0 := 0; r0 < c.kx; r0 += c.pl.rows {
 		r1 := min(c.kx, r0+c.pl.rows)
-		c.opt(l).SgemmRows(o1-o0, cols, r1-r0, 1, a[o0*lda+r0:], lda, l.bpad, l.off[r0:r1], d.ow*G, wp*G, beta, y, cols)
+		c.opt(l).SgemmRows(o1-o0, cols, r1-r0, 1, a[o0*lda+r0:], lda, l.bpad, l.off[r0:r1], d.ow*nr, wp*nr, beta, y, cols)
 		beta = 1
 	}
 	c.activate(y)
 	// Image g's outputs of channel o are column g of y[o]'s positions.
 	for o := o0; o < o1; o++ {
-		d.ks.Conv.Unpack(c.y[c.g0*d.out+o*d.p+oh0*d.ow:], d.out, y[(o-o0)*cols:(o-o0+1)*cols], G, c.gn, cols/G)
+		d.ks.Conv.Unpack(c.y[c.g0*d.out+o*d.p+oh0*d.ow:], d.out, y[(o-o0)*cols:(o-o0+1)*cols], nr, c.gn, cols/nr)
 	}
 }

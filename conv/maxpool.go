@@ -130,7 +130,7 @@ func NewMaxPool2D(g PoolGeometry) (*MaxPool2D, error) {
 		return nil, err
 	}
 	return &MaxPool2D{
-		g: g, oh: g.OutH(), ow: g.OutW(), hw: g.InH * g.InW, in: g.InSize(), out: g.OutSize(), ks: active,
+		g: g, oh: g.OutH(), ow: g.OutW(), hw: g.InH * g.InW, in: g.InSize(), out: g.OutSize(), ks: kernels.Active(),
 		pool2: g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 &&
 			g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0,
 	}, nil
