@@ -2,6 +2,8 @@ package conv
 
 import (
 	"fmt"
+	"math"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 
@@ -40,9 +42,10 @@ type Conv2D struct {
 
 	// tr, for stride 1, is the convolution whose forward pass is this
 	// one's backward data pass (see backwardData); wt holds its weights.
-	tr   *Conv2D
-	wt   []float32
-	flip flipper
+	transposable bool
+	tr           *Conv2D
+	wt           []float32
+	flip         flipper
 
 	// The current call, read by every lane.
 	op      op
@@ -131,6 +134,7 @@ func New(g Geometry) (*Conv2D, error) {
 		return nil, err
 	}
 	c := &Conv2D{g: g, d: newDims(g), lim: defaultLimits}
+	_, c.transposable = g.transposed()
 	c.cond.L = &c.mu
 	return c, nil
 }
@@ -259,7 +263,7 @@ func (c *Conv2D) BackwardAct(n int, x, w, dy, dx, dw, dbias []float32, a Activat
 		clear(dbias)
 		return
 	}
-	if dx != nil && c.transposable() {
+	if dx != nil && c.transposable {
 		c.backwardData(n, dy, w, dx, a, x)
 		dx = nil
 		if dw == nil {
@@ -277,13 +281,21 @@ func (c *Conv2D) BackwardAct(n int, x, w, dy, dx, dw, dbias []float32, a Activat
 	c.run(opBackward, n)
 }
 
-// transposable reports whether the backward data pass is a forward
-// convolution: with stride 1 and no side padded by more than the kernel
-// size less one.
-func (c *Conv2D) transposable() bool {
-	g := &c.g
-	return g.StrideH == 1 && g.StrideW == 1 && g.PadTop < g.KH && g.PadBottom < g.KH &&
-		g.PadLeft < g.KW && g.PadRight < g.KW
+// transposed returns the geometry of the convolution whose forward pass
+// is this one's backward data pass (see backwardData), and whether there
+// is one: with stride 1 and no side padded by more than the kernel size
+// less one.
+func (g *Geometry) transposed() (Geometry, bool) {
+	if g.StrideH != 1 || g.StrideW != 1 || g.PadTop >= g.KH || g.PadBottom >= g.KH ||
+		g.PadLeft >= g.KW || g.PadRight >= g.KW {
+		return Geometry{}, false
+	}
+	tg := Geometry{
+		InC: g.OutC, InH: g.OutH(), InW: g.OutW(), OutC: g.InC, KH: g.KH, KW: g.KW, StrideH: 1, StrideW: 1,
+		PadTop: g.KH - 1 - g.PadTop, PadBottom: g.KH - 1 - g.PadBottom,
+		PadLeft: g.KW - 1 - g.PadLeft, PadRight: g.KW - 1 - g.PadRight,
+	}
+	return tg, tg.Check() == nil
 }
 
 // backwardData computes dx as the forward pass of the transposed
@@ -298,11 +310,7 @@ func (c *Conv2D) transposable() bool {
 func (c *Conv2D) backwardData(n int, dy, w, dx []float32, a Activation, x []float32) {
 	g := &c.g
 	if c.tr == nil {
-		tg := Geometry{
-			InC: g.OutC, InH: c.d.oh, InW: c.d.ow, OutC: g.InC, KH: g.KH, KW: g.KW, StrideH: 1, StrideW: 1,
-			PadTop: g.KH - 1 - g.PadTop, PadBottom: g.KH - 1 - g.PadBottom,
-			PadLeft: g.KW - 1 - g.PadLeft, PadRight: g.KW - 1 - g.PadRight,
-		}
+		tg, _ := g.transposed()
 		tr, err := New(tg)
 		if err != nil {
 			panic("conv: internal error: transposed geometry: " + err.Error())
@@ -394,13 +402,27 @@ func (c *Conv2D) checkN(n int) {
 
 // checkLen panics unless len(s) == n*per; what spells per.
 func (c *Conv2D) checkLen(name string, s []float32, n, per int, what string) {
-	if len(s) == n*per {
+	if lenIs(len(s), n, per) {
 		return
 	}
 	if n == 1 {
 		panic(fmt.Sprintf("conv: len(%s) = %d, want %s = %d (layer %v)", name, len(s), what, per, c.g))
 	}
-	panic(fmt.Sprintf("conv: len(%s) = %d, want n*%s = %d*%d = %d (layer %v)", name, len(s), what, n, per, n*per, c.g))
+	panic(fmt.Sprintf("conv: len(%s) = %d, want n*%s = %s (layer %v)", name, len(s), what, product(n, per), c.g))
+}
+
+// lenIs reports whether got == n*per for n >= 0 and per >= 1, without
+// computing n*per, which a huge n would overflow (and could wrap to got).
+func lenIs(got, n, per int) bool {
+	return got%per == 0 && got/per == n
+}
+
+// product spells n*per and its value, or that it exceeds every int.
+func product(n, per int) string {
+	if hi, lo := bits.Mul64(uint64(n), uint64(per)); hi != 0 || lo > math.MaxInt {
+		return fmt.Sprintf("%d*%d, more than the largest int", n, per)
+	}
+	return fmt.Sprintf("%d*%d = %d", n, per, n*per)
 }
 
 // run plans the batch, sizes the workspace and runs the lanes.

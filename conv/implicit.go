@@ -15,7 +15,10 @@ package conv
 // useImplicit reports whether this forward call takes the implicit path.
 func (c *Conv2D) useImplicit() bool {
 	d := &c.d
-	if d.sh != 1 || d.sw != 1 || c.pl.imgsPerTile != 1 || c.lim.implicit == implicitNever {
+	// A lane holds the padded image and a row of ones: a plane of it
+	// as large as an image may be is too large for that.
+	hp, wp := d.padded()
+	if d.sh != 1 || d.sw != 1 || c.pl.imgsPerTile != 1 || c.lim.implicit == implicitNever || !fits(d.c+1, hp, wp) {
 		return false
 	}
 	if c.lim.implicit == implicitAlways {
@@ -122,7 +125,8 @@ func (c *Conv2D) forwardImplicit(l *lane, b int) {
 // useBatched reports whether this forward call takes the batched path.
 func (c *Conv2D) useBatched() bool {
 	d := &c.d
-	if d.sh != 1 || d.sw != 1 || c.pl.imgsPerTile == 1 || c.lim.implicit == implicitNever {
+	hp, wp := d.padded()
+	if d.sh != 1 || d.sw != 1 || c.pl.imgsPerTile == 1 || c.lim.implicit == implicitNever || !fits(d.c+1, hp, wp, d.ks.Gemm.NR) {
 		return false
 	}
 	return c.lim.implicit == implicitAlways || c.d.ks.Gemm.KernelRows != nil

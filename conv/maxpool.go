@@ -213,8 +213,8 @@ func (p *MaxPool2D) checkN(n int) {
 }
 
 func (p *MaxPool2D) checkLen(name string, got, n, per int, what string) {
-	if got != n*per {
-		panic(fmt.Sprintf("conv: len(%s) = %d, want n*%s = %d*%d = %d (pooling %v)", name, got, what, n, per, n*per, p.g))
+	if !lenIs(got, n, per) {
+		panic(fmt.Sprintf("conv: len(%s) = %d, want n*%s = %s (pooling %v)", name, got, what, product(n, per), p.g))
 	}
 }
 
