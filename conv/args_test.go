@@ -3,6 +3,7 @@ package conv
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"runtime"
 	"testing"
 
@@ -181,5 +182,55 @@ func TestPaddedTooLarge(t *testing.T) {
 		c.lim.implicit = implicitAlways
 		c.pl = makePlan(1, c.d.p, c.d.k+1, c.lim)
 		assert.Equal(t, tc.want, c.useImplicit(), "%v", tc.g)
+	}
+}
+
+// TestHugeGeometry sets every field of a layer's and a pooling's geometry
+// to values near 2^62 and 2^63-1 and to negative ones, directly and
+// through the builders: Check, New and NewMaxPool2D must return an error
+// naming a field, never panic or allocate for them.
+func TestHugeGeometry(t *testing.T) {
+	huge := []int{1 << 62, 1<<62 + 1, math.MaxInt, math.MaxInt - 1, 1 << 31, -1, -1 << 62, math.MinInt}
+	convFields := []string{"InC", "InH", "InW", "OutC", "KH", "KW", "StrideH", "StrideW", "PadTop", "PadBottom", "PadLeft", "PadRight"}
+	poolFields := []string{"C", "InH", "InW", "KH", "KW", "StrideH", "StrideW", "PadTop", "PadBottom", "PadLeft", "PadRight"}
+	for _, v := range huge {
+		for _, f := range convFields {
+			g := Same(3, 8, 8, 4, 3, 1)
+			reflect.ValueOf(&g).Elem().FieldByName(f).SetInt(int64(v))
+			want := fmt.Sprintf("Geometry.%s = %d", f, v)
+			err := g.Check()
+			require.Error(t, err, want)
+			assert.Contains(t, err.Error(), want)
+			_, err = New(g)
+			require.Error(t, err, want)
+		}
+		for _, f := range poolFields {
+			g := Pool(3, 8, 8, 2, 2)
+			reflect.ValueOf(&g).Elem().FieldByName(f).SetInt(int64(v))
+			want := fmt.Sprintf("PoolGeometry.%s = %d", f, v)
+			err := g.Check()
+			require.Error(t, err, want)
+			assert.Contains(t, err.Error(), want)
+			_, err = NewMaxPool2D(g)
+			require.Error(t, err, want)
+		}
+		// The builders compute padding from the sizes: with huge ones it
+		// overflows, and Check must still name a field.
+		for _, g := range []Geometry{
+			Same(v, 8, 8, 4, 3, 1), Same(3, v, 8, 4, 3, 1), Same(3, 8, v, 4, 3, 1), Same(3, 8, 8, v, 3, 1),
+			Same(3, 8, 8, 4, v, 1), Same(3, 8, 8, 4, 3, v), Valid(3, v, v, 4, v, v),
+		} {
+			err := g.Check()
+			require.Error(t, err, "%+v", g)
+			assert.Regexp(t, `^conv: (Geometry\.[A-Za-z]+ = |kernel (height|width))`, err.Error())
+		}
+		for _, g := range []PoolGeometry{
+			PoolSame(v, 8, 8, 2, 2), PoolSame(3, v, 8, 2, 2), PoolSame(3, 8, v, 2, 2), PoolSame(3, 8, 8, v, 2),
+			PoolSame(3, 8, 8, 2, v), Pool(3, v, v, v, v),
+		} {
+			err := g.Check()
+			require.Error(t, err, "%+v", g)
+			assert.Regexp(t, `^conv: (PoolGeometry\.[A-Za-z]+ = |pooling window)`, err.Error())
+		}
 	}
 }
