@@ -52,7 +52,7 @@ func (s *backwardBlocks) grow(threads int) int {
 	lanes := min(threads, pl.blocks)
 	s.keep = s.b.dw != nil && lanes > 1 && pl.blocks <= 2*lanes
 	s.l.growTiles(lanes)
-	grow := func(bufs [][]float32, n int) [][]float32 {
+	sized := func(bufs [][]float32, n int) [][]float32 {
 		for len(bufs) < n {
 			bufs = append(bufs, nil)
 		}
@@ -65,9 +65,9 @@ func (s *backwardBlocks) grow(threads int) int {
 	}
 	switch {
 	case s.keep:
-		s.partials = grow(s.partials, pl.blocks)
+		s.partials = sized(s.partials, pl.blocks)
 	case s.b.dw != nil:
-		s.part = grow(s.part, lanes)
+		s.part = sized(s.part, lanes)
 	}
 	s.b.opt = s.l.gemmOptions(threads, lanes, false)
 	return lanes
@@ -116,13 +116,13 @@ func (s *backwardBlocks) runLane(i int) {
 // block computes block b's part of the gradients, with lane ln's scratch
 // and, for the weight gradient, part.
 func (s *backwardBlocks) block(ln *lane, part []float32, b int) {
-	d, c, pl := &s.l.d, &s.b, &s.l.pl
-	if c.dx != nil {
+	d, bc, pl := &s.l.d, &s.b, &s.l.pl
+	if bc.dx != nil {
 		i0, i1 := pl.images(b)
-		clear(c.dx[i0*d.in : i1*d.in])
+		clear(bc.dx[i0*d.in : i1*d.in])
 	}
-	rows := c.kx
-	if c.dw == nil {
+	rows := bc.kx
+	if bc.dw == nil {
 		rows = d.k
 	}
 	for i := 0; ; i++ {
@@ -132,44 +132,44 @@ func (s *backwardBlocks) block(ln *lane, part []float32, b int) {
 		}
 		cols := t.cols()
 		// dyt is the tile's output gradient as a d.oc x cols matrix.
-		dyt, ldd := c.dy[t.img0*d.out+t.p0:], d.p
+		dyt, ldd := bc.dy[t.img0*d.out+t.p0:], d.p
 		if !t.single() {
 			dyt, ldd = ln.tmp[:d.oc*cols], cols
-			d.gather(c.dy, t.img0, t.img1, dyt, cols)
+			d.gather(bc.dy, t.img0, t.img1, dyt, cols)
 		}
 		for r0 := 0; r0 < rows; r0 += pl.rows {
 			r1 := min(rows, r0+pl.rows)
-			if c.dw != nil {
+			if bc.dw != nil {
 				col := ln.col[:(r1-r0)*cols]
-				d.columns(c.x, t, r0, r1, col, cols)
+				d.columns(bc.x, t, r0, r1, col, cols)
 				beta := float32(1)
 				if i == 0 {
 					beta = 0
 				}
 				// part[:, r0:r1] (+)= dyt * col^T, summed over the tile's
 				// columns.
-				withWorkspace(c.opt, ln).Sgemm(false, true, d.oc, r1-r0, cols, 1, dyt, ldd, col, cols, beta, part[r0:], c.kx)
+				withWorkspace(bc.opt, ln).Sgemm(false, true, d.oc, r1-r0, cols, 1, dyt, ldd, col, cols, beta, part[r0:], bc.kx)
 			}
-			if r1 = min(r1, d.k); c.dx != nil && r1 > r0 {
+			if r1 = min(r1, d.k); bc.dx != nil && r1 > r0 {
 				// dcol = w[:, r0:r1]^T * dyt, then folded back into dx.
 				dcol := ln.col[:(r1-r0)*cols]
-				withWorkspace(c.opt, ln).Sgemm(true, false, r1-r0, cols, d.oc, 1, c.w[r0:], d.k, dyt, ldd, 0, dcol, cols)
+				withWorkspace(bc.opt, ln).Sgemm(true, false, r1-r0, cols, d.oc, 1, bc.w[r0:], d.k, dyt, ldd, 0, dcol, cols)
 				if t.single() {
-					d.col2im(dcol, cols, 0, t.p0, t.p1, r0, r1, c.dx[t.img0*d.in:(t.img0+1)*d.in])
+					d.col2im(dcol, cols, 0, t.p0, t.p1, r0, r1, bc.dx[t.img0*d.in:(t.img0+1)*d.in])
 				} else {
 					for img := t.img0; img < t.img1; img++ {
-						d.col2im(dcol, cols, (img-t.img0)*d.p, 0, d.p, r0, r1, c.dx[img*d.in:(img+1)*d.in])
+						d.col2im(dcol, cols, (img-t.img0)*d.p, 0, d.p, r0, r1, bc.dx[img*d.in:(img+1)*d.in])
 					}
 				}
 			}
 		}
 	}
-	if c.dx != nil && c.dact != Identity {
+	if bc.dx != nil && bc.dact != Identity {
 		// col2im has added the last of the block's images' gradients.
 		i0, i1 := pl.images(b)
-		applyGrad(d.ks, c.dact, c.dx[i0*d.in:i1*d.in], c.dactY[i0*d.in:i1*d.in])
+		applyGrad(d.ks, bc.dact, bc.dx[i0*d.in:i1*d.in], bc.dactY[i0*d.in:i1*d.in])
 	}
-	if c.dw != nil && !s.keep {
+	if bc.dw != nil && !s.keep {
 		s.addPartial(part, b)
 	}
 }
@@ -205,21 +205,21 @@ func (s *backwardBlocks) addPartial(part []float32, b int) {
 // the bias gradient in its last column when kx > d.k) to dw and db, or
 // copies them there for block 0.
 func (s *backwardBlocks) addRows(part []float32, b, o0, o1 int) {
-	c := &s.b
-	k, kx := s.l.d.k, c.kx
+	bc := &s.b
+	k, kx := s.l.d.k, bc.kx
 	for o := o0; o < o1; o++ {
 		src := part[o*kx : o*kx+k]
-		dst := c.dw[o*k : (o+1)*k]
+		dst := bc.dw[o*k : (o+1)*k]
 		if b == 0 {
 			copy(dst, src)
 		} else {
 			s.l.d.ks.Act.Add(dst, src)
 		}
-		if c.db != nil {
+		if bc.db != nil {
 			if b == 0 {
-				c.db[o] = part[o*kx+k]
+				bc.db[o] = part[o*kx+k]
 			} else {
-				c.db[o] += part[o*kx+k]
+				bc.db[o] += part[o*kx+k]
 			}
 		}
 	}
