@@ -105,10 +105,10 @@ func TestIm2col(t *testing.T) {
 
 // TestConvSameOnEveryKernelSet checks a layer on every kernel set, its
 // GEMMs included: a set whose GEMM gives the active set's bits (the same
-// products on the same depth blocks) must give the same results bit for
-// bit, since im2col and the rest only move data; any other set (the pure-Go
-// kernels, which round each product on amd64) must be as close to the
-// float64 reference as a float32 sum can be.
+// multiply-adds on the same depth blocks) must give the same results bit
+// for bit, since im2col and the rest only move data; any other set (the
+// pure-Go kernels on amd64, with other depth blocks) must be as close to
+// the float64 reference as a float32 sum can be.
 func TestConvSameOnEveryKernelSet(t *testing.T) {
 	for _, tc := range parallelCases {
 		var want [][]float32
