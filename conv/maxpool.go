@@ -130,7 +130,7 @@ func NewMaxPool2D(g PoolGeometry) (*MaxPool2D, error) {
 		return nil, err
 	}
 	return &MaxPool2D{
-		g: g, oh: g.OutH(), ow: g.OutW(), hw: g.InH * g.InW, in: g.InSize(), out: g.OutSize(), ks: active,
+		g: g, oh: g.OutH(), ow: g.OutW(), hw: g.InH * g.InW, in: g.InSize(), out: g.OutSize(), ks: kernels.Active(),
 		pool2: g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 &&
 			g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0,
 	}, nil
@@ -213,8 +213,8 @@ func (p *MaxPool2D) checkN(n int) {
 }
 
 func (p *MaxPool2D) checkLen(name string, got, n, per int, what string) {
-	if got != n*per {
-		panic(fmt.Sprintf("conv: len(%s) = %d, want n*%s = %d*%d = %d (pooling %v)", name, got, what, n, per, n*per, p.g))
+	if !lenIs(got, n, per) {
+		panic(fmt.Sprintf("conv: len(%s) = %d, want n*%s = %s (pooling %v)", name, got, what, product(n, per), p.g))
 	}
 }
 
