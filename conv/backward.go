@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/snnkit/snn/gemm"
-	"github.com/snnkit/snn/internal/par"
+	"github.com/snnkit/snn/par"
 )
 
 // backwardCall is one backward call's operands.

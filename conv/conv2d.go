@@ -5,8 +5,8 @@ import (
 	"math"
 	"math/bits"
 
-	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/kernels"
+	"github.com/snnkit/snn/par"
 )
 
 // Conv2D computes one convolution layer's forward and backward passes for
@@ -73,8 +73,8 @@ func New(g Geometry) (*Conv2D, error) {
 func (c *Conv2D) Geometry() Geometry { return c.g }
 
 // SetThreads sets how many goroutines a call may use; n <= 0 (the default)
-// means gemm.Threads() at the time of the call, which is GOMAXPROCS unless
-// gemm.SetThreads says otherwise. Results do not depend on it.
+// means par.Threads() at the time of the call, which is GOMAXPROCS unless
+// par.SetThreads says otherwise. Results do not depend on it.
 func (c *Conv2D) SetThreads(n int) { c.threads = max(n, 0) }
 
 // Threads returns the number of goroutines a call may use now.
@@ -82,7 +82,7 @@ func (c *Conv2D) Threads() int {
 	if c.threads > 0 {
 		return c.threads
 	}
-	return gemm.Threads()
+	return par.Threads()
 }
 
 // Forward computes y = conv(x, w) + bias for a batch of n images.

@@ -3,7 +3,7 @@ package conv
 import (
 	"sync/atomic"
 
-	"github.com/snnkit/snn/internal/par"
+	"github.com/snnkit/snn/par"
 )
 
 // transposed returns the geometry of the convolution whose forward pass

@@ -2,7 +2,7 @@ package conv
 
 import (
 	"github.com/snnkit/snn/gemm"
-	"github.com/snnkit/snn/internal/par"
+	"github.com/snnkit/snn/par"
 )
 
 // layer is what a Conv2D's strategies share: the checked geometry, the

@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/snnkit/snn/gemm"
-	"github.com/snnkit/snn/internal/par"
 	"github.com/snnkit/snn/kernels"
+	"github.com/snnkit/snn/par"
 )
 
 // PoolGeometry is the shape of one max-pooling layer: a KH x KW window
@@ -140,7 +139,7 @@ func NewMaxPool2D(g PoolGeometry) (*MaxPool2D, error) {
 func (p *MaxPool2D) Geometry() PoolGeometry { return p.g }
 
 // SetThreads sets how many goroutines a call may use; n <= 0 (the default)
-// means gemm.Threads() at the time of the call. Results do not depend on
+// means par.Threads() at the time of the call. Results do not depend on
 // it.
 func (p *MaxPool2D) SetThreads(n int) { p.threads = max(n, 0) }
 
@@ -149,7 +148,7 @@ func (p *MaxPool2D) Threads() int {
 	if p.threads > 0 {
 		return p.threads
 	}
-	return gemm.Threads()
+	return par.Threads()
 }
 
 // Forward sets each output to the maximum of its window for a batch of n

@@ -120,7 +120,7 @@ func TestMaxPoolDeterministic(t *testing.T) {
 // TestNoAllocations checks that after a first call, forward and backward
 // allocate nothing, with one lane and with several.
 func TestNoAllocations(t *testing.T) {
-	if raceEnabled {
+	if testkit.RaceEnabled {
 		t.Skip("the race detector allocates")
 	}
 	implicit := parallelCases[0]

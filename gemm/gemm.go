@@ -13,36 +13,15 @@ package gemm
 
 import (
 	"fmt"
-	"runtime"
-	"sync/atomic"
 
 	"github.com/snnkit/snn/kernels"
+	"github.com/snnkit/snn/par"
 )
-
-// threads is the most goroutines one call may use; 0 means GOMAXPROCS.
-var threads atomic.Int64
-
-// SetThreads limits the goroutines one Sgemm call uses to n; n <= 0
-// restores the default, GOMAXPROCS at the time of the call. Results do not
-// depend on it.
-func SetThreads(n int) {
-	if n < 0 {
-		n = 0
-	}
-	threads.Store(int64(n))
-}
-
-// Threads returns the number of goroutines a call may use now.
-func Threads() int {
-	if n := int(threads.Load()); n > 0 {
-		return n
-	}
-	return runtime.GOMAXPROCS(0)
-}
 
 // Options controls one call; the zero value means the defaults.
 type Options struct {
-	// Threads caps the goroutines this call uses; 0 means Threads().
+	// Threads caps the goroutines this call uses; 0 means par.Threads(),
+	// the one knob of every parallel call in snn.
 	// Callers that already run one GEMM per goroutine (batch-parallel
 	// convolution) pass 1.
 	Threads int
@@ -79,7 +58,7 @@ func (o Options) resolve() (*kernels.Set, int) {
 		ks = kernels.Active()
 	}
 	if t <= 0 {
-		t = Threads()
+		t = par.Threads()
 	}
 	return ks, t
 }

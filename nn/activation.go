@@ -62,7 +62,7 @@ const (
 	opReLUGrad
 )
 
-// SetThreads sets the goroutines one pass may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one pass may use (0: par.Threads()).
 func (e *elementwise) SetThreads(n int) { e.threads = max(n, 0) }
 
 func (e *elementwise) apply(op int, dst, a, b []float32) {

@@ -69,7 +69,7 @@ func (l *Conv2D) Flags() Flags { return NeedsInput }
 // Geometry is the convolution's geometry (after Build).
 func (l *Conv2D) Geometry() conv.Geometry { return l.g }
 
-// SetThreads sets the goroutines one pass may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one pass may use (0: par.Threads()).
 func (l *Conv2D) SetThreads(n int) { l.c.SetThreads(n) }
 
 func (l *Conv2D) bias() ([]float32, []float32) {
@@ -147,7 +147,7 @@ func (l *MaxPool2D) Build(in Shape) (Shape, error) {
 func (l *MaxPool2D) Params() []*Param { return nil }
 func (l *MaxPool2D) Flags() Flags     { return 0 }
 
-// SetThreads sets the goroutines one pass may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one pass may use (0: par.Threads()).
 func (l *MaxPool2D) SetThreads(n int) { l.p.SetThreads(n) }
 
 func (l *MaxPool2D) Forward(c *Context, n int, x, y []float32) {

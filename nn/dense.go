@@ -58,7 +58,7 @@ func (l *Dense) Params() []*Param {
 
 func (l *Dense) Flags() Flags { return NeedsInput }
 
-// SetThreads sets the goroutines one GEMM may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one GEMM may use (0: par.Threads()).
 func (l *Dense) SetThreads(n int) { l.opt.Threads = max(n, 0) }
 
 func (l *Dense) Forward(_ *Context, n int, x, y []float32) {

@@ -187,7 +187,7 @@ func (m *Model) SetKernelConstraint(c Constraint) {
 }
 
 // SetThreads sets how many goroutines the convolutions, poolings and GEMMs
-// of one pass may use; n <= 0 means gemm.Threads() at the time of each call
+// of one pass may use; n <= 0 means par.Threads() at the time of each call
 // (GOMAXPROCS by default). Results do not depend on it.
 func (m *Model) SetThreads(n int) {
 	m.threads = max(n, 0)

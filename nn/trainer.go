@@ -34,7 +34,7 @@ func NewTrainer(m *Model, opt Optimizer, seed uint64) *Trainer {
 }
 
 // SetThreads sets how many goroutines the model's passes and the
-// optimizer's update may use; n <= 0 means gemm.Threads() at the time of
+// optimizer's update may use; n <= 0 means par.Threads() at the time of
 // each call (GOMAXPROCS by default). Results do not depend on it.
 func (t *Trainer) SetThreads(n int) {
 	t.Model.SetThreads(n)

@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/kernels"
 	"github.com/snnkit/snn/nn"
+	"github.com/snnkit/snn/par"
 )
 
 // errInterrupted is returned when Ctrl-C stopped training; the message
@@ -333,7 +333,7 @@ func schedule(cfg Config, base float64, total int64) func(s int64) float64 {
 
 func threadsOf(n int) int {
 	if n <= 0 {
-		return gemm.Threads()
+		return par.Threads()
 	}
 	return n
 }
