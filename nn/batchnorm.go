@@ -1,0 +1,239 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/snnkit/snn/kernels"
+)
+
+// BatchNorm is Keras' BatchNormalization over the channels of its input
+// (axis 1 of NCHW, the features of a vector). In training it normalizes
+// each channel with the mean and the population variance of the batch,
+// taken over every sample and position:
+//
+//	y = gamma*(x - mean)/sqrt(var + Epsilon) + beta
+//
+// and in evaluation with the moving mean and variance instead. The moving
+// statistics follow the batches' as moving = Momentum*moving +
+// (1-Momentum)*batch; they are updated when Backward runs in training
+// mode, not by Forward, so that a step the Trainer abandons (a non-finite
+// loss) leaves them as they were. gamma starts at 1, beta at 0, the moving
+// mean at 0 and the moving variance at 1.
+//
+// gamma and beta are trainable parameters (neither counts as a kernel:
+// no weight decay, no constraint). The moving statistics are not: Model.State lists
+// them, and checkpoints save them with the parameters. Model.Fold merges
+// a BatchNorm into the Conv2D or Dense before it for inference.
+type BatchNorm struct {
+	LayerBase
+	Momentum float64 // 0 means 0.99
+	Epsilon  float64 // 0 means 1e-3
+
+	ch, plane        int
+	gamma, beta      *Param
+	movMean, movVar  []float32
+	mean, istd, bvar []float32 // statistics used by the last Forward
+	mom, eps         float64
+}
+
+func (l *BatchNorm) Kind() string { return "batchnorm" }
+
+func (l *BatchNorm) Build(in Shape) (Shape, error) {
+	l.mom, l.eps = l.Momentum, l.Epsilon
+	if l.mom == 0 {
+		l.mom = 0.99
+	}
+	if l.eps == 0 {
+		l.eps = 1e-3
+	}
+	if !(l.mom >= 0 && l.mom < 1) || !(l.eps > 0) || math.IsInf(l.eps, 0) {
+		return Shape{}, fmt.Errorf("momentum = %v, epsilon = %v: need momentum in [0, 1) and a finite epsilon > 0", l.Momentum, l.Epsilon)
+	}
+	l.ch, l.plane = in.C, in.H*in.W
+	l.gamma = NewParam(l.name+".gamma", false, ones{}, 1, 1, in.C)
+	l.beta = NewParam(l.name+".beta", false, Zeros{}, 1, 1, in.C)
+	l.movMean = make([]float32, in.C)
+	l.movVar = make([]float32, in.C)
+	for i := range l.movVar {
+		l.movVar[i] = 1
+	}
+	l.mean = make([]float32, in.C)
+	l.istd = make([]float32, in.C)
+	l.bvar = make([]float32, in.C)
+	return in, nil
+}
+
+func (l *BatchNorm) Params() []*Param { return []*Param{l.gamma, l.beta} }
+func (l *BatchNorm) Flags() Flags     { return NeedsInput }
+
+// State returns the moving mean and variance ("<name>.moving_mean",
+// "<name>.moving_variance"), views that a checkpoint saves and restores.
+func (l *BatchNorm) State() []Tensor {
+	return []Tensor{
+		{Name: l.name + ".moving_mean", Shape: []int{l.ch}, Data: l.movMean},
+		{Name: l.name + ".moving_variance", Shape: []int{l.ch}, Data: l.movVar},
+	}
+}
+
+// scale returns the per-channel affine map y = a*x + b of evaluation mode.
+func (l *BatchNorm) scale(c int) (a, b float64) {
+	a = float64(l.gamma.Value[c]) / math.Sqrt(float64(l.movVar[c])+l.eps)
+	return a, float64(l.beta.Value[c]) - float64(l.movMean[c])*a
+}
+
+func (l *BatchNorm) plane3(s []float32, i, c int) []float32 {
+	o := (i*l.ch + c) * l.plane
+	return s[o : o+l.plane : o+l.plane]
+}
+
+func (l *BatchNorm) Forward(ctx *Context, n int, x, y []float32) {
+	k := kernels.Active()
+	count := float64(n) * float64(l.plane)
+	for c := range l.ch {
+		var mean, v float64
+		if ctx.Training && n > 0 {
+			// Shifted sums (act.MeanVar's method), channel by channel:
+			// the order does not depend on the thread count.
+			shift := probeShift(l.plane3(x, 0, c))
+			var s1, s2 float64
+			for i := range n {
+				a, b := k.Act.Moments(l.plane3(x, i, c), shift)
+				s1 += a
+				s2 += b
+			}
+			m := s1 / count
+			mean, v = float64(shift)+m, max(s2/count-m*m, 0)
+		} else {
+			mean, v = float64(l.movMean[c]), float64(l.movVar[c])
+		}
+		istd := 1 / math.Sqrt(v+l.eps)
+		l.mean[c], l.istd[c], l.bvar[c] = float32(mean), float32(istd), float32(v)
+		a := float64(l.gamma.Value[c]) * istd
+		b := float64(l.beta.Value[c]) - mean*a
+		for i := range n {
+			yp := l.plane3(y, i, c)
+			copy(yp, l.plane3(x, i, c))
+			k.Act.Affine(yp, float32(a), float32(b))
+		}
+	}
+}
+
+func (l *BatchNorm) Backward(ctx *Context, n int, x, _, dy, dx []float32) {
+	count := float64(n) * float64(l.plane)
+	for c := range l.ch {
+		mean := l.mean[c]
+		istd := float64(l.istd[c])
+		var sdy, sdyx float64
+		for i := range n {
+			a, b := centredDot(l.plane3(dy, i, c), l.plane3(x, i, c), mean)
+			sdy += a
+			sdyx += b
+		}
+		g := float64(l.gamma.Value[c])
+		dgamma := sdyx * istd
+		l.gamma.Grad[c], l.beta.Grad[c] = float32(dgamma), float32(sdy)
+		if dx != nil {
+			// dx = A*dy + B*(x - mean) + C: the batch statistics' own
+			// gradient adds B and C in training mode.
+			a := g * istd
+			var b, cc float64
+			if ctx.Training && count > 0 {
+				b = -a * istd * dgamma / count
+				cc = -a * sdy / count
+			}
+			af, bf, cf := float32(a), float32(b), float32(cc)
+			for i := range n {
+				d, xp, dxp := l.plane3(dy, i, c), l.plane3(x, i, c), l.plane3(dx, i, c)
+				for j := range d {
+					dxp[j] = af*d[j] + bf*(xp[j]-mean) + cf
+				}
+			}
+		}
+		if ctx.Training {
+			l.movMean[c] = float32(l.mom*float64(l.movMean[c]) + (1-l.mom)*float64(mean))
+			l.movVar[c] = float32(l.mom*float64(l.movVar[c]) + (1-l.mom)*float64(l.bvar[c]))
+		}
+	}
+}
+
+// centredDot returns the sums of dy[i] and dy[i]*(x[i]-mean): float32
+// partials of at most 128 terms, added in float64 (the blocking of
+// kernels.Act.Sum), in an order fixed by the length alone.
+func centredDot(dy, x []float32, mean float32) (sdy, sdyx float64) {
+	x = x[:len(dy)]
+	for len(dy) > 0 {
+		k := min(len(dy), 128)
+		var a0, a1, b0, b1 float32
+		j := 0
+		for ; j+1 < k; j += 2 {
+			a0 += dy[j]
+			a1 += dy[j+1]
+			b0 += dy[j] * (x[j] - mean)
+			b1 += dy[j+1] * (x[j+1] - mean)
+		}
+		if j < k {
+			a0 += dy[j]
+			b0 += dy[j] * (x[j] - mean)
+		}
+		sdy += float64(a0) + float64(a1)
+		sdyx += float64(b0) + float64(b1)
+		dy, x = dy[k:], x[k:]
+	}
+	return sdy, sdyx
+}
+
+// probeShift is the mean of the first (up to 32) elements of x, 0 if that
+// is not finite: a shift that keeps one-pass variances well conditioned.
+func probeShift(x []float32) float32 {
+	var s float64
+	p := x[:min(len(x), 32)]
+	if len(p) == 0 {
+		return 0
+	}
+	for _, v := range p {
+		s += float64(v)
+	}
+	shift := float32(s / float64(len(p)))
+	if math.IsInf(float64(shift), 0) || shift != shift {
+		return 0
+	}
+	return shift
+}
+
+// ones initializes to 1 (BatchNorm's gamma).
+type ones struct{}
+
+func (ones) Init(w []float32, _, _ int, _ *RNG) {
+	for i := range w {
+		w[i] = 1
+	}
+}
+
+// stateful is a layer with non-trainable state that checkpoints keep.
+type stateful interface {
+	State() []Tensor
+}
+
+// State returns the non-trainable tensors of every layer in order (the
+// moving statistics of BatchNorm layers), as views: checkpoints save them
+// after the parameters, and LoadParams and Trainer.Restore set them.
+func (m *Model) State() []Tensor {
+	var ts []Tensor
+	for _, l := range m.layers {
+		if s, ok := l.(stateful); ok {
+			ts = append(ts, s.State()...)
+		}
+	}
+	return ts
+}
+
+// savedTensors lists what a checkpoint's Params hold: every parameter,
+// then the state, as views.
+func (m *Model) savedTensors() []Tensor {
+	ts := make([]Tensor, 0, len(m.params))
+	for _, p := range m.params {
+		ts = append(ts, Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value})
+	}
+	return append(ts, m.State()...)
+}
