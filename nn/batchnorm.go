@@ -4,8 +4,16 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/snnkit/snn/internal/par"
 	"github.com/snnkit/snn/kernels"
 )
+
+// bnPass is the pass a BatchNorm's lanes share.
+type bnPass struct {
+	backward, training bool
+	n                  int
+	x, y, dy, dx       []float32
+}
 
 // BatchNorm is Keras' BatchNormalization over the channels of its input
 // (axis 1 of NCHW, the features of a vector). In training it normalizes
@@ -35,6 +43,10 @@ type BatchNorm struct {
 	movMean, movVar  []float32
 	mean, istd, bvar []float32 // statistics used by the last Forward
 	mom, eps         float64
+
+	threads, lanes int
+	team           par.Team
+	pass           bnPass
 }
 
 func (l *BatchNorm) Kind() string { return "batchnorm" }
@@ -87,73 +99,112 @@ func (l *BatchNorm) plane3(s []float32, i, c int) []float32 {
 	return s[o : o+l.plane : o+l.plane]
 }
 
+// SetThreads sets the goroutines one pass may use (0: gemm.Threads()).
+// Channels are split among them; each channel's arithmetic is the same
+// whatever the split.
+func (l *BatchNorm) SetThreads(n int) { l.threads = max(n, 0) }
+
 func (l *BatchNorm) Forward(ctx *Context, n int, x, y []float32) {
-	k := kernels.Active()
-	count := float64(n) * float64(l.plane)
-	for c := range l.ch {
-		var mean, v float64
-		if ctx.Training && n > 0 {
-			// Shifted sums (act.MeanVar's method), channel by channel:
-			// the order does not depend on the thread count.
-			shift := probeShift(l.plane3(x, 0, c))
-			var s1, s2 float64
-			for i := range n {
-				a, b := k.Act.Moments(l.plane3(x, i, c), shift)
-				s1 += a
-				s2 += b
-			}
-			m := s1 / count
-			mean, v = float64(shift)+m, max(s2/count-m*m, 0)
+	l.run(false, ctx.Training, n, x, y, nil, nil)
+}
+
+func (l *BatchNorm) Backward(ctx *Context, n int, x, _, dy, dx []float32) {
+	l.run(true, ctx.Training, n, x, nil, dy, dx)
+}
+
+// run does a pass over every channel, on lanes of whole channels when the
+// batch is large enough to pay for them.
+func (l *BatchNorm) run(backward, training bool, n int, x, y, dy, dx []float32) {
+	l.pass = bnPass{backward: backward, training: training, n: n, x: x, y: y, dy: dy, dx: dx}
+	lanes := min(threadsOr(l.threads), l.ch, n*l.ch*l.plane/minRange)
+	if lanes <= 1 {
+		l.channels(0, l.ch)
+	} else {
+		l.lanes = lanes
+		l.team.Run(l, lanes)
+	}
+	l.pass = bnPass{}
+}
+
+// RunLane does lane i's channels.
+func (l *BatchNorm) RunLane(i int) {
+	l.channels(i*l.ch/l.lanes, (i+1)*l.ch/l.lanes)
+}
+
+func (l *BatchNorm) channels(c0, c1 int) {
+	for c := c0; c < c1; c++ {
+		if l.pass.backward {
+			l.backwardChannel(c)
 		} else {
-			mean, v = float64(l.movMean[c]), float64(l.movVar[c])
-		}
-		istd := 1 / math.Sqrt(v+l.eps)
-		l.mean[c], l.istd[c], l.bvar[c] = float32(mean), float32(istd), float32(v)
-		a := float64(l.gamma.Value[c]) * istd
-		b := float64(l.beta.Value[c]) - mean*a
-		for i := range n {
-			yp := l.plane3(y, i, c)
-			copy(yp, l.plane3(x, i, c))
-			k.Act.Affine(yp, float32(a), float32(b))
+			l.forwardChannel(c)
 		}
 	}
 }
 
-func (l *BatchNorm) Backward(ctx *Context, n int, x, _, dy, dx []float32) {
-	count := float64(n) * float64(l.plane)
-	for c := range l.ch {
-		mean := l.mean[c]
-		istd := float64(l.istd[c])
-		var sdy, sdyx float64
+func (l *BatchNorm) forwardChannel(c int) {
+	k := kernels.Active()
+	p := &l.pass
+	n := p.n
+	var mean, v float64
+	if p.training && n > 0 {
+		// Shifted sums, as act.MeanVar takes them.
+		shift := probeShift(l.plane3(p.x, 0, c))
+		var s1, s2 float64
 		for i := range n {
-			a, b := centredDot(l.plane3(dy, i, c), l.plane3(x, i, c), mean)
-			sdy += a
-			sdyx += b
+			a, b := k.Act.Moments(l.plane3(p.x, i, c), shift)
+			s1 += a
+			s2 += b
 		}
-		g := float64(l.gamma.Value[c])
-		dgamma := sdyx * istd
-		l.gamma.Grad[c], l.beta.Grad[c] = float32(dgamma), float32(sdy)
-		if dx != nil {
-			// dx = A*dy + B*(x - mean) + C: the batch statistics' own
-			// gradient adds B and C in training mode.
-			a := g * istd
-			var b, cc float64
-			if ctx.Training && count > 0 {
-				b = -a * istd * dgamma / count
-				cc = -a * sdy / count
+		m := s1 / (float64(n) * float64(l.plane))
+		mean, v = float64(shift)+m, max(s2/(float64(n)*float64(l.plane))-m*m, 0)
+	} else {
+		mean, v = float64(l.movMean[c]), float64(l.movVar[c])
+	}
+	istd := 1 / math.Sqrt(v+l.eps)
+	l.mean[c], l.istd[c], l.bvar[c] = float32(mean), float32(istd), float32(v)
+	a := float64(l.gamma.Value[c]) * istd
+	b := float64(l.beta.Value[c]) - mean*a
+	for i := range n {
+		yp := l.plane3(p.y, i, c)
+		copy(yp, l.plane3(p.x, i, c))
+		k.Act.Affine(yp, float32(a), float32(b))
+	}
+}
+
+func (l *BatchNorm) backwardChannel(c int) {
+	p := &l.pass
+	n := p.n
+	count := float64(n) * float64(l.plane)
+	mean := l.mean[c]
+	istd := float64(l.istd[c])
+	var sdy, sdyx float64
+	for i := range n {
+		a, b := centredDot(l.plane3(p.dy, i, c), l.plane3(p.x, i, c), mean)
+		sdy += a
+		sdyx += b
+	}
+	dgamma := sdyx * istd
+	l.gamma.Grad[c], l.beta.Grad[c] = float32(dgamma), float32(sdy)
+	if p.dx != nil {
+		// dx = A*dy + B*(x - mean) + C; B and C, the gradient through the
+		// batch statistics, only in training mode.
+		a := float64(l.gamma.Value[c]) * istd
+		var b, cc float64
+		if p.training && count > 0 {
+			b = -a * istd * dgamma / count
+			cc = -a * sdy / count
+		}
+		af, bf, cf := float32(a), float32(b), float32(cc)
+		for i := range n {
+			d, xp, dxp := l.plane3(p.dy, i, c), l.plane3(p.x, i, c), l.plane3(p.dx, i, c)
+			for j := range d {
+				dxp[j] = af*d[j] + bf*(xp[j]-mean) + cf
 			}
-			af, bf, cf := float32(a), float32(b), float32(cc)
-			for i := range n {
-				d, xp, dxp := l.plane3(dy, i, c), l.plane3(x, i, c), l.plane3(dx, i, c)
-				for j := range d {
-					dxp[j] = af*d[j] + bf*(xp[j]-mean) + cf
-				}
-			}
 		}
-		if ctx.Training {
-			l.movMean[c] = float32(l.mom*float64(l.movMean[c]) + (1-l.mom)*float64(mean))
-			l.movVar[c] = float32(l.mom*float64(l.movVar[c]) + (1-l.mom)*float64(l.bvar[c]))
-		}
+	}
+	if p.training {
+		l.movMean[c] = float32(l.mom*float64(l.movMean[c]) + (1-l.mom)*float64(mean))
+		l.movVar[c] = float32(l.mom*float64(l.movVar[c]) + (1-l.mom)*float64(l.bvar[c]))
 	}
 }
 

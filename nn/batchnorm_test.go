@@ -349,3 +349,21 @@ func TestNewStepsAllocateNothing(t *testing.T) {
 		assert.Zero(t, allocs, name)
 	}
 }
+
+// TestSeedNetBatchNormGradient checks SeedNet with BatchNorm end to end in
+// training mode (every convolution and hidden Dense followed by a
+// BatchNorm, the SELU after it fused into the next convolution's backward
+// pass): the directional derivative of every parameter and of the input.
+func TestSeedNetBatchNormGradient(t *testing.T) {
+	for _, act := range []string{"selu", "relu"} {
+		t.Run(act, func(t *testing.T) {
+			m, err := NewSeedNet(SeedNetConfig{Height: 16, Classes: 5, Activation: act, BatchNorm: true,
+				Filters: []int{4, 6, 8, 8}, Hidden: []int{16, 16, 16}, Seed: 4})
+			require.NoError(t, err)
+			const n = 3
+			x := testkit.Uniform(testkit.Rand(4), n*m.in.Size(), 0, 1)
+			o := objective{loss: DefaultLoss(m), labels: []int32{1, 3, 0}}
+			checkDirections(t, m, &Context{Training: true, Seed: 11, Step: 3}, n, x, o, 1e-8, 2e-3)
+		})
+	}
+}
