@@ -24,15 +24,20 @@ type bnPass struct {
 //
 // and in evaluation with the moving mean and variance instead. The moving
 // statistics follow the batches' as moving = Momentum*moving +
-// (1-Momentum)*batch; they are updated when Backward runs in training
+// (1-Momentum)*batch, the batch variance being the population one (as
+// Keras 3 and tf.keras' unfused path take it; tf.keras' fused kernel
+// applies Bessel's correction n/(n-1) to it, a difference that vanishes
+// for large batches); they are updated when Backward runs in training
 // mode, not by Forward, so that a step the Trainer abandons (a non-finite
 // loss) leaves them as they were. gamma starts at 1, beta at 0, the moving
-// mean at 0 and the moving variance at 1.
+// mean at 0 and the moving variance at 1. Backward uses the statistics of
+// the last Forward.
 //
 // gamma and beta are trainable parameters (neither counts as a kernel:
-// no weight decay, no constraint). The moving statistics are not: Model.State lists
-// them, and checkpoints save them with the parameters. Model.Fold merges
-// a BatchNorm into the Conv2D or Dense before it for inference.
+// no weight decay, no constraint). The moving statistics are not:
+// Model.State lists them, and checkpoints save them with the parameters.
+// Model.Fold merges a BatchNorm into the Conv2D or Dense before it for
+// inference.
 type BatchNorm struct {
 	LayerBase
 	Momentum float64 // 0 means 0.99

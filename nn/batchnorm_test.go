@@ -367,3 +367,21 @@ func TestSeedNetBatchNormGradient(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchNormAbandonedStep: a step with a non-finite loss leaves the
+// moving statistics as they were, like the weights.
+func TestBatchNormAbandonedStep(t *testing.T) {
+	m, err := NewSeedNet(bnConfig(3))
+	require.NoError(t, err)
+	tr := NewTrainer(m, NewAdam(), 3)
+	d := synthetic(2, 8, 4, 16, 16)
+	_, err = tr.TrainBatch(d.X, d.Y)
+	require.NoError(t, err)
+	before := stateOf(tr)
+	x := append([]float32(nil), d.X...)
+	x[5] = float32(math.Inf(1))
+	_, err = tr.TrainBatch(x, d.Y)
+	var nf *NonFiniteError
+	require.ErrorAs(t, err, &nf)
+	requireSameBits(t, before, stateOf(tr), "after the abandoned step")
+}

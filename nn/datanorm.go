@@ -45,7 +45,10 @@ type BatchConstraint interface {
 // gradients of the weights before the rescale, so the next update moves
 // each weight by about the learning rate whatever its new scale, and a
 // unit shrunk by 1/sigma_z takes relatively larger steps (Adam's step is
-// invariant to rescaling the loss, not the weights).
+// invariant to rescaling the loss, not the weights). Rescaling m by
+// sigma_z and v by sigma_z^2, as the gradient of the rescaled weights
+// would scale, would not change that: Adam's step m/sqrt(v) is the same.
+// What sets a rescaled unit's relative step is its learning rate.
 //
 // With VarianceOnly the bias is left to the optimizer: w <- w/sigma_z
 // alone, which makes the variance 1 and leaves the mean where the bias
