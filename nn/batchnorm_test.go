@@ -227,7 +227,23 @@ func TestFoldMatchesBatchNorm(t *testing.T) {
 			require.InDelta(t, want[i], got[i], 1e-4*scale, "%s: logit %d", act, i)
 		}
 	}
-	_, err := mustModel(t, Vector(4), &BatchNorm{}, &Dense{Units: 2}).Fold()
+
+	// Layers with biases, a BatchNorm at the end, gammas and moving
+	// statistics away from 1 and 0.
+	m := newTestModel(t, Shape{2, 6, 6}, 9, &Conv2D{Filters: 3, KernelSize: 3, Padding: Same}, &BatchNorm{}, &SELU{},
+		&MaxPool2D{}, &Flatten{}, &Dense{Units: 5}, &BatchNorm{Epsilon: 0.1})
+	bnMoving(m, 9)
+	f, err := m.Fold()
+	require.NoError(t, err)
+	require.Len(t, f.layers, 5)
+	x := testkit.Uniform(testkit.Rand(9), 4*m.in.Size(), -2, 2)
+	want := refForward(m, &Context{}, 4, to64(x), refParamsOf(m))
+	got := f.Forward(&Context{}, 4, x)
+	for i := range want {
+		require.InDelta(t, want[i], got[i], 1e-5*(1+math.Abs(want[i])), "output %d", i)
+	}
+
+	_, err = mustModel(t, Vector(4), &BatchNorm{}, &Dense{Units: 2}).Fold()
 	require.ErrorContains(t, err, "does not follow")
 	_, err = mustModel(t, Vector(4), &Dense{Units: 3}, &SELU{}, &BatchNorm{}).Fold()
 	require.ErrorContains(t, err, "does not follow")
