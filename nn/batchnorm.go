@@ -49,6 +49,9 @@ type BatchNorm struct {
 	mean, istd, bvar []float32 // statistics used by the last Forward
 	mom, eps         float64
 
+	s1, s2     []float64 // per-channel sums of the vector path
+	ca, cb, cc []float32 // per-channel coefficients of the vector path
+
 	threads, lanes int
 	team           par.Team
 	pass           bnPass
@@ -78,6 +81,10 @@ func (l *BatchNorm) Build(in Shape) (Shape, error) {
 	l.mean = make([]float32, in.C)
 	l.istd = make([]float32, in.C)
 	l.bvar = make([]float32, in.C)
+	if l.plane == 1 {
+		l.s1, l.s2 = make([]float64, in.C), make([]float64, in.C)
+		l.ca, l.cb, l.cc = make([]float32, in.C), make([]float32, in.C), make([]float32, in.C)
+	}
 	return in, nil
 }
 
@@ -137,6 +144,10 @@ func (l *BatchNorm) RunLane(i int) {
 }
 
 func (l *BatchNorm) channels(c0, c1 int) {
+	if l.plane == 1 {
+		l.vectors(c0, c1)
+		return
+	}
 	for c := c0; c < c1; c++ {
 		if l.pass.backward {
 			l.backwardChannel(c)
@@ -146,11 +157,41 @@ func (l *BatchNorm) channels(c0, c1 int) {
 	}
 }
 
+// stats records channel c's statistics for the pass and returns the
+// forward pass's map y = a*x + b.
+func (l *BatchNorm) stats(c int, mean, v float64) (a, b float32) {
+	istd := 1 / math.Sqrt(v+l.eps)
+	l.mean[c], l.istd[c], l.bvar[c] = float32(mean), float32(istd), float32(v)
+	a64 := float64(l.gamma.Value[c]) * istd
+	return float32(a64), float32(float64(l.beta.Value[c]) - mean*a64)
+}
+
+// grads sets channel c's parameter gradients from the sums of dy and of
+// dy*(x - mean) over count values, moves the moving statistics in
+// training, and returns the input gradient's map
+// dx = a*dy + b*(x - mean) + cc; b and cc, the gradient through the batch
+// statistics, are 0 in evaluation.
+func (l *BatchNorm) grads(c int, sdy, sdyx, count float64) (a, b, cc float32) {
+	istd := float64(l.istd[c])
+	dgamma := sdyx * istd
+	l.gamma.Grad[c], l.beta.Grad[c] = float32(dgamma), float32(sdy)
+	a64 := float64(l.gamma.Value[c]) * istd
+	if l.pass.training {
+		if count > 0 {
+			b = float32(-a64 * istd * dgamma / count)
+			cc = float32(-a64 * sdy / count)
+		}
+		l.movMean[c] = float32(l.mom*float64(l.movMean[c]) + (1-l.mom)*float64(l.mean[c]))
+		l.movVar[c] = float32(l.mom*float64(l.movVar[c]) + (1-l.mom)*float64(l.bvar[c]))
+	}
+	return float32(a64), b, cc
+}
+
 func (l *BatchNorm) forwardChannel(c int) {
 	k := kernels.Active()
 	p := &l.pass
 	n := p.n
-	var mean, v float64
+	mean, v := float64(l.movMean[c]), float64(l.movVar[c])
 	if p.training && n > 0 {
 		// Shifted sums, as act.MeanVar takes them.
 		shift := probeShift(l.plane3(p.x, 0, c))
@@ -160,56 +201,99 @@ func (l *BatchNorm) forwardChannel(c int) {
 			s1 += a
 			s2 += b
 		}
-		m := s1 / (float64(n) * float64(l.plane))
-		mean, v = float64(shift)+m, max(s2/(float64(n)*float64(l.plane))-m*m, 0)
-	} else {
-		mean, v = float64(l.movMean[c]), float64(l.movVar[c])
+		count := float64(n) * float64(l.plane)
+		m := s1 / count
+		mean, v = float64(shift)+m, max(s2/count-m*m, 0)
 	}
-	istd := 1 / math.Sqrt(v+l.eps)
-	l.mean[c], l.istd[c], l.bvar[c] = float32(mean), float32(istd), float32(v)
-	a := float64(l.gamma.Value[c]) * istd
-	b := float64(l.beta.Value[c]) - mean*a
+	a, b := l.stats(c, mean, v)
 	for i := range n {
 		yp := l.plane3(p.y, i, c)
 		copy(yp, l.plane3(p.x, i, c))
-		k.Act.Affine(yp, float32(a), float32(b))
+		k.Act.Affine(yp, a, b)
 	}
 }
 
 func (l *BatchNorm) backwardChannel(c int) {
 	p := &l.pass
 	n := p.n
-	count := float64(n) * float64(l.plane)
 	mean := l.mean[c]
-	istd := float64(l.istd[c])
 	var sdy, sdyx float64
 	for i := range n {
 		a, b := centredDot(l.plane3(p.dy, i, c), l.plane3(p.x, i, c), mean)
 		sdy += a
 		sdyx += b
 	}
-	dgamma := sdyx * istd
-	l.gamma.Grad[c], l.beta.Grad[c] = float32(dgamma), float32(sdy)
-	if p.dx != nil {
-		// dx = A*dy + B*(x - mean) + C; B and C, the gradient through the
-		// batch statistics, only in training mode.
-		a := float64(l.gamma.Value[c]) * istd
-		var b, cc float64
-		if p.training && count > 0 {
-			b = -a * istd * dgamma / count
-			cc = -a * sdy / count
-		}
-		af, bf, cf := float32(a), float32(b), float32(cc)
-		for i := range n {
-			d, xp, dxp := l.plane3(p.dy, i, c), l.plane3(p.x, i, c), l.plane3(p.dx, i, c)
-			for j := range d {
-				dxp[j] = af*d[j] + bf*(xp[j]-mean) + cf
-			}
+	a, b, cc := l.grads(c, sdy, sdyx, float64(n)*float64(l.plane))
+	if p.dx == nil {
+		return
+	}
+	for i := range n {
+		d, xp, dxp := l.plane3(p.dy, i, c), l.plane3(p.x, i, c), l.plane3(p.dx, i, c)
+		for j := range d {
+			dxp[j] = a*d[j] + b*(xp[j]-mean) + cc
 		}
 	}
-	if p.training {
-		l.movMean[c] = float32(l.mom*float64(l.movMean[c]) + (1-l.mom)*float64(mean))
-		l.movVar[c] = float32(l.mom*float64(l.movVar[c]) + (1-l.mom)*float64(l.bvar[c]))
+}
+
+// vectors does channels [c0, c1) of a batch of vectors (one value per
+// sample and channel): its loops run along each sample's row, where the
+// per-channel ones would call a kernel for every element. Sums are
+// float64, shifted by the first sample.
+func (l *BatchNorm) vectors(c0, c1 int) {
+	p := &l.pass
+	n, ch := p.n, l.ch
+	s1, s2 := l.s1[c0:c1], l.s2[c0:c1]
+	ca, cb, cc := l.ca[c0:c1], l.cb[c0:c1], l.cc[c0:c1]
+	mean := l.mean[c0:c1]
+	clear(s1)
+	clear(s2)
+	row := func(s []float32, i int) []float32 { return s[i*ch+c0 : i*ch+c1] }
+	if !p.backward {
+		if p.training && n > 0 {
+			first := row(p.x, 0)
+			for i := range n {
+				for j, v := range row(p.x, i) {
+					d := float64(v) - float64(first[j])
+					s1[j] += d
+					s2[j] += d * d
+				}
+			}
+		}
+		for j := range s1 {
+			c := c0 + j
+			m, v := float64(l.movMean[c]), float64(l.movVar[c])
+			if p.training && n > 0 {
+				d := s1[j] / float64(n)
+				m, v = float64(p.x[c])+d, max(s2[j]/float64(n)-d*d, 0)
+			}
+			ca[j], cb[j] = l.stats(c, m, v)
+		}
+		for i := range n {
+			y := row(p.y, i)
+			for j, v := range row(p.x, i) {
+				y[j] = ca[j]*v + cb[j]
+			}
+		}
+		return
+	}
+	for i := range n {
+		x := row(p.x, i)
+		for j, d := range row(p.dy, i) {
+			s1[j] += float64(d)
+			s2[j] += float64(d) * float64(x[j]-mean[j])
+		}
+	}
+	for j := range s1 {
+		ca[j], cb[j], cc[j] = l.grads(c0+j, s1[j], s2[j], float64(n))
+	}
+	if p.dx == nil {
+		return
+	}
+	for i := range n {
+		x, dx := row(p.x, i), row(p.dx, i)
+		for j, d := range row(p.dy, i) {
+			dx[j] = ca[j]*d + cb[j]*(x[j]-mean[j]) + cc[j]
+		}
 	}
 }
 

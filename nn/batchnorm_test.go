@@ -117,8 +117,15 @@ func TestBatchNormGradients(t *testing.T) {
 // (1-momentum) toward the batch's (population variance), evaluation uses
 // them, and Forward alone leaves them.
 func TestBatchNormKerasSemantics(t *testing.T) {
+	for _, in := range []Shape{{3, 4, 6}, Vector(3)} {
+		t.Run(in.String(), func(t *testing.T) { bnSemantics(t, in) })
+	}
+}
+
+func bnSemantics(t *testing.T, in Shape) {
 	const n = 5
-	m := newTestModel(t, Shape{3, 4, 6}, 1, &BatchNorm{})
+	plane := in.H * in.W
+	m := newTestModel(t, in, 1, &BatchNorm{})
 	bn := m.layers[0].(*BatchNorm)
 	require.Equal(t, []string{"batchnorm_1.gamma", "batchnorm_1.beta"}, []string{m.params[0].Name, m.params[1].Name})
 	st := m.State()
@@ -142,15 +149,15 @@ func TestBatchNormKerasSemantics(t *testing.T) {
 	x64 := to64(x)
 	for c := range 3 {
 		var s, ss float64
-		cnt := float64(n * 24)
+		cnt := float64(n * plane)
 		for i := range n {
-			for _, v := range x64[(i*3+c)*24 : (i*3+c+1)*24] {
+			for _, v := range x64[(i*3+c)*plane : (i*3+c+1)*plane] {
 				s += v
 			}
 		}
 		mean := s / cnt
 		for i := range n {
-			for _, v := range x64[(i*3+c)*24 : (i*3+c+1)*24] {
+			for _, v := range x64[(i*3+c)*plane : (i*3+c+1)*plane] {
 				ss += (v - mean) * (v - mean)
 			}
 		}
