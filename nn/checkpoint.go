@@ -29,7 +29,7 @@ import (
 //
 //	"META"  JSON: step, epoch, batch, seed, the random generator's name,
 //	        the optimizer's name and hyper-parameters
-//	"PARM"  the parameters, as tensors
+//	"PARM"  the parameters, then the layers' state (Model.State), as tensors
 //	"OPTS"  the optimizer's state, as tensors
 //	"XTRA"  the caller's tensors (Extra)
 //	"USER"  one caller section: a name and bytes (one per entry)
@@ -85,8 +85,8 @@ func (t *Trainer) Checkpoint() *Checkpoint {
 		Step: t.step, Epoch: t.epoch, Batch: t.batch, Seed: t.seed, RNG: rngName,
 		Optimizer: t.Optimizer.String(), Hyper: t.Optimizer.Hyper(),
 	}
-	for _, p := range t.Model.params {
-		c.Params = append(c.Params, Tensor{Name: p.Name, Shape: p.Shape, Data: append([]float32(nil), p.Value...)})
+	for _, p := range t.Model.savedTensors() {
+		c.Params = append(c.Params, Tensor{Name: p.Name, Shape: p.Shape, Data: append([]float32(nil), p.Data...)})
 	}
 	for _, s := range t.Optimizer.Slots() {
 		c.Slots = append(c.Slots, Tensor{Name: s.Name, Shape: s.Shape, Data: append([]float32(nil), s.Data...)})
@@ -105,10 +105,7 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 	if c.Optimizer != t.Optimizer.String() {
 		return fmt.Errorf("nn: checkpoint of optimizer %q, trainer has %q", c.Optimizer, t.Optimizer.String())
 	}
-	params := make([]Tensor, len(t.Model.params))
-	for i, p := range t.Model.params {
-		params[i] = Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value}
-	}
+	params := t.Model.savedTensors()
 	if err := matchTensors("parameters", c.Params, params); err != nil {
 		return err
 	}
@@ -134,15 +131,12 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 	return nil
 }
 
-// LoadParams sets the model's parameters from tensors matched by name and
-// shape (a checkpoint's Params), for evaluation or fine-tuning without the
+// LoadParams sets the model's parameters and state (Model.State) from
+// tensors matched by name and shape (a checkpoint's Params), for evaluation or fine-tuning without the
 // optimizer state. On a mismatch it reports the first difference and
 // changes nothing.
 func (m *Model) LoadParams(ts []Tensor) error {
-	params := make([]Tensor, len(m.params))
-	for i, p := range m.params {
-		params[i] = Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value}
-	}
+	params := m.savedTensors()
 	if err := matchTensors("parameters", ts, params); err != nil {
 		return err
 	}

@@ -16,6 +16,9 @@ type Trainer struct {
 	Model     *Model
 	Loss      Loss
 	Optimizer Optimizer
+	// BatchConstraint, if not nil, runs after every update and the kernel
+	// constraints, on the step's batch (DataNorm).
+	BatchConstraint BatchConstraint
 
 	seed  uint64
 	step  int64 // updates done
@@ -105,7 +108,7 @@ func (e *NonFiniteError) Error() string {
 // TrainBatch runs one training step on the batch x ([n][InputShape]) with
 // labels (n of them): the forward pass in training mode, the loss and its
 // gradient, the backward pass, the optimizer's update and every kernel's
-// constraint. It allocates nothing once the model has run a batch of this
+// constraint, then the batch constraint. It allocates nothing once the model has run a batch of this
 // size. A label outside the model's classes is an error; a non-finite loss
 // is a *NonFiniteError, and the step is not applied.
 func (t *Trainer) TrainBatch(x []float32, labels []int32) (StepStats, error) {
@@ -145,6 +148,9 @@ func (t *Trainer) TrainBatch(x []float32, labels []int32) (StepStats, error) {
 		if p.Constraint != nil {
 			p.Constraint.Apply(p)
 		}
+	}
+	if t.BatchConstraint != nil {
+		t.BatchConstraint.ApplyBatch(m, n, x, t.step)
 	}
 	st.Compute = time.Since(start)
 	return st, nil

@@ -46,11 +46,17 @@ var variants = []variant{
 var extraVariants = []variant{
 	{"selu-centralize-standardized", setVariant("selu", "centralize", false, true)},
 	{"selu-standardized", setVariant("selu", "none", false, true)},
+	{"selu-datanorm", withNorm(setVariant("selu", "none", false, false), false, datanormEvery, false)},
+	{"selu-datanorm-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, false)},
+	{"selu-datanorm-variance-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, true)},
+	{"relu-batchnorm", withNorm(setVariant("relu", "none", false, false), true, 0, false)},
+	{"selu-batchnorm", withNorm(setVariant("selu", "none", false, false), true, 0, false)},
 }
 
 func setVariant(act, constraint string, dropout, standardize bool) func(*Config) {
 	return func(c *Config) {
 		c.Act, c.Constraint = act, constraint
+		c.BatchNorm, c.DataNorm, c.DataNormVariance, c.DataNormLogits = false, 0, false, false
 		if !dropout {
 			c.AlphaDropout = 0
 		}
@@ -87,8 +93,8 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(fs.Output(), "Usage: snn compare [flags]\n\n"+
 			"Trains the same SeedNet with the same seed and data once per variant and\n"+
 			"compares them (compare.md, compare.png, variance.png). -alpha-dropout is the\n"+
-			"rate of the dropout variant (default 0.1); -act, -constraint and -standardize\n"+
-			"are set by each variant. Flags:\n")
+			"rate of the dropout variant (default 0.1); -act, -constraint, -standardize,\n"+
+			"-batchnorm and the -datanorm flags are set by each variant. Flags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args, stderr); err != nil {

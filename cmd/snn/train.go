@@ -364,6 +364,7 @@ func runTitle(cfg Config, data string) string {
 	if cfg.Constraint != "none" {
 		s += " + " + cfg.Constraint
 	}
+	s += normTitle(cfg)
 	if cfg.Standardize == "on" {
 		s += " + standardized inputs"
 	}
