@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/snnkit/snn/internal/par"
 	"github.com/snnkit/snn/kernels"
+	"github.com/snnkit/snn/par"
 )
 
 // bnPass is the pass a BatchNorm's lanes share.
@@ -111,7 +111,7 @@ func (l *BatchNorm) plane3(s []float32, i, c int) []float32 {
 	return s[o : o+l.plane : o+l.plane]
 }
 
-// SetThreads sets the goroutines one pass may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one pass may use (0: par.Threads()).
 // Channels are split among them; each channel's arithmetic is the same
 // whatever the split.
 func (l *BatchNorm) SetThreads(n int) { l.threads = max(n, 0) }

@@ -342,7 +342,7 @@ func TestNewStepsAreThreadIndependent(t *testing.T) {
 // TestNewStepsAllocateNothing: training steps with BatchNorm layers and
 // with DataNorm allocate nothing after the first.
 func TestNewStepsAllocateNothing(t *testing.T) {
-	if raceEnabled {
+	if testkit.RaceEnabled {
 		t.Skip("the race detector allocates")
 	}
 	defer func(m int) { minRange = m }(minRange)
