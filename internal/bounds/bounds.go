@@ -26,6 +26,22 @@ func Fits(rows, cols, ld, n int) bool {
 	return rows-1 <= (n-cols)/ld
 }
 
+// Fits2 reports whether a*sa + b*sb + last <= n, for non-negative
+// arguments: the extent of a two-level layout (panels of rows).
+func Fits2(a, sa, b, sb, last, n int) bool {
+	n -= last
+	if n < 0 {
+		return false
+	}
+	if a > 0 && sa > 0 {
+		if a > n/sa {
+			return false
+		}
+		n -= a * sa
+	}
+	return b <= 0 || sb <= 0 || b <= n/sb
+}
+
 // Mul returns a*b and whether it fits in an int, for a, b >= 0.
 func Mul(a, b int) (int, bool) {
 	if a != 0 && b > math.MaxInt/a {
@@ -48,6 +64,16 @@ func IsProduct(n, a, b int) bool {
 func Span(rows, cols, ld int) string {
 	s := new(big.Int).Mul(big.NewInt(int64(rows-1)), big.NewInt(int64(ld)))
 	return s.Add(s, big.NewInt(int64(cols))).String()
+}
+
+// Dot returns x0*x1 + x2*x3 + ... in decimal, exact whatever its size,
+// for messages.
+func Dot(xs ...int) string {
+	s, t := new(big.Int), new(big.Int)
+	for i := 0; i+1 < len(xs); i += 2 {
+		s.Add(s, t.Mul(big.NewInt(int64(xs[i])), big.NewInt(int64(xs[i+1]))))
+	}
+	return s.String()
 }
 
 // Product returns the product of xs in decimal, exact whatever its size,
