@@ -115,12 +115,16 @@ func (l *Flatten) Params() []*Param              { return nil }
 func (l *Flatten) Flags() Flags                  { return InPlace }
 
 func (l *Flatten) Forward(_ *Context, _ int, x, y []float32) {
+	sameLen("Flatten.Forward", "y", y, "x", x)
 	if !sameSlice(x, y) {
 		copy(y, x)
 	}
 }
 
 func (l *Flatten) Backward(_ *Context, _ int, _, _, dy, dx []float32) {
+	if dx != nil {
+		sameLen("Flatten.Backward", "dx", dx, "dy", dy)
+	}
 	if dx != nil && !sameSlice(dx, dy) {
 		copy(dx, dy)
 	}

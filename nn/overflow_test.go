@@ -271,3 +271,30 @@ func TestConcurrentUsePanics(t *testing.T) {
 	require.NoError(t, err)
 	m.Forward(&Context{}, 2, x)
 }
+
+// TestLayerLengthsPanic: the element-wise layers, which take their size
+// from the slices, name the slices whose lengths differ.
+func TestLayerLengthsPanic(t *testing.T) {
+	train := &Context{Training: true}
+	short, long := make([]float32, 3), make([]float32, 4)
+	for _, tc := range []struct {
+		call func()
+		want string
+	}{
+		{func() { (&SELU{}).Forward(train, 1, long, short) }, "nn: SELU.Forward: len(y) = 3, len(x) = 4: lengths differ"},
+		{func() { (&SELU{}).Backward(train, 1, nil, long, long, short) }, "nn: SELU.Backward: len(dx) = 3, len(y) = 4: lengths differ"},
+		{func() { (&ReLU{}).Backward(train, 1, nil, long, short, long) }, "nn: ReLU.Backward: len(dy) = 3, len(y) = 4: lengths differ"},
+		{func() { (&Flatten{}).Forward(train, 1, long, short) }, "nn: Flatten.Forward: len(y) = 3, len(x) = 4: lengths differ"},
+		{func() { (&Dropout{Rate: 0.5}).Forward(train, 1, long, short) }, "nn: Dropout.Forward: len(y) = 3, len(x) = 4: lengths differ"},
+		{func() { (&Dropout{Rate: 0.5}).Backward(train, 1, nil, nil, long, long) }, "nn: Dropout.Backward: len(dy) = 4, but no training Forward has run on that many values"},
+		{func() { (&AlphaDropout{Rate: 0.5}).Backward(train, 1, nil, nil, long, short) }, "nn: AlphaDropout.Backward: len(dx) = 3, len(dy) = 4: lengths differ"},
+		{func() {
+			p := &MaxPool2D{}
+			_, err := p.Build(Shape{C: 1, H: 2, W: 2})
+			require.NoError(t, err)
+			p.Backward(train, 1, nil, nil, short[:1], long)
+		}, "nn: MaxPool2D.Backward: no training Forward has run on a batch that large"},
+	} {
+		assert.Equal(t, tc.want, panicOf(tc.call))
+	}
+}
