@@ -113,7 +113,9 @@ func (o Options) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 //
 // Bad arguments (negative sizes, a leading dimension smaller than a row,
 // a slice too short for its matrix) panic with a message naming the
-// argument before any element is read or written.
+// argument before any element is read or written. This holds for every
+// int value: sizes and strides are compared with the slices' lengths by
+// division, so no product of them wraps around int's range.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	Options{}.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
