@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/snnkit/snn/act"
+	"github.com/snnkit/snn/internal/bounds"
 	"github.com/snnkit/snn/kernels"
 )
 
@@ -101,12 +102,16 @@ func (o *monitorObserver) observe(i int, y []float32) bool {
 // prepare takes the fixed batch from ds if none was given and checks it.
 func (mo *Monitor) prepare(m *Model, ds Dataset, batch int) error {
 	if mo.X == nil {
-		n := min(batch, ds.Len())
+		n := max(0, min(batch, ds.Len()))
+		size, ok := floats(n, m.in.Size())
+		if !ok {
+			return fmt.Errorf("nn: monitor batch: %d samples of %v are more floats than a buffer holds", n, m.in)
+		}
 		idx := make([]int, n)
 		for i := range idx {
 			idx[i] = i
 		}
-		x := make([]float32, n*m.in.Size())
+		x := make([]float32, size)
 		if err := ds.Load(idx, x, make([]int32, n)); err != nil {
 			return fmt.Errorf("nn: monitor batch: %w", err)
 		}
@@ -118,7 +123,9 @@ func (mo *Monitor) prepare(m *Model, ds Dataset, batch int) error {
 // Measure runs the model on the monitor's batch and returns the report
 // (reused by the next call). step is recorded in it.
 func (mo *Monitor) Measure(m *Model, step int64) (*Report, error) {
-	if mo.N < 1 || len(mo.X) != mo.N*m.in.Size() {
+	m.use.enter("Model")
+	defer m.use.leave()
+	if mo.N < 1 || !bounds.IsProduct(len(mo.X), mo.N, m.in.Size()) {
 		return nil, fmt.Errorf("nn: monitor batch of %d values is not N = %d samples of %v", len(mo.X), mo.N, m.in)
 	}
 	r := &mo.report
@@ -139,7 +146,7 @@ func (mo *Monitor) Measure(m *Model, step int64) (*Report, error) {
 		}
 	}
 	mo.obs = monitorObserver{m: mo, layers: m.layers}
-	m.reserve(mo.N)
+	m.reserve("Monitor.Measure", mo.N)
 	m.forward(&Context{}, mo.N, mo.X, &mo.obs)
 	return r, nil
 }

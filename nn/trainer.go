@@ -6,12 +6,18 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/snnkit/snn/internal/bounds"
 )
 
 // Trainer trains a Model with a loss and an optimizer: TrainBatch is one
 // step, Fit the loop over a data set. It holds the state a checkpoint
 // saves: the step, the position in the data (epoch and batch), and the
 // seed of the random streams (data order and dropout masks).
+//
+// A Trainer is not safe for concurrent use, and neither is its Model:
+// TrainBatch and Fit panic when they find another call running on the
+// same Trainer, or another pass on the same Model.
 type Trainer struct {
 	Model     *Model
 	Loss      Loss
@@ -27,6 +33,7 @@ type Trainer struct {
 
 	dOut []float32
 	ctx  Context // the step's context, kept here so it does not escape per step
+	use  inUse
 }
 
 // NewTrainer returns a trainer for m with the given optimizer, the loss
@@ -112,26 +119,39 @@ func (e *NonFiniteError) Error() string {
 // size. A label outside the model's classes is an error; a non-finite loss
 // is a *NonFiniteError, and the step is not applied.
 func (t *Trainer) TrainBatch(x []float32, labels []int32) (StepStats, error) {
+	t.use.enter("Trainer")
+	defer t.use.leave()
+	return t.trainBatch(x, labels)
+}
+
+// trainBatch is TrainBatch with the caller holding t.
+func (t *Trainer) trainBatch(x []float32, labels []int32) (StepStats, error) {
 	start := time.Now()
 	m := t.Model
+	m.use.enter("Model")
+	defer m.use.leave()
 	n := len(labels)
 	classes := m.OutputShape().Size()
 	if n == 0 {
 		return StepStats{}, fmt.Errorf("nn: TrainBatch: empty batch")
 	}
-	if len(x) != n*m.in.Size() {
+	if !bounds.IsProduct(len(x), n, m.in.Size()) {
 		return StepStats{}, fmt.Errorf("nn: TrainBatch: %d values for %d samples of %v", len(x), n, m.in)
 	}
 	if err := checkLabels(labels, classes); err != nil {
 		return StepStats{}, fmt.Errorf("nn: TrainBatch: %w", err)
 	}
-	if len(t.dOut) < n*classes {
-		t.dOut = make([]float32, n*classes)
+	size, ok := floats(n, classes)
+	if !ok {
+		return StepStats{}, fmt.Errorf("nn: TrainBatch: %d samples of %d classes are more floats than a buffer holds", n, classes)
 	}
-	dOut := t.dOut[:n*classes]
+	if len(t.dOut) < size {
+		t.dOut = make([]float32, size)
+	}
+	dOut := t.dOut[:size]
 	t.ctx = Context{Training: true, Seed: t.seed, Step: t.step}
 	c := &t.ctx
-	out := m.Forward(c, n, x)
+	out := m.forwardBatch("TrainBatch", c, n, x)
 	loss := t.Loss.Loss(n, classes, out, labels, dOut)
 	st := StepStats{
 		Step: t.step + 1, N: n, Loss: loss, LR: t.Optimizer.LearningRate(),
@@ -141,7 +161,7 @@ func (t *Trainer) TrainBatch(x []float32, labels []int32) (StepStats, error) {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return st, t.nonFinite(c, n, x, loss)
 	}
-	m.Backward(c, n, x, dOut, nil)
+	m.backward(c, n, x, dOut, nil)
 	t.step++
 	t.Optimizer.Update(t.step)
 	for _, p := range m.params {
@@ -218,6 +238,8 @@ type FitConfig struct {
 // ctx.Err(); Fit from a trainer restored from that checkpoint continues
 // exactly as if it had not stopped.
 func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
+	t.use.enter("Trainer")
+	defer t.use.leave()
 	m := t.Model
 	if err := t.checkData(ds, "training"); err != nil {
 		return err
@@ -252,8 +274,17 @@ func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
 		}
 	}
 
-	x := make([]float32, cfg.BatchSize*m.in.Size())
-	labels := make([]int32, cfg.BatchSize)
+	// No batch holds more than the data set.
+	batch := min(cfg.BatchSize, b.N)
+	size, ok := floats(batch, m.in.Size())
+	if !ok {
+		return fmt.Errorf("nn: Fit: BatchSize = %d samples of %v are more floats than a buffer holds", cfg.BatchSize, m.in)
+	}
+	x := make([]float32, size)
+	labels := make([]int32, batch)
+	if _, ok := floats(b.N, 4); !ok { // two permutations of 8-byte ints
+		return fmt.Errorf("nn: Fit: %d samples are more indices than a buffer holds", b.N)
+	}
 	perm, next := make([]int, b.N), make([]int, b.N)
 	Permutation(t.seed, t.epoch, perm)
 	Permutation(t.seed, t.epoch+1, next)
@@ -304,7 +335,7 @@ func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
 			}
 		}
 		wait := time.Since(t0)
-		st, err := t.TrainBatch(xs, ls)
+		st, err := t.trainBatch(xs, ls)
 		st.Epoch, st.Batch, st.Data = t.epoch, t.batch, wait
 		if err != nil {
 			return err
