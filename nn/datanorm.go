@@ -91,7 +91,7 @@ func (d *DataNorm) ApplyBatch(m *Model, n int, x []float32, step int64) {
 // Normalize rescales m's units on the batch x of n samples, whatever the
 // step.
 func (d *DataNorm) Normalize(m *Model, n int, x []float32) {
-	m.checkBatch("DataNorm", n, x)
+	samples("DataNorm", "x", n, x, m.in.Size())
 	if n == 0 {
 		return
 	}
@@ -113,7 +113,7 @@ func (d *DataNorm) Normalize(m *Model, n int, x []float32) {
 			return // one layer with a kernel, and it is the logits
 		}
 	}
-	m.reserve(n)
+	m.reserve("DataNorm", n)
 	d.ctx = Context{}
 	in := x
 	for i := 0; i <= stop; i++ {
