@@ -84,7 +84,7 @@ func TestDataNormStandardizesEveryUnit(t *testing.T) {
 			}
 			m, plain := trs[0].Model, trs[1].Model
 			pre := preActivations{}
-			m.reserve(16)
+			m.reserve("test", 16)
 			m.forward(&Context{}, 16, d.X, pre)
 			last := len(m.layers) - 1
 			checked := 0
