@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -188,7 +189,8 @@ func (c *Config) finish() error {
 		{"-val-every", float64(c.ValEvery), c.ValEvery >= 0},
 		{"-val-samples", float64(c.ValSamples), c.ValSamples >= 0},
 	} {
-		if !f.ok {
+		// NaN fails every comparison of ok; an infinity passes some.
+		if !f.ok || math.IsInf(f.v, 0) {
 			return fmt.Errorf("%s %v is out of range (%s)", f.name, f.v, rangeHelp[f.name])
 		}
 	}

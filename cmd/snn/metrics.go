@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -63,7 +64,7 @@ func openRecorder(path string, m *nn.Model, resume bool) (*recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.f, r.w = f, csv.NewWriter(f)
+	r.f, r.w = f, csv.NewWriter(metricsWriter(f))
 	if flags&os.O_APPEND == 0 {
 		if err := r.w.Write(r.header); err != nil {
 			f.Close()
@@ -72,6 +73,10 @@ func openRecorder(path string, m *nn.Model, resume bool) (*recorder, error) {
 	}
 	return r, nil
 }
+
+// metricsWriter is where the recorder writes f's rows; tests make it fail
+// as a full disk does.
+var metricsWriter = func(f *os.File) io.Writer { return f }
 
 // unitStats are the per-unit statistics of kernels that nn.UnitStats
 // reports: omega (sum of a unit's weights) and tau (sum of squares).
@@ -114,7 +119,15 @@ func (r *recorder) row(step int64) []string {
 	return row
 }
 
-func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', 7, 64) }
+// fmtF formats a cell; a NaN or an infinity (a diverging run's) is left
+// empty, as a missing value, so that readers of the file need not parse
+// them.
+func fmtF(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', 7, 64)
+}
 
 // step accumulates one training step, and writes the rows of earlier
 // steps, which are complete now.
