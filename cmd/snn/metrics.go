@@ -66,9 +66,13 @@ func openRecorder(path string, m *nn.Model, resume bool) (*recorder, error) {
 	}
 	r.f, r.w = f, csv.NewWriter(metricsWriter(f))
 	if flags&os.O_APPEND == 0 {
-		if err := r.w.Write(r.header); err != nil {
+		// Written at once, so that a full disk fails the run before it
+		// trains.
+		r.w.Write(r.header)
+		r.w.Flush()
+		if err := r.w.Error(); err != nil {
 			f.Close()
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	return r, nil
@@ -198,7 +202,10 @@ func (r *recorder) flushBefore(step int64) error {
 		delete(r.rows, s)
 	}
 	r.w.Flush()
-	return r.w.Error()
+	if err := r.w.Error(); err != nil {
+		return fmt.Errorf("%s: %w", r.f.Name(), err)
+	}
+	return nil
 }
 
 // close writes what is left, with the last training averages in a row of
