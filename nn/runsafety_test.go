@@ -270,3 +270,14 @@ func TestMonitorVarianceDoesNotOverflow(t *testing.T) {
 	}
 	require.Greater(t, r.Layers[0].Var, float64(math.MaxFloat32), "the test reaches beyond float32")
 }
+
+func ExampleTempPattern() {
+	path := filepath.Join("runs", "a", "checkpoint.snn")
+	fmt.Println(TempPattern(path))
+	// A program resuming from path removes what a killed writer left.
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), TempPattern(path)))
+	for _, p := range stale {
+		os.Remove(p)
+	}
+	// Output: .checkpoint.snn.tmp*
+}

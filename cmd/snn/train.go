@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -101,8 +102,13 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // resumeConfig reads the run's configuration from its checkpoint; of the
 // flags given now, only -epochs, -max-steps and -threads may change it.
-func resumeConfig(fs *flag.FlagSet, dir string, now Config) (Config, error) {
+func resumeConfig(flags *flag.FlagSet, dir string, now Config) (Config, error) {
 	c, err := nn.ReadCheckpoint(filepath.Join(dir, checkpointName))
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(filepath.Join(dir, configName)); serr == nil {
+			return Config{}, fmt.Errorf("-resume %s: the run stopped before its first checkpoint: start it again with -force -out %s", dir, dir)
+		}
+	}
 	if err != nil {
 		return Config{}, fmt.Errorf("-resume %s: %w", dir, err)
 	}
@@ -115,7 +121,7 @@ func resumeConfig(fs *flag.FlagSet, dir string, now Config) (Config, error) {
 		return Config{}, fmt.Errorf("-resume %s: %w", dir, err)
 	}
 	var bad []string
-	fs.Visit(func(f *flag.Flag) {
+	flags.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "epochs":
 			cfg.Epochs = now.Epochs
