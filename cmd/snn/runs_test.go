@@ -499,3 +499,20 @@ func TestKillAndResume(t *testing.T) {
 	}
 	assert.Positive(t, killed, "no round was killed mid-run")
 }
+
+// TestProgressStopsWhereTheRunStopped: a run that fails or is
+// interrupted does not draw its bar full.
+func TestProgressStopsWhereTheRunStopped(t *testing.T) {
+	for _, finished := range []bool{false, true} {
+		var out bytes.Buffer
+		p := newProgress("bar", &out, 10, 0)
+		for s := int64(1); s <= 3; s++ {
+			p.step(nn.StepStats{Step: s, N: 8, Compute: time.Millisecond})
+		}
+		time.Sleep(250 * time.Millisecond) // past the bar's throttle
+		p.step(nn.StepStats{Step: 4, N: 8, Compute: time.Millisecond})
+		p.done(finished)
+		assert.Contains(t, out.String(), "3/10")
+		assert.Equal(t, finished, strings.Contains(out.String(), "10/10"), "finished %v: %q", finished, out.String())
+	}
+}

@@ -290,7 +290,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		}}
 	}
 	ferr := t.Fit(ctx, ds.train, fit)
-	prog.done()
+	prog.done(ferr == nil)
 	res.Steps = t.Step()
 	res.Elapsed = time.Since(start)
 	if compute > 0 {
