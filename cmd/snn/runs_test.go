@@ -516,3 +516,22 @@ func TestProgressStopsWhereTheRunStopped(t *testing.T) {
 		assert.Equal(t, finished, strings.Contains(out.String(), "10/10"), "finished %v: %q", finished, out.String())
 	}
 }
+
+// TestInspectAndEvalStopOnCancel: eval and inspect, given a cancelled
+// context (Ctrl-C), stop at their first batch and report an interrupt.
+func TestInspectAndEvalStopOnCancel(t *testing.T) {
+	skipSlowPaths(t)
+	dir := t.TempDir()
+	code, _, stderr := runCLI(t, "train", "-data", tinyMNIST(t, 16, 64), "-out", dir, "-batch", "8", "-max-steps", "1",
+		"-val-samples", "0", "-monitor-every", "0", "-progress", "none")
+	require.Equal(t, 0, code, stderr)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	err := cmdInspect(ctx, []string{"-run", dir}, &out, &out)
+	require.ErrorIs(t, err, errInterrupted)
+	assert.ErrorContains(t, err, "measurement was stopped")
+	err = cmdEval(ctx, []string{"-checkpoint", dir}, &out, &out)
+	require.ErrorIs(t, err, errInterrupted)
+	assert.ErrorContains(t, err, "evaluation was stopped")
+}
