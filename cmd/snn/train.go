@@ -39,8 +39,8 @@ type runOptions struct {
 }
 
 // defaultRunOptions checkpoint every five minutes: a kill loses at most
-// that much work, and a checkpoint (a few MB for SeedNet, written in well
-// under a second) costs a negligible share of it.
+// that much work, and a checkpoint (31 MB for SeedNet on MNIST with Adam,
+// under a second to write and sync here) costs a negligible share of it.
 func defaultRunOptions() runOptions {
 	return runOptions{progress: "auto", checkpointInterval: 5 * time.Minute}
 }
