@@ -212,9 +212,14 @@ type meta struct {
 // WriteCheckpoint writes c to path atomically: to a temporary file in the
 // same directory, synced to disk, then renamed over path. A crash leaves
 // either the old file or the new one, never a mix.
+//
+// The file gets mode 0644, not os.CreateTemp's 0600: a checkpoint holds
+// weights and a configuration, no secrets, and the other files of a run
+// folder (metrics, plots, config.json) are 0644 too, so that a run folder
+// copied or shared is readable as a whole.
 func WriteCheckpoint(path string, c *Checkpoint) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, err := createTemp(dir, TempPattern(path))
 	if err != nil {
 		return fmt.Errorf("nn: checkpoint: %w", err)
 	}
@@ -240,6 +245,9 @@ func WriteCheckpoint(path string, c *Checkpoint) (err error) {
 	if _, err = f.Write(foot[:]); err != nil {
 		return fmt.Errorf("nn: checkpoint %s: %w", path, err)
 	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("nn: checkpoint %s: %w", path, err)
+	}
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("nn: checkpoint %s: %w", path, err)
 	}
@@ -257,6 +265,24 @@ func WriteCheckpoint(path string, c *Checkpoint) (err error) {
 	}
 	return nil
 }
+
+// TempPattern is the os.CreateTemp pattern of the temporary files
+// WriteCheckpoint writes next to path. A process killed while writing
+// leaves one behind; a program resuming from path may remove every file
+// matching filepath.Join(filepath.Dir(path), TempPattern(path)).
+func TempPattern(path string) string { return "." + filepath.Base(path) + ".tmp*" }
+
+// tempFile is the part of *os.File that WriteCheckpoint uses, so that
+// tests can make writing fail as a full disk does.
+type tempFile interface {
+	io.Writer
+	Name() string
+	Chmod(os.FileMode) error
+	Sync() error
+	Close() error
+}
+
+var createTemp = func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
 
 type countWriter struct {
 	w io.Writer

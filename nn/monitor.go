@@ -91,12 +91,33 @@ type monitorObserver struct {
 
 func (o *monitorObserver) observe(i int, y []float32) bool {
 	r := &o.m.report.Layers[i]
-	mean, v := act.MeanVar(y)
-	r.Mean, r.Var = float64(mean), float64(v)
+	r.Mean, r.Var = meanVar(y)
 	for _, p := range o.m.Probes {
 		p.Probe(o.layers[i], y, r)
 	}
 	return true
+}
+
+// meanVar is the mean and population variance of x. The kernels' result
+// is a float32, and their partial sums of squares are float32 too: both
+// overflow to +Inf for values beyond about 1e19, which a diverging network
+// reaches long before its outputs stop being finite. Then x is summed
+// again in float64, around its mean, so that the variance is finite
+// whenever every value is.
+func meanVar(x []float32) (mean, variance float64) {
+	m, v := act.MeanVar(x)
+	if !math.IsInf(float64(v), 0) && !math.IsNaN(float64(v)) {
+		return float64(m), float64(v)
+	}
+	for _, e := range x {
+		mean += float64(e)
+	}
+	mean /= float64(len(x))
+	for _, e := range x {
+		d := float64(e) - mean
+		variance += d * d
+	}
+	return mean, variance / float64(len(x))
 }
 
 // prepare takes the fixed batch from ds if none was given and checks it.
@@ -140,9 +161,9 @@ func (mo *Monitor) Measure(m *Model, step int64) (*Report, error) {
 		lr.Stats = lr.Stats[:0]
 		lr.Params = lr.Params[:0]
 		for _, p := range l.Params() {
-			mean, v := act.MeanVar(p.Value)
+			mean, v := meanVar(p.Value)
 			_, g2 := kernels.Active().Act.Moments(p.Grad, 0)
-			lr.Params = append(lr.Params, ParamReport{Name: p.Name, Kernel: p.Kernel, Mean: float64(mean), Var: float64(v), GradNorm: math.Sqrt(g2)})
+			lr.Params = append(lr.Params, ParamReport{Name: p.Name, Kernel: p.Kernel, Mean: mean, Var: v, GradNorm: math.Sqrt(g2)})
 		}
 	}
 	mo.obs = monitorObserver{m: mo, layers: m.layers}

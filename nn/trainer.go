@@ -219,11 +219,20 @@ type FitConfig struct {
 	Monitor *Monitor
 
 	// CheckpointPath, if set, receives a checkpoint every CheckpointEvery
-	// steps (0: at the end of every epoch), when Fit finishes, and when
-	// the context is cancelled. No checkpoint is written after a
-	// non-finite loss: the last good one stays.
-	CheckpointPath  string
-	CheckpointEvery int64
+	// steps (0: at the end of every epoch), after any step that ends
+	// CheckpointInterval or more after the last checkpoint (0: never), when
+	// Fit finishes, and when the context is cancelled.
+	//
+	// When Fit stops on an error after its loop has started (a data set
+	// that fails to load a batch, an error of OnStep, OnValidate or the
+	// monitor) it first writes a checkpoint of the last completed step, so
+	// that no step is lost; if that fails too, the error says so, and the
+	// file at CheckpointPath is the last good checkpoint, untouched. No
+	// checkpoint is written after a non-finite loss or a failed
+	// checkpoint: the last good one stays.
+	CheckpointPath     string
+	CheckpointEvery    int64
+	CheckpointInterval time.Duration
 	// Checkpoint adds data to every checkpoint Fit writes (the input
 	// standardization, the command line's configuration).
 	Checkpoint func(*Checkpoint)
@@ -293,11 +302,24 @@ func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
 	done := func() bool {
 		return (cfg.Epochs > 0 && t.epoch >= cfg.Epochs) || (cfg.MaxSteps > 0 && t.step >= cfg.MaxSteps)
 	}
+	lastSave := time.Now()
 	save := func() error {
 		if cfg.CheckpointPath == "" {
 			return nil
 		}
+		lastSave = time.Now()
 		return t.Save(cfg.CheckpointPath, cfg.Checkpoint)
+	}
+	// fail saves the last completed step before returning err, the error
+	// of a phase that left the trainer consistent (no step half applied).
+	fail := func(err error) error {
+		if cfg.CheckpointPath == "" {
+			return err
+		}
+		if serr := save(); serr != nil {
+			return fmt.Errorf("%w; saving step %d failed too: %v", err, t.step, serr)
+		}
+		return err
 	}
 	validate := func() error {
 		if cfg.Validation == nil {
@@ -325,7 +347,7 @@ func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
 		k := len(idx)
 		xs, ls := x[:k*m.in.Size()], labels[:k]
 		if err := ds.Load(idx, xs, ls); err != nil {
-			return fmt.Errorf("nn: Fit: epoch %d, batch %d: %w", t.epoch, t.batch, err)
+			return fail(fmt.Errorf("nn: Fit: epoch %d, batch %d: %w", t.epoch, t.batch, err))
 		}
 		if pf != nil {
 			if t.batch+1 < per {
@@ -338,7 +360,11 @@ func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
 		st, err := t.trainBatch(xs, ls)
 		st.Epoch, st.Batch, st.Data = t.epoch, t.batch, wait
 		if err != nil {
-			return err
+			var nf *NonFiniteError
+			if errors.As(err, &nf) {
+				return err
+			}
+			return fail(err)
 		}
 		t.batch++
 		endOfEpoch := t.batch == per
@@ -350,20 +376,21 @@ func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
 		}
 		if cfg.OnStep != nil {
 			if err := cfg.OnStep(st); err != nil {
-				return err
+				return fail(err)
 			}
 		}
 		if cfg.Monitor != nil && cfg.Monitor.Every > 0 && t.step%cfg.Monitor.Every == 0 {
 			if err := cfg.Monitor.run(m, t.step); err != nil {
-				return err
+				return fail(err)
 			}
 		}
 		if (cfg.ValidateEvery > 0 && t.step%cfg.ValidateEvery == 0) || (cfg.ValidateEvery <= 0 && endOfEpoch) {
 			if err := validate(); err != nil {
-				return err
+				return fail(err)
 			}
 		}
-		if (cfg.CheckpointEvery > 0 && t.step%cfg.CheckpointEvery == 0) || (cfg.CheckpointEvery <= 0 && endOfEpoch) {
+		if (cfg.CheckpointEvery > 0 && t.step%cfg.CheckpointEvery == 0) || (cfg.CheckpointEvery <= 0 && endOfEpoch) ||
+			(cfg.CheckpointInterval > 0 && time.Since(lastSave) >= cfg.CheckpointInterval) {
 			if err := save(); err != nil {
 				return err
 			}

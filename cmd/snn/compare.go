@@ -80,13 +80,15 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.AlphaDropout = 0.1
 	// The seed's experiment ran Keras' Adam at a constant rate.
 	cfg.Schedule = "constant"
-	var out, progress, which string
+	var out, which string
 	var placesLike bool
+	opts := defaultRunOptions()
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	cfg.addFlags(fs)
+	opts.addRunFlags(fs)
 	fs.BoolVar(&placesLike, "places-like", false, "the shape in which plain SELU stalls: MNIST padded to 64x64 with 365 output classes, 500 steps (-size, -classes and -max-steps still override)")
 	fs.StringVar(&out, "out", "", "folder for the runs, the table and the overlaid plots (default: runs/compare-<time>)")
-	fs.StringVar(&progress, "progress", "auto", "progress display: bar, lines, none, or auto")
+	fs.StringVar(&opts.progress, "progress", opts.progress, "progress display: bar, lines, none, or auto")
 	fs.StringVar(&which, "variants", strings.Join(variantNames(variants), ","), "comma-separated variants to run, or all: "+
 		strings.Join(append(variantNames(variants), variantNames(extraVariants)...), ", "))
 	fs.Usage = func() {
@@ -98,6 +100,9 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if err := opts.check(); err != nil {
 		return err
 	}
 	if placesLike {
@@ -137,12 +142,15 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		fmt.Fprintf(stderr, "\n== %s\n", v.name)
-		res, err := train(ctx, c, runOptions{out: filepath.Join(out, v.name), progress: progress}, stdout, stderr)
+		o := opts
+		o.out = filepath.Join(out, v.name)
+		res, err := train(ctx, c, o, stdout, stderr)
 		var nf *nn.NonFiniteError
 		switch {
 		case err == nil:
 		case errors.As(err, &nf):
 			// A diverging variant is a result, not a failure of compare.
+			fmt.Fprintln(stderr, err)
 		default:
 			return err
 		}

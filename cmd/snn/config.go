@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -206,7 +207,8 @@ func (c *Config) finish() error {
 		{"-val-samples", float64(c.ValSamples), c.ValSamples >= 0},
 		{"-max-pixels", float64(c.MaxPixels), c.MaxPixels >= 0},
 	} {
-		if !f.ok {
+		// NaN fails every comparison of ok; an infinity passes some.
+		if !f.ok || math.IsInf(f.v, 0) {
 			return fmt.Errorf("%s %v is out of range (%s)", f.name, f.v, rangeHelp[f.name])
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -87,7 +88,10 @@ func cmdInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "the run has no test set: measuring on its training set")
 	}
 	n = min(n, set.Len())
-	rows, err := inspect.Measure(r.t.Model, set, n, r.cfg.Batch)
+	rows, err := inspect.Measure(r.t.Model, withContext(ctx, set), n, r.cfg.Batch)
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%w: the measurement was stopped", errInterrupted)
+	}
 	if err != nil {
 		return err
 	}
