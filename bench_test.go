@@ -112,7 +112,7 @@ func BenchmarkCopy(b *testing.B) {
 	benchAct(b, 8, func(b *testing.B, k *kernels.Set, n int, size string) {
 		x, y := benchBuf("x", n, -4, 4), benchBuf("y", n, 0, 1)
 		for b.Loop() {
-			k.Act.Copy(y, x)
+			k.Bench.Copy(y, x)
 		}
 	})
 }
@@ -139,7 +139,7 @@ func BenchmarkSumF32(b *testing.B) {
 		x := benchBuf("m", n, 999, 1001)
 		var s float32
 		for b.Loop() {
-			s += k.Act.SumF32(x)
+			s += k.Bench.SumF32(x)
 		}
 		if s == 0 {
 			b.Fatal("sum is zero")
@@ -153,7 +153,7 @@ func BenchmarkRead(b *testing.B) {
 	benchAct(b, 4, func(b *testing.B, k *kernels.Set, n int, size string) {
 		x := benchBuf("m", n, 999, 1001)
 		for b.Loop() {
-			k.Act.Read(x)
+			k.Bench.Read(x)
 		}
 	})
 }
@@ -418,14 +418,14 @@ func benchOptim(b *testing.B, arrays int, bytesPerElem float64, step func(k *ker
 				src, dst := benchBuf("optimsrc", set/2, -1, 1), benchBuf("optimdst", set/2, -1, 1)
 				rmw := benchBuf("optimrmw", set, -1, 1)
 				step(k, x)
-				k.Act.Copy(dst, src)
+				k.Bench.Copy(dst, src)
 				k.Act.Affine(rmw, 1, 0)
 				var to, tc, tr time.Duration
 				for b.Loop() {
 					t0 := time.Now()
 					step(k, x)
 					t1 := time.Now()
-					k.Act.Copy(dst, src)
+					k.Bench.Copy(dst, src)
 					t2 := time.Now()
 					k.Act.Affine(rmw, 1, 0)
 					to += t1.Sub(t0)

@@ -87,7 +87,7 @@ step "go test -tags purego"
 SNN_REQUIRE_ISA=generic go test -tags purego ./...
 
 step "go test -race (packages that start goroutines)"
-race_pkgs=$(go list ./... | grep -E '/(gemm|conv|nn|internal/par|cmd/snn)(/|$)' || true)
+race_pkgs=$(go list ./... | grep -E '/(gemm|conv|nn|par|cmd/snn)(/|$)' || true)
 if [ -n "$race_pkgs" ]; then
 	go test -race -short $race_pkgs
 fi

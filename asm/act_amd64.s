@@ -12,15 +12,31 @@ DATA tailmask<>+16(SB)/4, $0xffffffff
 DATA tailmask<>+20(SB)/4, $0xffffffff
 DATA tailmask<>+24(SB)/4, $0xffffffff
 DATA tailmask<>+28(SB)/4, $0xffffffff
-DATA tailmask<>+32(SB)/4, $0x00000000
-DATA tailmask<>+36(SB)/4, $0x00000000
-DATA tailmask<>+40(SB)/4, $0x00000000
-DATA tailmask<>+44(SB)/4, $0x00000000
-DATA tailmask<>+48(SB)/4, $0x00000000
-DATA tailmask<>+52(SB)/4, $0x00000000
-DATA tailmask<>+56(SB)/4, $0x00000000
-DATA tailmask<>+60(SB)/4, $0x00000000
-GLOBL tailmask<>(SB), RODATA|NOPTR, $64
+DATA tailmask<>+32(SB)/4, $0xffffffff
+DATA tailmask<>+36(SB)/4, $0xffffffff
+DATA tailmask<>+40(SB)/4, $0xffffffff
+DATA tailmask<>+44(SB)/4, $0xffffffff
+DATA tailmask<>+48(SB)/4, $0xffffffff
+DATA tailmask<>+52(SB)/4, $0xffffffff
+DATA tailmask<>+56(SB)/4, $0xffffffff
+DATA tailmask<>+60(SB)/4, $0xffffffff
+DATA tailmask<>+64(SB)/4, $0x00000000
+DATA tailmask<>+68(SB)/4, $0x00000000
+DATA tailmask<>+72(SB)/4, $0x00000000
+DATA tailmask<>+76(SB)/4, $0x00000000
+DATA tailmask<>+80(SB)/4, $0x00000000
+DATA tailmask<>+84(SB)/4, $0x00000000
+DATA tailmask<>+88(SB)/4, $0x00000000
+DATA tailmask<>+92(SB)/4, $0x00000000
+DATA tailmask<>+96(SB)/4, $0x00000000
+DATA tailmask<>+100(SB)/4, $0x00000000
+DATA tailmask<>+104(SB)/4, $0x00000000
+DATA tailmask<>+108(SB)/4, $0x00000000
+DATA tailmask<>+112(SB)/4, $0x00000000
+DATA tailmask<>+116(SB)/4, $0x00000000
+DATA tailmask<>+120(SB)/4, $0x00000000
+DATA tailmask<>+124(SB)/4, $0x00000000
+GLOBL tailmask<>(SB), RODATA|NOPTR, $128
 
 // func SELUAVX512(dst []float32, x []float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
@@ -1332,7 +1348,7 @@ single:
 rest:
 	TESTQ       DX, DX
 	JE          done
-	MOVQ        $0x0000000000000008, SI
+	MOVQ        $0x0000000000000010, SI
 	SUBQ        DX, SI
 	LEAQ        tailmask<>+0(SB), DX
 	VMOVDQU     (DX)(SI*4), Y1
@@ -1549,7 +1565,7 @@ single:
 rest:
 	TESTQ      BX, BX
 	JE         done
-	MOVQ       $0x0000000000000008, DI
+	MOVQ       $0x0000000000000010, DI
 	SUBQ       BX, DI
 	LEAQ       tailmask<>+0(SB), BX
 	VMOVDQU    (BX)(DI*4), Y1
@@ -1602,7 +1618,7 @@ single:
 rest:
 	TESTQ      DX, DX
 	JE         done
-	MOVQ       $0x0000000000000008, SI
+	MOVQ       $0x0000000000000010, SI
 	SUBQ       DX, SI
 	LEAQ       tailmask<>+0(SB), DX
 	VMOVDQU    (DX)(SI*4), Y2
@@ -1661,7 +1677,7 @@ single:
 rest:
 	TESTQ      BX, BX
 	JE         done
-	MOVQ       $0x0000000000000008, DI
+	MOVQ       $0x0000000000000010, DI
 	SUBQ       BX, DI
 	LEAQ       tailmask<>+0(SB), BX
 	VMOVDQU    (BX)(DI*4), Y2
@@ -1774,7 +1790,7 @@ single:
 rest:
 	TESTQ       DX, DX
 	JE          done
-	MOVQ        $0x0000000000000008, SI
+	MOVQ        $0x0000000000000010, SI
 	SUBQ        DX, SI
 	LEAQ        tailmask<>+0(SB), DX
 	VMOVDQU     (DX)(SI*4), Y3
@@ -1931,7 +1947,7 @@ single:
 rest:
 	TESTQ      DX, DX
 	JE         flush
-	MOVQ       $0x0000000000000008, BX
+	MOVQ       $0x0000000000000010, BX
 	SUBQ       DX, BX
 	LEAQ       tailmask<>+0(SB), SI
 	VMOVDQU    (SI)(BX*4), Y10
@@ -2015,7 +2031,7 @@ single:
 rest:
 	TESTQ      DX, DX
 	JE         flush
-	MOVQ       $0x0000000000000008, BX
+	MOVQ       $0x0000000000000010, BX
 	SUBQ       DX, BX
 	LEAQ       tailmask<>+0(SB), SI
 	VMOVDQU    (SI)(BX*4), Y8
@@ -2128,7 +2144,7 @@ single:
 rest:
 	TESTQ       DX, DX
 	JE          flush
-	MOVQ        $0x0000000000000008, BX
+	MOVQ        $0x0000000000000010, BX
 	SUBQ        DX, BX
 	LEAQ        tailmask<>+0(SB), SI
 	VMOVDQU     (SI)(BX*4), Y13
@@ -2218,7 +2234,7 @@ single:
 rest:
 	TESTQ       CX, CX
 	JE          done
-	MOVQ        $0x0000000000000008, BX
+	MOVQ        $0x0000000000000010, BX
 	SUBQ        CX, BX
 	LEAQ        tailmask<>+0(SB), CX
 	VMOVDQU     (CX)(BX*4), Y3
@@ -2271,7 +2287,7 @@ single:
 rest:
 	TESTQ      DX, DX
 	JE         done
-	MOVQ       $0x0000000000000008, SI
+	MOVQ       $0x0000000000000010, SI
 	SUBQ       DX, SI
 	LEAQ       tailmask<>+0(SB), DX
 	VMOVDQU    (DX)(SI*4), Y1
@@ -2317,7 +2333,7 @@ single:
 rest:
 	TESTQ      CX, CX
 	JE         done
-	MOVQ       $0x0000000000000008, DX
+	MOVQ       $0x0000000000000010, DX
 	SUBQ       CX, DX
 	LEAQ       tailmask<>+0(SB), CX
 	VMOVDQU    (CX)(DX*4), Y0
@@ -2362,7 +2378,7 @@ single:
 rest:
 	TESTQ      DX, DX
 	JE         done
-	MOVQ       $0x0000000000000008, SI
+	MOVQ       $0x0000000000000010, SI
 	SUBQ       DX, SI
 	LEAQ       tailmask<>+0(SB), DX
 	VMOVDQU    (DX)(SI*4), Y1

@@ -12,15 +12,31 @@ DATA tailmask<>+16(SB)/4, $0xffffffff
 DATA tailmask<>+20(SB)/4, $0xffffffff
 DATA tailmask<>+24(SB)/4, $0xffffffff
 DATA tailmask<>+28(SB)/4, $0xffffffff
-DATA tailmask<>+32(SB)/4, $0x00000000
-DATA tailmask<>+36(SB)/4, $0x00000000
-DATA tailmask<>+40(SB)/4, $0x00000000
-DATA tailmask<>+44(SB)/4, $0x00000000
-DATA tailmask<>+48(SB)/4, $0x00000000
-DATA tailmask<>+52(SB)/4, $0x00000000
-DATA tailmask<>+56(SB)/4, $0x00000000
-DATA tailmask<>+60(SB)/4, $0x00000000
-GLOBL tailmask<>(SB), RODATA|NOPTR, $64
+DATA tailmask<>+32(SB)/4, $0xffffffff
+DATA tailmask<>+36(SB)/4, $0xffffffff
+DATA tailmask<>+40(SB)/4, $0xffffffff
+DATA tailmask<>+44(SB)/4, $0xffffffff
+DATA tailmask<>+48(SB)/4, $0xffffffff
+DATA tailmask<>+52(SB)/4, $0xffffffff
+DATA tailmask<>+56(SB)/4, $0xffffffff
+DATA tailmask<>+60(SB)/4, $0xffffffff
+DATA tailmask<>+64(SB)/4, $0x00000000
+DATA tailmask<>+68(SB)/4, $0x00000000
+DATA tailmask<>+72(SB)/4, $0x00000000
+DATA tailmask<>+76(SB)/4, $0x00000000
+DATA tailmask<>+80(SB)/4, $0x00000000
+DATA tailmask<>+84(SB)/4, $0x00000000
+DATA tailmask<>+88(SB)/4, $0x00000000
+DATA tailmask<>+92(SB)/4, $0x00000000
+DATA tailmask<>+96(SB)/4, $0x00000000
+DATA tailmask<>+100(SB)/4, $0x00000000
+DATA tailmask<>+104(SB)/4, $0x00000000
+DATA tailmask<>+108(SB)/4, $0x00000000
+DATA tailmask<>+112(SB)/4, $0x00000000
+DATA tailmask<>+116(SB)/4, $0x00000000
+DATA tailmask<>+120(SB)/4, $0x00000000
+DATA tailmask<>+124(SB)/4, $0x00000000
+GLOBL tailmask<>(SB), RODATA|NOPTR, $128
 
 DATA convIota<>+0(SB)/4, $0x00000000
 DATA convIota<>+4(SB)/4, $0x00000001
@@ -554,7 +570,7 @@ full:
 tail:
 	TESTQ      R13, R13
 	JE         next
-	MOVQ       $0x0000000000000008, R14
+	MOVQ       $0x0000000000000010, R14
 	SUBQ       R13, R14
 	LEAQ       tailmask<>+0(SB), R15
 	VMOVDQU    (R15)(R14*4), Y5
@@ -689,15 +705,15 @@ tail:
 	CMPQ       R10, R11
 	CMOVQGT    R11, R10
 	SUBQ       R10, R9
-	MOVQ       $0x0000000000000008, R11
+	MOVQ       $0x0000000000000010, R11
 	SUBQ       R10, R11
 	LEAQ       tailmask<>+0(SB), R10
 	VMOVDQU    (R10)(R11*4), Y8
-	MOVQ       $0x0000000000000008, R10
+	MOVQ       $0x0000000000000010, R10
 	SUBQ       R9, R10
 	LEAQ       tailmask<>+0(SB), R9
 	VMOVDQU    (R9)(R10*4), Y9
-	MOVQ       $0x0000000000000008, R9
+	MOVQ       $0x0000000000000010, R9
 	SUBQ       SI, R9
 	LEAQ       tailmask<>+0(SB), R10
 	VMOVDQU    (R10)(R9*4), Y10
@@ -925,7 +941,7 @@ tl7:
 	VPERM2F128 $0x31, Y3, Y1, Y1
 	VPERM2F128 $0x31, Y5, Y8, Y3
 	VPERM2F128 $0x31, Y4, Y0, Y0
-	MOVQ       $0x0000000000000008, R9
+	MOVQ       $0x0000000000000010, R9
 	SUBQ       R11, R9
 	LEAQ       tailmask<>+0(SB), R11
 	VMOVDQU    (R11)(R9*4), Y4

@@ -4,39 +4,39 @@
 
 #include "textflag.h"
 
-DATA gemmmask<>+0(SB)/4, $0xffffffff
-DATA gemmmask<>+4(SB)/4, $0xffffffff
-DATA gemmmask<>+8(SB)/4, $0xffffffff
-DATA gemmmask<>+12(SB)/4, $0xffffffff
-DATA gemmmask<>+16(SB)/4, $0xffffffff
-DATA gemmmask<>+20(SB)/4, $0xffffffff
-DATA gemmmask<>+24(SB)/4, $0xffffffff
-DATA gemmmask<>+28(SB)/4, $0xffffffff
-DATA gemmmask<>+32(SB)/4, $0xffffffff
-DATA gemmmask<>+36(SB)/4, $0xffffffff
-DATA gemmmask<>+40(SB)/4, $0xffffffff
-DATA gemmmask<>+44(SB)/4, $0xffffffff
-DATA gemmmask<>+48(SB)/4, $0xffffffff
-DATA gemmmask<>+52(SB)/4, $0xffffffff
-DATA gemmmask<>+56(SB)/4, $0xffffffff
-DATA gemmmask<>+60(SB)/4, $0xffffffff
-DATA gemmmask<>+64(SB)/4, $0x00000000
-DATA gemmmask<>+68(SB)/4, $0x00000000
-DATA gemmmask<>+72(SB)/4, $0x00000000
-DATA gemmmask<>+76(SB)/4, $0x00000000
-DATA gemmmask<>+80(SB)/4, $0x00000000
-DATA gemmmask<>+84(SB)/4, $0x00000000
-DATA gemmmask<>+88(SB)/4, $0x00000000
-DATA gemmmask<>+92(SB)/4, $0x00000000
-DATA gemmmask<>+96(SB)/4, $0x00000000
-DATA gemmmask<>+100(SB)/4, $0x00000000
-DATA gemmmask<>+104(SB)/4, $0x00000000
-DATA gemmmask<>+108(SB)/4, $0x00000000
-DATA gemmmask<>+112(SB)/4, $0x00000000
-DATA gemmmask<>+116(SB)/4, $0x00000000
-DATA gemmmask<>+120(SB)/4, $0x00000000
-DATA gemmmask<>+124(SB)/4, $0x00000000
-GLOBL gemmmask<>(SB), RODATA|NOPTR, $128
+DATA tailmask<>+0(SB)/4, $0xffffffff
+DATA tailmask<>+4(SB)/4, $0xffffffff
+DATA tailmask<>+8(SB)/4, $0xffffffff
+DATA tailmask<>+12(SB)/4, $0xffffffff
+DATA tailmask<>+16(SB)/4, $0xffffffff
+DATA tailmask<>+20(SB)/4, $0xffffffff
+DATA tailmask<>+24(SB)/4, $0xffffffff
+DATA tailmask<>+28(SB)/4, $0xffffffff
+DATA tailmask<>+32(SB)/4, $0xffffffff
+DATA tailmask<>+36(SB)/4, $0xffffffff
+DATA tailmask<>+40(SB)/4, $0xffffffff
+DATA tailmask<>+44(SB)/4, $0xffffffff
+DATA tailmask<>+48(SB)/4, $0xffffffff
+DATA tailmask<>+52(SB)/4, $0xffffffff
+DATA tailmask<>+56(SB)/4, $0xffffffff
+DATA tailmask<>+60(SB)/4, $0xffffffff
+DATA tailmask<>+64(SB)/4, $0x00000000
+DATA tailmask<>+68(SB)/4, $0x00000000
+DATA tailmask<>+72(SB)/4, $0x00000000
+DATA tailmask<>+76(SB)/4, $0x00000000
+DATA tailmask<>+80(SB)/4, $0x00000000
+DATA tailmask<>+84(SB)/4, $0x00000000
+DATA tailmask<>+88(SB)/4, $0x00000000
+DATA tailmask<>+92(SB)/4, $0x00000000
+DATA tailmask<>+96(SB)/4, $0x00000000
+DATA tailmask<>+100(SB)/4, $0x00000000
+DATA tailmask<>+104(SB)/4, $0x00000000
+DATA tailmask<>+108(SB)/4, $0x00000000
+DATA tailmask<>+112(SB)/4, $0x00000000
+DATA tailmask<>+116(SB)/4, $0x00000000
+DATA tailmask<>+120(SB)/4, $0x00000000
+DATA tailmask<>+124(SB)/4, $0x00000000
+GLOBL tailmask<>(SB), RODATA|NOPTR, $128
 
 // func GemmKernelAVX512(kc int, m int, n int, a *float32, b *float32, ldb int, panel int, c *float32, ldc int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, CMOV, MMX+
@@ -7515,7 +7515,7 @@ wholezero6x2:
 	JMP     next6
 
 partial6x2:
-	LEAQ        gemmmask<>+0(SB), R9
+	LEAQ        tailmask<>+0(SB), R9
 	NEGQ        AX
 	LEAQ        64(R9)(AX*4), R9
 	NEGQ        AX
@@ -7845,7 +7845,7 @@ wholezero6x1:
 	JMP     next6
 
 partial6x1:
-	LEAQ        gemmmask<>+0(SB), R9
+	LEAQ        tailmask<>+0(SB), R9
 	NEGQ        AX
 	LEAQ        64(R9)(AX*4), R9
 	NEGQ        AX
@@ -8137,7 +8137,7 @@ wholezero4x2:
 	JMP     next4
 
 partial4x2:
-	LEAQ        gemmmask<>+0(SB), R9
+	LEAQ        tailmask<>+0(SB), R9
 	NEGQ        AX
 	LEAQ        64(R9)(AX*4), R9
 	NEGQ        AX
@@ -8375,7 +8375,7 @@ wholezero4x1:
 	JMP     next4
 
 partial4x1:
-	LEAQ        gemmmask<>+0(SB), R9
+	LEAQ        tailmask<>+0(SB), R9
 	NEGQ        AX
 	LEAQ        64(R9)(AX*4), R9
 	NEGQ        AX
@@ -8569,7 +8569,7 @@ wholezero2x2:
 	JMP     next2
 
 partial2x2:
-	LEAQ        gemmmask<>+0(SB), R9
+	LEAQ        tailmask<>+0(SB), R9
 	NEGQ        AX
 	LEAQ        64(R9)(AX*4), R9
 	NEGQ        AX
@@ -8715,7 +8715,7 @@ wholezero2x1:
 	JMP     next2
 
 partial2x1:
-	LEAQ        gemmmask<>+0(SB), R9
+	LEAQ        tailmask<>+0(SB), R9
 	NEGQ        AX
 	LEAQ        64(R9)(AX*4), R9
 	NEGQ        AX
@@ -9036,7 +9036,7 @@ wholezero6x2:
 	JMP     next6
 
 partial6x2:
-	LEAQ        gemmmask<>+0(SB), R8
+	LEAQ        tailmask<>+0(SB), R8
 	NEGQ        DI
 	LEAQ        64(R8)(DI*4), R8
 	NEGQ        DI
@@ -9362,7 +9362,7 @@ wholezero6x1:
 	JMP     next6
 
 partial6x1:
-	LEAQ        gemmmask<>+0(SB), R8
+	LEAQ        tailmask<>+0(SB), R8
 	NEGQ        DI
 	LEAQ        64(R8)(DI*4), R8
 	NEGQ        DI
@@ -9662,7 +9662,7 @@ wholezero4x2:
 	JMP     next4
 
 partial4x2:
-	LEAQ        gemmmask<>+0(SB), R8
+	LEAQ        tailmask<>+0(SB), R8
 	NEGQ        DI
 	LEAQ        64(R8)(DI*4), R8
 	NEGQ        DI
@@ -9896,7 +9896,7 @@ wholezero4x1:
 	JMP     next4
 
 partial4x1:
-	LEAQ        gemmmask<>+0(SB), R8
+	LEAQ        tailmask<>+0(SB), R8
 	NEGQ        DI
 	LEAQ        64(R8)(DI*4), R8
 	NEGQ        DI
@@ -10098,7 +10098,7 @@ wholezero2x2:
 	JMP     next2
 
 partial2x2:
-	LEAQ        gemmmask<>+0(SB), R8
+	LEAQ        tailmask<>+0(SB), R8
 	NEGQ        DI
 	LEAQ        64(R8)(DI*4), R8
 	NEGQ        DI
@@ -10240,7 +10240,7 @@ wholezero2x1:
 	JMP     next2
 
 partial2x1:
-	LEAQ        gemmmask<>+0(SB), R8
+	LEAQ        tailmask<>+0(SB), R8
 	NEGQ        DI
 	LEAQ        64(R8)(DI*4), R8
 	NEGQ        DI
@@ -10572,7 +10572,7 @@ wholezero6x2:
 	JMP     next6
 
 partial6x2:
-	LEAQ        gemmmask<>+0(SB), R10
+	LEAQ        tailmask<>+0(SB), R10
 	NEGQ        AX
 	LEAQ        64(R10)(AX*4), R10
 	NEGQ        AX
@@ -10897,7 +10897,7 @@ wholezero6x1:
 	JMP     next6
 
 partial6x1:
-	LEAQ        gemmmask<>+0(SB), R10
+	LEAQ        tailmask<>+0(SB), R10
 	NEGQ        AX
 	LEAQ        64(R10)(AX*4), R10
 	NEGQ        AX
@@ -11184,7 +11184,7 @@ wholezero4x2:
 	JMP     next4
 
 partial4x2:
-	LEAQ        gemmmask<>+0(SB), R10
+	LEAQ        tailmask<>+0(SB), R10
 	NEGQ        AX
 	LEAQ        64(R10)(AX*4), R10
 	NEGQ        AX
@@ -11417,7 +11417,7 @@ wholezero4x1:
 	JMP     next4
 
 partial4x1:
-	LEAQ        gemmmask<>+0(SB), R10
+	LEAQ        tailmask<>+0(SB), R10
 	NEGQ        AX
 	LEAQ        64(R10)(AX*4), R10
 	NEGQ        AX
@@ -11602,7 +11602,7 @@ wholezero2x2:
 	JMP     next2
 
 partial2x2:
-	LEAQ        gemmmask<>+0(SB), R10
+	LEAQ        tailmask<>+0(SB), R10
 	NEGQ        AX
 	LEAQ        64(R10)(AX*4), R10
 	NEGQ        AX
@@ -11739,7 +11739,7 @@ wholezero2x1:
 	JMP     next2
 
 partial2x1:
-	LEAQ        gemmmask<>+0(SB), R10
+	LEAQ        tailmask<>+0(SB), R10
 	NEGQ        AX
 	LEAQ        64(R10)(AX*4), R10
 	NEGQ        AX

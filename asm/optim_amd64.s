@@ -12,15 +12,31 @@ DATA tailmask<>+16(SB)/4, $0xffffffff
 DATA tailmask<>+20(SB)/4, $0xffffffff
 DATA tailmask<>+24(SB)/4, $0xffffffff
 DATA tailmask<>+28(SB)/4, $0xffffffff
-DATA tailmask<>+32(SB)/4, $0x00000000
-DATA tailmask<>+36(SB)/4, $0x00000000
-DATA tailmask<>+40(SB)/4, $0x00000000
-DATA tailmask<>+44(SB)/4, $0x00000000
-DATA tailmask<>+48(SB)/4, $0x00000000
-DATA tailmask<>+52(SB)/4, $0x00000000
-DATA tailmask<>+56(SB)/4, $0x00000000
-DATA tailmask<>+60(SB)/4, $0x00000000
-GLOBL tailmask<>(SB), RODATA|NOPTR, $64
+DATA tailmask<>+32(SB)/4, $0xffffffff
+DATA tailmask<>+36(SB)/4, $0xffffffff
+DATA tailmask<>+40(SB)/4, $0xffffffff
+DATA tailmask<>+44(SB)/4, $0xffffffff
+DATA tailmask<>+48(SB)/4, $0xffffffff
+DATA tailmask<>+52(SB)/4, $0xffffffff
+DATA tailmask<>+56(SB)/4, $0xffffffff
+DATA tailmask<>+60(SB)/4, $0xffffffff
+DATA tailmask<>+64(SB)/4, $0x00000000
+DATA tailmask<>+68(SB)/4, $0x00000000
+DATA tailmask<>+72(SB)/4, $0x00000000
+DATA tailmask<>+76(SB)/4, $0x00000000
+DATA tailmask<>+80(SB)/4, $0x00000000
+DATA tailmask<>+84(SB)/4, $0x00000000
+DATA tailmask<>+88(SB)/4, $0x00000000
+DATA tailmask<>+92(SB)/4, $0x00000000
+DATA tailmask<>+96(SB)/4, $0x00000000
+DATA tailmask<>+100(SB)/4, $0x00000000
+DATA tailmask<>+104(SB)/4, $0x00000000
+DATA tailmask<>+108(SB)/4, $0x00000000
+DATA tailmask<>+112(SB)/4, $0x00000000
+DATA tailmask<>+116(SB)/4, $0x00000000
+DATA tailmask<>+120(SB)/4, $0x00000000
+DATA tailmask<>+124(SB)/4, $0x00000000
+GLOBL tailmask<>(SB), RODATA|NOPTR, $128
 
 // func AdamAVX512(w []float32, g []float32, m []float32, v []float32, lrT float32, b1 float32, c1 float32, b2 float32, c2 float32, eps float32, wd float32)
 // Requires: AVX, AVX512F, BMI2, SSE
@@ -529,7 +545,7 @@ single:
 rest:
 	TESTQ        SI, SI
 	JE           done
-	MOVQ         $0x0000000000000008, R8
+	MOVQ         $0x0000000000000010, R8
 	SUBQ         SI, R8
 	LEAQ         tailmask<>+0(SB), SI
 	VMOVDQU      (SI)(R8*4), Y7
@@ -652,7 +668,7 @@ single:
 rest:
 	TESTQ        SI, SI
 	JE           done
-	MOVQ         $0x0000000000000008, R8
+	MOVQ         $0x0000000000000010, R8
 	SUBQ         SI, R8
 	LEAQ         tailmask<>+0(SB), SI
 	VMOVDQU      (SI)(R8*4), Y5
@@ -754,7 +770,7 @@ single:
 rest:
 	TESTQ       BX, BX
 	JE          done
-	MOVQ        $0x0000000000000008, DI
+	MOVQ        $0x0000000000000010, DI
 	SUBQ        BX, DI
 	LEAQ        tailmask<>+0(SB), BX
 	VMOVDQU     (BX)(DI*4), Y3
@@ -849,7 +865,7 @@ single:
 rest:
 	TESTQ        BX, BX
 	JE           done
-	MOVQ         $0x0000000000000008, DI
+	MOVQ         $0x0000000000000010, DI
 	SUBQ         BX, DI
 	LEAQ         tailmask<>+0(SB), BX
 	VMOVDQU      (BX)(DI*4), Y3

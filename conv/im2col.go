@@ -2,20 +2,19 @@ package conv
 
 import "github.com/snnkit/snn/kernels"
 
-// active is the kernel set chosen once at start-up.
-var active = kernels.Active()
-
 // dims is a checked Geometry with the derived sizes the loops need.
 type dims struct {
-	ks         *kernels.Set // the im2col kernels
-	c, h, w    int          // input channels, height, width
-	oc, kh, kw int          // output channels, kernel
-	sh, sw     int          // strides
-	pt, pl     int          // top and left padding
-	oh, ow     int          // output height and width
-	p          int          // output positions per image: oh*ow
-	k          int          // rows of the column matrix: c*kh*kw
-	in, out    int          // floats per input and per output image
+	// ks is the layer's kernel set: im2col, activations and the GEMMs
+	// (through gemm.Options.Kernels) all run on it.
+	ks         *kernels.Set
+	c, h, w    int // input channels, height, width
+	oc, kh, kw int // output channels, kernel
+	sh, sw     int // strides
+	pt, pl     int // top and left padding
+	oh, ow     int // output height and width
+	p          int // output positions per image: oh*ow
+	k          int // rows of the column matrix: c*kh*kw
+	in, out    int // floats per input and per output image
 
 	// For kernel column kw, output columns [owLo[kw], owHi[kw]) read
 	// inside the input row; the others read padding. Likewise output rows
@@ -30,7 +29,7 @@ type dims struct {
 
 func newDims(g Geometry) dims {
 	d := dims{
-		ks: active,
+		ks: kernels.Active(),
 		c:  g.InC, h: g.InH, w: g.InW, oc: g.OutC, kh: g.KH, kw: g.KW,
 		sh: g.StrideH, sw: g.StrideW, pt: g.PadTop, pl: g.PadLeft,
 		oh: g.OutH(), ow: g.OutW(),

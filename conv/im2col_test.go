@@ -3,8 +3,10 @@ package conv
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 	"testing"
 
+	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/internal/testkit"
 	"github.com/snnkit/snn/kernels"
 	"github.com/stretchr/testify/require"
@@ -101,22 +103,86 @@ func TestIm2col(t *testing.T) {
 	}
 }
 
-// TestConvSameOnEveryKernelSet checks that a layer's results do not depend
-// on the kernel set: im2col only moves data, so they agree bit for bit.
+// TestConvSameOnEveryKernelSet checks a layer on every kernel set, its
+// GEMMs included: a set whose GEMM gives the active set's bits (the same
+// multiply-adds on the same depth blocks) must give the same results bit
+// for bit, since im2col and the rest only move data; any other set (the
+// pure-Go kernels on amd64, with other depth blocks) must be as close to
+// the float64 reference as a float32 sum can be.
 func TestConvSameOnEveryKernelSet(t *testing.T) {
 	for _, tc := range parallelCases {
 		var want [][]float32
-		for _, ks := range kernels.Sets() {
+		for _, ks := range append([]*kernels.Set{kernels.Active()}, kernels.Sets()...) {
 			c, err := New(tc.g)
 			require.NoError(t, err)
 			c.lim = tc.lim
-			c.d.ks = ks
+			counted, calls := countGemm(ks)
+			c.d.ks = counted
 			got := results(t, c, tc.n, 5)
-			if want == nil {
+			what := fmt.Sprintf("%v on %s", tc.g, ks.ISA)
+			require.NotZero(t, calls.Load(), "%s: the GEMMs ran on another kernel set", what)
+			switch {
+			case want == nil:
 				want = got
-				continue
+			case sameGemmBits(ks, kernels.Active()):
+				requireSameBits(t, want, got, what)
+			default:
+				g, n := tc.g, tc.n
+				r := testkit.Rand(5)
+				x := testkit.Uniform(r, n*g.InSize(), -1, 1)
+				w := testkit.Uniform(r, g.WeightSize(), -1, 1)
+				b := testkit.Uniform(r, g.OutC, -1, 1)
+				dy := testkit.Uniform(r, n*g.OutSize(), -1, 1)
+				y, yAbs := refForward(g, n, x, w, b)
+				dx, dxAbs, dw, dwAbs, db, dbAbs := refBackward(g, n, x, w, dy)
+				requireClose(t, what+" y", got[0], y, yAbs, g.InC*g.KH*g.KW+1)
+				requireClose(t, what+" dx", got[1], dx, dxAbs, g.OutC*g.KH*g.KW)
+				requireClose(t, what+" dw", got[2], dw, dwAbs, n*g.OutH()*g.OutW())
+				requireClose(t, what+" dbias", got[3], db, dbAbs, n*g.OutH()*g.OutW())
 			}
-			requireSameBits(t, want, got, fmt.Sprintf("%v on %s", tc.g, ks.ISA))
 		}
 	}
+}
+
+// countGemm returns a copy of ks whose GEMM micro-kernels count their
+// calls in *calls.
+func countGemm(ks *kernels.Set) (*kernels.Set, *atomic.Int64) {
+	c := *ks
+	calls := new(atomic.Int64)
+	g := ks.Gemm
+	c.Gemm.Kernel = func(kc, m, n int, a, b []float32, ldb, panel int, cc []float32, ldc int, alpha, beta float32) {
+		calls.Add(1)
+		g.Kernel(kc, m, n, a, b, ldb, panel, cc, ldc, alpha, beta)
+	}
+	if g.KernelRows != nil {
+		c.Gemm.KernelRows = func(kc, m, n int, a, b []float32, off []int, width, stride int, cc []float32, ldc int, alpha, beta float32) {
+			calls.Add(1)
+			g.KernelRows(kc, m, n, a, b, off, width, stride, cc, ldc, alpha, beta)
+		}
+	}
+	if g.KernelA != nil {
+		c.Gemm.KernelA = func(kc, m, n int, a []float32, lda int, b []float32, ldb, panel int, cc []float32, ldc int, alpha, beta float32) {
+			calls.Add(1)
+			g.KernelA(kc, m, n, a, lda, b, ldb, panel, cc, ldc, alpha, beta)
+		}
+	}
+	return &c, calls
+}
+
+// sameGemmBits reports whether the GEMMs of two kernel sets give the same
+// bits on a product deep enough for several depth blocks.
+func sameGemmBits(a, b *kernels.Set) bool {
+	const m, n, k = 13, 37, 1100
+	r := testkit.Rand(6)
+	x := testkit.Uniform(r, m*k, -1, 1)
+	y := testkit.Uniform(r, k*n, -1, 1)
+	ca, cb := make([]float32, m*n), make([]float32, m*n)
+	gemm.Options{Kernels: a, Threads: 1}.Sgemm(false, false, m, n, k, 1, x, k, y, n, 0, ca, n)
+	gemm.Options{Kernels: b, Threads: 1}.Sgemm(false, false, m, n, k, 1, x, k, y, n, 0, cb, n)
+	for i := range ca {
+		if math.Float32bits(ca[i]) != math.Float32bits(cb[i]) {
+			return false
+		}
+	}
+	return true
 }

@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/snnkit/snn/gemm"
-	"github.com/snnkit/snn/internal/par"
 	"github.com/snnkit/snn/kernels"
+	"github.com/snnkit/snn/par"
 )
 
 // PoolGeometry is the shape of one max-pooling layer: a KH x KW window
@@ -130,7 +129,7 @@ func NewMaxPool2D(g PoolGeometry) (*MaxPool2D, error) {
 		return nil, err
 	}
 	return &MaxPool2D{
-		g: g, oh: g.OutH(), ow: g.OutW(), hw: g.InH * g.InW, in: g.InSize(), out: g.OutSize(), ks: active,
+		g: g, oh: g.OutH(), ow: g.OutW(), hw: g.InH * g.InW, in: g.InSize(), out: g.OutSize(), ks: kernels.Active(),
 		pool2: g.KH == 2 && g.KW == 2 && g.StrideH == 2 && g.StrideW == 2 &&
 			g.PadTop == 0 && g.PadBottom == 0 && g.PadLeft == 0 && g.PadRight == 0,
 	}, nil
@@ -140,7 +139,7 @@ func NewMaxPool2D(g PoolGeometry) (*MaxPool2D, error) {
 func (p *MaxPool2D) Geometry() PoolGeometry { return p.g }
 
 // SetThreads sets how many goroutines a call may use; n <= 0 (the default)
-// means gemm.Threads() at the time of the call. Results do not depend on
+// means par.Threads() at the time of the call. Results do not depend on
 // it.
 func (p *MaxPool2D) SetThreads(n int) { p.threads = max(n, 0) }
 
@@ -149,7 +148,7 @@ func (p *MaxPool2D) Threads() int {
 	if p.threads > 0 {
 		return p.threads
 	}
-	return gemm.Threads()
+	return par.Threads()
 }
 
 // Forward sets each output to the maximum of its window for a batch of n
@@ -213,8 +212,8 @@ func (p *MaxPool2D) checkN(n int) {
 }
 
 func (p *MaxPool2D) checkLen(name string, got, n, per int, what string) {
-	if got != n*per {
-		panic(fmt.Sprintf("conv: len(%s) = %d, want n*%s = %d*%d = %d (pooling %v)", name, got, what, n, per, n*per, p.g))
+	if !lenIs(got, n, per) {
+		panic(fmt.Sprintf("conv: len(%s) = %d, want n*%s = %s (pooling %v)", name, got, what, product(n, per), p.g))
 	}
 }
 

@@ -120,7 +120,7 @@ func TestMaxPoolDeterministic(t *testing.T) {
 // TestNoAllocations checks that after a first call, forward and backward
 // allocate nothing, with one lane and with several.
 func TestNoAllocations(t *testing.T) {
-	if raceEnabled {
+	if testkit.RaceEnabled {
 		t.Skip("the race detector allocates")
 	}
 	implicit := parallelCases[0]
@@ -245,7 +245,7 @@ func TestImplicitSameBits(t *testing.T) {
 					for _, a := range []Activation{SELU, ReLU} {
 						y := make([]float32, tc.n*g.OutSize())
 						c.ForwardAct(tc.n, x, w, w[:g.OutC], y, a)
-						used = c.implicit || c.batched
+						used = c.chooseForward() != &c.im2col
 						out = append(out, y)
 						// The backward data pass with the derivative of a
 						// at x fused: a forward pass of its own.

@@ -32,7 +32,7 @@ type limits struct {
 	blockCols    int // a large batch gets a block per blockCols columns...
 	minBlockCols int // ...and a small one minBlocks blocks, of at least this many
 	// implicit says when the forward pass of a stride-1 layer whose tiles
-	// are single images skips im2col (see forwardImplicit): implicitAuto
+	// are single images skips im2col (see implicitForward): implicitAuto
 	// when the GEMM kernels read B by row offsets and output rows are at
 	// least implicitOW wide (each row of a tile carries KW-1 columns
 	// computed for nothing), or always, or never.
@@ -96,7 +96,7 @@ func makePlan(n, p, k int, lim limits) plan {
 	if p < lim.groupBelow && total <= wide {
 		// A batch that fits one tile is one block: its weight gradient is
 		// split between lanes by rows of the column matrix instead (see
-		// wgradChunked), with no partial sums to add. (Two tiles or more
+		// chunkedWeights), with no partial sums to add. (Two tiles or more
 		// are faster in blocks, each packing its output gradient once.)
 		nb = 1
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/snnkit/snn/internal/testkit"
+	"github.com/snnkit/snn/kernels"
 	"github.com/stretchr/testify/require"
 )
 
@@ -101,7 +102,7 @@ func TestConvCasesCoverThePlans(t *testing.T) {
 // allow; with a tile for every lane, one band of rows per lane, as even
 // as whole rows allow, each cut into the same number of tiles.
 func TestBatchTiles(t *testing.T) {
-	nr := active.Gemm.NR
+	nr := kernels.Active().Gemm.NR
 	emptyTile := false
 	for oh := 1; oh <= 20; oh++ {
 		for _, ow := range []int{3, 5, 14} {

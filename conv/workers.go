@@ -1,6 +1,6 @@
 package conv
 
-import "github.com/snnkit/snn/internal/par"
+import "github.com/snnkit/snn/par"
 
 // A laneRunner is one call's work, shared by lanes: runLane(i) is called
 // once for every lane i in [0, lanes). Lanes pick work units from a shared

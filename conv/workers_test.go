@@ -4,7 +4,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/snnkit/snn/internal/par"
+	"github.com/snnkit/snn/par"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -23,7 +23,7 @@ func BenchmarkPlacesLoader(b *testing.B) {
 		}
 		writeJPEG(b, filepath.Join(dir, "c", fmt.Sprintf("%03d.jpg", i)), img)
 	}
-	f, err := ReadClassFolders(dir, 64, 64)
+	f, err := ReadClassFolders(dir, 64, 64, Limits{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package data
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"image"
@@ -56,6 +55,8 @@ func TestReadIDX(t *testing.T) {
 		{"short gzip data", gz(good[:len(good)-2]), "promises 6 bytes, found 4"},
 		{"no dims", []byte{0, 0, 8, 0}, "no dimensions"},
 		{"huge claim", idxBytes([]int{1 << 20, 1 << 20, 1 << 20}, nil), "more than"},
+		{"overflowing claim", idxBytes([]int{1 << 16, 1 << 16, 1 << 31}, nil), "more than 4294967296 bytes"},
+		{"largest claim", idxBytes([]int{1<<32 - 1, 1<<32 - 1, 1<<32 - 1, 1<<32 - 1}, nil), "more than 4294967296 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			idx, err := ReadIDX(bytes.NewReader(tc.in))
@@ -136,32 +137,6 @@ func TestLoadMNISTErrorsNameTheFile(t *testing.T) {
 	require.NoError(t, os.Remove(p))
 	_, _, err = LoadMNIST(dir)
 	require.ErrorContains(t, err, "train-labels-idx1-ubyte(.gz) not found")
-}
-
-// TestRealMNIST loads the real data set through the Go module proxy. It
-// needs the network the first time (the module cache afterwards); CI sets
-// SNN_CI=1 and must have it.
-func TestRealMNIST(t *testing.T) {
-	if testing.Short() {
-		t.Skip("downloads 11 MB the first time")
-	}
-	dir, err := MNISTFromModule(context.Background())
-	if err != nil {
-		if os.Getenv("SNN_CI") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	train, test, err := LoadMNIST(dir)
-	require.NoError(t, err)
-	assert.Equal(t, 60000, train.Len())
-	assert.Equal(t, 10000, test.Len())
-	assert.Equal(t, 28, train.H)
-	var counts [10]int
-	for _, y := range test.Y {
-		counts[y]++
-	}
-	assert.Equal(t, [10]int{980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009}, counts)
 }
 
 func TestLightnessKnownValues(t *testing.T) {
@@ -245,23 +220,23 @@ func TestDecodeLightness(t *testing.T) {
 	writePNG(t, filepath.Join(dir, "ramp.png"), ramp)
 
 	dst := make([]float32, 16)
-	_, err := DecodeLightnessFile(filepath.Join(dir, "red.png"), 4, 4, dst, nil)
+	_, err := DecodeLightnessFile(filepath.Join(dir, "red.png"), 4, 4, 0, dst, nil)
 	require.NoError(t, err)
 	for _, v := range dst {
 		assert.InDelta(t, 0.53241, v, 1e-4)
 	}
-	_, err = DecodeLightnessFile(filepath.Join(dir, "red.jpg"), 4, 4, dst, nil)
+	_, err = DecodeLightnessFile(filepath.Join(dir, "red.jpg"), 4, 4, 0, dst, nil)
 	require.NoError(t, err)
 	for _, v := range dst {
 		assert.InDelta(t, 0.53241, v, 0.02, "JPEG is lossy")
 	}
 	var scratch *image.RGBA
-	scratch, err = DecodeLightnessFile(filepath.Join(dir, "grey.png"), 4, 4, dst, scratch)
+	scratch, err = DecodeLightnessFile(filepath.Join(dir, "grey.png"), 4, 4, 0, dst, scratch)
 	require.NoError(t, err)
 	for _, v := range dst {
 		assert.InDelta(t, 0.50034, v, 1e-4)
 	}
-	_, err = DecodeLightnessFile(filepath.Join(dir, "ramp.png"), 4, 4, dst, scratch)
+	_, err = DecodeLightnessFile(filepath.Join(dir, "ramp.png"), 4, 4, 0, dst, scratch)
 	require.NoError(t, err)
 	for y := 0; y < 4; y++ {
 		for x := 1; x < 4; x++ {
@@ -269,15 +244,15 @@ func TestDecodeLightness(t *testing.T) {
 		}
 	}
 
-	_, err = DecodeLightnessFile(filepath.Join(dir, "red.png"), 4, 4, make([]float32, 15), nil)
+	_, err = DecodeLightnessFile(filepath.Join(dir, "red.png"), 4, 4, 0, make([]float32, 15), nil)
 	require.ErrorContains(t, err, "len(dst) = 15")
 	bad := filepath.Join(dir, "bad.jpg")
 	b, _ := os.ReadFile(filepath.Join(dir, "red.jpg"))
 	require.NoError(t, os.WriteFile(bad, b[:len(b)/3], 0o644))
-	_, err = DecodeLightnessFile(bad, 4, 4, dst, nil)
+	_, err = DecodeLightnessFile(bad, 4, 4, 0, dst, nil)
 	require.ErrorContains(t, err, bad)
 	require.NoError(t, os.WriteFile(bad, []byte("not an image"), 0o644))
-	_, err = DecodeLightnessFile(bad, 4, 4, dst, nil)
+	_, err = DecodeLightnessFile(bad, 4, 4, 0, dst, nil)
 	require.ErrorContains(t, err, "unknown format")
 }
 
@@ -313,7 +288,7 @@ func lightnessOf(c color.Color) float64 {
 
 func TestPlacesList(t *testing.T) {
 	root, list, cats, want := placesTree(t)
-	f, err := ReadPlacesList(list, root, cats, 8, 8)
+	f, err := ReadPlacesList(list, root, cats, 8, 8, Limits{})
 	require.NoError(t, err)
 	assert.Equal(t, 9, f.Len())
 	assert.Equal(t, 3, f.Classes())
@@ -340,19 +315,19 @@ func TestPlacesListErrors(t *testing.T) {
 		{"\n\n", "lists no images"},
 	} {
 		require.NoError(t, os.WriteFile(bad, []byte(tc.content), 0o644))
-		_, err := ReadPlacesList(bad, root, "", 8, 8)
+		_, err := ReadPlacesList(bad, root, "", 8, 8, Limits{})
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), tc.err)
 	}
-	_, err := ReadPlacesList(filepath.Join(root, "missing.txt"), root, "", 8, 8)
+	_, err := ReadPlacesList(filepath.Join(root, "missing.txt"), root, "", 8, 8, Limits{})
 	require.Error(t, err)
-	_, err = ReadPlacesList(list, root, "", 0, 8)
+	_, err = ReadPlacesList(list, root, "", 0, 8, Limits{})
 	require.ErrorContains(t, err, "must be positive")
 
 	// A listed file that is missing or broken fails when it is loaded,
 	// naming the file.
 	require.NoError(t, os.WriteFile(bad, []byte("x/missing.png 0\n"), 0o644))
-	f, err := ReadPlacesList(bad, root, "", 8, 8)
+	f, err := ReadPlacesList(bad, root, "", 8, 8, Limits{})
 	require.NoError(t, err)
 	_, err = f.Load(0, make([]float32, 64))
 	require.ErrorContains(t, err, filepath.Join(root, "x/missing.png"))
@@ -364,7 +339,7 @@ func TestClassFolders(t *testing.T) {
 	writeJPEG(t, filepath.Join(root, "cat", "deep", "2.JPG"), solid(5, 5, color.Black))
 	writePNG(t, filepath.Join(root, "cat", "1.png"), solid(5, 5, color.Black))
 	require.NoError(t, os.WriteFile(filepath.Join(root, "cat", "notes.txt"), []byte("x"), 0o644))
-	f, err := ReadClassFolders(root, 3, 3)
+	f, err := ReadClassFolders(root, 3, 3, Limits{})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"cat", "dog"}, f.ClassNames)
 	assert.Equal(t, []string{"cat/1.png", "cat/deep/2.JPG", "dog/1.png"}, f.Paths)
@@ -375,17 +350,17 @@ func TestClassFolders(t *testing.T) {
 	assert.Equal(t, int32(1), label)
 	assert.InDelta(t, 1, x[4], 1e-6)
 
-	_, err = ReadClassFolders(t.TempDir(), 3, 3)
+	_, err = ReadClassFolders(t.TempDir(), 3, 3, Limits{})
 	require.ErrorContains(t, err, "has no class folders")
 	empty := t.TempDir()
 	require.NoError(t, os.Mkdir(filepath.Join(empty, "a"), 0o755))
-	_, err = ReadClassFolders(empty, 3, 3)
-	require.ErrorContains(t, err, "no .jpg, .jpeg or .png files")
+	_, err = ReadClassFolders(empty, 3, 3, Limits{})
+	require.ErrorContains(t, err, "class folder "+filepath.Join(empty, "a")+" holds no .jpg, .jpeg or .png file")
 }
 
 func TestLoaderDeterminismAndPrefetch(t *testing.T) {
 	root, list, _, _ := placesTree(t)
-	f, err := ReadPlacesList(list, root, "", 6, 6)
+	f, err := ReadPlacesList(list, root, "", 6, 6, Limits{})
 	require.NoError(t, err)
 	batches := [][]int{{8, 0, 4, 2}, {6, 1, 3, 7}, {5}}
 	collect := func(workers int, prefetch bool) ([][]float32, [][]int32) {
@@ -424,7 +399,7 @@ func TestLoaderErrors(t *testing.T) {
 	root, _, _, _ := placesTree(t)
 	listBad := filepath.Join(root, "l.txt")
 	require.NoError(t, os.WriteFile(listBad, []byte("/a/abbey/00000001.png 0\nnope.png 1\n"), 0o644))
-	f, err := ReadPlacesList(listBad, root, "", 4, 4)
+	f, err := ReadPlacesList(listBad, root, "", 4, 4, Limits{})
 	require.NoError(t, err)
 	l := NewLoader(f, 2)
 	defer l.Close()

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/draw"
@@ -12,16 +13,44 @@ import (
 	xdraw "golang.org/x/image/draw"
 )
 
+// DefaultMaxPixels is the largest image, in pixels, the decoders accept
+// when no other cap is given: 8192 x 8192. A decoder holds 4 to 8 bytes a
+// pixel (8 for 16-bit PNG), so up to 512 MiB per decoding goroutine at
+// this size; a header claiming more is refused before the decoder
+// allocates anything.
+const DefaultMaxPixels = 1 << 26
+
 // DecodeLightness decodes a JPEG or PNG image, resizes it to h x w
 // (bilinear, with the filter widened when shrinking so it does not alias)
 // and writes its CIE L* lightness scaled to [0, 1] into dst, row-major.
-// dst must hold h*w values. scratch, if not nil and big enough, is reused
-// for the resized colour image.
-func DecodeLightness(r io.Reader, h, w int, dst []float32, scratch *image.RGBA) (*image.RGBA, error) {
-	if len(dst) != h*w {
+// dst must hold h*w values. An image whose header declares more than
+// maxPixels pixels (DefaultMaxPixels when maxPixels <= 0) is an error,
+// found from the header alone. scratch, if not nil and big enough, is
+// reused for the resized colour image.
+func DecodeLightness(r io.Reader, h, w, maxPixels int, dst []float32, scratch *image.RGBA) (*image.RGBA, error) {
+	if h <= 0 || w <= 0 {
+		return scratch, fmt.Errorf("DecodeLightness: size %dx%d must be positive", h, w)
+	}
+	if w > len(dst)/h || len(dst) != h*w {
 		return scratch, fmt.Errorf("DecodeLightness: len(dst) = %d, want %d x %d", len(dst), h, w)
 	}
-	src, _, err := image.Decode(r)
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	// The header is read twice: once to size the image, then again by
+	// the decoder, from the bytes kept here followed by the rest of r.
+	var head bytes.Buffer
+	cfg, _, err := image.DecodeConfig(io.TeeReader(r, &head))
+	if err != nil {
+		return scratch, err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return scratch, fmt.Errorf("image is empty (%dx%d)", cfg.Width, cfg.Height)
+	}
+	if cfg.Width > maxPixels/cfg.Height {
+		return scratch, fmt.Errorf("image is %dx%d, more than the cap of %d pixels", cfg.Width, cfg.Height, maxPixels)
+	}
+	src, _, err := image.Decode(io.MultiReader(&head, r))
 	if err != nil {
 		return scratch, err
 	}
@@ -51,13 +80,13 @@ func DecodeLightness(r io.Reader, h, w int, dst []float32, scratch *image.RGBA) 
 }
 
 // DecodeLightnessFile is DecodeLightness on a file; errors name the file.
-func DecodeLightnessFile(path string, h, w int, dst []float32, scratch *image.RGBA) (*image.RGBA, error) {
+func DecodeLightnessFile(path string, h, w, maxPixels int, dst []float32, scratch *image.RGBA) (*image.RGBA, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return scratch, err
 	}
 	defer f.Close()
-	scratch, err = DecodeLightness(f, h, w, dst, scratch)
+	scratch, err = DecodeLightness(f, h, w, maxPixels, dst, scratch)
 	if err != nil {
 		return scratch, fmt.Errorf("%s: %w", path, err)
 	}

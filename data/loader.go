@@ -21,8 +21,14 @@ type Source interface {
 // Shape is the shape of one image of the Set.
 func (s *Set) Shape() (c, h, w int) { return s.C, s.H, s.W }
 
-// Load copies image i into x.
+// Load copies image i into x, which must hold exactly one image.
 func (s *Set) Load(i int, x []float32) (int32, error) {
+	if i < 0 || i >= s.Len() {
+		return 0, fmt.Errorf("%s: Load: index %d outside the %d images", s.Name, i, s.Len())
+	}
+	if len(x) != s.ImageSize() {
+		return 0, fmt.Errorf("%s: Load: len(x) = %d, want one image of %d values", s.Name, len(x), s.ImageSize())
+	}
 	copy(x, s.Image(i))
 	return s.Y[i], nil
 }

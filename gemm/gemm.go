@@ -17,36 +17,16 @@ package gemm
 
 import (
 	"fmt"
-	"runtime"
-	"sync/atomic"
 
+	"github.com/snnkit/snn/internal/bounds"
 	"github.com/snnkit/snn/kernels"
+	"github.com/snnkit/snn/par"
 )
-
-// threads is the most goroutines one call may use; 0 means GOMAXPROCS.
-var threads atomic.Int64
-
-// SetThreads limits the goroutines one Sgemm call uses to n; n <= 0
-// restores the default, GOMAXPROCS at the time of the call. Results do not
-// depend on it.
-func SetThreads(n int) {
-	if n < 0 {
-		n = 0
-	}
-	threads.Store(int64(n))
-}
-
-// Threads returns the number of goroutines a call may use now.
-func Threads() int {
-	if n := int(threads.Load()); n > 0 {
-		return n
-	}
-	return runtime.GOMAXPROCS(0)
-}
 
 // Options controls one call; the zero value means the defaults.
 type Options struct {
-	// Threads caps the goroutines this call uses; 0 means Threads().
+	// Threads caps the goroutines this call uses; 0 means par.Threads(),
+	// the one knob of every parallel call in snn.
 	// Callers that already run one GEMM per goroutine (batch-parallel
 	// convolution) pass 1.
 	Threads int
@@ -83,7 +63,7 @@ func (o Options) resolve() (*kernels.Set, int) {
 		ks = kernels.Active()
 	}
 	if t <= 0 {
-		t = Threads()
+		t = par.Threads()
 	}
 	return ks, t
 }
@@ -100,7 +80,7 @@ func (o Options) workspace() *workspace {
 // Sgemm is the package-level Sgemm with these options.
 func (o Options) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	check("Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	ks, t := o.resolve()
 	sgemm(ks, t, o.workspace(), o.InPlaceB, transA, transB, m, n, k, alpha, a, lda, b, ldb, rowsB{}, beta, c, ldc)
 }
@@ -116,7 +96,9 @@ func (o Options) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 //
 // Bad arguments (negative sizes, a leading dimension smaller than a row,
 // a slice too short for its matrix) panic with a message naming the
-// argument before any element is read or written.
+// argument before any element is read or written. This holds for every
+// int value: sizes and strides are compared with the slices' lengths by
+// division, so no product of them wraps around int's range.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	Options{}.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -143,24 +125,32 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // start of a row inside b.
 func (o Options) SgemmRows(m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, boff []int, width, stride int, beta float32, c []float32, ldc int) {
-	checkSizes(m, n, k)
-	checkMatrix("a", "lda", a, m, k, lda)
-	checkMatrix("c", "ldc", c, m, n, ldc)
+	const fn = "SgemmRows"
+	checkSizes(fn, m, n, k)
+	checkMatrix(fn, "a", "lda", a, dim{"m", m}, dim{"k", k}, lda)
+	checkMatrix(fn, "c", "ldc", c, dim{"m", m}, dim{"n", n}, ldc)
 	if len(boff) < k {
-		panic(fmt.Sprintf("gemm: len(boff) = %d < k = %d", len(boff), k))
+		panic(fmt.Sprintf("gemm: SgemmRows: len(boff) = %d < k = %d", len(boff), k))
 	}
 	if width < 1 || (width < n && stride < width) {
-		panic(fmt.Sprintf("gemm: runs of width %d, stride %d: want width >= 1 and stride >= width", width, stride))
+		panic(fmt.Sprintf("gemm: SgemmRows: runs of width = %d, stride = %d: want width >= 1 and stride >= width", width, stride))
 	}
 	if width >= n {
 		width, stride = max(n, 1), 0
 	}
 	maxOff := 0
-	if n > 0 {
-		last := (n-1)/width*stride + (n-1)%width // of a row, relative to its start
+	if n > 0 && k > 0 {
+		// The last float of a row, relative to its start, unless that is
+		// beyond int's range, where no offset puts the row inside b.
+		runs, rest := (n-1)/width, (n-1)%width
+		if runs > 0 && stride > (len(b)-1-rest)/runs {
+			panic(fmt.Sprintf("gemm: SgemmRows: a row of n = %d floats in runs of width = %d, stride = %d apart spans %s floats, more than len(b) = %d",
+				n, width, stride, bounds.Span(runs+1, rest+1, stride), len(b)))
+		}
+		last := runs*stride + rest
 		for p, off := range boff[:k] {
 			if off < 0 || off > len(b)-1-last {
-				panic(fmt.Sprintf("gemm: boff[%d] = %d: row %d (%d floats in runs of %d, %d apart) is not inside b (len %d)",
+				panic(fmt.Sprintf("gemm: SgemmRows: boff[%d] = %d: row %d (n = %d floats in runs of width = %d, stride = %d apart) is not inside b (len %d)",
 					p, off, p, n, width, stride, len(b)))
 			}
 			maxOff = max(maxOff, off)
@@ -170,42 +160,44 @@ func (o Options) SgemmRows(m, n, k int, alpha float32, a []float32, lda int,
 	sgemm(ks, t, o.workspace(), false, false, false, m, n, k, alpha, a, lda, b, 0, rowsB{off: boff[:k], width: width, stride: stride, maxOff: maxOff}, beta, c, ldc)
 }
 
-func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	checkSizes(m, n, k)
-	ar, ac := m, k
+func check(fn string, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	checkSizes(fn, m, n, k)
+	ar, ac := dim{"m", m}, dim{"k", k}
 	if transA {
-		ar, ac = k, m
+		ar, ac = ac, ar
 	}
-	br, bc := k, n
+	br, bc := dim{"k", k}, dim{"n", n}
 	if transB {
-		br, bc = n, k
+		br, bc = bc, br
 	}
-	checkMatrix("a", "lda", a, ar, ac, lda)
-	checkMatrix("b", "ldb", b, br, bc, ldb)
-	checkMatrix("c", "ldc", c, m, n, ldc)
+	checkMatrix(fn, "a", "lda", a, ar, ac, lda)
+	checkMatrix(fn, "b", "ldb", b, br, bc, ldb)
+	checkMatrix(fn, "c", "ldc", c, dim{"m", m}, dim{"n", n}, ldc)
 }
 
-func checkSizes(m, n, k int) {
-	if m < 0 {
-		panic(fmt.Sprintf("gemm: m = %d < 0", m))
-	}
-	if n < 0 {
-		panic(fmt.Sprintf("gemm: n = %d < 0", n))
-	}
-	if k < 0 {
-		panic(fmt.Sprintf("gemm: k = %d < 0", k))
+func checkSizes(fn string, m, n, k int) {
+	for _, d := range []dim{{"m", m}, {"n", n}, {"k", k}} {
+		if d.v < 0 {
+			panic(fmt.Sprintf("gemm: %s: %s = %d < 0", fn, d.name, d.v))
+		}
 	}
 }
 
-// checkMatrix checks that s holds an r x c row-major matrix with stride ld.
-func checkMatrix(name, ldName string, s []float32, r, c, ld int) {
-	if ld < max(1, c) {
-		panic(fmt.Sprintf("gemm: %s = %d < max(1, %d columns of %s)", ldName, ld, c, name))
+// dim is a size argument, named for messages.
+type dim struct {
+	name string
+	v    int
+}
+
+// checkMatrix checks that s holds an r x c row-major matrix with stride
+// ld, without computing (r-1)*ld + c: a huge r or ld would wrap it around
+// and pass a short slice.
+func checkMatrix(fn, name, ldName string, s []float32, r, c dim, ld int) {
+	if ld < max(1, c.v) {
+		panic(fmt.Sprintf("gemm: %s: %s = %d < max(1, %s = %d)", fn, ldName, ld, c.name, c.v))
 	}
-	if r == 0 || c == 0 {
-		return
-	}
-	if need := (r-1)*ld + c; len(s) < need {
-		panic(fmt.Sprintf("gemm: len(%s) = %d < %d needed for %d x %d with %s = %d", name, len(s), need, r, c, ldName, ld))
+	if !bounds.Fits(r.v, c.v, ld, len(s)) {
+		panic(fmt.Sprintf("gemm: %s: len(%s) = %d < (%s-1)*%s+%s = %s, with %s = %d, %s = %d, %s = %d",
+			fn, name, len(s), r.name, ldName, c.name, bounds.Span(r.v, c.v, ld), r.name, r.v, c.name, c.v, ldName, ld))
 	}
 }

@@ -452,14 +452,6 @@ func TestWorkspace(t *testing.T) {
 	}
 }
 
-func TestThreadsSetting(t *testing.T) {
-	defer gemm.SetThreads(0)
-	gemm.SetThreads(3)
-	assert.Equal(t, 3, gemm.Threads())
-	gemm.SetThreads(-1)
-	assert.Equal(t, runtime.GOMAXPROCS(0), gemm.Threads())
-}
-
 func ExampleSgemm() {
 	// C (2x2) = A (2x3) * B (3x2), all row-major.
 	a := []float32{

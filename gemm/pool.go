@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/snnkit/snn/internal/par"
+	"github.com/snnkit/snn/par"
 )
 
 // Parallel calls split C into disjoint blocks of rows or columns, one per

@@ -23,11 +23,6 @@ type Act struct {
 	// Sum returns the sum of x: float32 vector partials of at most 128
 	// terms, combined in float64.
 	Sum func(x []float32) float64
-	// SumF32 returns the sum of x accumulated in float32 only, as a plain
-	// vector loop does (one accumulator in the generic set): what Sum's
-	// speed is judged against and what its blocking is more accurate than.
-	// Nothing but benchmarks and tests uses it.
-	SumF32 func(x []float32) float32
 	// Moments returns the sums of x[i]-shift and (x[i]-shift)^2, blocked
 	// like Sum. A shift near the mean keeps the variance well conditioned.
 	Moments func(x []float32, shift float32) (s1, s2 float64)
@@ -36,9 +31,17 @@ type Act struct {
 	// Add sets dst[i] += x[i], one rounding each: bit for bit the scalar
 	// loop.
 	Add func(dst, x []float32)
+}
 
-	// Read and Copy are the bandwidth ceilings benchmarks compare with:
-	// Read loads x and discards it; Copy writes x to dst.
+// Bench holds the yardsticks that benchmarks measure the kernels of Act
+// against, in the same instruction set. No library code calls them.
+type Bench struct {
+	// SumF32 returns the sum of x accumulated in float32 only, as a plain
+	// vector loop does (one accumulator in the generic set): what Sum's
+	// speed is judged against and what its blocking is more accurate than.
+	SumF32 func(x []float32) float32
+	// Read and Copy are the memory bandwidth ceilings: Read loads x and
+	// discards it; Copy writes x to dst.
 	Read func(x []float32)
 	Copy func(dst, x []float32)
 }

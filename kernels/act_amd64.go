@@ -15,12 +15,17 @@ func actAVX512() Act {
 		ReLUGrad: func(dx, dy, y []float32) { asm.ReLUGradAVX512(dx[:len(y)], dy[:len(y)], y) },
 		Exp:      func(dst, x []float32) { asm.ExpAVX512(dst[:len(x)], x) },
 		Sum:      asm.SumAVX512,
-		SumF32:   asm.SumF32AVX512,
 		Moments:  asm.MomentsAVX512,
 		Affine:   asm.AffineAVX512,
 		Add:      func(dst, x []float32) { asm.AddAVX512(dst[:len(x)], x) },
-		Read:     asm.ReadAVX512,
-		Copy:     func(dst, x []float32) { asm.CopyAVX512(dst[:len(x)], x) },
+	}
+}
+
+func benchAVX512() Bench {
+	return Bench{
+		SumF32: asm.SumF32AVX512,
+		Read:   asm.ReadAVX512,
+		Copy:   func(dst, x []float32) { asm.CopyAVX512(dst[:len(x)], x) },
 	}
 }
 
@@ -32,11 +37,16 @@ func actAVX2() Act {
 		ReLUGrad: func(dx, dy, y []float32) { asm.ReLUGradAVX2(dx[:len(y)], dy[:len(y)], y) },
 		Exp:      func(dst, x []float32) { asm.ExpAVX2(dst[:len(x)], x) },
 		Sum:      asm.SumAVX2,
-		SumF32:   asm.SumF32AVX2,
 		Moments:  asm.MomentsAVX2,
 		Affine:   asm.AffineAVX2,
 		Add:      func(dst, x []float32) { asm.AddAVX2(dst[:len(x)], x) },
-		Read:     asm.ReadAVX2,
-		Copy:     func(dst, x []float32) { asm.CopyAVX2(dst[:len(x)], x) },
+	}
+}
+
+func benchAVX2() Bench {
+	return Bench{
+		SumF32: asm.SumF32AVX2,
+		Read:   asm.ReadAVX2,
+		Copy:   func(dst, x []float32) { asm.CopyAVX2(dst[:len(x)], x) },
 	}
 }

@@ -15,11 +15,16 @@ func actNEON() Act {
 		ReLUGrad: func(dx, dy, y []float32) { asm.ReLUGradNEON(dx[:len(y)], dy[:len(y)], y) },
 		Exp:      func(dst, x []float32) { asm.ExpNEON(dst[:len(x)], x) },
 		Sum:      asm.SumNEON,
-		SumF32:   asm.SumF32NEON,
 		Moments:  asm.MomentsNEON,
 		Affine:   asm.AffineNEON,
 		Add:      func(dst, x []float32) { asm.AddNEON(dst[:len(x)], x) },
-		Read:     asm.ReadNEON,
-		Copy:     func(dst, x []float32) { asm.CopyNEON(dst[:len(x)], x) },
+	}
+}
+
+func benchNEON() Bench {
+	return Bench{
+		SumF32: asm.SumF32NEON,
+		Read:   asm.ReadNEON,
+		Copy:   func(dst, x []float32) { asm.CopyNEON(dst[:len(x)], x) },
 	}
 }

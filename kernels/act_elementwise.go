@@ -2,50 +2,9 @@ package kernels
 
 import "math"
 
-// The SELU constants of Klambauer et al. (2017), and their product.
-const (
-	SELULambda = 1.0507009873554804934193349852946
-	SELUAlpha  = 1.6732632423543772848170429916717
-)
-
-// Constants of the vectorized exp and expm1 paths. The assembly generators
-// (gen/act/exp.go) use the same values; gen/remez derives the polynomial.
-var (
-	lambda32      = float32(SELULambda)
-	lambdaAlpha32 = float32(SELULambda * SELUAlpha)
-
-	// Range reduction x = n*ln2 + r, |r| <= ln2/2. ln2Hi has 12 trailing
-	// zero bits, so n*ln2Hi is exact for |n| < 2^12.
-	log2e = math.Float32frombits(0x3fb8aa3b)
-	ln2   = math.Float32frombits(0x3f317218)
-	ln2Hi = math.Float32frombits(0x3f317200)
-	ln2Lo = math.Float32frombits(0x35bfbe8e)
-
-	// Adding magicBias to x*log2e rounds it to the integer n in the low
-	// mantissa bits (the float32 ulp at 1.5*2^23 is 1). magicBias127 has
-	// the exponent bias 127 added too, so shifting its bits left by 23 gives
-	// 2^n directly.
-	magicBias    = math.Float32frombits(0x4b400000) // 1.5 * 2^23
-	magicBias127 = math.Float32frombits(0x4b40007f) // 1.5 * 2^23 + 127
-
-	// expm1(r) ~= r + r^2*(c2 + c3 r + c4 r^2 + c5 r^3 + c6 r^4) on
-	// [-ln2/2, ln2/2], relative error 1.3e-8 before rounding (gen/remez).
-	expC2 = math.Float32frombits(0x3effffff)
-	expC3 = math.Float32frombits(0x3e2aaa58)
-	expC4 = math.Float32frombits(0x3d2aab3a)
-	expC5 = math.Float32frombits(0x3c0913b4)
-	expC6 = math.Float32frombits(0x3ab5f604)
-
-	// seluCutoff = -25*ln2: below it expm1 rounds to -1 in float32, and
-	// clamping there keeps 2^n a normal float.
-	seluCutoff = math.Float32frombits(0xc18aa123)
-
-	// exp saturates: e^x is +Inf above ln(MaxFloat32) ~= 88.7228 and
-	// rounds to 0 below ln(2^-150) ~= -103.972; clamping to [expLo, expHi]
-	// keeps n in [-150, 128] and gives those results.
-	expLo = float32(-104)
-	expHi = float32(89)
-)
+// The constants of the exp, expm1 and SELU paths (act_const.go) come from
+// gen/internal/expconst, as do those of the assembly generators.
+//go:generate go -C ../gen run ./goconst -out ../kernels/act_const.go -pkg kernels
 
 // poly is c2 + r*(c3 + r*(c4 + r*(c5 + r*c6))) by Horner's rule with FMAs.
 func poly(r float32) float32 {

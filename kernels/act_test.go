@@ -63,7 +63,7 @@ func TestSum(t *testing.T) {
 func TestSumF32(t *testing.T) {
 	forEach(t, func(t *testing.T, k *Set, x []float32) {
 		want := exactSum(x)
-		got := float64(k.Act.SumF32(x))
+		got := float64(k.Bench.SumF32(x))
 		var abs float64
 		for _, v := range x {
 			abs += math.Abs(float64(v))
@@ -88,7 +88,7 @@ func TestSumF32Drifts(t *testing.T) {
 	}
 	want := float64(len(x)) * float64(float32(1000.3))
 	for _, k := range Sets() {
-		naive := math.Abs(float64(k.Act.SumF32(x))-want) / want
+		naive := math.Abs(float64(k.Bench.SumF32(x))-want) / want
 		blocked := math.Abs(k.Act.Sum(x)-want) / want
 		t.Logf("%-7s relative error: SumF32 %.3g, Sum %.3g", k.ISA, naive, blocked)
 		assert.Greater(t, naive, 1e-4, k.ISA)
@@ -147,16 +147,16 @@ func TestAdd(t *testing.T) {
 
 func TestCopyAndRead(t *testing.T) {
 	forEach(t, func(t *testing.T, k *Set, x []float32) {
-		k.Act.Read(x)
+		k.Bench.Read(x)
 		dst, _ := testkit.Guarded(t, len(x))
-		k.Act.Copy(dst, x)
+		k.Bench.Copy(dst, x)
 		require.Equal(t, x, dst)
 	})
 }
 
 func TestCopyAndAddCheckLength(t *testing.T) {
 	for _, k := range Sets() {
-		assert.Panics(t, func() { k.Act.Copy(make([]float32, 3), make([]float32, 4)) }, k.ISA)
+		assert.Panics(t, func() { k.Bench.Copy(make([]float32, 3), make([]float32, 4)) }, k.ISA)
 		assert.Panics(t, func() { k.Act.Add(make([]float32, 3), make([]float32, 4)) }, k.ISA)
 	}
 }

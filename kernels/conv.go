@@ -1,12 +1,17 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
 
-// Conv holds the data-movement kernels behind package conv's im2col: they
-// build the column matrix of a convolution from an image, a row of the
-// matrix at a time.
+	"github.com/snnkit/snn/internal/bounds"
+)
+
+// Conv holds the data-movement kernels of package conv: Shift and Gather
+// build the column matrix of a convolution from an image (im2col), Unpack
+// writes the batched forward pass's interleaved outputs back per image, and
+// Pool2 is 2x2 max-pooling.
 //
-// Both check their arguments in Go, as far as memory safety needs, before
+// All four check their arguments in Go, as far as memory safety needs, before
 // any assembly runs: a bad call panics with a message naming the argument.
 type Conv struct {
 	// Shift copies rows segments of w floats, each shifted sideways, with
@@ -51,6 +56,9 @@ type Conv struct {
 	Unpack func(dst []float32, ldd int, src []float32, lds, rows, cols int)
 }
 
+// The checks below never multiply sizes out where the product could wrap
+// around int's range and let a short slice pass.
+
 // checkUnpack panics unless an Unpack call touches only memory it was
 // given.
 func checkUnpack(dst []float32, ldd int, src []float32, lds, rows, cols int) {
@@ -61,10 +69,12 @@ func checkUnpack(dst []float32, ldd int, src []float32, lds, rows, cols int) {
 		return
 	case lds < rows || ldd < cols:
 		panic(fmt.Sprintf("kernels: Unpack: need rows <= lds and cols <= ldd, have rows = %d, lds = %d, cols = %d, ldd = %d", rows, lds, cols, ldd))
-	case len(src) < (cols-1)*lds+rows:
-		panic(fmt.Sprintf("kernels: Unpack: len(src) = %d < (cols-1)*lds+rows = %d", len(src), (cols-1)*lds+rows))
-	case len(dst) < (rows-1)*ldd+cols:
-		panic(fmt.Sprintf("kernels: Unpack: len(dst) = %d < (rows-1)*ldd+cols = %d", len(dst), (rows-1)*ldd+cols))
+	case !bounds.Fits(cols, rows, lds, len(src)):
+		panic(fmt.Sprintf("kernels: Unpack: len(src) = %d < (cols-1)*lds+rows = %s, with cols = %d, lds = %d, rows = %d",
+			len(src), bounds.Span(cols, rows, lds), cols, lds, rows))
+	case !bounds.Fits(rows, cols, ldd, len(dst)):
+		panic(fmt.Sprintf("kernels: Unpack: len(dst) = %d < (rows-1)*ldd+cols = %s, with rows = %d, ldd = %d, cols = %d",
+			len(dst), bounds.Span(rows, cols, ldd), rows, ldd, cols))
 	}
 }
 
@@ -77,14 +87,16 @@ func checkShift(dst, src []float32, rows, w, stride, shift, lo, hi int) {
 		panic(fmt.Sprintf("kernels: Shift: need 0 <= lo <= hi <= w, have lo = %d, hi = %d, w = %d", lo, hi, w))
 	case stride < 0:
 		panic(fmt.Sprintf("kernels: Shift: stride = %d < 0", stride))
-	case len(dst) < rows*w:
+	case !bounds.Fits(rows, w, w, len(dst)):
 		panic(fmt.Sprintf("kernels: Shift: len(dst) = %d < rows*w = %d*%d", len(dst), rows, w))
 	}
 	if rows == 0 || lo == hi {
 		return
 	}
-	if first, last := lo+shift, (rows-1)*stride+hi-1+shift; first < 0 || last >= len(src) {
-		panic(fmt.Sprintf("kernels: Shift: reads src[%d] to src[%d], len(src) = %d", first, last, len(src)))
+	// Reads src[lo+shift] to src[(rows-1)*stride+hi-1+shift]; hi > lo >= 0.
+	if shift < -lo || shift > len(src)-hi || !bounds.Fits2(rows-1, stride, 0, 0, hi+shift, len(src)) {
+		panic(fmt.Sprintf("kernels: Shift: rows = %d, stride = %d, shift = %d, lo = %d, hi = %d: reads src[%s] to src[%s], len(src) = %d",
+			rows, stride, shift, lo, hi, bounds.Dot(lo, 1, shift, 1), bounds.Dot(rows-1, stride, hi-1, 1, shift, 1), len(src)))
 	}
 }
 
@@ -96,25 +108,32 @@ func checkGather(dst []float32, ld int, src []float32, plane, planes int, idx []
 		panic(fmt.Sprintf("kernels: Gather: rows = %d, w = %d, plane = %d, planes = %d: negative", rows, w, plane, planes))
 	case rows == 0 || w == 0 || planes == 0:
 		return
-	case len(src) < planes*plane:
+	case !bounds.Fits(planes, plane, plane, len(src)):
 		panic(fmt.Sprintf("kernels: Gather: len(src) = %d < planes*plane = %d*%d", len(src), planes, plane))
 	case ld < w:
 		panic(fmt.Sprintf("kernels: Gather: ld = %d < w = %d", ld, w))
-	case len(idx) < rows*w:
+	case !bounds.Fits(rows, w, w, len(idx)):
 		panic(fmt.Sprintf("kernels: Gather: len(idx) = %d < rows*w = %d*%d", len(idx), rows, w))
-	case len(dst) < (planes*rows-1)*ld+w:
-		panic(fmt.Sprintf("kernels: Gather: len(dst) = %d < (planes*rows-1)*ld+w = %d", len(dst), (planes*rows-1)*ld+w))
+	}
+	if pr, ok := bounds.Mul(planes, rows); !ok || !bounds.Fits(pr, w, ld, len(dst)) {
+		need := "more than any slice holds"
+		if ok {
+			need = bounds.Span(pr, w, ld)
+		}
+		panic(fmt.Sprintf("kernels: Gather: len(dst) = %d < (planes*rows-1)*ld+w = %s, with planes = %d, rows = %d, ld = %d, w = %d",
+			len(dst), need, planes, rows, ld, w))
 	}
 }
 
 // checkPool2 panics unless a Pool2 call touches only memory it was given.
 func checkPool2(y []float32, am []int32, x []float32, planes, h, w int) {
-	switch {
-	case planes < 0 || h < 0 || w < 0:
+	if planes < 0 || h < 0 || w < 0 {
 		panic(fmt.Sprintf("kernels: Pool2: planes = %d, h = %d, w = %d: negative", planes, h, w))
-	case len(x) < planes*h*w:
+	}
+	if hw, ok := bounds.Mul(h, w); !ok || !bounds.Fits(planes, hw, hw, len(x)) {
 		panic(fmt.Sprintf("kernels: Pool2: len(x) = %d < planes*h*w = %d*%d*%d", len(x), planes, h, w))
 	}
+	// planes*h*w fits in len(x): no product below overflows.
 	out := planes * (h / 2) * (w / 2)
 	if len(y) < out {
 		panic(fmt.Sprintf("kernels: Pool2: len(y) = %d < planes*(h/2)*(w/2) = %d", len(y), out))

@@ -43,10 +43,10 @@ var archDetect = map[string]*bool{
 // the constructor that is called only on a CPU that has them.
 var archSets = []setSpec{
 	{isa: AVX512, needs: avx512Needs, build: func() *Set {
-		return &Set{Act: actAVX512(), Optim: optimAVX512(), Gemm: gemmAVX512(), Conv: convAVX512()}
+		return &Set{Act: actAVX512(), Optim: optimAVX512(), Gemm: gemmAVX512(), Conv: convAVX512(), Bench: benchAVX512()}
 	}},
 	{isa: AVX2, needs: avx2Needs, build: func() *Set {
-		return &Set{Act: actAVX2(), Optim: optimAVX2(), Gemm: gemmAVX2(), Conv: convAVX2()}
+		return &Set{Act: actAVX2(), Optim: optimAVX2(), Gemm: gemmAVX2(), Conv: convAVX2(), Bench: benchAVX2()}
 	}},
 }
 

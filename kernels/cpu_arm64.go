@@ -16,7 +16,7 @@ var archDetect = map[string]*bool{}
 
 var archSets = []setSpec{
 	{isa: NEON, needs: neonNeeds, build: func() *Set {
-		return &Set{Act: actNEON(), Optim: optimNEON(), Gemm: gemmNEON(), Conv: convNEON()}
+		return &Set{Act: actNEON(), Optim: optimNEON(), Gemm: gemmNEON(), Conv: convNEON(), Bench: benchNEON()}
 	}},
 }
 

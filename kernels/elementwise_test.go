@@ -65,13 +65,13 @@ func sameBits(a, b float32) bool {
 	return a == b && math.Signbit(float64(a)) == math.Signbit(float64(b))
 }
 
-// closeToRef checks one output of set k against the generic twin's: the
-// same bits (any NaN matches any NaN). The twin computes the same float32
+// sameAsTwin fails unless one output of set k has the same bits as the
+// generic twin's (any NaN matches any NaN). The twin computes the same float32
 // operations with an exact FMA emulation, so nothing else is allowed.
 // The description is formatted only on failure: the tests check millions
 // of elements, and under qemu building a message for each costs most of
 // their time.
-func closeToRef(t *testing.T, what string, got, want float32, args ...any) {
+func sameAsTwin(t *testing.T, what string, got, want float32, args ...any) {
 	t.Helper()
 	if !sameBits(got, want) {
 		t.Fatalf("%s: got %v (%#08x), generic twin %v (%#08x)", fmt.Sprintf(what, args...), got, math.Float32bits(got), want, math.Float32bits(want))
@@ -109,12 +109,12 @@ func TestUnaryMatchesTwin(t *testing.T) {
 						f(buf[off:], buf[off:])
 						require.Equal(t, float32(12345), buf[off-1], "n=%d: wrote before dst", n)
 						for i := range x {
-							closeToRef(t, "in place n=%d off=%d x[%d]=%v", buf[off+i], want[i], n, off, i, x[i])
+							sameAsTwin(t, "in place n=%d off=%d x[%d]=%v", buf[off+i], want[i], n, off, i, x[i])
 						}
 					}
 					for i := range x {
-						closeToRef(t, "n=%d x[%d]=%v", out[i], want[i], n, i, x[i])
-						closeToRef(t, "n=%d x[%d]=%v", out2[i], want[i], n, i, x[i])
+						sameAsTwin(t, "n=%d x[%d]=%v", out[i], want[i], n, i, x[i])
+						sameAsTwin(t, "n=%d x[%d]=%v", out2[i], want[i], n, i, x[i])
 					}
 				}
 			})
@@ -330,4 +330,37 @@ func TestShortOutputsPanic(t *testing.T) {
 		assert.Panics(t, func() { k.Act.SELUGrad(x, short, x) }, k.ISA)
 		assert.Panics(t, func() { k.Act.ReLUGrad(x, short, x) }, k.ISA)
 	}
+}
+
+// TestExpConstants checks the generated constants (act_const.go) against
+// what each one is meant to be, so that a wrong value in
+// gen/internal/expconst cannot reach both the assembly and its twins.
+func TestExpConstants(t *testing.T) {
+	tests := []struct {
+		name      string
+		got, want float32
+	}{
+		{"lambda32", lambda32, float32(SELULambda)},
+		{"lambdaAlpha32", lambdaAlpha32, float32(SELULambda * SELUAlpha)},
+		{"log2e", log2e, float32(math.Log2E)},
+		{"ln2", ln2, float32(math.Ln2)},
+		{"ln2Lo", ln2Lo, float32(math.Ln2 - float64(ln2Hi))},
+		{"magicBias", magicBias, 1.5 * (1 << 23)},
+		{"magicBias127", magicBias127, 1.5*(1<<23) + 127},
+		{"seluCutoff", seluCutoff, float32(-25 * math.Ln2)},
+		{"expLo", expLo, -104},
+		{"expHi", expHi, 89},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, math.Float32bits(tt.want), math.Float32bits(tt.got))
+		})
+	}
+	// n*ln2Hi must be exact for every n exp reaches (|n| <= 150 < 2^9):
+	// 9 trailing zero bits.
+	assert.Zero(t, math.Float32bits(ln2Hi)&0x1ff, "ln2Hi")
+	assert.Less(t, math.Abs(float64(ln2Hi)-math.Ln2), 1e-5, "ln2Hi")
+	// The clamps lie past the points where float32 exp saturates.
+	assert.True(t, math.IsInf(float64(float32(math.Exp(float64(expHi)))), 1), "e^expHi overflows float32")
+	assert.Zero(t, float32(math.Exp(float64(expLo))), "e^expLo underflows float32")
 }

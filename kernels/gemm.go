@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"time"
+
+	"github.com/snnkit/snn/internal/bounds"
 )
 
 // Gemm is the GEMM micro-kernel family: the register-blocked inner loop of
@@ -158,10 +160,11 @@ type Gemm struct {
 
 // gemmLengths panics unless a, b and c are long enough for a Kernel call
 // with these arguments; assembly wrappers call it before touching memory.
+// No size is multiplied out where it could wrap around int's range.
 func (g *Gemm) gemmLengths(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int) {
 	g.bcLengths(kc, m, n, b, ldb, panel, c, ldc)
-	if needA := kc * g.MR; len(a) < needA {
-		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(a) = %d < %d", len(a), needA))
+	if kc > len(a)/g.MR {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(a) = %d < kc*MR = %s, with kc = %d", len(a), bounds.Product(kc, g.MR), kc))
 	}
 }
 
@@ -171,12 +174,14 @@ func (g *Gemm) bcLengths(kc, m, n int, b []float32, ldb, panel int, c []float32,
 		panic(fmt.Sprintf("snn/kernels: gemm kernel called with kc=%d m=%d n=%d ldb=%d panel=%d ldc=%d (MR=%d)",
 			kc, m, n, ldb, panel, ldc, g.MR))
 	}
-	panels := (n + g.NR - 1) / g.NR
-	if needB := (panels-1)*panel + (kc-1)*ldb + g.NR; len(b) < needB {
-		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(b) = %d < %d", len(b), needB))
+	panels := (n-1)/g.NR + 1
+	if !bounds.Fits2(panels-1, panel, kc-1, ldb, g.NR, len(b)) {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(b) = %d < (panels-1)*panel+(kc-1)*ldb+NR = %s, with n = %d, panel = %d, kc = %d, ldb = %d",
+			len(b), bounds.Dot(panels-1, panel, kc-1, ldb, g.NR, 1), n, panel, kc, ldb))
 	}
-	if needC := (m-1)*ldc + n; len(c) < needC {
-		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(c) = %d < %d", len(c), needC))
+	if !bounds.Fits(m, n, ldc, len(c)) {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(c) = %d < (m-1)*ldc+n = %s, with m = %d, n = %d, ldc = %d",
+			len(c), bounds.Span(m, n, ldc), m, n, ldc))
 	}
 }
 
@@ -187,10 +192,9 @@ func (g *Gemm) aLengths(kc, m, n int, a []float32, lda int, b []float32, ldb, pa
 		panic(fmt.Sprintf("snn/kernels: gemm A kernel called with m=%d lda=%d kc=%d (m a multiple of %d)", m, lda, kc, g.MR/3))
 	}
 	g.bcLengths(kc, m, n, b, ldb, panel, c, ldc)
-	if kc > 0 {
-		if needA := (m-1)*lda + kc; len(a) < needA {
-			panic(fmt.Sprintf("snn/kernels: gemm A kernel: len(a) = %d < %d", len(a), needA))
-		}
+	if !bounds.Fits(m, kc, lda, len(a)) {
+		panic(fmt.Sprintf("snn/kernels: gemm A kernel: len(a) = %d < (m-1)*lda+kc = %s, with m = %d, kc = %d, lda = %d",
+			len(a), bounds.Span(m, kc, lda), m, kc, lda))
 	}
 }
 
@@ -205,13 +209,18 @@ func (g *Gemm) rowsLengths(kc, m, n int, a, b []float32, off []int, width, strid
 	if len(off) < kc {
 		panic(fmt.Sprintf("snn/kernels: gemm rows kernel: len(off) = %d < kc = %d", len(off), kc))
 	}
-	// The last panel starts at column j and is read NR wide.
+	// The last panel starts at column j, in run j/width, and is read NR
+	// wide: the row spans last+1 floats.
 	pw := min(width, g.NR)
 	j := (n - 1) / pw * pw
+	if !bounds.Fits2(j/width, stride, 0, 0, j%width+g.NR, len(b)) {
+		panic(fmt.Sprintf("snn/kernels: gemm rows kernel: a row of n = %d floats in runs of width = %d, stride = %d apart spans %s floats, more than len(b) = %d",
+			n, width, stride, bounds.Dot(j/width, stride, j%width+g.NR, 1), len(b)))
+	}
 	last := j/width*stride + j%width + g.NR - 1
 	for p, o := range off[:kc] {
 		if o < 0 || o > len(b)-1-last {
-			panic(fmt.Sprintf("snn/kernels: gemm rows kernel: off[%d] = %d: its last panel, at %d, ends past len(b) = %d", p, o, o+last-g.NR+1, len(b)))
+			panic(fmt.Sprintf("snn/kernels: gemm rows kernel: off[%d] = %d: its last panel, at %s, ends past len(b) = %d", p, o, bounds.Dot(o, 1, last-g.NR+1, 1), len(b)))
 		}
 	}
 }
@@ -256,11 +265,14 @@ func copyLengths(w, kc, n int, dst, src []float32, ld int) {
 	if kc == 0 || n == 0 {
 		return
 	}
-	if need := (n + w - 1) / w * w * kc; len(dst) < need {
-		panic(fmt.Sprintf("snn/kernels: gemm Copy: len(dst) = %d < %d", len(dst), need))
+	panels := (n-1)/w + 1
+	if pw, ok := bounds.Mul(panels, w); !ok || kc > len(dst)/pw {
+		panic(fmt.Sprintf("snn/kernels: gemm Copy: len(dst) = %d < ceil(n/w)*w*kc = %s, with n = %d, w = %d, kc = %d",
+			len(dst), bounds.Product(panels, w, kc), n, w, kc))
 	}
-	if need := (kc-1)*ld + n; len(src) < need {
-		panic(fmt.Sprintf("snn/kernels: gemm Copy: len(src) = %d < %d", len(src), need))
+	if !bounds.Fits(kc, n, ld, len(src)) {
+		panic(fmt.Sprintf("snn/kernels: gemm Copy: len(src) = %d < (kc-1)*ld+n = %s, with kc = %d, n = %d, ld = %d",
+			len(src), bounds.Span(kc, n, ld), kc, n, ld))
 	}
 }
 
@@ -273,11 +285,12 @@ func transposeLengths(w, kc, rows int, dst, src []float32, ld int) {
 	if kc == 0 {
 		return
 	}
-	if len(dst) < kc*w {
-		panic(fmt.Sprintf("snn/kernels: gemm Transpose: len(dst) = %d < %d", len(dst), kc*w))
+	if kc > len(dst)/w {
+		panic(fmt.Sprintf("snn/kernels: gemm Transpose: len(dst) = %d < kc*w = %s, with kc = %d", len(dst), bounds.Product(kc, w), kc))
 	}
-	if need := (rows-1)*ld + kc; rows > 0 && len(src) < need {
-		panic(fmt.Sprintf("snn/kernels: gemm Transpose: len(src) = %d < %d", len(src), need))
+	if !bounds.Fits(rows, kc, ld, len(src)) {
+		panic(fmt.Sprintf("snn/kernels: gemm Transpose: len(src) = %d < (rows-1)*ld+kc = %s, with rows = %d, kc = %d, ld = %d",
+			len(src), bounds.Span(rows, kc, ld), rows, kc, ld))
 	}
 }
 
@@ -286,7 +299,8 @@ func prefetchLengths(src []float32, rows, cols, ld int) {
 	if rows < 0 || cols < 0 || (rows > 1 && ld < cols) {
 		panic(fmt.Sprintf("snn/kernels: gemm Prefetch called with rows=%d cols=%d ld=%d", rows, cols, ld))
 	}
-	if rows > 0 && cols > 0 && len(src) < (rows-1)*ld+cols {
-		panic(fmt.Sprintf("snn/kernels: gemm Prefetch: len(src) = %d < %d", len(src), (rows-1)*ld+cols))
+	if !bounds.Fits(rows, cols, ld, len(src)) {
+		panic(fmt.Sprintf("snn/kernels: gemm Prefetch: len(src) = %d < (rows-1)*ld+cols = %s, with rows = %d, cols = %d, ld = %d",
+			len(src), bounds.Span(rows, cols, ld), rows, cols, ld))
 	}
 }

@@ -49,6 +49,8 @@ type Set struct {
 	Optim Optim
 	Gemm  Gemm
 	Conv  Conv
+	// Bench is not dispatched to: benchmarks compare Act with it.
+	Bench Bench
 }
 
 var (
@@ -171,5 +173,5 @@ func Sets() []*Set { return append([]*Set(nil), usable...) }
 func Reference() *Set { return runnable[len(runnable)-1] }
 
 func genericSet() *Set {
-	return &Set{ISA: Generic, Act: actGeneric(), Optim: optimGeneric(), Gemm: gemmGeneric(), Conv: convGeneric()}
+	return &Set{ISA: Generic, Act: actGeneric(), Optim: optimGeneric(), Gemm: gemmGeneric(), Conv: convGeneric(), Bench: benchGeneric()}
 }

@@ -18,10 +18,15 @@ func (l *SELU) Build(in Shape) (Shape, error) { return in, nil }
 func (l *SELU) Params() []*Param              { return nil }
 func (l *SELU) Flags() Flags                  { return InPlace | NeedsOutput }
 
-func (l *SELU) Forward(_ *Context, _ int, x, y []float32) { l.apply(opSELU, y, x, nil) }
+func (l *SELU) Forward(_ *Context, _ int, x, y []float32) {
+	sameLen("SELU.Forward", "y", y, "x", x)
+	l.apply(opSELU, y, x, nil)
+}
 
 func (l *SELU) Backward(_ *Context, _ int, _, y, dy, dx []float32) {
 	if dx != nil {
+		sameLen("SELU.Backward", "dy", dy, "y", y)
+		sameLen("SELU.Backward", "dx", dx, "y", y)
 		l.apply(opSELUGrad, dx, dy, y)
 	}
 }
@@ -37,10 +42,15 @@ func (l *ReLU) Build(in Shape) (Shape, error) { return in, nil }
 func (l *ReLU) Params() []*Param              { return nil }
 func (l *ReLU) Flags() Flags                  { return InPlace | NeedsOutput }
 
-func (l *ReLU) Forward(_ *Context, _ int, x, y []float32) { l.apply(opReLU, y, x, nil) }
+func (l *ReLU) Forward(_ *Context, _ int, x, y []float32) {
+	sameLen("ReLU.Forward", "y", y, "x", x)
+	l.apply(opReLU, y, x, nil)
+}
 
 func (l *ReLU) Backward(_ *Context, _ int, _, y, dy, dx []float32) {
 	if dx != nil {
+		sameLen("ReLU.Backward", "dy", dy, "y", y)
+		sameLen("ReLU.Backward", "dx", dx, "y", y)
 		l.apply(opReLUGrad, dx, dy, y)
 	}
 }
@@ -62,7 +72,7 @@ const (
 	opReLUGrad
 )
 
-// SetThreads sets the goroutines one pass may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one pass may use (0: par.Threads()).
 func (e *elementwise) SetThreads(n int) { e.threads = max(n, 0) }
 
 func (e *elementwise) apply(op int, dst, a, b []float32) {
@@ -88,20 +98,34 @@ func (e *elementwise) run(lo, hi int) {
 // y_j = e^(x_j - max x) / sum_k e^(x_k - max x). Train it with the
 // CrossEntropy loss (Keras' from_logits=False); a network ending in logits
 // uses SoftmaxCrossEntropy instead, which is cheaper and more accurate.
-type Softmax struct{ LayerBase }
+type Softmax struct {
+	LayerBase
+	size int // floats per sample
+}
 
 func (l *Softmax) Kind() string { return "softmax" }
 func (l *Softmax) Build(in Shape) (Shape, error) {
+	l.size = in.Size()
 	return in, nil
+}
+
+// rowSize returns the floats per sample of a pass over n samples in s:
+// the built shape's, or else len(s)/n. It panics unless s holds n of
+// them.
+func (l *Softmax) rowSize(fn, name string, n int, s []float32) int {
+	k := l.size
+	if k == 0 && n > 0 {
+		k = len(s) / n
+	}
+	samples(fn, name, n, s, k)
+	return k
 }
 func (l *Softmax) Params() []*Param { return nil }
 func (l *Softmax) Flags() Flags     { return InPlace | NeedsOutput }
 
 func (l *Softmax) Forward(_ *Context, n int, x, y []float32) {
-	if n == 0 {
-		return
-	}
-	k := len(x) / n
+	k := l.rowSize("Softmax.Forward", "x", n, x)
+	sameLen("Softmax.Forward", "y", y, "x", x)
 	for i := range n {
 		softmaxRow(y[i*k:(i+1)*k], x[i*k:(i+1)*k])
 	}
@@ -140,10 +164,12 @@ func softmaxRow(y, x []float32) (m float32, s float64) {
 }
 
 func (l *Softmax) Backward(_ *Context, n int, _, y, dy, dx []float32) {
-	if dx == nil || n == 0 {
+	if dx == nil {
 		return
 	}
-	k := len(y) / n
+	k := l.rowSize("Softmax.Backward", "y", n, y)
+	sameLen("Softmax.Backward", "dy", dy, "y", y)
+	sameLen("Softmax.Backward", "dx", dx, "y", y)
 	for i := range n {
 		yr, dyr, dxr := y[i*k:(i+1)*k], dy[i*k:(i+1)*k], dx[i*k:(i+1)*k]
 		var dot float64

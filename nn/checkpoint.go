@@ -29,7 +29,7 @@ import (
 //
 //	"META"  JSON: step, epoch, batch, seed, the random generator's name,
 //	        the optimizer's name and hyper-parameters
-//	"PARM"  the parameters, as tensors
+//	"PARM"  the parameters, then the layers' state (Model.State), as tensors
 //	"OPTS"  the optimizer's state, as tensors
 //	"XTRA"  the caller's tensors (Extra)
 //	"USER"  one caller section: a name and bytes (one per entry)
@@ -85,8 +85,8 @@ func (t *Trainer) Checkpoint() *Checkpoint {
 		Step: t.step, Epoch: t.epoch, Batch: t.batch, Seed: t.seed, RNG: rngName,
 		Optimizer: t.Optimizer.String(), Hyper: t.Optimizer.Hyper(),
 	}
-	for _, p := range t.Model.params {
-		c.Params = append(c.Params, Tensor{Name: p.Name, Shape: p.Shape, Data: append([]float32(nil), p.Value...)})
+	for _, p := range t.Model.savedTensors() {
+		c.Params = append(c.Params, Tensor{Name: p.Name, Shape: p.Shape, Data: append([]float32(nil), p.Data...)})
 	}
 	for _, s := range t.Optimizer.Slots() {
 		c.Slots = append(c.Slots, Tensor{Name: s.Name, Shape: s.Shape, Data: append([]float32(nil), s.Data...)})
@@ -105,10 +105,7 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 	if c.Optimizer != t.Optimizer.String() {
 		return fmt.Errorf("nn: checkpoint of optimizer %q, trainer has %q", c.Optimizer, t.Optimizer.String())
 	}
-	params := make([]Tensor, len(t.Model.params))
-	for i, p := range t.Model.params {
-		params[i] = Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value}
-	}
+	params := t.Model.savedTensors()
 	if err := matchTensors("parameters", c.Params, params); err != nil {
 		return err
 	}
@@ -134,15 +131,12 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 	return nil
 }
 
-// LoadParams sets the model's parameters from tensors matched by name and
-// shape (a checkpoint's Params), for evaluation or fine-tuning without the
+// LoadParams sets the model's parameters and state (Model.State) from
+// tensors matched by name and shape (a checkpoint's Params), for evaluation or fine-tuning without the
 // optimizer state. On a mismatch it reports the first difference and
 // changes nothing.
 func (m *Model) LoadParams(ts []Tensor) error {
-	params := make([]Tensor, len(m.params))
-	for i, p := range m.params {
-		params[i] = Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value}
-	}
+	params := m.savedTensors()
 	if err := matchTensors("parameters", ts, params); err != nil {
 		return err
 	}
@@ -218,9 +212,14 @@ type meta struct {
 // WriteCheckpoint writes c to path atomically: to a temporary file in the
 // same directory, synced to disk, then renamed over path. A crash leaves
 // either the old file or the new one, never a mix.
+//
+// The file gets mode 0644, not os.CreateTemp's 0600: a checkpoint holds
+// weights and a configuration, no secrets, and the other files of a run
+// folder (metrics, plots, config.json) are 0644 too, so that a run folder
+// copied or shared is readable as a whole.
 func WriteCheckpoint(path string, c *Checkpoint) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, err := createTemp(dir, TempPattern(path))
 	if err != nil {
 		return fmt.Errorf("nn: checkpoint: %w", err)
 	}
@@ -246,6 +245,9 @@ func WriteCheckpoint(path string, c *Checkpoint) (err error) {
 	if _, err = f.Write(foot[:]); err != nil {
 		return fmt.Errorf("nn: checkpoint %s: %w", path, err)
 	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("nn: checkpoint %s: %w", path, err)
+	}
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("nn: checkpoint %s: %w", path, err)
 	}
@@ -263,6 +265,24 @@ func WriteCheckpoint(path string, c *Checkpoint) (err error) {
 	}
 	return nil
 }
+
+// TempPattern is the os.CreateTemp pattern of the temporary files
+// WriteCheckpoint writes next to path. A process killed while writing
+// leaves one behind; a program resuming from path may remove every file
+// matching filepath.Join(filepath.Dir(path), TempPattern(path)).
+func TempPattern(path string) string { return "." + filepath.Base(path) + ".tmp*" }
+
+// tempFile is the part of *os.File that WriteCheckpoint uses, so that
+// tests can make writing fail as a full disk does.
+type tempFile interface {
+	io.Writer
+	Name() string
+	Chmod(os.FileMode) error
+	Sync() error
+	Close() error
+}
+
+var createTemp = func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
 
 type countWriter struct {
 	w io.Writer

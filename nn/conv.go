@@ -21,9 +21,10 @@ type Conv2D struct {
 	// Constraint is the kernel's constraint (Param.Constraint).
 	Constraint Constraint
 
-	g    conv.Geometry
-	c    *conv.Conv2D
-	w, b *Param
+	g             conv.Geometry
+	c             *conv.Conv2D
+	w, b          *Param
+	inSz, outSize int // floats per sample
 }
 
 func (l *Conv2D) Kind() string { return "conv2d" }
@@ -54,7 +55,9 @@ func (l *Conv2D) Build(in Shape) (Shape, error) {
 	if !l.NoBias {
 		l.b = NewParam(l.name+".bias", false, Zeros{}, 1, 1, l.Filters)
 	}
-	return Shape{C: l.Filters, H: l.g.OutH(), W: l.g.OutW()}, nil
+	out := Shape{C: l.Filters, H: l.g.OutH(), W: l.g.OutW()}
+	l.inSz, l.outSize = in.Size(), out.Size()
+	return out, nil
 }
 
 func (l *Conv2D) Params() []*Param {
@@ -69,7 +72,7 @@ func (l *Conv2D) Flags() Flags { return NeedsInput }
 // Geometry is the convolution's geometry (after Build).
 func (l *Conv2D) Geometry() conv.Geometry { return l.g }
 
-// SetThreads sets the goroutines one pass may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one pass may use (0: par.Threads()).
 func (l *Conv2D) SetThreads(n int) { l.c.SetThreads(n) }
 
 func (l *Conv2D) bias() ([]float32, []float32) {
@@ -80,6 +83,8 @@ func (l *Conv2D) bias() ([]float32, []float32) {
 }
 
 func (l *Conv2D) Forward(_ *Context, n int, x, y []float32) {
+	samples("Conv2D.Forward", "x", n, x, l.inSz)
+	samples("Conv2D.Forward", "y", n, y, l.outSize)
 	l.forwardAct(n, x, y, conv.Identity)
 }
 
@@ -90,6 +95,11 @@ func (l *Conv2D) forwardAct(n int, x, y []float32, a conv.Activation) {
 }
 
 func (l *Conv2D) Backward(_ *Context, n int, x, _, dy, dx []float32) {
+	samples("Conv2D.Backward", "x", n, x, l.inSz)
+	samples("Conv2D.Backward", "dy", n, dy, l.outSize)
+	if dx != nil {
+		samples("Conv2D.Backward", "dx", n, dx, l.inSz)
+	}
 	l.backwardAct(n, x, dy, dx, conv.Identity)
 }
 
@@ -112,8 +122,9 @@ type MaxPool2D struct {
 	Stride  int // 0 means Size
 	Padding Padding
 
-	p      *conv.MaxPool2D
-	argmax []int32
+	p             *conv.MaxPool2D
+	argmax        []int32
+	inSz, outSize int // floats per sample
 }
 
 func (l *MaxPool2D) Kind() string { return "maxpool2d" }
@@ -141,16 +152,20 @@ func (l *MaxPool2D) Build(in Shape) (Shape, error) {
 		return Shape{}, err
 	}
 	l.p = p
-	return Shape{C: in.C, H: g.OutH(), W: g.OutW()}, nil
+	out := Shape{C: in.C, H: g.OutH(), W: g.OutW()}
+	l.inSz, l.outSize = in.Size(), out.Size()
+	return out, nil
 }
 
 func (l *MaxPool2D) Params() []*Param { return nil }
 func (l *MaxPool2D) Flags() Flags     { return 0 }
 
-// SetThreads sets the goroutines one pass may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one pass may use (0: par.Threads()).
 func (l *MaxPool2D) SetThreads(n int) { l.p.SetThreads(n) }
 
 func (l *MaxPool2D) Forward(c *Context, n int, x, y []float32) {
+	samples("MaxPool2D.Forward", "x", n, x, l.inSz)
+	samples("MaxPool2D.Forward", "y", n, y, l.outSize)
 	if !c.Training {
 		l.p.Forward(n, x, y, nil)
 		return
@@ -164,6 +179,11 @@ func (l *MaxPool2D) Forward(c *Context, n int, x, y []float32) {
 func (l *MaxPool2D) Backward(_ *Context, n int, _, _, dy, dx []float32) {
 	if dx == nil {
 		return
+	}
+	samples("MaxPool2D.Backward", "dy", n, dy, l.outSize)
+	samples("MaxPool2D.Backward", "dx", n, dx, l.inSz)
+	if len(l.argmax) < len(dy) {
+		panic("nn: MaxPool2D.Backward: no training Forward has run on a batch that large")
 	}
 	l.p.Backward(n, dy, l.argmax[:len(dy)], dx)
 }

@@ -2,6 +2,8 @@ package nn
 
 import (
 	"fmt"
+
+	"github.com/snnkit/snn/internal/bounds"
 )
 
 // Dataset is a set of labelled samples of one shape, addressed by index.
@@ -48,7 +50,7 @@ func NewTensors(s Shape, classes int, x []float32, y []int32) (*Tensors, error) 
 	if classes < 1 {
 		return nil, fmt.Errorf("nn: data set of %d classes", classes)
 	}
-	if len(x) != len(y)*s.Size() {
+	if !bounds.IsProduct(len(x), len(y), s.Size()) {
 		return nil, fmt.Errorf("nn: data set: %d values are not %d samples of %v", len(x), len(y), s)
 	}
 	for i, l := range y {
@@ -63,10 +65,17 @@ func (t *Tensors) Len() int     { return len(t.Y) }
 func (t *Tensors) Shape() Shape { return t.S }
 func (t *Tensors) Classes() int { return t.K }
 
-// Load implements Dataset.
+// Load implements Dataset. A Tensors built without NewTensors is checked
+// here: X must hold len(Y) samples of shape S.
 func (t *Tensors) Load(idx []int, x []float32, labels []int32) error {
+	if err := t.S.check(); err != nil {
+		return fmt.Errorf("nn: Tensors.Load: S: %w", err)
+	}
 	sz := t.S.Size()
-	if len(x) != len(idx)*sz || len(labels) != len(idx) {
+	if !bounds.IsProduct(len(t.X), len(t.Y), sz) {
+		return fmt.Errorf("nn: Tensors.Load: len(X) = %d is not len(Y) = %d samples of %v", len(t.X), len(t.Y), t.S)
+	}
+	if !bounds.IsProduct(len(x), len(idx), sz) || len(labels) != len(idx) {
 		return fmt.Errorf("nn: Tensors.Load: buffers of %d values and %d labels for %d samples of %v", len(x), len(labels), len(idx), t.S)
 	}
 	for i, j := range idx {
@@ -90,17 +99,26 @@ type Batches struct {
 
 // PerEpoch is the number of batches of one epoch.
 func (b Batches) PerEpoch() int {
-	if b.Size < 1 {
+	if b.Size < 1 || b.N < 1 {
 		return 0
 	}
-	if b.DropLast {
+	if b.DropLast || b.N%b.Size == 0 {
 		return b.N / b.Size
 	}
-	return (b.N + b.Size - 1) / b.Size
+	return b.N/b.Size + 1
 }
 
 // Batch returns the indices of batch i of an epoch whose order is perm (a
-// sub-slice of perm).
+// sub-slice of perm). It panics unless 0 <= i < PerEpoch() and perm holds
+// N indices.
 func (b Batches) Batch(perm []int, i int) []int {
-	return perm[i*b.Size : min((i+1)*b.Size, b.N)]
+	if per := b.PerEpoch(); i < 0 || i >= per {
+		panic(fmt.Sprintf("nn: Batches.Batch: i = %d is outside [0, %d) (N = %d, Size = %d)", i, per, b.N, b.Size))
+	}
+	if len(perm) < b.N {
+		panic(fmt.Sprintf("nn: Batches.Batch: len(perm) = %d < N = %d", len(perm), b.N))
+	}
+	// i < PerEpoch: i*Size < N, and the end is at most N.
+	lo := i * b.Size
+	return perm[lo : lo+min(b.Size, b.N-lo)]
 }

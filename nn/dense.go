@@ -58,10 +58,12 @@ func (l *Dense) Params() []*Param {
 
 func (l *Dense) Flags() Flags { return NeedsInput }
 
-// SetThreads sets the goroutines one GEMM may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one GEMM may use (0: par.Threads()).
 func (l *Dense) SetThreads(n int) { l.opt.Threads = max(n, 0) }
 
 func (l *Dense) Forward(_ *Context, n int, x, y []float32) {
+	samples("Dense.Forward", "x", n, x, l.in)
+	samples("Dense.Forward", "y", n, y, l.Units)
 	u := l.Units
 	beta := float32(0)
 	if l.b != nil {
@@ -74,6 +76,11 @@ func (l *Dense) Forward(_ *Context, n int, x, y []float32) {
 }
 
 func (l *Dense) Backward(_ *Context, n int, x, _, dy, dx []float32) {
+	samples("Dense.Backward", "x", n, x, l.in)
+	samples("Dense.Backward", "dy", n, dy, l.Units)
+	if dx != nil {
+		samples("Dense.Backward", "dx", n, dx, l.in)
+	}
 	u := l.Units
 	// dW = dy^T x, summed over the batch by the GEMM.
 	l.opt.Sgemm(true, false, u, l.in, n, 1, dy, u, x, l.in, 0, l.w.Grad, l.in)
@@ -108,12 +115,16 @@ func (l *Flatten) Params() []*Param              { return nil }
 func (l *Flatten) Flags() Flags                  { return InPlace }
 
 func (l *Flatten) Forward(_ *Context, _ int, x, y []float32) {
+	sameLen("Flatten.Forward", "y", y, "x", x)
 	if !sameSlice(x, y) {
 		copy(y, x)
 	}
 }
 
 func (l *Flatten) Backward(_ *Context, _ int, _, _, dy, dx []float32) {
+	if dx != nil {
+		sameLen("Flatten.Backward", "dx", dx, "dy", dy)
+	}
 	if dx != nil && !sameSlice(dx, dy) {
 		copy(dx, dy)
 	}

@@ -1,4 +1,4 @@
-// Package net is snn's trainer: sequential networks of convolutions,
+// Package nn is snn's trainer: sequential networks of convolutions,
 // pooling, dense layers and activations on float32 NCHW batches, with the
 // initializers, constraints, optimizers, losses and metrics of Keras, a
 // training loop that resumes exactly, and a monitor of the
@@ -102,4 +102,16 @@
 // sum of their squares), the quantities of the self-normalizing fixed
 // point. A per-unit constraint (the Constraint interface over
 // Param.Unit) can hold omega at 0 and tau at 1.
+//
+// # Normalization
+//
+// Two ways keep activations normalized during training where weight-only
+// constraints cannot (the variance of a unit's pre-activation is
+// w^T Sigma w, which depends on the data). DataNorm, a BatchConstraint the
+// Trainer runs after the update, rescales every unit of every Conv2D and
+// Dense layer so that its pre-activation on the step's batch has mean 0
+// and variance 1, layer by layer with the current weights; the model stays
+// a plain network. BatchNorm is Keras' layer, with moving statistics that
+// checkpoints keep (Model.State); Model.Fold merges it into the layer
+// before it for inference.
 package nn

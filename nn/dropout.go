@@ -47,6 +47,7 @@ func (l *AlphaDropout) Affine() (a, b float64) {
 }
 
 func (l *AlphaDropout) Forward(c *Context, _ int, x, y []float32) {
+	sameLen("AlphaDropout.Forward", "y", y, "x", x)
 	if !c.Training || l.Rate == 0 {
 		if !sameSlice(x, y) {
 			copy(y, x)
@@ -77,6 +78,7 @@ func (l *AlphaDropout) Backward(c *Context, _ int, _, _, dy, dx []float32) {
 	if dx == nil {
 		return
 	}
+	sameLen("AlphaDropout.Backward", "dx", dx, "dy", dy)
 	if !c.Training || l.Rate == 0 {
 		if !sameSlice(dx, dy) {
 			copy(dx, dy)
@@ -85,7 +87,7 @@ func (l *AlphaDropout) Backward(c *Context, _ int, _, _, dy, dx []float32) {
 	}
 	a64, _ := l.Affine()
 	a := float32(a64)
-	mask := l.mask[:len(dy)]
+	mask := trainedMask("AlphaDropout", l.mask, len(dy))
 	for i, g := range dy {
 		dx[i] = a * mask[i] * g
 	}
@@ -114,6 +116,7 @@ func (l *Dropout) Params() []*Param { return nil }
 func (l *Dropout) Flags() Flags     { return InPlace }
 
 func (l *Dropout) Forward(c *Context, _ int, x, y []float32) {
+	sameLen("Dropout.Forward", "y", y, "x", x)
 	if !c.Training || l.Rate == 0 {
 		if !sameSlice(x, y) {
 			copy(y, x)
@@ -141,14 +144,24 @@ func (l *Dropout) Backward(c *Context, _ int, _, _, dy, dx []float32) {
 	if dx == nil {
 		return
 	}
+	sameLen("Dropout.Backward", "dx", dx, "dy", dy)
 	if !c.Training || l.Rate == 0 {
 		if !sameSlice(dx, dy) {
 			copy(dx, dy)
 		}
 		return
 	}
-	mask := l.mask[:len(dy)]
+	mask := trainedMask("Dropout", l.mask, len(dy))
 	for i, g := range dy {
 		dx[i] = g * mask[i]
 	}
+}
+
+// trainedMask returns the first n floats of the mask of the last training
+// Forward, which must have run on at least n values.
+func trainedMask(kind string, mask []float32, n int) []float32 {
+	if len(mask) < n {
+		panic(fmt.Sprintf("nn: %s.Backward: len(dy) = %d, but no training Forward has run on that many values", kind, n))
+	}
+	return mask[:n]
 }

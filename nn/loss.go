@@ -103,9 +103,7 @@ func checkLoss(n, classes int, out []float32, labels []int32, grad []float32) {
 	if n < 0 || classes < 1 {
 		panic(fmt.Sprintf("nn: loss of n = %d rows of %d classes", n, classes))
 	}
-	if len(out) != n*classes {
-		panic(fmt.Sprintf("nn: loss: len(out) = %d, want n*classes = %d*%d", len(out), n, classes))
-	}
+	samples("loss", "out", n, out, classes)
 	if len(labels) != n {
 		panic(fmt.Sprintf("nn: loss: len(labels) = %d, want n = %d", len(labels), n))
 	}

@@ -18,7 +18,21 @@ func (m Metrics) String() string {
 // label among the k highest outputs. Ties are broken by class index, the
 // lower first, as a stable sort would: a network whose outputs are all
 // equal scores 1/classes, not 100%. A NaN output never ranks.
+//
+// out must hold n*classes values and labels n labels in [0, classes).
 func TopK(n, classes int, out []float32, labels []int32, k int) int {
+	if classes < 1 {
+		panic(fmt.Sprintf("nn: TopK: classes = %d < 1", classes))
+	}
+	samples("TopK", "out", n, out, classes)
+	if len(labels) != n {
+		panic(fmt.Sprintf("nn: TopK: len(labels) = %d, want n = %d", len(labels), n))
+	}
+	for i, y := range labels {
+		if y < 0 || int(y) >= classes {
+			panic(fmt.Sprintf("nn: TopK: labels[%d] = %d is outside [0, classes = %d)", i, y, classes))
+		}
+	}
 	hits := 0
 	for i := range n {
 		z := out[i*classes : (i+1)*classes]
@@ -61,14 +75,14 @@ const predictBatch = 32
 // logits, or probabilities after a Softmax layer. It works in batches of
 // the largest size the model has run with (32 if none).
 func (m *Model) Predict(x, out []float32) {
+	m.use.enter("Model")
+	defer m.use.leave()
 	in, os := m.in.Size(), m.OutputShape().Size()
 	if len(x)%in != 0 {
 		panic(fmt.Sprintf("nn: Predict: len(x) = %d is not a multiple of the sample size %d", len(x), in))
 	}
 	n := len(x) / in
-	if len(out) != n*os {
-		panic(fmt.Sprintf("nn: Predict: len(out) = %d, want %d*%d", len(out), n, os))
-	}
+	samples("Predict", "out", n, out, os)
 	b := m.cap
 	if b == 0 {
 		b = predictBatch
@@ -76,7 +90,7 @@ func (m *Model) Predict(x, out []float32) {
 	c := &Context{}
 	for i := 0; i < n; i += b {
 		k := min(b, n-i)
-		y := m.Forward(c, k, x[i*in:(i+k)*in])
+		y := m.forwardBatch("Predict", c, k, x[i*in:(i+k)*in])
 		copy(out[i*os:(i+k)*os], y)
 	}
 }
@@ -99,9 +113,17 @@ func Evaluate(m *Model, loss Loss, ds Dataset, batch int) (Metrics, error) {
 		loss = DefaultLoss(m)
 	}
 	total := ds.Len()
-	x := make([]float32, min(batch, total)*m.in.Size())
-	labels := make([]int32, min(batch, total))
-	idx := make([]int, min(batch, total))
+	if total < 0 {
+		return Metrics{}, fmt.Errorf("nn: Evaluate: data set of %d samples", total)
+	}
+	batch = min(batch, total)
+	size, ok := floats(batch, m.in.Size())
+	if !ok {
+		return Metrics{}, fmt.Errorf("nn: Evaluate: batch = %d samples of %v are more floats than a buffer holds", batch, m.in)
+	}
+	x := make([]float32, size)
+	labels := make([]int32, batch)
+	idx := make([]int, batch)
 	c := &Context{}
 	var r Metrics
 	var top1, top5 int

@@ -8,6 +8,7 @@ import (
 
 	"github.com/snnkit/snn/act"
 	"github.com/snnkit/snn/conv"
+	"github.com/snnkit/snn/internal/bounds"
 )
 
 // Model is a sequential network: layers applied one after the other to
@@ -21,8 +22,11 @@ import (
 // convolution before it applies the activation to each tile of its output
 // as it writes it, and a convolution or pooling after it applies the
 // derivative to the input gradient as it writes that; the results are the
-// same bit for bit as the layers run apart. A Model is not safe for
-// concurrent use.
+// same bit for bit as the layers run apart.
+//
+// A Model is not safe for concurrent use: its passes share the buffers.
+// Forward, Backward, Predict and a Trainer's steps panic when they find
+// another of them running on the same Model.
 type Model struct {
 	in     Shape
 	layers []Layer
@@ -43,6 +47,7 @@ type Model struct {
 	outs    [][]float32
 	grads   [2][]float32
 	threads int
+	use     inUse
 }
 
 // NewModel builds the layers for samples of shape in. Layers without a
@@ -187,7 +192,7 @@ func (m *Model) SetKernelConstraint(c Constraint) {
 }
 
 // SetThreads sets how many goroutines the convolutions, poolings and GEMMs
-// of one pass may use; n <= 0 means gemm.Threads() at the time of each call
+// of one pass may use; n <= 0 means par.Threads() at the time of each call
 // (GOMAXPROCS by default). Results do not depend on it.
 func (m *Model) SetThreads(n int) {
 	m.threads = max(n, 0)
@@ -216,21 +221,29 @@ func (m *Model) Summary() string {
 	return b.String()
 }
 
-// reserve sizes the buffers for batches of n samples.
-func (m *Model) reserve(n int) {
+// reserve sizes the buffers for batches of n samples; fn names the
+// caller in the panic when no buffer can hold them.
+func (m *Model) reserve(fn string, n int) {
 	if n <= m.cap {
 		return
 	}
-	m.outs = make([][]float32, len(m.layers))
 	g := 0
+	for i := range m.layers {
+		size := m.shapes[i].Size()
+		if i > 0 {
+			g = max(g, m.shapes[i-1].Size())
+		}
+		if _, ok := floats(n, max(size, g)); !ok {
+			panic(fmt.Sprintf("nn: %s: n = %d samples of layer %d's output (%v) are %s floats, more than a buffer holds",
+				fn, n, i, m.shapes[i], bounds.Product(n, size)))
+		}
+	}
+	m.outs = make([][]float32, len(m.layers))
 	for i := range m.layers {
 		if m.inPlace[i] {
 			m.outs[i] = m.outs[i-1]
 		} else {
 			m.outs[i] = make([]float32, n*m.shapes[i].Size())
-		}
-		if i > 0 {
-			g = max(g, m.shapes[i-1].Size())
 		}
 	}
 	for i := range m.grads {
@@ -239,21 +252,19 @@ func (m *Model) reserve(n int) {
 	m.cap = n
 }
 
-func (m *Model) checkBatch(what string, n int, x []float32) {
-	if n < 0 {
-		panic(fmt.Sprintf("nn: %s: batch size n = %d < 0", what, n))
-	}
-	if len(x) != n*m.in.Size() {
-		panic(fmt.Sprintf("nn: %s: len(x) = %d, want n*%v = %d*%d", what, len(x), m.in, n, m.in.Size()))
-	}
-}
-
 // Forward runs the layers on a batch of n samples x ([n][C][H][W] of the
 // input shape) and returns the output, [n][OutputShape], a view into the
 // model's buffers valid until the next pass.
 func (m *Model) Forward(c *Context, n int, x []float32) []float32 {
-	m.checkBatch("Forward", n, x)
-	m.reserve(n)
+	m.use.enter("Model")
+	defer m.use.leave()
+	return m.forwardBatch("Forward", c, n, x)
+}
+
+// forwardBatch is Forward with the caller already holding m.
+func (m *Model) forwardBatch(fn string, c *Context, n int, x []float32) []float32 {
+	samples(fn, "x", n, x, m.in.Size())
+	m.reserve(fn, n)
 	out, _ := m.forward(c, n, x, nil)
 	return out
 }
@@ -306,13 +317,18 @@ func (m *Model) forward(c *Context, n int, x []float32, obs observer) ([]float32
 // it overwrites the gradient of every parameter and, if dx is not nil,
 // writes the gradient with respect to x into dx. dOut may be overwritten.
 func (m *Model) Backward(c *Context, n int, x, dOut, dx []float32) {
-	m.checkBatch("Backward", n, x)
+	m.use.enter("Model")
+	defer m.use.leave()
+	m.backward(c, n, x, dOut, dx)
+}
+
+// backward is Backward with the caller already holding m.
+func (m *Model) backward(c *Context, n int, x, dOut, dx []float32) {
+	samples("Backward", "x", n, x, m.in.Size())
 	if n > m.cap {
-		panic(fmt.Sprintf("nn: Backward: batch of %d, but Forward has not run on one that large", n))
+		panic(fmt.Sprintf("nn: Backward: n = %d, but Forward has not run on a batch that large", n))
 	}
-	if len(dOut) != n*m.OutputShape().Size() {
-		panic(fmt.Sprintf("nn: Backward: len(dOut) = %d, want %d", len(dOut), n*m.OutputShape().Size()))
-	}
+	samples("Backward", "dOut", n, dOut, m.OutputShape().Size())
 	if dx != nil && len(dx) != len(x) {
 		panic(fmt.Sprintf("nn: Backward: len(dx) = %d, want len(x) = %d", len(dx), len(x)))
 	}

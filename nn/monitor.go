@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/snnkit/snn/act"
+	"github.com/snnkit/snn/internal/bounds"
 	"github.com/snnkit/snn/kernels"
 )
 
@@ -90,23 +91,48 @@ type monitorObserver struct {
 
 func (o *monitorObserver) observe(i int, y []float32) bool {
 	r := &o.m.report.Layers[i]
-	mean, v := act.MeanVar(y)
-	r.Mean, r.Var = float64(mean), float64(v)
+	r.Mean, r.Var = meanVar(y)
 	for _, p := range o.m.Probes {
 		p.Probe(o.layers[i], y, r)
 	}
 	return true
 }
 
+// meanVar is the mean and population variance of x. The kernels' result
+// is a float32, and their partial sums of squares are float32 too: both
+// overflow to +Inf for values beyond about 1e19, which a diverging network
+// reaches long before its outputs stop being finite. Then x is summed
+// again in float64, around its mean, so that the variance is finite
+// whenever every value is.
+func meanVar(x []float32) (mean, variance float64) {
+	m, v := act.MeanVar(x)
+	if !math.IsInf(float64(v), 0) && !math.IsNaN(float64(v)) {
+		return float64(m), float64(v)
+	}
+	for _, e := range x {
+		mean += float64(e)
+	}
+	mean /= float64(len(x))
+	for _, e := range x {
+		d := float64(e) - mean
+		variance += d * d
+	}
+	return mean, variance / float64(len(x))
+}
+
 // prepare takes the fixed batch from ds if none was given and checks it.
 func (mo *Monitor) prepare(m *Model, ds Dataset, batch int) error {
 	if mo.X == nil {
-		n := min(batch, ds.Len())
+		n := max(0, min(batch, ds.Len()))
+		size, ok := floats(n, m.in.Size())
+		if !ok {
+			return fmt.Errorf("nn: monitor batch: %d samples of %v are more floats than a buffer holds", n, m.in)
+		}
 		idx := make([]int, n)
 		for i := range idx {
 			idx[i] = i
 		}
-		x := make([]float32, n*m.in.Size())
+		x := make([]float32, size)
 		if err := ds.Load(idx, x, make([]int32, n)); err != nil {
 			return fmt.Errorf("nn: monitor batch: %w", err)
 		}
@@ -118,7 +144,9 @@ func (mo *Monitor) prepare(m *Model, ds Dataset, batch int) error {
 // Measure runs the model on the monitor's batch and returns the report
 // (reused by the next call). step is recorded in it.
 func (mo *Monitor) Measure(m *Model, step int64) (*Report, error) {
-	if mo.N < 1 || len(mo.X) != mo.N*m.in.Size() {
+	m.use.enter("Model")
+	defer m.use.leave()
+	if mo.N < 1 || !bounds.IsProduct(len(mo.X), mo.N, m.in.Size()) {
 		return nil, fmt.Errorf("nn: monitor batch of %d values is not N = %d samples of %v", len(mo.X), mo.N, m.in)
 	}
 	r := &mo.report
@@ -133,13 +161,13 @@ func (mo *Monitor) Measure(m *Model, step int64) (*Report, error) {
 		lr.Stats = lr.Stats[:0]
 		lr.Params = lr.Params[:0]
 		for _, p := range l.Params() {
-			mean, v := act.MeanVar(p.Value)
+			mean, v := meanVar(p.Value)
 			_, g2 := kernels.Active().Act.Moments(p.Grad, 0)
-			lr.Params = append(lr.Params, ParamReport{Name: p.Name, Kernel: p.Kernel, Mean: float64(mean), Var: float64(v), GradNorm: math.Sqrt(g2)})
+			lr.Params = append(lr.Params, ParamReport{Name: p.Name, Kernel: p.Kernel, Mean: mean, Var: v, GradNorm: math.Sqrt(g2)})
 		}
 	}
 	mo.obs = monitorObserver{m: mo, layers: m.layers}
-	m.reserve(mo.N)
+	m.reserve("Monitor.Measure", mo.N)
 	m.forward(&Context{}, mo.N, mo.X, &mo.obs)
 	return r, nil
 }

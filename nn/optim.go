@@ -53,7 +53,7 @@ type slots struct {
 	cur     int // the parameter being updated
 }
 
-// SetThreads sets the goroutines one update may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one update may use (0: par.Threads()).
 func (s *slots) SetThreads(n int) { s.threads = max(n, 0) }
 
 // each runs r over every parameter in turn, s.cur naming it.
@@ -141,7 +141,7 @@ func (o *Adam) Update(t int64) {
 	o.s.each(o)
 }
 
-// SetThreads sets the goroutines one update may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one update may use (0: par.Threads()).
 func (o *Adam) SetThreads(n int) { o.s.SetThreads(n) }
 
 func (o *Adam) run(lo, hi int) {
@@ -187,7 +187,7 @@ func (o *Adadelta) Update(int64) {
 	o.s.each(o)
 }
 
-// SetThreads sets the goroutines one update may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one update may use (0: par.Threads()).
 func (o *Adadelta) SetThreads(n int) { o.s.SetThreads(n) }
 
 func (o *Adadelta) run(lo, hi int) {
@@ -232,7 +232,7 @@ func (o *SGD) Update(int64) {
 	o.s.each(o)
 }
 
-// SetThreads sets the goroutines one update may use (0: gemm.Threads()).
+// SetThreads sets the goroutines one update may use (0: par.Threads()).
 func (o *SGD) SetThreads(n int) { o.s.SetThreads(n) }
 
 func (o *SGD) run(lo, hi int) {

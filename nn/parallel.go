@@ -1,8 +1,7 @@
 package nn
 
 import (
-	"github.com/snnkit/snn/gemm"
-	"github.com/snnkit/snn/internal/par"
+	"github.com/snnkit/snn/par"
 )
 
 // Element-wise work (activations over a batch, optimizer updates) is split
@@ -27,16 +26,16 @@ type group struct {
 // tensors.
 var minRange = 1 << 15
 
-// threadsOr returns n if positive, else gemm.Threads().
+// threadsOr returns n if positive, else par.Threads().
 func threadsOr(n int) int {
 	if n > 0 {
 		return n
 	}
-	return gemm.Threads()
+	return par.Threads()
 }
 
 // parallel runs r over [0, n) in up to threads ranges (threads <= 0 means
-// gemm.Threads()), each a multiple of 64 elements except the last. A panic
+// par.Threads()), each a multiple of 64 elements except the last. A panic
 // in a range is raised again here once every range has returned.
 func (g *group) parallel(threads, n int, r ranger) {
 	parts := min(threadsOr(threads), n/minRange)

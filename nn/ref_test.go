@@ -133,6 +133,9 @@ func refLayer(l Layer, c *Context, n int, x []float64, ps refParams) []float64 {
 		}
 		return y
 	}
+	if bn, ok := l.(*BatchNorm); ok {
+		return refBatchNorm(bn, c, n, x, ps)
+	}
 	panic(fmt.Sprintf("refLayer: no reference for %T", l))
 }
 

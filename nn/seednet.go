@@ -29,6 +29,10 @@ type SeedNetConfig struct {
 	// with CrossEntropy (Keras' from_logits=False); by default it ends in
 	// logits, trained with SoftmaxCrossEntropy.
 	SoftmaxOutput bool
+	// BatchNorm puts a BatchNorm (Keras' defaults) after every
+	// convolution and hidden Dense layer, before its activation; those
+	// layers then have no bias, the BatchNorm's beta taking its place.
+	BatchNorm bool `json:",omitempty"`
 
 	// Filters lists the channels of each stage: 32, 64, 128, 256 by
 	// default (four stages).
@@ -72,8 +76,9 @@ func (c SeedNetConfig) withDefaults() SeedNetConfig {
 }
 
 // NewSeedNet builds and initializes the SeedNet that cfg describes. The
-// layers are named conv<stage>_<i>, <act><stage>_<i>, pool<stage>,
-// flatten, dense<i>, <act>_d<i>, dropout<i> and output.
+// layers are named conv<stage>_<i>, bn<stage>_<i>, <act><stage>_<i>,
+// pool<stage>, flatten, dense<i>, bn_d<i>, <act>_d<i>, dropout<i> and
+// output.
 func NewSeedNet(cfg SeedNetConfig) (*Model, error) {
 	c := cfg.withDefaults()
 	var init Initializer
@@ -98,8 +103,11 @@ func NewSeedNet(cfg SeedNetConfig) (*Model, error) {
 		for i := range c.ConvsPerStage {
 			id := fmt.Sprintf("%d_%d", s+1, i+1)
 			layers = append(layers,
-				named(&Conv2D{Filters: f, KernelSize: 3, Padding: Same, Init: init, Constraint: c.Constraint}, "conv"+id),
-				named(newAct(), c.Activation+id))
+				named(&Conv2D{Filters: f, KernelSize: 3, Padding: Same, Init: init, Constraint: c.Constraint, NoBias: c.BatchNorm}, "conv"+id))
+			if c.BatchNorm {
+				layers = append(layers, named(&BatchNorm{}, "bn"+id))
+			}
+			layers = append(layers, named(newAct(), c.Activation+id))
 		}
 		layers = append(layers, named(&MaxPool2D{Size: 2}, fmt.Sprintf("pool%d", s+1)))
 	}
@@ -107,8 +115,11 @@ func NewSeedNet(cfg SeedNetConfig) (*Model, error) {
 	for i, u := range c.Hidden {
 		id := fmt.Sprint(i + 1)
 		layers = append(layers,
-			named(&Dense{Units: u, Init: init, Constraint: c.Constraint}, "dense"+id),
-			named(newAct(), c.Activation+"_d"+id))
+			named(&Dense{Units: u, Init: init, Constraint: c.Constraint, NoBias: c.BatchNorm}, "dense"+id))
+		if c.BatchNorm {
+			layers = append(layers, named(&BatchNorm{}, "bn_d"+id))
+		}
+		layers = append(layers, named(newAct(), c.Activation+"_d"+id))
 		if c.Dropout > 0 {
 			var d Layer = &AlphaDropout{Rate: c.Dropout}
 			if c.Activation == "relu" {

@@ -34,8 +34,16 @@ func ComputeStandardization(ds Dataset, batch int) (Standardization, error) {
 	if n == 0 {
 		return Standardization{}, errors.New("nn: standardization of an empty data set")
 	}
+	if n < 0 {
+		return Standardization{}, fmt.Errorf("nn: standardization: data set of %d samples", n)
+	}
+	batch = min(batch, n) // no batch holds more
+	size, ok := floats(batch, sh.Size())
+	if !ok {
+		return Standardization{}, fmt.Errorf("nn: standardization: batch = %d samples of %v are more floats than a buffer holds", batch, sh)
+	}
 	plane := sh.H * sh.W
-	x := make([]float32, batch*sh.Size())
+	x := make([]float32, size)
 	labels := make([]int32, batch)
 	idx := make([]int, 0, batch)
 	next := make([]int, 0, batch)

@@ -6,16 +6,25 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/snnkit/snn/internal/bounds"
 )
 
 // Trainer trains a Model with a loss and an optimizer: TrainBatch is one
 // step, Fit the loop over a data set. It holds the state a checkpoint
 // saves: the step, the position in the data (epoch and batch), and the
 // seed of the random streams (data order and dropout masks).
+//
+// A Trainer is not safe for concurrent use, and neither is its Model:
+// TrainBatch and Fit panic when they find another call running on the
+// same Trainer, or another pass on the same Model.
 type Trainer struct {
 	Model     *Model
 	Loss      Loss
 	Optimizer Optimizer
+	// BatchConstraint, if not nil, runs after every update and the kernel
+	// constraints, on the step's batch (DataNorm).
+	BatchConstraint BatchConstraint
 
 	seed  uint64
 	step  int64 // updates done
@@ -24,6 +33,7 @@ type Trainer struct {
 
 	dOut []float32
 	ctx  Context // the step's context, kept here so it does not escape per step
+	use  inUse
 }
 
 // NewTrainer returns a trainer for m with the given optimizer, the loss
@@ -34,7 +44,7 @@ func NewTrainer(m *Model, opt Optimizer, seed uint64) *Trainer {
 }
 
 // SetThreads sets how many goroutines the model's passes and the
-// optimizer's update may use; n <= 0 means gemm.Threads() at the time of
+// optimizer's update may use; n <= 0 means par.Threads() at the time of
 // each call (GOMAXPROCS by default). Results do not depend on it.
 func (t *Trainer) SetThreads(n int) {
 	t.Model.SetThreads(n)
@@ -105,30 +115,43 @@ func (e *NonFiniteError) Error() string {
 // TrainBatch runs one training step on the batch x ([n][InputShape]) with
 // labels (n of them): the forward pass in training mode, the loss and its
 // gradient, the backward pass, the optimizer's update and every kernel's
-// constraint. It allocates nothing once the model has run a batch of this
+// constraint, then the batch constraint. It allocates nothing once the model has run a batch of this
 // size. A label outside the model's classes is an error; a non-finite loss
 // is a *NonFiniteError, and the step is not applied.
 func (t *Trainer) TrainBatch(x []float32, labels []int32) (StepStats, error) {
+	t.use.enter("Trainer")
+	defer t.use.leave()
+	return t.trainBatch(x, labels)
+}
+
+// trainBatch is TrainBatch with the caller holding t.
+func (t *Trainer) trainBatch(x []float32, labels []int32) (StepStats, error) {
 	start := time.Now()
 	m := t.Model
+	m.use.enter("Model")
+	defer m.use.leave()
 	n := len(labels)
 	classes := m.OutputShape().Size()
 	if n == 0 {
 		return StepStats{}, fmt.Errorf("nn: TrainBatch: empty batch")
 	}
-	if len(x) != n*m.in.Size() {
+	if !bounds.IsProduct(len(x), n, m.in.Size()) {
 		return StepStats{}, fmt.Errorf("nn: TrainBatch: %d values for %d samples of %v", len(x), n, m.in)
 	}
 	if err := checkLabels(labels, classes); err != nil {
 		return StepStats{}, fmt.Errorf("nn: TrainBatch: %w", err)
 	}
-	if len(t.dOut) < n*classes {
-		t.dOut = make([]float32, n*classes)
+	size, ok := floats(n, classes)
+	if !ok {
+		return StepStats{}, fmt.Errorf("nn: TrainBatch: %d samples of %d classes are more floats than a buffer holds", n, classes)
 	}
-	dOut := t.dOut[:n*classes]
+	if len(t.dOut) < size {
+		t.dOut = make([]float32, size)
+	}
+	dOut := t.dOut[:size]
 	t.ctx = Context{Training: true, Seed: t.seed, Step: t.step}
 	c := &t.ctx
-	out := m.Forward(c, n, x)
+	out := m.forwardBatch("TrainBatch", c, n, x)
 	loss := t.Loss.Loss(n, classes, out, labels, dOut)
 	st := StepStats{
 		Step: t.step + 1, N: n, Loss: loss, LR: t.Optimizer.LearningRate(),
@@ -138,13 +161,16 @@ func (t *Trainer) TrainBatch(x []float32, labels []int32) (StepStats, error) {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return st, t.nonFinite(c, n, x, loss)
 	}
-	m.Backward(c, n, x, dOut, nil)
+	m.backward(c, n, x, dOut, nil)
 	t.step++
 	t.Optimizer.Update(t.step)
 	for _, p := range m.params {
 		if p.Constraint != nil {
 			p.Constraint.Apply(p)
 		}
+	}
+	if t.BatchConstraint != nil {
+		t.BatchConstraint.ApplyBatch(m, n, x, t.step)
 	}
 	st.Compute = time.Since(start)
 	return st, nil
@@ -193,11 +219,20 @@ type FitConfig struct {
 	Monitor *Monitor
 
 	// CheckpointPath, if set, receives a checkpoint every CheckpointEvery
-	// steps (0: at the end of every epoch), when Fit finishes, and when
-	// the context is cancelled. No checkpoint is written after a
-	// non-finite loss: the last good one stays.
-	CheckpointPath  string
-	CheckpointEvery int64
+	// steps (0: at the end of every epoch), after any step that ends
+	// CheckpointInterval or more after the last checkpoint (0: never), when
+	// Fit finishes, and when the context is cancelled.
+	//
+	// When Fit stops on an error after its loop has started (a data set
+	// that fails to load a batch, an error of OnStep, OnValidate or the
+	// monitor) it first writes a checkpoint of the last completed step, so
+	// that no step is lost; if that fails too, the error says so, and the
+	// file at CheckpointPath is the last good checkpoint, untouched. No
+	// checkpoint is written after a non-finite loss or a failed
+	// checkpoint: the last good one stays.
+	CheckpointPath     string
+	CheckpointEvery    int64
+	CheckpointInterval time.Duration
 	// Checkpoint adds data to every checkpoint Fit writes (the input
 	// standardization, the command line's configuration).
 	Checkpoint func(*Checkpoint)
@@ -212,6 +247,8 @@ type FitConfig struct {
 // ctx.Err(); Fit from a trainer restored from that checkpoint continues
 // exactly as if it had not stopped.
 func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
+	t.use.enter("Trainer")
+	defer t.use.leave()
 	m := t.Model
 	if err := t.checkData(ds, "training"); err != nil {
 		return err
@@ -246,8 +283,17 @@ func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
 		}
 	}
 
-	x := make([]float32, cfg.BatchSize*m.in.Size())
-	labels := make([]int32, cfg.BatchSize)
+	// No batch holds more than the data set.
+	batch := min(cfg.BatchSize, b.N)
+	size, ok := floats(batch, m.in.Size())
+	if !ok {
+		return fmt.Errorf("nn: Fit: BatchSize = %d samples of %v are more floats than a buffer holds", cfg.BatchSize, m.in)
+	}
+	x := make([]float32, size)
+	labels := make([]int32, batch)
+	if _, ok := floats(b.N, 4); !ok { // two permutations of 8-byte ints
+		return fmt.Errorf("nn: Fit: %d samples are more indices than a buffer holds", b.N)
+	}
 	perm, next := make([]int, b.N), make([]int, b.N)
 	Permutation(t.seed, t.epoch, perm)
 	Permutation(t.seed, t.epoch+1, next)
@@ -256,11 +302,24 @@ func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
 	done := func() bool {
 		return (cfg.Epochs > 0 && t.epoch >= cfg.Epochs) || (cfg.MaxSteps > 0 && t.step >= cfg.MaxSteps)
 	}
+	lastSave := time.Now()
 	save := func() error {
 		if cfg.CheckpointPath == "" {
 			return nil
 		}
+		lastSave = time.Now()
 		return t.Save(cfg.CheckpointPath, cfg.Checkpoint)
+	}
+	// fail saves the last completed step before returning err, the error
+	// of a phase that left the trainer consistent (no step half applied).
+	fail := func(err error) error {
+		if cfg.CheckpointPath == "" {
+			return err
+		}
+		if serr := save(); serr != nil {
+			return fmt.Errorf("%w; saving step %d failed too: %v", err, t.step, serr)
+		}
+		return err
 	}
 	validate := func() error {
 		if cfg.Validation == nil {
@@ -288,7 +347,7 @@ func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
 		k := len(idx)
 		xs, ls := x[:k*m.in.Size()], labels[:k]
 		if err := ds.Load(idx, xs, ls); err != nil {
-			return fmt.Errorf("nn: Fit: epoch %d, batch %d: %w", t.epoch, t.batch, err)
+			return fail(fmt.Errorf("nn: Fit: epoch %d, batch %d: %w", t.epoch, t.batch, err))
 		}
 		if pf != nil {
 			if t.batch+1 < per {
@@ -298,10 +357,14 @@ func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
 			}
 		}
 		wait := time.Since(t0)
-		st, err := t.TrainBatch(xs, ls)
+		st, err := t.trainBatch(xs, ls)
 		st.Epoch, st.Batch, st.Data = t.epoch, t.batch, wait
 		if err != nil {
-			return err
+			var nf *NonFiniteError
+			if errors.As(err, &nf) {
+				return err
+			}
+			return fail(err)
 		}
 		t.batch++
 		endOfEpoch := t.batch == per
@@ -313,20 +376,21 @@ func (t *Trainer) Fit(ctx context.Context, ds Dataset, cfg FitConfig) error {
 		}
 		if cfg.OnStep != nil {
 			if err := cfg.OnStep(st); err != nil {
-				return err
+				return fail(err)
 			}
 		}
 		if cfg.Monitor != nil && cfg.Monitor.Every > 0 && t.step%cfg.Monitor.Every == 0 {
 			if err := cfg.Monitor.run(m, t.step); err != nil {
-				return err
+				return fail(err)
 			}
 		}
 		if (cfg.ValidateEvery > 0 && t.step%cfg.ValidateEvery == 0) || (cfg.ValidateEvery <= 0 && endOfEpoch) {
 			if err := validate(); err != nil {
-				return err
+				return fail(err)
 			}
 		}
-		if (cfg.CheckpointEvery > 0 && t.step%cfg.CheckpointEvery == 0) || (cfg.CheckpointEvery <= 0 && endOfEpoch) {
+		if (cfg.CheckpointEvery > 0 && t.step%cfg.CheckpointEvery == 0) || (cfg.CheckpointEvery <= 0 && endOfEpoch) ||
+			(cfg.CheckpointInterval > 0 && time.Since(lastSave) >= cfg.CheckpointInterval) {
 			if err := save(); err != nil {
 				return err
 			}

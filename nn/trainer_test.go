@@ -219,7 +219,7 @@ func TestSaveRefusesNonFiniteWeights(t *testing.T) {
 // TestTrainBatchAllocatesNothing: after the first step, a training step
 // (forward, loss, backward, Adam, centralization) allocates nothing.
 func TestTrainBatchAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if testkit.RaceEnabled {
 		t.Skip("the race detector allocates")
 	}
 	defer func(m int) { minRange = m }(minRange)

@@ -46,11 +46,17 @@ var variants = []variant{
 var extraVariants = []variant{
 	{"selu-centralize-standardized", setVariant("selu", "centralize", false, true)},
 	{"selu-standardized", setVariant("selu", "none", false, true)},
+	{"selu-datanorm", withNorm(setVariant("selu", "none", false, false), false, datanormEvery, false)},
+	{"selu-datanorm-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, false)},
+	{"selu-datanorm-variance-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, true)},
+	{"relu-batchnorm", withNorm(setVariant("relu", "none", false, false), true, 0, false)},
+	{"selu-batchnorm", withNorm(setVariant("selu", "none", false, false), true, 0, false)},
 }
 
 func setVariant(act, constraint string, dropout, standardize bool) func(*Config) {
 	return func(c *Config) {
 		c.Act, c.Constraint = act, constraint
+		c.BatchNorm, c.DataNorm, c.DataNormVariance, c.DataNormLogits = false, 0, false, false
 		if !dropout {
 			c.AlphaDropout = 0
 		}
@@ -74,24 +80,29 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.AlphaDropout = 0.1
 	// The seed's experiment ran Keras' Adam at a constant rate.
 	cfg.Schedule = "constant"
-	var out, progress, which string
+	var out, which string
 	var placesLike bool
+	opts := defaultRunOptions()
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	cfg.addFlags(fs)
+	opts.addRunFlags(fs)
 	fs.BoolVar(&placesLike, "places-like", false, "the shape in which plain SELU stalls: MNIST padded to 64x64 with 365 output classes, 500 steps (-size, -classes and -max-steps still override)")
 	fs.StringVar(&out, "out", "", "folder for the runs, the table and the overlaid plots (default: runs/compare-<time>)")
-	fs.StringVar(&progress, "progress", "auto", "progress display: bar, lines, none, or auto")
+	fs.StringVar(&opts.progress, "progress", opts.progress, "progress display: bar, lines, none, or auto")
 	fs.StringVar(&which, "variants", strings.Join(variantNames(variants), ","), "comma-separated variants to run, or all: "+
 		strings.Join(append(variantNames(variants), variantNames(extraVariants)...), ", "))
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: snn compare [flags]\n\n"+
 			"Trains the same SeedNet with the same seed and data once per variant and\n"+
 			"compares them (compare.md, compare.png, variance.png). -alpha-dropout is the\n"+
-			"rate of the dropout variant (default 0.1); -act, -constraint and -standardize\n"+
-			"are set by each variant. Flags:\n")
+			"rate of the dropout variant (default 0.1); -act, -constraint, -standardize,\n"+
+			"-batchnorm and the -datanorm flags are set by each variant. Flags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if err := opts.check(); err != nil {
 		return err
 	}
 	if placesLike {
@@ -131,12 +142,15 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		fmt.Fprintf(stderr, "\n== %s\n", v.name)
-		res, err := train(ctx, c, runOptions{out: filepath.Join(out, v.name), progress: progress}, stdout, stderr)
+		o := opts
+		o.out = filepath.Join(out, v.name)
+		res, err := train(ctx, c, o, stdout, stderr)
 		var nf *nn.NonFiniteError
 		switch {
 		case err == nil:
 		case errors.As(err, &nf):
 			// A diverging variant is a result, not a failure of compare.
+			fmt.Fprintln(stderr, err)
 		default:
 			return err
 		}

@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
 
+	"github.com/snnkit/snn/data"
 	"github.com/snnkit/snn/nn"
 )
 
@@ -27,6 +29,9 @@ type Config struct {
 	PlacesCategories string `json:"places_categories,omitempty"`
 	Folder           string `json:"folder,omitempty"`
 	ValFolder        string `json:"val_folder,omitempty"`
+	// MaxPixels caps the pixels of one image file (0: the data
+	// package's default); it changes which files load, never a result.
+	MaxPixels int `json:"max_pixels,omitempty"`
 
 	Size    int `json:"size"`    // image side; MNIST is zero-padded to it
 	Classes int `json:"classes"` // logits; 0: the data set's classes
@@ -35,14 +40,21 @@ type Config struct {
 	Constraint   string  `json:"constraint"`
 	Standardize  string  `json:"standardize"`
 	AlphaDropout float64 `json:"alpha_dropout"`
-	WeightDecay  float64 `json:"weight_decay"`
-	Opt          string  `json:"opt"`
-	LR           float64 `json:"lr"`
-	Eps          float64 `json:"eps"`
-	Schedule     string  `json:"schedule"`
-	Warmup       int64   `json:"warmup,omitempty"`
-	Momentum     float64 `json:"momentum,omitempty"`
-	Nesterov     bool    `json:"nesterov,omitempty"`
+	// BatchNorm puts a BatchNorm after every convolution and hidden dense
+	// layer; DataNorm > 0 re-standardizes every unit on the batch after
+	// every DataNorm-th step (nn.DataNorm).
+	BatchNorm        bool    `json:"batchnorm,omitempty"`
+	DataNorm         int64   `json:"datanorm,omitempty"`
+	DataNormVariance bool    `json:"datanorm_variance,omitempty"`
+	DataNormLogits   bool    `json:"datanorm_logits,omitempty"`
+	WeightDecay      float64 `json:"weight_decay"`
+	Opt              string  `json:"opt"`
+	LR               float64 `json:"lr"`
+	Eps              float64 `json:"eps"`
+	Schedule         string  `json:"schedule"`
+	Warmup           int64   `json:"warmup,omitempty"`
+	Momentum         float64 `json:"momentum,omitempty"`
+	Nesterov         bool    `json:"nesterov,omitempty"`
 
 	Epochs   int64  `json:"epochs"`
 	MaxSteps int64  `json:"max_steps"`
@@ -78,6 +90,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PlacesCategories, "places-categories", c.PlacesCategories, "categories_places365.txt, for class names (optional)")
 	fs.StringVar(&c.Folder, "folder", c.Folder, "training images, one sub-folder per class (JPEG or PNG)")
 	fs.StringVar(&c.ValFolder, "val-folder", c.ValFolder, "validation images, with the same class sub-folders as -folder")
+	fs.IntVar(&c.MaxPixels, "max-pixels", c.MaxPixels, fmt.Sprintf("largest image file in pixels, read from its header before decoding; larger ones stop the run, naming the file (0: %d)", data.DefaultMaxPixels))
 	fs.IntVar(&c.Size, "size", c.Size, "image side in pixels: images are resized (Places, folders) or zero-padded (MNIST) to size x size")
 	fs.IntVar(&c.Classes, "classes", c.Classes, "number of output logits (0: the data set's classes); more than the data has is allowed")
 	fs.StringVar(&c.Act, "act", c.Act, "activation: selu (LeCun-normal init) or relu (He-normal init)")
@@ -94,6 +107,10 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 		}
 		return nil
 	})
+	fs.BoolVar(&c.BatchNorm, "batchnorm", c.BatchNorm, "BatchNorm (Keras defaults) after every convolution and hidden dense layer, before the activation")
+	fs.Int64Var(&c.DataNorm, "datanorm", c.DataNorm, "every N steps, rescale every unit so that its pre-activation on the step's batch has mean 0 and variance 1 (0: off)")
+	fs.BoolVar(&c.DataNormVariance, "datanorm-variance", c.DataNormVariance, "-datanorm fixes the variance only and leaves the biases to the optimizer")
+	fs.BoolVar(&c.DataNormLogits, "datanorm-logits", c.DataNormLogits, "-datanorm rescales the output layer (the logits) too")
 	fs.Float64Var(&c.AlphaDropout, "alpha-dropout", c.AlphaDropout, "dropout rate after each hidden dense layer (alpha dropout for selu, plain dropout for relu)")
 	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "L2 weight decay on kernels (added to the gradient as wd*w)")
 	fs.StringVar(&c.Opt, "opt", c.Opt, "optimizer: adam, adadelta or sgd (Keras defaults)")
@@ -175,6 +192,7 @@ func (c *Config) finish() error {
 	}{
 		{"-size", float64(c.Size), c.Size >= 16 && c.Size <= 1024},
 		{"-classes", float64(c.Classes), c.Classes >= 0 && c.Classes <= 100000},
+		{"-datanorm", float64(c.DataNorm), c.DataNorm >= 0},
 		{"-alpha-dropout", c.AlphaDropout, c.AlphaDropout >= 0 && c.AlphaDropout < 1},
 		{"-weight-decay", c.WeightDecay, c.WeightDecay >= 0},
 		{"-lr", c.LR, c.LR >= 0},
@@ -187,8 +205,10 @@ func (c *Config) finish() error {
 		{"-monitor-every", float64(c.MonitorEvery), c.MonitorEvery >= 0},
 		{"-val-every", float64(c.ValEvery), c.ValEvery >= 0},
 		{"-val-samples", float64(c.ValSamples), c.ValSamples >= 0},
+		{"-max-pixels", float64(c.MaxPixels), c.MaxPixels >= 0},
 	} {
-		if !f.ok {
+		// NaN fails every comparison of ok; an infinity passes some.
+		if !f.ok || math.IsInf(f.v, 0) {
 			return fmt.Errorf("%s %v is out of range (%s)", f.name, f.v, rangeHelp[f.name])
 		}
 	}
@@ -206,6 +226,9 @@ func (c *Config) finish() error {
 	if c.Opt == "sgd" && c.Eps != 0 {
 		return errors.New("-eps has no meaning for -opt sgd")
 	}
+	if c.DataNorm == 0 && (c.DataNormVariance || c.DataNormLogits) {
+		return errors.New("-datanorm-variance and -datanorm-logits need -datanorm N")
+	}
 	if c.Epochs == 0 && c.MaxSteps == 0 {
 		return errors.New("-epochs 0 needs -max-steps: nothing would be trained")
 	}
@@ -215,6 +238,7 @@ func (c *Config) finish() error {
 var rangeHelp = map[string]string{
 	"-size":          "16 to 1024; SeedNet halves it four times",
 	"-classes":       "0 for the data set's, or a positive count",
+	"-datanorm":      "0 for off, or an interval in steps",
 	"-alpha-dropout": "a rate in [0, 1)",
 	"-weight-decay":  "non-negative",
 	"-lr":            "non-negative; 0 picks the optimizer's default",
@@ -227,6 +251,7 @@ var rangeHelp = map[string]string{
 	"-monitor-every": "non-negative",
 	"-val-every":     "non-negative",
 	"-val-samples":   "non-negative",
+	"-max-pixels":    "0 for the default, or a positive count",
 }
 
 // parse parses args into fs, reporting problems on stderr; it returns

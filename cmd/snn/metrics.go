@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -63,15 +64,23 @@ func openRecorder(path string, m *nn.Model, resume bool) (*recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.f, r.w = f, csv.NewWriter(f)
+	r.f, r.w = f, csv.NewWriter(metricsWriter(f))
 	if flags&os.O_APPEND == 0 {
-		if err := r.w.Write(r.header); err != nil {
+		// Written at once, so that a full disk fails the run before it
+		// trains.
+		r.w.Write(r.header)
+		r.w.Flush()
+		if err := r.w.Error(); err != nil {
 			f.Close()
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	return r, nil
 }
+
+// metricsWriter is where the recorder writes f's rows; tests make it fail
+// as a full disk does.
+var metricsWriter = func(f *os.File) io.Writer { return f }
 
 // unitStats are the per-unit statistics of kernels that nn.UnitStats
 // reports: omega (sum of a unit's weights) and tau (sum of squares).
@@ -114,7 +123,15 @@ func (r *recorder) row(step int64) []string {
 	return row
 }
 
-func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', 7, 64) }
+// fmtF formats a cell; a NaN or an infinity (a diverging run's) is left
+// empty, as a missing value, so that readers of the file need not parse
+// them.
+func fmtF(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', 7, 64)
+}
 
 // step accumulates one training step, and writes the rows of earlier
 // steps, which are complete now.
@@ -185,7 +202,10 @@ func (r *recorder) flushBefore(step int64) error {
 		delete(r.rows, s)
 	}
 	r.w.Flush()
-	return r.w.Error()
+	if err := r.w.Error(); err != nil {
+		return fmt.Errorf("%s: %w", r.f.Name(), err)
+	}
+	return nil
 }
 
 // close writes what is left, with the last training averages in a row of

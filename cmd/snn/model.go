@@ -23,6 +23,7 @@ func buildTrainer(cfg Config, shape nn.Shape, dataClasses int) (*nn.Trainer, err
 	m, err := nn.NewSeedNet(nn.SeedNetConfig{
 		Height: shape.H, Width: shape.W, Channels: shape.C, Classes: classes,
 		Activation: cfg.Act, Dropout: cfg.AlphaDropout, Constraint: constraint, Seed: cfg.Seed,
+		BatchNorm: cfg.BatchNorm,
 	})
 	if err != nil {
 		return nil, err
@@ -47,6 +48,9 @@ func buildTrainer(cfg Config, shape nn.Shape, dataClasses int) (*nn.Trainer, err
 		o.Momentum, o.Nesterov = cfg.Momentum, cfg.Nesterov
 	}
 	t := nn.NewTrainer(m, opt, cfg.Seed)
+	if cfg.DataNorm > 0 {
+		t.BatchConstraint = &nn.DataNorm{Every: cfg.DataNorm, VarianceOnly: cfg.DataNormVariance, Logits: cfg.DataNormLogits}
+	}
 	t.SetThreads(cfg.Threads)
 	return t, nil
 }

@@ -76,9 +76,15 @@ func (p *progress) validation(step int64, m nn.Metrics) {
 	p.val = fmt.Sprintf(" | val top-1 %.2f%%", 100*m.Top1)
 }
 
-func (p *progress) done() {
+// done ends the display; a run that stopped early (an error, Ctrl-C)
+// keeps its bar where it stopped rather than drawing it full.
+func (p *progress) done(finished bool) {
 	if p.bar != nil {
-		_ = p.bar.Finish()
+		if finished {
+			_ = p.bar.Finish()
+		} else {
+			_ = p.bar.Exit()
+		}
 		fmt.Fprintln(p.w)
 	}
 }

@@ -7,15 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/kernels"
 	"github.com/snnkit/snn/nn"
+	"github.com/snnkit/snn/par"
 )
 
 // errInterrupted is returned when Ctrl-C stopped training; the message
@@ -30,22 +31,60 @@ type runOptions struct {
 	out      string
 	resume   string
 	progress string
+	force    bool
+	// checkpointEvery and checkpointInterval add checkpoints within an
+	// epoch, by steps and by time.
+	checkpointEvery    int64
+	checkpointInterval time.Duration
+}
+
+// defaultRunOptions checkpoint every five minutes: a kill loses at most
+// that much work, and a checkpoint (31 MB for SeedNet on MNIST with Adam,
+// under a second to write and sync here) costs a negligible share of it.
+func defaultRunOptions() runOptions {
+	return runOptions{progress: "auto", checkpointInterval: 5 * time.Minute}
+}
+
+// addRunFlags registers the flags of runOptions that train and compare
+// share.
+func (o *runOptions) addRunFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&o.force, "force", o.force, "start a new run in an -out folder that is not empty (removing its checkpoint and result)")
+	fs.Int64Var(&o.checkpointEvery, "checkpoint-every", o.checkpointEvery, "write the checkpoint every N steps (0: at the end of every epoch); -checkpoint-interval adds more")
+	fs.DurationVar(&o.checkpointInterval, "checkpoint-interval", o.checkpointInterval, "also write the checkpoint after any step that ends this long after the last one (0: off)")
+}
+
+// check names the flag at fault.
+func (o *runOptions) check() error {
+	if o.checkpointEvery < 0 {
+		return fmt.Errorf("-checkpoint-every %d is out of range (non-negative)", o.checkpointEvery)
+	}
+	if o.checkpointInterval < 0 {
+		return fmt.Errorf("-checkpoint-interval %v is out of range (non-negative)", o.checkpointInterval)
+	}
+	return nil
 }
 
 func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := defaults()
-	var opts runOptions
+	opts := defaultRunOptions()
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	cfg.addFlags(fs)
 	fs.StringVar(&opts.out, "out", "", "run folder for metrics.csv, plots and the checkpoint (default: runs/<time>-<act>-<constraint>)")
-	fs.StringVar(&opts.resume, "resume", "", "continue the run in this folder from its checkpoint (-epochs, -max-steps and -threads may change)")
+	fs.StringVar(&opts.resume, "resume", "", "continue the run in this folder from its checkpoint (-epochs, -max-steps, -threads and the checkpoint flags may change)")
 	fs.StringVar(&opts.progress, "progress", "auto", "progress display: bar, lines, none, or auto (bar on a terminal, lines otherwise)")
+	opts.addRunFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: snn train [flags]\n\nTrains SeedNet and evaluates it on the test set. Flags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args, stderr); err != nil {
 		return err
+	}
+	if err := opts.check(); err != nil {
+		return err
+	}
+	if opts.resume != "" && opts.force {
+		return errors.New("-resume continues a run and -force starts a new one: give one")
 	}
 	if opts.resume != "" {
 		var err error
@@ -63,8 +102,13 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // resumeConfig reads the run's configuration from its checkpoint; of the
 // flags given now, only -epochs, -max-steps and -threads may change it.
-func resumeConfig(fs *flag.FlagSet, dir string, now Config) (Config, error) {
+func resumeConfig(flags *flag.FlagSet, dir string, now Config) (Config, error) {
 	c, err := nn.ReadCheckpoint(filepath.Join(dir, checkpointName))
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(filepath.Join(dir, configName)); serr == nil {
+			return Config{}, fmt.Errorf("-resume %s: the run stopped before its first checkpoint: start it again with -force -out %s", dir, dir)
+		}
+	}
 	if err != nil {
 		return Config{}, fmt.Errorf("-resume %s: %w", dir, err)
 	}
@@ -77,7 +121,7 @@ func resumeConfig(fs *flag.FlagSet, dir string, now Config) (Config, error) {
 		return Config{}, fmt.Errorf("-resume %s: %w", dir, err)
 	}
 	var bad []string
-	fs.Visit(func(f *flag.Flag) {
+	flags.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "epochs":
 			cfg.Epochs = now.Epochs
@@ -85,7 +129,7 @@ func resumeConfig(fs *flag.FlagSet, dir string, now Config) (Config, error) {
 			cfg.MaxSteps = now.MaxSteps
 		case "threads":
 			cfg.Threads = now.Threads
-		case "resume", "progress", "out":
+		case "resume", "progress", "out", "checkpoint-every", "checkpoint-interval":
 		default:
 			bad = append(bad, "-"+f.Name)
 		}
@@ -93,7 +137,13 @@ func resumeConfig(fs *flag.FlagSet, dir string, now Config) (Config, error) {
 	if len(bad) > 0 {
 		return Config{}, fmt.Errorf("-resume continues the run as configured; %s cannot change (only -epochs, -max-steps and -threads can)", strings.Join(bad, ", "))
 	}
-	return cfg, cfg.finish()
+	if err := cfg.finish(); err != nil {
+		return Config{}, err
+	}
+	if err := checkFolderConfig(dir, cfg); err != nil {
+		return Config{}, fmt.Errorf("-resume %s: %w", dir, err)
+	}
+	return cfg, nil
 }
 
 // runResult is what a finished run reports, for compare's table.
@@ -134,26 +184,33 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 	if dir == "" {
 		dir = filepath.Join("runs", fmt.Sprintf("%s-%s-%s", time.Now().Format("20060102-150405"), cfg.Act, cfg.Constraint))
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
 	ckpt := filepath.Join(dir, checkpointName)
+	fingerprint := dataFingerprint(cfg, ds)
 	var restored *nn.Checkpoint
 	if resume {
 		if restored, err = t.Load(ckpt); err != nil {
 			return nil, err
 		}
-	} else if _, err := os.Stat(ckpt); err == nil {
-		return nil, fmt.Errorf("%s already holds a run (%s): continue it with -resume %s, or choose another -out", dir, checkpointName, dir)
+		if err := removeStaleTemps(dir); err != nil {
+			return nil, err
+		}
+		if d := dataChanges(restored.Sections[dataSection], fingerprint); len(d) > 0 {
+			fmt.Fprintf(stderr, "warning: the training data changed since the checkpoint, so the resumed run may differ from an uninterrupted one:\n  %s\n", strings.Join(d, "\n  "))
+		}
+		if err := truncateMetrics(filepath.Join(dir, metricsName), restored.Step); err != nil {
+			return nil, err
+		}
+	} else if err := prepareNewRun(dir, opts.force); err != nil {
+		return nil, err
 	}
-	st, err := standardization(cfg, ds, restored, stderr)
+	st, err := standardization(ctx, cfg, ds, restored, stderr)
 	if err != nil {
 		return nil, err
 	}
-	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
+	if err := writeJSON(filepath.Join(dir, configName), cfg); err != nil {
 		return nil, err
 	}
-	rec, err := openRecorder(filepath.Join(dir, "metrics.csv"), t.Model, resume)
+	rec, err := openRecorder(filepath.Join(dir, metricsName), t.Model, resume)
 	if err != nil {
 		return nil, err
 	}
@@ -195,16 +252,24 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 			prog.validation(step, m)
 			return nil
 		},
-		CheckpointPath: ckpt, CheckpointEvery: perEpoch,
+		CheckpointPath: ckpt, CheckpointEvery: perEpoch, CheckpointInterval: opts.checkpointInterval,
 		Checkpoint: func(c *nn.Checkpoint) {
 			if c.Sections == nil {
 				c.Sections = map[string][]byte{}
 			}
 			c.Sections[configSection] = cfg.marshal()
+			c.Sections[dataSection] = fingerprint
 			if st != nil {
 				c.Extra = append(c.Extra, st.Tensors()...)
 			}
+			// The rows up to the checkpoint's step are complete: on disk
+			// with it, a resume after a kill keeps them. An error here
+			// stays in the writer and stops the run at the next step.
+			_ = rec.flushBefore(c.Step + 1)
 		},
+	}
+	if opts.checkpointEvery > 0 {
+		fit.CheckpointEvery = opts.checkpointEvery
 	}
 	if cfg.MonitorEvery > 0 {
 		fit.Monitor = &nn.Monitor{Every: cfg.MonitorEvery, Probes: []nn.Probe{&nn.UnitStats{}}, OnReport: func(r *nn.Report) error {
@@ -225,7 +290,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		}}
 	}
 	ferr := t.Fit(ctx, ds.train, fit)
-	prog.done()
+	prog.done(ferr == nil)
 	res.Steps = t.Step()
 	res.Elapsed = time.Since(start)
 	if compute > 0 {
@@ -238,20 +303,42 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		fmt.Fprintf(stderr, "plots: %v\n", err)
 	}
 	var nf *nn.NonFiniteError
-	switch {
-	case ferr == nil:
-	case errors.Is(ferr, context.Canceled):
-		fmt.Fprintf(stderr, "stopped at step %d; checkpoint in %s. Continue with:\n  snn train -resume %s\n", t.Step(), ckpt, dir)
-		return res, fmt.Errorf("%w at step %d", errInterrupted, t.Step())
-	case errors.As(ferr, &nf):
-		res.NonFinite = ferr.Error()
-		fmt.Fprintf(stderr, "%v\nthe last good checkpoint stays in %s\n", ferr, ckpt)
-		return res, ferr
-	default:
-		return res, ferr
+	if ferr != nil {
+		// One message names the checkpoint to continue from, and only one
+		// that exists.
+		msg, step, ok := lastGood(ckpt)
+		switch {
+		case errors.Is(ferr, context.Canceled):
+			if step != t.Step() {
+				fmt.Fprintln(stderr, ferr) // why the checkpoint is behind
+			}
+			fmt.Fprintf(stderr, "stopped at step %d; %s", t.Step(), msg)
+			if ok {
+				fmt.Fprintf(stderr, ". Continue with:\n  snn train -resume %s", dir)
+			}
+			fmt.Fprintln(stderr)
+			return res, fmt.Errorf("%w at step %d", errInterrupted, t.Step())
+		case errors.As(ferr, &nf):
+			res.NonFinite = ferr.Error()
+			fmt.Fprintln(stderr, msg)
+			if err := writeJSON(filepath.Join(dir, resultName), res); err != nil {
+				fmt.Fprintf(stderr, "%s: %v\n", resultName, err)
+			}
+			return res, ferr
+		default:
+			if ok {
+				msg += "; after fixing the cause, continue with: snn train -resume " + dir
+			}
+			fmt.Fprintln(stderr, msg)
+			return res, ferr
+		}
 	}
 	if ds.test != nil {
-		m, err := nn.Evaluate(t.Model, t.Loss, ds.test, cfg.Batch)
+		m, err := nn.Evaluate(t.Model, t.Loss, withContext(ctx, ds.test), cfg.Batch)
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(stderr, "training is complete (%s); the test evaluation was stopped: run snn eval -checkpoint %s\n", ckpt, dir)
+			return res, fmt.Errorf("%w during the test evaluation", errInterrupted)
+		}
 		if err != nil {
 			return res, err
 		}
@@ -259,7 +346,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 		fmt.Fprintf(stdout, "test: top-1 %.2f%%, top-5 %.2f%%, loss %.4f on %d images (%d steps, %s, %.0f images/s training)\n",
 			100*m.Top1, 100*m.Top5, m.Loss, m.N, t.Step(), res.Elapsed.Round(time.Second), res.ImagesPerSec)
 	}
-	if err := writeJSON(filepath.Join(dir, "result.json"), res); err != nil {
+	if err := writeJSON(filepath.Join(dir, resultName), res); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -268,7 +355,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 // standardization computes the training set's per-channel statistics (or
 // takes them from the checkpoint being resumed) and makes every data set
 // of the run standardized with them; nil when -standardize is off.
-func standardization(cfg Config, ds *dataSets, restored *nn.Checkpoint, stderr io.Writer) (*nn.Standardization, error) {
+func standardization(ctx context.Context, cfg Config, ds *dataSets, restored *nn.Checkpoint, stderr io.Writer) (*nn.Standardization, error) {
 	if cfg.Standardize != "on" {
 		return nil, nil
 	}
@@ -283,7 +370,10 @@ func standardization(cfg Config, ds *dataSets, restored *nn.Checkpoint, stderr i
 	if !found {
 		t0 := time.Now()
 		var err error
-		if st, err = nn.ComputeStandardization(ds.train, 256); err != nil {
+		if st, err = nn.ComputeStandardization(withContext(ctx, ds.train), 256); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil, fmt.Errorf("%w during the input standardization (no training step was done)", errInterrupted)
+			}
 			return nil, err
 		}
 		fmt.Fprintf(stderr, "input standardization from %d training images (%s):", ds.train.Len(), time.Since(t0).Round(time.Millisecond))
@@ -333,7 +423,7 @@ func schedule(cfg Config, base float64, total int64) func(s int64) float64 {
 
 func threadsOf(n int) int {
 	if n <= 0 {
-		return gemm.Threads()
+		return par.Threads()
 	}
 	return n
 }
@@ -364,6 +454,7 @@ func runTitle(cfg Config, data string) string {
 	if cfg.Constraint != "none" {
 		s += " + " + cfg.Constraint
 	}
+	s += normTitle(cfg)
 	if cfg.Standardize == "on" {
 		s += " + standardized inputs"
 	}
@@ -379,6 +470,50 @@ func createFile(path string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// jsonFloat is a float64 that a NaN or an infinity (of a diverging run)
+// turns into null in JSON, which has no such numbers.
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
+}
+
+func jsonFloats(m map[string]float64) map[string]jsonFloat {
+	out := make(map[string]jsonFloat, len(m))
+	for k, v := range m {
+		out[k] = jsonFloat(v)
+	}
+	return out
+}
+
+// MarshalJSON writes the result with its non-finite statistics as null.
+func (r runResult) MarshalJSON() ([]byte, error) {
+	type metrics struct {
+		N                int
+		Loss, Top1, Top5 jsonFloat
+	}
+	return json.Marshal(struct {
+		Config              Config
+		Dir                 string
+		Steps               int64
+		Test                metrics
+		Elapsed             time.Duration
+		ImagesPerSec        jsonFloat
+		Var, VarMin, VarMax map[string]jsonFloat
+		Layers              []string
+		NonFinite           string
+	}{
+		r.Config, r.Dir, r.Steps,
+		metrics{r.Test.N, jsonFloat(r.Test.Loss), jsonFloat(r.Test.Top1), jsonFloat(r.Test.Top5)},
+		r.Elapsed, jsonFloat(r.ImagesPerSec),
+		jsonFloats(r.Var), jsonFloats(r.VarMin), jsonFloats(r.VarMax),
+		r.Layers, r.NonFinite,
+	})
 }
 
 func writeJSON(path string, v any) error {

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/gemm/gonumblas"
+	"github.com/snnkit/snn/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/blas"
@@ -150,4 +152,41 @@ func Example() {
 	blas32.Gemm(blas.Trans, blas.NoTrans, 1, a, b, 0, c)
 	fmt.Println(c.Data)
 	// Output: [1 3 2 4]
+}
+
+// TestHugeSizes: sizes and strides near the top of int's range panic
+// through the adapter as through gemm.Sgemm, naming the argument, with
+// nothing written around or into C.
+func TestHugeSizes(t *testing.T) {
+	impl := gonumblas.Implementation{}
+	for _, tc := range []struct {
+		tA, tB        blas.Transpose
+		m, n, k       int
+		lda, ldb, ldc int
+		want          string
+	}{
+		{blas.NoTrans, blas.NoTrans, 2, 2, 2, 2, 2, math.MaxInt, "ldc = 9223372036854775807"},
+		{blas.NoTrans, blas.NoTrans, 5, 1, 1, 1, 1, 1 << 62, "ldc = 4611686018427387904"},
+		{blas.Trans, blas.NoTrans, 1, 1, 5, 1 << 62, 1, 1, "lda = 4611686018427387904"},
+		{blas.NoTrans, blas.ConjTrans, 1, 5, 1, 1, 1 << 62, 5, "ldb = 4611686018427387904"},
+		{blas.NoTrans, blas.NoTrans, 1 << 62, 1, 1, 1, 1, 4, "m = 4611686018427387904"},
+		{blas.NoTrans, blas.NoTrans, 1, math.MaxInt, 1, 1, math.MaxInt, math.MaxInt, "n = 9223372036854775807"},
+		{blas.NoTrans, blas.NoTrans, 1, 1, -1, 1, 1, 1, "k = -1 < 0"},
+	} {
+		fa := testkit.Fenced(8, func(i int) float32 { return float32(i%3 - 1) })
+		fb := testkit.Fenced(8, func(i int) float32 { return float32(i%2 + 1) })
+		fc := testkit.Fenced(8, func(i int) float32 { return float32(i) })
+		var msg any
+		func() {
+			defer func() { msg = recover() }()
+			impl.Sgemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, 1, fa.S(), tc.lda, fb.S(), tc.ldb, 1, fc.S(), tc.ldc)
+		}()
+		require.NotNil(t, msg, tc.want)
+		assert.True(t, strings.HasPrefix(fmt.Sprint(msg), "gemm: Sgemm: "), msg)
+		assert.Contains(t, fmt.Sprint(msg), tc.want)
+		fa.Check(t, "a")
+		fb.Check(t, "b")
+		fc.Check(t, "c")
+		assert.Equal(t, []float32{0, 1, 2, 3, 4, 5, 6, 7}, fc.S(), tc.want)
+	}
 }

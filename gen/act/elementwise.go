@@ -1,40 +1,15 @@
 package main
 
 import (
-	"math"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/snnkit/snn/gen/internal/expconst"
 )
 
-// Constants of the exp and expm1 paths; kernels/act_elementwise.go holds
-// the same values for the pure-Go twins (and documents the algorithm),
-// gen/remez derives the polynomial.
-var (
-	lambda      = float32(1.0507009873554804934193349852946)
-	lambdaAlpha = float32(1.0507009873554804934193349852946 * 1.6732632423543772848170429916717)
-
-	log2e = math.Float32frombits(0x3fb8aa3b)
-	ln2   = math.Float32frombits(0x3f317218)
-	ln2Hi = math.Float32frombits(0x3f317200)
-	ln2Lo = math.Float32frombits(0x35bfbe8e)
-
-	magicBias    = math.Float32frombits(0x4b400000) // 1.5 * 2^23
-	magicBias127 = math.Float32frombits(0x4b40007f) // 1.5 * 2^23 + 127
-
-	expC = [...]float32{ // c2..c6
-		math.Float32frombits(0x3effffff),
-		math.Float32frombits(0x3e2aaa58),
-		math.Float32frombits(0x3d2aab3a),
-		math.Float32frombits(0x3c0913b4),
-		math.Float32frombits(0x3ab5f604),
-	}
-
-	seluCutoff = math.Float32frombits(0xc18aa123) // -25 ln2
-	expLo      = float32(-104)
-	expHi      = float32(89)
-)
+// expC holds c2..c6 of the polynomial, for the loops over them.
+var expC = [...]float32{expconst.ExpC2, expconst.ExpC3, expconst.ExpC4, expconst.ExpC5, expconst.ExpC6}
 
 // Comparison predicates (imm8 of VCMPPS).
 const (
@@ -87,7 +62,7 @@ func genSELU(v isa) {
 	c := v.consts()
 	var zero reg.VecVirtual
 	if v.Lanes == 16 {
-		for _, f := range []float32{seluCutoff, log2e, magicBias127, -ln2, lambdaAlpha, lambda} {
+		for _, f := range []float32{expconst.SELUCutoff, expconst.Log2e, expconst.MagicBias127, -expconst.Ln2, expconst.LambdaAlpha32, expconst.Lambda32} {
 			c.reg(f)
 		}
 		for _, f := range expC {
@@ -99,42 +74,42 @@ func genSELU(v isa) {
 	v.stream([]reg.Register{p}, d, n, 2, func(src []Op, out reg.VecVirtual) {
 		x := v.reg(src[0])
 		z := v.Vec()
-		VMAXPS(c.op(seluCutoff), x, z) // z = max(x, cutoff); NaN goes the positive way below
+		VMAXPS(c.op(expconst.SELUCutoff), x, z) // z = max(x, cutoff); NaN goes the positive way below
 		nn := v.Vec()
 		if v.Lanes == 16 {
-			VMOVAPS(c.reg(magicBias127), nn)
+			VMOVAPS(c.reg(expconst.MagicBias127), nn)
 		} else {
-			VMOVUPS(c.mem(magicBias127), nn)
+			VMOVUPS(c.mem(expconst.MagicBias127), nn)
 		}
-		VFMADD231PS(c.op(log2e), z, nn) // nn = z*log2e + magic: n in the low bits
+		VFMADD231PS(c.op(expconst.Log2e), z, nn) // nn = z*log2e + magic: n in the low bits
 		var ls reg.VecVirtual
 		if v.Lanes == 16 {
-			VSUBPS(c.op(magicBias127), nn, nn) // n
+			VSUBPS(c.op(expconst.MagicBias127), nn, nn) // n
 			ls = v.Vec()
-			VSCALEFPS(nn, c.reg(lambdaAlpha), ls) // la * 2^n
+			VSCALEFPS(nn, c.reg(expconst.LambdaAlpha32), ls) // la * 2^n
 		} else {
 			ls = v.Vec()
-			VPSLLD(U8(23), nn, ls)             // 2^n
-			VMULPS(c.op(lambdaAlpha), ls, ls)  // la * 2^n
-			VSUBPS(c.op(magicBias127), nn, nn) // n
+			VPSLLD(U8(23), nn, ls)                       // 2^n
+			VMULPS(c.op(expconst.LambdaAlpha32), ls, ls) // la * 2^n
+			VSUBPS(c.op(expconst.MagicBias127), nn, nn)  // n
 		}
-		VFMADD231PS(c.op(-ln2), nn, z) // r = z - n*ln2
+		VFMADD231PS(c.op(-expconst.Ln2), nn, z) // r = z - n*ln2
 		pp := v.horner(c, z)
 		VMULPS(z, pp, pp) // p = r*P(r)
 		t := v.Vec()
 		VMULPS(z, ls, t) // t = la*s*r
-		VSUBPS(c.op(lambdaAlpha), ls, out)
+		VSUBPS(c.op(expconst.LambdaAlpha32), ls, out)
 		VFMADD231PS(pp, t, out) // w = t*p + la*(s-1)
 		VFMADD231PS(z, ls, out) // la*s*r + w
 		if v.Lanes == 16 {
 			k := K()
 			VCMPPS(U8(cmpNltUQ), zero, x, k)
-			VMULPS(c.reg(lambda), x, k, out) // lambda*x where !(x < 0)
+			VMULPS(c.reg(expconst.Lambda32), x, k, out) // lambda*x where !(x < 0)
 			return
 		}
 		neg, pos := v.Vec(), v.Vec()
 		VCMPPS(U8(cmpLtOQ), v.zeroMem(c), x, neg)
-		VMULPS(c.op(lambda), x, pos)
+		VMULPS(c.op(expconst.Lambda32), x, pos)
 		VBLENDVPS(neg, out, pos, out)
 	})
 	VZEROUPPER()
@@ -155,25 +130,25 @@ func genSELUGrad(v isa) {
 	c := v.consts()
 	var zero reg.VecVirtual
 	if v.Lanes == 16 {
-		c.reg(lambdaAlpha)
-		c.reg(lambda)
+		c.reg(expconst.LambdaAlpha32)
+		c.reg(expconst.Lambda32)
 		zero = v.zeroVec()
 	}
 	c.freeze()
 	v.stream([]reg.Register{dy, y}, dx, n, 4, func(src []Op, out reg.VecVirtual) {
 		yv := v.reg(src[1])
 		t := v.Vec()
-		VADDPS(c.op(lambdaAlpha), yv, t)
+		VADDPS(c.op(expconst.LambdaAlpha32), yv, t)
 		VMULPS(src[0], t, out)
 		if v.Lanes == 16 {
 			k := K()
 			VCMPPS(U8(cmpGtOQ), zero, yv, k)
-			VMULPS(src[0], c.reg(lambda), k, out)
+			VMULPS(src[0], c.reg(expconst.Lambda32), k, out)
 			return
 		}
 		pos, m := v.Vec(), v.Vec()
 		VCMPPS(U8(cmpGtOQ), v.zeroMem(c), yv, m)
-		VMULPS(c.op(lambda), v.reg(src[0]), pos)
+		VMULPS(c.op(expconst.Lambda32), v.reg(src[0]), pos)
 		VBLENDVPS(m, pos, out, out)
 	})
 	VZEROUPPER()
@@ -234,10 +209,10 @@ func genExp(v isa) {
 	c := v.consts()
 	// The clamp bounds stay in registers on both paths: MAXPS and MINPS
 	// return their memory-capable operand (x) for NaN, which must pass.
-	c.reg(expLo)
-	c.reg(expHi)
+	c.reg(expconst.ExpLo)
+	c.reg(expconst.ExpHi)
 	if v.Lanes == 16 {
-		for _, f := range []float32{log2e, magicBias, -ln2Hi, -ln2Lo, 1} {
+		for _, f := range []float32{expconst.Log2e, expconst.MagicBias, -expconst.Ln2Hi, -expconst.Ln2Lo, 1} {
 			c.reg(f)
 		}
 		for _, f := range expC {
@@ -247,23 +222,23 @@ func genExp(v isa) {
 	c.freeze()
 	v.stream([]reg.Register{p}, d, n, 2, func(src []Op, out reg.VecVirtual) {
 		z := v.Vec()
-		VMAXPS(src[0], c.reg(expLo), z)
-		VMINPS(z, c.reg(expHi), z)
+		VMAXPS(src[0], c.reg(expconst.ExpLo), z)
+		VMINPS(z, c.reg(expconst.ExpHi), z)
 		nn := v.Vec()
 		if v.Lanes == 16 {
-			VMOVAPS(c.reg(magicBias), nn)
+			VMOVAPS(c.reg(expconst.MagicBias), nn)
 		} else {
-			VMOVUPS(c.mem(magicBias), nn)
+			VMOVUPS(c.mem(expconst.MagicBias), nn)
 		}
-		VFMADD231PS(c.op(log2e), z, nn)
+		VFMADD231PS(c.op(expconst.Log2e), z, nn)
 		var ni reg.VecVirtual
 		if v.Lanes == 8 {
 			ni = v.Vec()
-			VPSUBD(c.mem(magicBias), nn, ni) // integer n from the low bits
+			VPSUBD(c.mem(expconst.MagicBias), nn, ni) // integer n from the low bits
 		}
-		VSUBPS(c.op(magicBias), nn, nn)
-		VFMADD231PS(c.op(-ln2Hi), nn, z)
-		VFMADD231PS(c.op(-ln2Lo), nn, z)
+		VSUBPS(c.op(expconst.MagicBias), nn, nn)
+		VFMADD231PS(c.op(-expconst.Ln2Hi), nn, z)
+		VFMADD231PS(c.op(-expconst.Ln2Lo), nn, z)
 		e := v.horner(c, z)
 		VFMADD213PS(c.op(1), z, e)
 		VFMADD213PS(c.op(1), z, e)

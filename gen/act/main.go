@@ -8,11 +8,13 @@ package main
 
 import (
 	. "github.com/mmcloughlin/avo/build"
+
+	"github.com/snnkit/snn/gen/internal/x86"
 )
 
 func main() {
 	ConstraintExpr("!purego")
-	for _, v := range []isa{avx512, avx2} {
+	for _, v := range []isa{{x86.AVX512}, {x86.AVX2}} {
 		genSELU(v)
 		genSELUGrad(v)
 		genReLU(v)

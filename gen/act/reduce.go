@@ -103,7 +103,7 @@ func (v isa) blockLoop(p, n reg.Register, block uint64, pad reg.VecVirtual, rese
 	JB(LabelRef("groupEnd"))
 	Label("group")
 	for i := 0; i < sumAccs; i++ {
-		body(i, v.at(p, i))
+		body(i, v.At(p, i))
 	}
 	ADDQ(U32(sumAccs*v.Bytes()), p)
 	SUBQ(U32(sumAccs*v.Lanes), m)
@@ -114,7 +114,7 @@ func (v isa) blockLoop(p, n reg.Register, block uint64, pad reg.VecVirtual, rese
 	Label("single")
 	CMPQ(m, U32(v.Lanes))
 	JB(LabelRef("rest"))
-	body(0, v.at(p, 0))
+	body(0, v.At(p, 0))
 	ADDQ(U32(v.Bytes()), p)
 	SUBQ(U32(v.Lanes), m)
 	JMP(LabelRef("single"))
@@ -122,12 +122,12 @@ func (v isa) blockLoop(p, n reg.Register, block uint64, pad reg.VecVirtual, rese
 	Label("rest")
 	TESTQ(m, m)
 	JE(LabelRef("flush"))
-	t := v.makeTail(m)
+	t := v.MakeTail(m)
 	x := v.Vec()
 	if pad == nil {
-		v.LoadTail(t, v.at(p, 0), x)
+		v.LoadTail(t, v.At(p, 0), x)
 	} else {
-		v.LoadTailPad(t, v.at(p, 0), pad, x)
+		v.LoadTailPad(t, v.At(p, 0), pad, x)
 	}
 	body(1, x)
 	LEAQ(Mem{Base: p, Index: m, Scale: 4}, p)
@@ -306,7 +306,7 @@ func genRead(v isa) {
 	CMPQ(n, U32(u*v.Lanes))
 	JB(LabelRef("single"))
 	for i := 0; i < u; i++ {
-		VMOVUPS(v.at(p, i), r[i])
+		VMOVUPS(v.At(p, i), r[i])
 	}
 	ADDQ(U32(u*v.Bytes()), p)
 	SUBQ(U32(u*v.Lanes), n)
@@ -314,15 +314,15 @@ func genRead(v isa) {
 	Label("single")
 	CMPQ(n, U32(v.Lanes))
 	JB(LabelRef("rest"))
-	VMOVUPS(v.at(p, 0), r[0])
+	VMOVUPS(v.At(p, 0), r[0])
 	ADDQ(U32(v.Bytes()), p)
 	SUBQ(U32(v.Lanes), n)
 	JMP(LabelRef("single"))
 	Label("rest")
 	TESTQ(n, n)
 	JE(LabelRef("done"))
-	t := v.makeTail(n)
-	v.LoadTail(t, v.at(p, 0), r[0])
+	t := v.MakeTail(n)
+	v.LoadTail(t, v.At(p, 0), r[0])
 	Label("done")
 	VZEROUPPER()
 	RET()

@@ -4,65 +4,39 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/snnkit/snn/gen/internal/x86"
 )
 
-// stream emits the loop shape of the element-wise kernels over n elements:
-// groups of u vectors, then single vectors, then one masked remainder.
-// body(src, r) computes one output vector into r from the input vectors
-// src (one per pointer in ins, as memory operands in the loops and as
-// registers holding a zero-padded masked load in the remainder); r is
-// stored at the same element offset from out. out may equal an input
-// pointer (in place): each vector is read before it is written.
+// isa is an x86.ISA with this generator's own helpers.
+type isa struct{ x86.ISA }
+
+// stream emits x86.Stream for an element-wise kernel: body(src, r)
+// computes one output vector into r from the input vectors src (one per
+// pointer in ins, as memory operands in the loops and as registers holding
+// a zero-padded masked load in the remainder), and r is stored at the same
+// element offset from out, after the whole group. out may equal an input
+// pointer (in place).
 func (v isa) stream(ins []reg.Register, out, n reg.Register, u int, body func(src []Op, r reg.VecVirtual)) {
-	off := GP64()
-	XORQ(off, off)
-	r := v.Regs(u)
-	at := func(base reg.Register, i int) Mem {
-		return Mem{Base: base, Index: off, Scale: 1, Disp: i * v.Bytes()}
+	ptrs := make([]reg.GPVirtual, 0, len(ins)+1)
+	for _, p := range ins {
+		ptrs = append(ptrs, p.(reg.GPVirtual))
 	}
-	srcs := func(i int) []Op {
-		s := make([]Op, len(ins))
-		for j, p := range ins {
-			s[j] = at(p, i)
+	ptrs = append(ptrs, out.(reg.GPVirtual))
+	// One result register per place in the group, allocated on the first
+	// call, right after the loop's offset register.
+	var r []reg.VecVirtual
+	v.Stream(ptrs, n.(reg.GPVirtual), u, true, func(l x86.Lane) {
+		if r == nil {
+			r = v.Regs(u)
 		}
-		return s
-	}
-
-	Label("group")
-	CMPQ(n, U32(u*v.Lanes))
-	JB(LabelRef("single"))
-	for i := 0; i < u; i++ {
-		body(srcs(i), r[i])
-	}
-	for i := 0; i < u; i++ {
-		VMOVUPS(r[i], at(out, i))
-	}
-	ADDQ(U32(u*v.Bytes()), off)
-	SUBQ(U32(u*v.Lanes), n)
-	JMP(LabelRef("group"))
-
-	Label("single")
-	CMPQ(n, U32(v.Lanes))
-	JB(LabelRef("rest"))
-	body(srcs(0), r[0])
-	VMOVUPS(r[0], at(out, 0))
-	ADDQ(U32(v.Bytes()), off)
-	SUBQ(U32(v.Lanes), n)
-	JMP(LabelRef("single"))
-
-	Label("rest")
-	TESTQ(n, n)
-	JE(LabelRef("done"))
-	t := v.makeTail(n)
-	x := make([]Op, len(ins))
-	for j, p := range ins {
-		xr := v.Vec()
-		v.LoadTail(t, at(p, 0), xr)
-		x[j] = xr
-	}
-	body(x, r[0])
-	v.StoreTail(t, r[0], at(out, 0))
-	Label("done")
+		src := make([]Op, len(ins))
+		for j := range ins {
+			src[j] = l.In(j)
+		}
+		body(src, r[l.Index()])
+		l.Put(len(ins), r[l.Index()])
+	})
 }
 
 // consts hands out the constants of one kernel. AVX-512 keeps them in

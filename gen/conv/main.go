@@ -17,29 +17,18 @@ import (
 	"github.com/snnkit/snn/gen/internal/ymm"
 )
 
-// isa is one vector extension: lanes float32 per register.
-type isa struct {
-	name  string
-	lanes int
-	vec   func() reg.VecVirtual
-}
+// isa is an x86.ISA with this generator's own helpers.
+type isa struct{ x86.ISA }
 
-var (
-	avx512 = isa{name: "AVX512", lanes: 16, vec: ZMM}
-	avx2   = isa{name: "AVX2", lanes: 8, vec: YMM}
-)
-
-func (v isa) bytes() int { return 4 * v.lanes }
-
-// iota is the int32 lane numbers 0..15; an ISA loads its first lanes.
-var iota Mem
+// laneIdx holds the int32 lane numbers 0..15; an ISA loads its first lanes.
+var laneIdx Mem
 
 // evens and odds pick the even and the odd lanes of two vectors of 16
 // (VPERMI2PS indices); iota2 is 0, 2, 4, ... 30.
 var evens, odds, iota2 Mem
 
 func init() {
-	iota = GLOBL("convIota", RODATA|NOPTR)
+	laneIdx = GLOBL("convIota", RODATA|NOPTR)
 	for i := 0; i < 16; i++ {
 		DATA(4*i, U32(uint32(i)))
 	}
@@ -56,8 +45,8 @@ func init() {
 
 // broadcast fills a vector's int32 lanes with the low 32 bits of r.
 func (v isa) broadcast(r reg.Register) reg.VecVirtual {
-	x := v.vec()
-	if v.lanes == 16 {
+	x := v.Vec()
+	if v.Lanes == 16 {
 		VPBROADCASTD(r.(reg.GPVirtual).As32(), x)
 		return x
 	}
@@ -69,7 +58,7 @@ func (v isa) broadcast(r reg.Register) reg.VecVirtual {
 
 func main() {
 	ConstraintExpr("!purego")
-	for _, v := range []isa{avx512, avx2} {
+	for _, v := range []isa{{x86.AVX512}, {x86.AVX2}} {
 		genShift(v)
 		genGather(v)
 		genPool2(v)
@@ -201,8 +190,8 @@ func genUnpack() {
 // masked, so they neither fault nor read. The caller checks that the lanes
 // inside stay inside src and that dst holds rows*w floats.
 func genShift(v isa) {
-	TEXT("Shift"+v.name, NOSPLIT, "func(dst, src []float32, rows, w, stride, shift, lo, hi int)")
-	Doc("Shift"+v.name+" sets dst[s*w+i] = src[s*stride+i+shift] for lo <= i < hi and 0 for the",
+	TEXT("Shift"+v.Name, NOSPLIT, "func(dst, src []float32, rows, w, stride, shift, lo, hi int)")
+	Doc("Shift"+v.Name+" sets dst[s*w+i] = src[s*stride+i+shift] for lo <= i < hi and 0 for the",
 		"other i < w, for every row s < rows (unchecked; see kernels.Conv).")
 	dst := Load(Param("dst").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
@@ -228,14 +217,14 @@ func genShift(v isa) {
 
 	wv := v.broadcast(w)
 	hiv := v.broadcast(hi)
-	iotav := v.vec()
-	if v.lanes == 16 {
-		VMOVDQU32(iota, iotav)
+	iotav := v.Vec()
+	if v.Lanes == 16 {
+		VMOVDQU32(laneIdx, iotav)
 	} else {
-		VMOVDQU(iota, iotav)
+		VMOVDQU(laneIdx, iotav)
 	}
 	var lov reg.VecVirtual
-	if v.lanes == 16 {
+	if v.Lanes == 16 {
 		lov = v.broadcast(lo)
 	} else {
 		// AVX2 compares only for greater-than: i >= lo is i > lo-1.
@@ -244,7 +233,7 @@ func genShift(v isa) {
 		lov = v.broadcast(lom1)
 	}
 
-	if v.lanes == 16 {
+	if v.Lanes == 16 {
 		v.shiftRows(src, dst, rows, w, stride, lo, hi, rowBytes, iotav, lov)
 	}
 
@@ -256,7 +245,7 @@ func genShift(v isa) {
 
 	// l holds the column numbers j..j+lanes-1.
 	jv := v.broadcast(j)
-	l := v.vec()
+	l := v.Vec()
 	VPADDD(iotav, jv, l)
 
 	ps, pd, r := GP64(), GP64(), GP64()
@@ -264,16 +253,16 @@ func genShift(v isa) {
 	LEAQ(Mem{Base: dst, Index: j, Scale: 4}, pd)
 	MOVQ(rows, r)
 
-	x := v.vec()
+	x := v.Vec()
 	end := GP64()
-	LEAQ(Mem{Base: j, Disp: v.lanes}, end)
+	LEAQ(Mem{Base: j, Disp: v.Lanes}, end)
 	CMPQ(j, lo)
 	JL(LabelRef("masked"))
 	CMPQ(end, hi)
 	JLE(LabelRef("plain"))
 
 	Label("masked")
-	if v.lanes == 16 {
+	if v.Lanes == 16 {
 		kst, kld := K(), K()
 		VPCMPD(U8(1), wv, l, kst)       // kst = l < w
 		VPCMPD(U8(5), lov, l, kst, kld) // kld = kst & (l >= lo)
@@ -287,7 +276,7 @@ func genShift(v isa) {
 		JNZ(LabelRef("row"))
 		JMP(LabelRef("nextcol"))
 	} else {
-		mst, mld, t := v.vec(), v.vec(), v.vec()
+		mst, mld, t := v.Vec(), v.Vec(), v.Vec()
 		VPCMPGTD(l, wv, mst)  // w > l
 		VPCMPGTD(lov, l, t)   // l > lo-1
 		VPCMPGTD(l, hiv, mld) // hi > l
@@ -325,7 +314,7 @@ func genShift(v isa) {
 	JNZ(LabelRef("plainrow"))
 
 	Label("nextcol")
-	ADDQ(U32(v.lanes), j)
+	ADDQ(U32(v.Lanes), j)
 	JMP(LabelRef("column"))
 
 	Label("done")
@@ -341,12 +330,12 @@ func genShift(v isa) {
 func (v isa) shiftRows(src, dst, rows, w, stride, lo, hi, rowBytes reg.Register, iotav, lov reg.VecVirtual) {
 	lastCol := GP64()
 	MOVQ(w, lastCol)
-	SUBQ(U32(v.lanes), lastCol)
-	CMPQ(w, U32(2*v.lanes))
+	SUBQ(U32(v.Lanes), lastCol)
+	CMPQ(w, U32(2*v.Lanes))
 	JB(LabelRef("columns"))
-	TESTQ(U32(v.lanes-1), w)
+	TESTQ(U32(v.Lanes-1), w)
 	JNE(LabelRef("columns"))
-	CMPQ(lo, U32(v.lanes))
+	CMPQ(lo, U32(v.Lanes))
 	JGE(LabelRef("columns"))
 	CMPQ(hi, lastCol)
 	JLE(LabelRef("columns"))
@@ -363,17 +352,17 @@ func (v isa) shiftRows(src, dst, rows, w, stride, lo, hi, rowBytes reg.Register,
 	MOVQ(src, ps)
 	MOVQ(dst, pd)
 	MOVQ(rows, r)
-	x := v.vec()
+	x := v.Vec()
 	Label("rowsrow")
 	VMOVUPS_Z(Mem{Base: ps}, first, x)
 	VMOVUPS(x, Mem{Base: pd})
-	MOVQ(U32(v.lanes), j)
+	MOVQ(U32(v.Lanes), j)
 	Label("rowsmid")
 	CMPQ(j, lastCol)
 	JGE(LabelRef("rowslast"))
 	VMOVUPS(Mem{Base: ps, Index: j, Scale: 4}, x)
 	VMOVUPS(x, Mem{Base: pd, Index: j, Scale: 4})
-	ADDQ(U32(v.lanes), j)
+	ADDQ(U32(v.Lanes), j)
 	JMP(LabelRef("rowsmid"))
 	Label("rowslast")
 	VMOVUPS_Z(Mem{Base: ps, Index: lastCol, Scale: 4}, last, x)
@@ -399,8 +388,8 @@ func (v isa) shiftRows(src, dst, rows, w, stride, lo, hi, rowBytes reg.Register,
 // reads outside its plane; the caller checks that src holds planes*plane
 // floats, idx rows*w indices and dst (planes*rows-1)*ld+w floats.
 func genGather(v isa) {
-	TEXT("Gather"+v.name, NOSPLIT, "func(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int)")
-	Doc("Gather"+v.name+" sets dst[(q*rows+r)*ld+i] = src[q*plane+idx[r*w+i]], or 0 where the index",
+	TEXT("Gather"+v.Name, NOSPLIT, "func(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int)")
+	Doc("Gather"+v.Name+" sets dst[(q*rows+r)*ld+i] = src[q*plane+idx[r*w+i]], or 0 where the index",
 		"is outside [0, plane), for q < planes, r < rows and i < w (unchecked; see kernels.Conv).")
 	dst := Load(Param("dst").Base(), GP64())
 	ld := Load(Param("ld"), GP64())
@@ -430,8 +419,8 @@ func genGather(v isa) {
 	CMOVQGT(lim, n)
 	nv := v.broadcast(n)
 	var m1 reg.VecVirtual
-	if v.lanes == 8 {
-		m1 = v.vec()
+	if v.Lanes == 8 {
+		m1 = v.Vec()
 		VPCMPEQD(m1, m1, m1) // -1 in every lane
 	}
 	SHLQ(U8(2), ld)
@@ -446,12 +435,12 @@ func genGather(v isa) {
 	MOVQ(w, c)
 
 	Label("full")
-	CMPQ(c, U32(v.lanes))
+	CMPQ(c, U32(v.Lanes))
 	JB(LabelRef("tail"))
 	v.gatherOne(src, nv, m1, Mem{Base: idx}, Mem{Base: pd}, nil)
-	ADDQ(U32(v.bytes()), idx)
-	ADDQ(U32(v.bytes()), pd)
-	SUBQ(U32(v.lanes), c)
+	ADDQ(U32(v.Bytes()), idx)
+	ADDQ(U32(v.Bytes()), pd)
+	SUBQ(U32(v.Lanes), c)
 	JMP(LabelRef("full"))
 
 	Label("tail")
@@ -476,18 +465,14 @@ func genGather(v isa) {
 // gatherOne gathers one vector of indices at in into out; with rest != nil
 // only its first rest lanes (0 < rest < lanes) exist.
 func (v isa) gatherOne(src reg.Register, nv, m1 reg.VecVirtual, in, out Mem, rest reg.GPVirtual) {
-	iv, x := v.vec(), v.vec()
-	if v.lanes == 16 {
+	iv, x := v.Vec(), v.Vec()
+	if v.Lanes == 16 {
 		k := K()
 		if rest == nil {
 			VMOVDQU32(in, iv)
 			VPCMPUD(U8(1), nv, iv, k) // k = idx < n, unsigned: negatives fail
 		} else {
-			ones, bits := GP32(), GP32()
-			MOVL(U32(0xffff), ones)
-			BZHIL(rest.As32(), ones, bits)
-			kt := K()
-			KMOVW(bits, kt)
+			kt := v.MakeTail(rest).K
 			VMOVDQU32_Z(in, kt, iv)
 			VPCMPUD(U8(1), nv, iv, kt, k)
 			VXORPS(x, x, x)
@@ -500,7 +485,7 @@ func (v isa) gatherOne(src reg.Register, nv, m1 reg.VecVirtual, in, out Mem, res
 		VMOVUPS(x, out)
 		return
 	}
-	m, t := v.vec(), v.vec()
+	m, t := v.Vec(), v.Vec()
 	var tm reg.VecVirtual
 	if rest == nil {
 		VMOVDQU(in, iv)
@@ -538,8 +523,8 @@ func (v isa) gatherOne(src reg.Register, nv, m1 reg.VecVirtual, in, out Mem, res
 // them into even and odd columns; the running maximum is replaced where a
 // candidate is greater or unordered, unless the maximum is already NaN.
 func genPool2(v isa) {
-	TEXT("Pool2"+v.name, NOSPLIT, "func(y []float32, am []int32, x []float32, planes, h, w int)")
-	Doc("Pool2"+v.name+" is 2x2 max-pooling with stride 2 and argmax over planes planes of",
+	TEXT("Pool2"+v.Name, NOSPLIT, "func(y []float32, am []int32, x []float32, planes, h, w int)")
+	Doc("Pool2"+v.Name+" is 2x2 max-pooling with stride 2 and argmax over planes planes of",
 		"h x w floats (unchecked; see kernels.Conv).")
 	// Counters the loops reload live on the stack: the loop body needs
 	// most general registers.
@@ -586,23 +571,23 @@ func genPool2(v isa) {
 	twoW := GP64()
 	LEAQ(Mem{Base: w, Index: w, Scale: 1}, twoW)
 	rowStep := v.broadcast(twoW)
-	MOVQ(U64(uint64(2*v.lanes)), t)
+	MOVQ(U64(uint64(2*v.Lanes)), t)
 	step := v.broadcast(t)
-	iota2v := v.vec()
-	if v.lanes == 16 {
+	iota2v := v.Vec()
+	if v.Lanes == 16 {
 		VMOVDQU32(iota2, iota2v)
 	} else {
 		VMOVDQU(iota2, iota2v)
 	}
 	pv := pool2Regs{offB: offB, offC: offC, offD: offD, step: step}
-	if v.lanes == 16 {
-		pv.evens, pv.odds = v.vec(), v.vec()
+	if v.Lanes == 16 {
+		pv.evens, pv.odds = v.Vec(), v.Vec()
 		VMOVDQU32(evens, pv.evens)
 		VMOVDQU32(odds, pv.odds)
 	}
 
 	r, c, rx := GP64(), GP64(), GP64()
-	rowCorner, corner := v.vec(), v.vec()
+	rowCorner, corner := v.Vec(), v.Vec()
 	Label("plane")
 	MOVQ(ohMem, r)
 	// rowCorner holds each lane's window corner offset in the plane.
@@ -614,16 +599,16 @@ func genPool2(v isa) {
 	v.move(rowCorner, corner)
 
 	Label("chunk")
-	CMPQ(c, U32(v.lanes))
+	CMPQ(c, U32(v.Lanes))
 	JB(LabelRef("tail"))
 	v.pool2Vector(pv, rx, rowBytes, y, am, corner, nil)
-	ADDQ(U32(2*v.bytes()), rx)
-	ADDQ(U32(v.bytes()), y)
+	ADDQ(U32(2*v.Bytes()), rx)
+	ADDQ(U32(v.Bytes()), y)
 	TESTQ(am, am)
 	JE(LabelRef("noam"))
-	ADDQ(U32(v.bytes()), am)
+	ADDQ(U32(v.Bytes()), am)
 	Label("noam")
-	SUBQ(U32(v.lanes), c)
+	SUBQ(U32(v.Lanes), c)
 	JE(LabelRef("rowdone"))
 	JMP(LabelRef("chunk"))
 
@@ -650,7 +635,7 @@ func genPool2(v isa) {
 
 // move copies a vector register.
 func (v isa) move(src, dst reg.VecVirtual) {
-	if v.lanes == 16 {
+	if v.Lanes == 16 {
 		VMOVDQA32(src, dst)
 		return
 	}
@@ -674,7 +659,7 @@ var labels int
 // With rest != nil only rest outputs (0 < rest < lanes) exist.
 func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner reg.VecVirtual, rest reg.GPVirtual) {
 	at := func(row, vec int) Mem {
-		m := Mem{Base: rx, Disp: vec * v.bytes()}
+		m := Mem{Base: rx, Disp: vec * v.Bytes()}
 		if row == 1 {
 			m.Index, m.Scale = rowBytes, 1
 		}
@@ -689,7 +674,7 @@ func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner 
 	if rest != nil {
 		t := GP64()
 		LEAQ(Mem{Base: rest, Index: rest, Scale: 1}, t)
-		if v.lanes == 16 {
+		if v.Lanes == 16 {
 			ones, bits := GP32(), GP32()
 			MOVL(U32(0xffffffff), ones)
 			BZHIL(t.As32(), ones, bits)
@@ -715,11 +700,11 @@ func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner 
 	var in [2][2]reg.VecVirtual
 	for row := 0; row < 2; row++ {
 		for vec := 0; vec < 2; vec++ {
-			r := v.vec()
+			r := v.Vec()
 			switch {
 			case rest == nil:
 				VMOVUPS(at(row, vec), r)
-			case v.lanes == 16:
+			case v.Lanes == 16:
 				VMOVUPS_Z(at(row, vec), kin[vec], r)
 			default:
 				VMASKMOVPS(at(row, vec), mk[vec], r)
@@ -731,8 +716,8 @@ func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner 
 	var cell [4]reg.VecVirtual
 	for row := 0; row < 2; row++ {
 		a, b := in[row][0], in[row][1]
-		e, o := v.vec(), v.vec()
-		if v.lanes == 16 {
+		e, o := v.Vec(), v.Vec()
+		if v.Lanes == 16 {
 			VMOVDQA32(pv.evens, e)
 			VPERMI2PS(b, a, e)
 			VMOVDQA32(pv.odds, o)
@@ -745,15 +730,15 @@ func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner 
 		}
 		cell[2*row], cell[2*row+1] = e, o
 	}
-	best, off := cell[0], v.vec()
-	if v.lanes == 16 {
+	best, off := cell[0], v.Vec()
+	if v.Lanes == 16 {
 		VPXORD(off, off, off)
 	} else {
 		VPXOR(off, off, off)
 	}
 	for i, offc := range []reg.VecVirtual{pv.offB, pv.offC, pv.offD} {
 		c := cell[i+1]
-		if v.lanes == 16 {
+		if v.Lanes == 16 {
 			k := K()
 			VCMPPS(U8(6), best, c, k)       // c > best, or unordered
 			VCMPPS(U8(7), best, best, k, k) // ... unless best is NaN
@@ -761,7 +746,7 @@ func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner 
 			VMOVDQA32(offc, k, off)
 			continue
 		}
-		m, ord := v.vec(), v.vec()
+		m, ord := v.Vec(), v.Vec()
 		VCMPPS(U8(6), best, c, m)      // c > best, or unordered
 		VCMPPS(U8(7), best, best, ord) // ... unless best is NaN
 		VANDPS(ord, m, m)
@@ -773,7 +758,7 @@ func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner 
 	switch {
 	case rest == nil:
 		VMOVUPS(best, Mem{Base: y})
-	case v.lanes == 16:
+	case v.Lanes == 16:
 		VMOVUPS(best, kout, Mem{Base: y})
 	default:
 		VMASKMOVPS(best, mout, Mem{Base: y})
@@ -783,11 +768,11 @@ func (v isa) pool2Vector(pv pool2Regs, rx, rowBytes, y, am reg.Register, corner 
 	TESTQ(am, am)
 	JE(LabelRef(skip))
 	switch {
-	case rest == nil && v.lanes == 16:
+	case rest == nil && v.Lanes == 16:
 		VMOVDQU32(off, Mem{Base: am})
 	case rest == nil:
 		VMOVDQU(off, Mem{Base: am})
-	case v.lanes == 16:
+	case v.Lanes == 16:
 		VMOVDQU32(off, kout, Mem{Base: am})
 	default:
 		VPMASKMOVD(off, mout, Mem{Base: am})

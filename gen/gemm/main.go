@@ -11,6 +11,8 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/snnkit/snn/gen/internal/x86"
 )
 
 // tile describes one register-blocked kernel: mr rows of C, each nv vector
@@ -18,10 +20,8 @@ import (
 // depth block. Each depth step loads nv vectors of B and broadcasts mr
 // values of A, each broadcast feeding nv FMAs.
 type tile struct {
-	name   string // function name suffix: the ISA
-	lanes  int    // float32 lanes per vector register
+	x86.ISA
 	mr, nv int
-	vec    func() reg.VecVirtual
 	// rows are the strip heights with a loop of their own (ascending,
 	// ending with mr): a strip of m rows runs the smallest one >= m, so
 	// the edge strips of a matrix do not pay for mr rows. Every variant
@@ -38,9 +38,8 @@ type tile struct {
 	prefetchA int
 }
 
-func (t tile) nr() int      { return t.lanes * t.nv }
-func (t tile) bytes() int   { return 4 * t.lanes }
-func (t tile) avx512() bool { return t.lanes == 16 }
+func (t tile) nr() int      { return t.Lanes * t.nv }
+func (t tile) avx512() bool { return t.Lanes == 16 }
 
 // unroll is the number of depth steps per loop iteration.
 const unroll = 4
@@ -50,26 +49,14 @@ var (
 	// broadcast register. B rows are prefetched 16 steps (2 KiB of a
 	// packed panel) ahead: the panels stream from L2. The C tile is
 	// prefetched before the depth loop, which hides its latency.
-	avx512 = tile{name: "AVX512", lanes: 16, mr: 12, nv: 2, vec: ZMM, rows: []int{4, 8, 12}, prefetch: 16, prefetchC: true}
+	avx512 = tile{ISA: x86.AVX512, mr: 12, nv: 2, rows: []int{4, 8, 12}, prefetch: 16, prefetchC: true}
 	// AVX2: 6 x 16 is 12 ymm accumulators, two B vectors and one
 	// broadcast register out of 16.
-	avx2 = tile{name: "AVX2", lanes: 8, mr: 6, nv: 2, vec: YMM, rows: []int{2, 4, 6}, prefetch: 16, prefetchC: true}
+	avx2 = tile{ISA: x86.AVX2, mr: 6, nv: 2, rows: []int{2, 4, 6}, prefetch: 16, prefetchC: true}
 )
-
-// avx2Mask is the sliding table behind the AVX2 column masks: sixteen
-// all-ones lanes, then sixteen zero lanes.
-var avx2Mask Mem
 
 func main() {
 	ConstraintExpr("!purego")
-	avx2Mask = GLOBL("gemmmask", RODATA|NOPTR)
-	for i := 0; i < 32; i++ {
-		v := uint32(0)
-		if i < 16 {
-			v = 0xffffffff
-		}
-		DATA(4*i, U32(v))
-	}
 	for _, t := range []tile{avx512, avx2} {
 		genKernel(t)
 		genKernelRows(t)
@@ -129,7 +116,7 @@ type kernel struct {
 }
 
 func genKernel(t tile) {
-	name := "GemmKernel" + t.name
+	name := "GemmKernel" + t.Name
 	TEXT(name, NOSPLIT, "func(kc, m, n int, a, b *float32, ldb, panel int, c *float32, ldc int, alpha, beta float32)")
 	Doc(fmt.Sprintf("%s is the %dx%d GEMM micro-kernel: for each %d-column panel of B it", name, t.mr, t.nr(), t.nr()),
 		"computes C[i][j] = alpha*sum_p a[p*MR+i]*B[p][j] + beta*C[i][j] for i < m, j < n,",
@@ -165,9 +152,9 @@ func (k *kernel) loadStrided() {
 // and it does not prefetch B.
 func genKernelA(t tile) {
 	t.prefetch = 0
-	name := "GemmKernelA" + t.name
+	name := "GemmKernelA" + t.Name
 	TEXT(name, NOSPLIT, "func(kc, m, n int, a *float32, lda int, b *float32, ldb, panel int, c *float32, ldc int, alpha, beta float32)")
-	Doc(fmt.Sprintf("%s is %s with A read in place: row i of the strip at a + i*lda", name, "GemmKernel"+t.name),
+	Doc(fmt.Sprintf("%s is %s with A read in place: row i of the strip at a + i*lda", name, "GemmKernel"+t.Name),
 		"(elements), the variant for m rows reading exactly its rows (4, 8 or 12 with AVX-512,",
 		"2, 4 or 6 with AVX2), as specified on kernels.Gemm (KernelA). Nothing is checked.")
 	k := kernel{t: t, alphaMem: param("alpha"), betaMem: param("beta"), unpackedA: true}
@@ -204,10 +191,10 @@ func (k *kernel) strips() {
 // lines per input channel, and the input they come from stays in L2.
 func genKernelRows(t tile) {
 	t.prefetch = 0
-	name := "GemmKernelRows" + t.name
+	name := "GemmKernelRows" + t.Name
 	TEXT(name, NOSPLIT, "func(kc, m, n int, a, b *float32, off *int, run, skip, pw int, c *float32, ldc int, alpha, beta float32)")
 	Doc(fmt.Sprintf("%s is %s with B's rows at offsets: for each panel of B it",
-		name, "GemmKernel"+t.name),
+		name, "GemmKernel"+t.Name),
 		"computes C[i][j] = alpha*sum_p a[p*MR+i]*B[p][j] + beta*C[i][j] for i < m, j < n,",
 		"B[p][j] = b[off[p] + (j/W)*W + (j/W)*skip/4 + j%W] with W = run*pw, reading",
 		fmt.Sprintf("%d columns from each panel's start, as specified on kernels.Gemm (KernelRows).", t.nr()),
@@ -235,7 +222,7 @@ func (k *kernel) strip(r int) {
 		CMOVQLT(k.n, k.w)
 	}
 	for nv := 1; nv < t.nv; nv++ {
-		CMPQ(k.w, U32(nv*t.lanes))
+		CMPQ(k.w, U32(nv*t.Lanes))
 		JLE(LabelRef(fmt.Sprintf("body%dx%d", r, nv)))
 	}
 	for nv := t.nv; nv >= 1; nv-- {
@@ -276,7 +263,7 @@ func (k *kernel) body(r, nv int) {
 	for i := range acc {
 		acc[i] = make([]reg.VecVirtual, nv)
 		for v := range acc[i] {
-			acc[i][v] = t.vec()
+			acc[i][v] = t.Vec()
 			VXORPS(acc[i][v], acc[i][v], acc[i][v])
 		}
 	}
@@ -284,7 +271,7 @@ func (k *kernel) body(r, nv int) {
 		crow := GP64()
 		MOVQ(k.c, crow)
 		for i := 0; i < r; i++ {
-			for v := 0; v < nv*t.bytes(); v += 64 {
+			for v := 0; v < nv*t.Bytes(); v += 64 {
 				PREFETCHT0(Mem{Base: crow, Disp: v})
 			}
 			if i+1 < r {
@@ -348,7 +335,7 @@ func (k *kernel) body(r, nv int) {
 	// same offset), A values at pa+disp.
 	step := func(brow Mem, u int) {
 		if t.prefetch > 0 {
-			for v := 0; v < nv*t.bytes(); v += 64 {
+			for v := 0; v < nv*t.Bytes(); v += 64 {
 				m := brow
 				m.Base = pf
 				m.Disp += v
@@ -357,13 +344,13 @@ func (k *kernel) body(r, nv int) {
 		}
 		bv := make([]reg.VecVirtual, nv)
 		for v := range bv {
-			bv[v] = t.vec()
+			bv[v] = t.Vec()
 			m := brow
-			m.Disp += v * t.bytes()
+			m.Disp += v * t.Bytes()
 			VMOVUPS(m, bv[v])
 		}
 		for i := 0; i < r; i++ {
-			x := t.vec()
+			x := t.Vec()
 			VBROADCASTSS(aMem(i, u), x)
 			for v := range bv {
 				VFMADD231PS(bv[v], x, acc[i][v])
@@ -463,7 +450,7 @@ func (k *kernel) rows(acc [][]reg.VecVirtual, next string, body func(i int, crow
 }
 
 func (k *kernel) mem(crow reg.GPVirtual, v int) Mem {
-	return Mem{Base: crow, Disp: v * k.t.bytes()}
+	return Mem{Base: crow, Disp: v * k.t.Bytes()}
 }
 
 // store512 writes the accumulators under opmasks that cover the first
@@ -487,14 +474,14 @@ func (k *kernel) store512(acc [][]reg.VecVirtual, id, next string) {
 			SHRQ(U8(16), ones)
 		}
 	}
-	alpha, beta := t.vec(), t.vec()
+	alpha, beta := t.Vec(), t.Vec()
 	VBROADCASTSS(k.alphaMem, alpha)
 	VBROADCASTSS(k.betaMem, beta)
 
 	k.betaZero("zero" + id)
 	k.rows(acc, next, func(i int, crow reg.GPVirtual) {
 		for v := range mask {
-			x := t.vec()
+			x := t.Vec()
 			VMOVUPS_Z(k.mem(crow, v), mask[v], x)
 			VMULPS(beta, x, x)
 			VFMADD231PS(alpha, acc[i][v], x)
@@ -516,16 +503,16 @@ func (k *kernel) store512(acc [][]reg.VecVirtual, id, next string) {
 func (k *kernel) store256(acc [][]reg.VecVirtual, id, next string) {
 	t := k.t
 	nv := len(acc[0])
-	alpha, beta := t.vec(), t.vec()
+	alpha, beta := t.Vec(), t.Vec()
 	VBROADCASTSS(k.alphaMem, alpha)
 	VBROADCASTSS(k.betaMem, beta)
 
-	CMPQ(k.w, U32(nv*t.lanes))
+	CMPQ(k.w, U32(nv*t.Lanes))
 	JL(LabelRef("partial" + id))
 	k.betaZero("wholezero" + id)
 	k.rows(acc, next, func(i int, crow reg.GPVirtual) {
 		for v := 0; v < nv; v++ {
-			x := t.vec()
+			x := t.Vec()
 			VMULPS(k.mem(crow, v), beta, x)
 			VFMADD231PS(alpha, acc[i][v], x)
 			VMOVUPS(x, k.mem(crow, v))
@@ -540,24 +527,24 @@ func (k *kernel) store256(acc [][]reg.VecVirtual, id, next string) {
 	})
 
 	// Lane l of vector v is column 8v+l: it is kept when l < n-8v, which
-	// the window of the table starting at 16-(n-8v) = 16+8v-n says
+	// the window of x86.SlidingMask starting at 16-(n-8v) = 16+8v-n says
 	// (1 <= n-8v <= 15 here).
 	Label("partial" + id)
 	base := GP64()
-	LEAQ(avx2Mask, base)
+	LEAQ(x86.SlidingMask, base)
 	NEGQ(k.w)
-	LEAQ(Mem{Base: base, Index: k.w, Scale: 4, Disp: 4 * 16}, base)
+	LEAQ(Mem{Base: base, Index: k.w, Scale: 4, Disp: 4 * x86.MaskOnes}, base)
 	NEGQ(k.w)
 	// Only 16 registers: the masks are reloaded per use rather than held.
 	mask := func(v int) reg.VecVirtual {
-		m := t.vec()
+		m := t.Vec()
 		VMOVDQU(Mem{Base: base, Disp: 4 * 8 * v}, m)
 		return m
 	}
 	k.betaZero("partialzero" + id)
 	k.rows(acc, next, func(i int, crow reg.GPVirtual) {
 		for v := 0; v < nv; v++ {
-			m, x := mask(v), t.vec()
+			m, x := mask(v), t.Vec()
 			VMASKMOVPS(k.mem(crow, v), m, x)
 			VMULPS(x, beta, x)
 			VFMADD231PS(alpha, acc[i][v], x)
@@ -584,18 +571,18 @@ func (t tile) peakAccs() int {
 }
 
 func genPeak(t tile) {
-	name := "GemmPeak" + t.name
+	name := "GemmPeak" + t.Name
 	TEXT(name, NOSPLIT, "func(iters int)")
 	Doc(fmt.Sprintf("%s runs iters rounds of %d independent vector FMAs (%d flops a round):",
-		name, t.peakAccs(), 2*t.lanes*t.peakAccs()),
+		name, t.peakAccs(), 2*t.Lanes*t.peakAccs()),
 		"the arithmetic ceiling of this core for the GEMM benchmarks.")
 	iters := Load(Param("iters"), GP64())
 	accs := make([]reg.VecVirtual, t.peakAccs())
 	for i := range accs {
-		accs[i] = t.vec()
+		accs[i] = t.Vec()
 		VXORPS(accs[i], accs[i], accs[i])
 	}
-	x, y := t.vec(), t.vec()
+	x, y := t.Vec(), t.Vec()
 	VXORPS(x, x, x)
 	VXORPS(y, y, y)
 	TESTQ(iters, iters)

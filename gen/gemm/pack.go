@@ -27,7 +27,7 @@ import (
 // zeros (AVX-512 only: AVX2 callers pass rest = 0). Rows are handled four
 // at a time so that each panel is visited once per four rows.
 func genCopy(t tile, w int) {
-	name := fmt.Sprintf("GemmCopy%d%s", w, t.name)
+	name := fmt.Sprintf("GemmCopy%d%s", w, t.Name)
 	TEXT(name, NOSPLIT, "func(kc, panels, rest int, dst, src *float32, ld int)")
 	Doc(fmt.Sprintf("%s deals each of kc rows of src (stride ld) out to panels", name),
 		fmt.Sprintf("of %d columns: dst[q*kc*%d + p*%d + j] = src[p*ld + q*%d + j], then a last", w, w, w, w),
@@ -134,8 +134,8 @@ func masks(bits reg.GPVirtual, w int) [2]reg.OpmaskVirtual {
 // masked one or (AVX2) smaller moves.
 func copyChunk(t tile, w int, kw [2]reg.OpmaskVirtual, s, d Mem, _ bool) {
 	off := 0
-	for ; off+t.lanes <= w; off += t.lanes {
-		x := t.vec()
+	for ; off+t.Lanes <= w; off += t.Lanes {
+		x := t.Vec()
 		VMOVUPS(s.Offset(4*off), x)
 		VMOVUPS(x, d.Offset(4*off))
 	}
@@ -188,7 +188,7 @@ func copyPartial(w int, kw, kr [2]reg.OpmaskVirtual, s, d Mem) {
 // YMM registers (unpack, shuffle, lane permute: 24 shuffles per 64
 // floats); the last kc%8 depths go one float at a time.
 func genTranspose(t tile, w int) {
-	name := fmt.Sprintf("GemmTranspose%d%s", w, t.name)
+	name := fmt.Sprintf("GemmTranspose%d%s", w, t.Name)
 	TEXT(name, NOSPLIT, "func(kc, rows int, dst, src *float32, ld int)")
 	Doc(fmt.Sprintf("%s packs rows <= %d rows of src (stride ld) into one panel:", name, w),
 		fmt.Sprintf("dst[p*%d + i] = src[i*ld + p], zero for i >= rows. Nothing is checked.", w))

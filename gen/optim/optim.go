@@ -3,6 +3,8 @@ package main
 import (
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/snnkit/snn/gen/internal/x86"
 )
 
 // The kernels compute exactly the float32 operations of the contract in
@@ -41,8 +43,8 @@ func pointers(names ...string) ([]reg.GPVirtual, reg.GPVirtual) {
 }
 
 // decayed returns g1 = fma(wd, w, g) in a new register.
-func decayed(p lane, w reg.VecVirtual, wd reg.VecVirtual, gj int) reg.VecVirtual {
-	g1 := p.get(gj)
+func decayed(p x86.Lane, w reg.VecVirtual, wd reg.VecVirtual, gj int) reg.VecVirtual {
+	g1 := p.Get(gj)
 	VFMADD231PS(wd, w, g1)
 	return g1
 }
@@ -54,23 +56,23 @@ func genAdam(v isa) {
 	const iw, ig, im, iv = 0, 1, 2, 3
 	ptrs, n := pointers("w", "g", "m", "v")
 	h := v.params("lrT", "b1", "c1", "b2", "c2", "eps", "wd")
-	v.stream(ptrs, n, unroll, func(p lane) {
-		w := p.get(iw)
+	v.stream(ptrs, n, unroll, func(p x86.Lane) {
+		w := p.Get(iw)
 		g1 := decayed(p, w, h["wd"], ig)
 		m := v.Vec()
 		VMULPS(h["c1"], g1, m)            // c1*g1
-		VFMADD231PS(p.in(im), h["b1"], m) // m = fma(b1, m, c1*g1)
-		p.put(im, m)
+		VFMADD231PS(p.In(im), h["b1"], m) // m = fma(b1, m, c1*g1)
+		p.Put(im, m)
 		s := v.Vec()
 		VMULPS(h["c2"], g1, s)            // c2*g1
 		VMULPS(g1, s, s)                  // (c2*g1)*g1
-		VFMADD231PS(p.in(iv), h["b2"], s) // v = fma(b2, v, (c2*g1)*g1)
-		p.put(iv, s)
+		VFMADD231PS(p.In(iv), h["b2"], s) // v = fma(b2, v, (c2*g1)*g1)
+		p.Put(iv, s)
 		VSQRTPS(s, s)          // sqrt(v)
 		VADDPS(h["eps"], s, s) // sqrt(v)+eps
 		VDIVPS(s, m, s)        // m/(sqrt(v)+eps)
 		VFNMADD231PS(h["lrT"], s, w)
-		p.put(iw, w) // w = fma(-lrT, m/(sqrt(v)+eps), w)
+		p.Put(iw, w) // w = fma(-lrT, m/(sqrt(v)+eps), w)
 	})
 }
 
@@ -81,15 +83,15 @@ func genAdadelta(v isa) {
 	const iw, ig, ia, id = 0, 1, 2, 3
 	ptrs, n := pointers("w", "g", "acc", "dacc")
 	h := v.params("lr", "rho", "c", "eps", "wd")
-	v.stream(ptrs, n, unroll, func(p lane) {
-		w := p.get(iw)
+	v.stream(ptrs, n, unroll, func(p x86.Lane) {
+		w := p.Get(iw)
 		g1 := decayed(p, w, h["wd"], ig)
 		a := v.Vec()
 		VMULPS(h["c"], g1, a)              // c*g1
 		VMULPS(g1, a, a)                   // (c*g1)*g1
-		VFMADD231PS(p.in(ia), h["rho"], a) // acc = fma(rho, acc, (c*g1)*g1)
-		p.put(ia, a)
-		d := p.get(id)
+		VFMADD231PS(p.In(ia), h["rho"], a) // acc = fma(rho, acc, (c*g1)*g1)
+		p.Put(ia, a)
+		d := p.Get(id)
 		num := v.Vec()
 		VADDPS(h["eps"], d, num) // dacc+eps
 		VSQRTPS(num, num)
@@ -102,9 +104,9 @@ func genAdadelta(v isa) {
 		VMULPS(h["c"], u, t)        // c*u
 		VMULPS(u, t, t)             // (c*u)*u
 		VFMADD231PS(d, h["rho"], t) // dacc = fma(rho, dacc, (c*u)*u)
-		p.put(id, t)
+		p.Put(id, t)
 		VFNMADD231PS(h["lr"], u, w)
-		p.put(iw, w) // w = fma(-lr, u, w)
+		p.Put(iw, w) // w = fma(-lr, u, w)
 	})
 }
 
@@ -126,19 +128,19 @@ func genSGD(v isa, nesterov bool) {
 	const iw, ig, iv = 0, 1, 2
 	ptrs, n := pointers("w", "g", "vel")
 	h := v.params("lr", "momentum", "wd")
-	v.stream(ptrs, n, 2*unroll, func(p lane) {
-		w := p.get(iw)
+	v.stream(ptrs, n, 2*unroll, func(p x86.Lane) {
+		w := p.Get(iw)
 		g1 := decayed(p, w, h["wd"], ig)
 		vel := v.Vec()
 		VMULPS(h["lr"], g1, vel)                  // lr*g1
-		VFMSUB231PS(p.in(iv), h["momentum"], vel) // vel = fma(momentum, vel, -lr*g1)
-		p.put(iv, vel)
+		VFMSUB231PS(p.In(iv), h["momentum"], vel) // vel = fma(momentum, vel, -lr*g1)
+		p.Put(iv, vel)
 		if nesterov {
 			VFNMADD231PS(h["lr"], g1, w)       // fma(-lr, g1, w)
 			VFMADD231PS(h["momentum"], vel, w) // w = fma(momentum, vel, ...)
 		} else {
 			VADDPS(vel, w, w) // w = w + vel
 		}
-		p.put(iw, w)
+		p.Put(iw, w)
 	})
 }

@@ -1,5 +1,5 @@
 // Command remez derives the polynomial coefficients of snn's exp and expm1
-// kernels, so that the constants in gen/act/exp.go can be reproduced.
+// kernels, so that the constants in gen/internal/expconst can be reproduced.
 //
 // The kernels reduce x to r = x - n*ln2 with |r| <= ln2/2 and evaluate
 //

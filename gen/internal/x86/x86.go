@@ -1,6 +1,6 @@
-// Package x86 holds what the amd64 generators (gen/act, gen/optim) share:
-// the description of AVX-512 and AVX2 as vector widths, and the masked
-// loads and stores of a partial last vector.
+// Package x86 holds what the amd64 generators share: the description of
+// AVX-512 and AVX2 as vector widths, the masked loads and stores of a
+// partial last vector, and the loop over whole and partial vectors.
 package x86
 
 import (
@@ -29,6 +29,9 @@ func (v ISA) Bytes() int { return 4 * v.Lanes }
 // Fn names the generated function for kernel k.
 func (v ISA) Fn(k string) string { return k + v.Name }
 
+// At is the address of vector i (in units of whole vectors) after p.
+func (v ISA) At(p reg.Register, i int) Mem { return Mem{Base: p, Disp: i * v.Bytes()} }
+
 // Regs returns n new vector registers.
 func (v ISA) Regs(n int) []reg.VecVirtual {
 	r := make([]reg.VecVirtual, n)
@@ -46,30 +49,34 @@ type Tail struct {
 	M reg.VecVirtual
 }
 
-// avx2Mask is the sliding table behind AVX2 tail masks: eight all-ones
-// lanes, then eight zero lanes; the eight lanes from 8-r on have exactly
-// the first r set. Every generated file that imports this package gets
-// its own (file-local) copy.
-var avx2Mask Mem
+// MaskOnes is the number of all-ones int32 lanes at the start of
+// SlidingMask, followed by as many zero lanes: the lanes from MaskOnes-r on
+// have exactly the first r of any window set (0 <= r <= MaskOnes), which
+// covers the tail of two AVX2 vectors at once.
+const MaskOnes = 16
+
+// SlidingMask is the table behind AVX2 masks. Every generated file that
+// imports this package gets its own (file-local) copy.
+var SlidingMask Mem
 
 func init() {
-	avx2Mask = GLOBL("tailmask", RODATA|NOPTR)
-	for i := 0; i < 16; i++ {
+	SlidingMask = GLOBL("tailmask", RODATA|NOPTR)
+	for i := 0; i < 2*MaskOnes; i++ {
 		b := uint32(0)
-		if i < 8 {
+		if i < MaskOnes {
 			b = 0xffffffff
 		}
 		DATA(4*i, U32(b))
 	}
 }
 
-// MakeTail builds the mask of r lanes (r in a GP64 register, 0 < r <
-// lanes); r is not modified.
-func (v ISA) MakeTail(r reg.GPVirtual) Tail {
+// MakeTail builds the mask of r lanes (r a GP64 virtual register, as Avo's
+// Load hands it back, 0 < r < lanes); r is not modified.
+func (v ISA) MakeTail(r reg.Register) Tail {
 	if v.Lanes == 16 {
 		ones, bits := GP32(), GP32()
 		MOVL(U32(0xffff), ones)
-		BZHIL(r.As32(), ones, bits)
+		BZHIL(r.(reg.GPVirtual).As32(), ones, bits)
 		k := K()
 		KMOVW(bits, k)
 		return Tail{K: k}
@@ -79,12 +86,12 @@ func (v ISA) MakeTail(r reg.GPVirtual) Tail {
 
 // FirstLanes8 loads the AVX2 mask whose first n int32 lanes are all ones
 // and the others zero (n in a GP64 register, 0 <= n <= 8; not modified),
-// from the sliding table.
+// from SlidingMask.
 func FirstLanes8(n reg.Register) reg.VecVirtual {
 	idx, base := GP64(), GP64()
-	MOVQ(U64(8), idx)
+	MOVQ(U64(MaskOnes), idx)
 	SUBQ(n, idx)
-	LEAQ(avx2Mask, base)
+	LEAQ(SlidingMask, base)
 	m := YMM()
 	VMOVDQU(Mem{Base: base, Index: idx, Scale: 4}, m)
 	return m

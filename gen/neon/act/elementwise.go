@@ -1,36 +1,8 @@
 package main
 
 import (
-	"math"
-
+	"github.com/snnkit/snn/gen/internal/expconst"
 	. "github.com/snnkit/snn/gen/neon"
-)
-
-// The constants of the vectorized exp and expm1, bit for bit those of the
-// generic twins in kernels/act_elementwise.go (which document the
-// algorithms) and of gen/act.
-var (
-	lambda32      = float32(1.0507009873554804934193349852946)
-	lambdaAlpha32 = float32(1.0507009873554804934193349852946 * 1.6732632423543772848170429916717)
-
-	log2e = math.Float32frombits(0x3fb8aa3b)
-	ln2   = math.Float32frombits(0x3f317218)
-	ln2Hi = math.Float32frombits(0x3f317200)
-	ln2Lo = math.Float32frombits(0x35bfbe8e)
-
-	magicBias    = math.Float32frombits(0x4b400000) // 1.5 * 2^23
-	magicBias127 = math.Float32frombits(0x4b40007f) // 1.5 * 2^23 + 127
-
-	expC2 = math.Float32frombits(0x3effffff)
-	expC3 = math.Float32frombits(0x3e2aaa58)
-	expC4 = math.Float32frombits(0x3d2aab3a)
-	expC5 = math.Float32frombits(0x3c0913b4)
-	expC6 = math.Float32frombits(0x3ab5f604)
-
-	seluCutoff = math.Float32frombits(0xc18aa123) // -25 ln2
-
-	expLo = float32(-104)
-	expHi = float32(89)
 )
 
 // elementwise emits the frame of an element-wise kernel with one output
@@ -81,9 +53,9 @@ func genSELU(f *File) {
 	elementwise(f, "SELUNEON", []string{"dst", "x"}, 3, 6,
 		[]string{"SELUNEON sets dst[i] = SELU(x[i]) for i < len(x) (len(dst) >= len(x), unchecked)."},
 		func(fn *Func, c *Consts) func(w [][]V) {
-			cut, magic, la := c.F(seluCutoff), c.F(magicBias127), c.F(lambdaAlpha32)
-			c5, c4, c3, c2 := c.F(expC5), c.F(expC4), c.F(expC3), c.F(expC2)
-			m := c.Lanes(log2e, ln2, expC6, lambda32)
+			cut, magic, la := c.F(expconst.SELUCutoff), c.F(expconst.MagicBias127), c.F(expconst.LambdaAlpha32)
+			c5, c4, c3, c2 := c.F(expconst.ExpC5), c.F(expconst.ExpC4), c.F(expconst.ExpC3), c.F(expconst.ExpC2)
+			m := c.Lanes(expconst.Log2e, expconst.Ln2, expconst.ExpC6, expconst.Lambda32)
 			kLog2e, kLn2, kC6, kLambda := m[0], m[1], m[2], m[3]
 			return func(w [][]V) {
 				x, a, b, cc, d, e := w[0], w[1], w[2], w[3], w[4], w[5]
@@ -128,8 +100,8 @@ func genSELUGrad(f *File) {
 		[]string{"SELUGradNEON sets dx[i] = SELU'(x[i])*dy[i] from SELU's output y",
 			"(len(dx), len(dy) >= len(y), unchecked)."},
 		func(fn *Func, c *Consts) func(w [][]V) {
-			la := c.F(lambdaAlpha32)
-			lambda := c.Lanes(lambda32)[0]
+			la := c.F(expconst.LambdaAlpha32)
+			lambda := c.Lanes(expconst.Lambda32)[0]
 			return func(w [][]V) {
 				dy, y, t := w[0], w[1], w[2]
 				u := len(dy)
@@ -181,10 +153,10 @@ func genExp(f *File) {
 	elementwise(f, "ExpNEON", []string{"dst", "x"}, 3, 5,
 		[]string{"ExpNEON sets dst[i] = e^x[i] for i < len(x) (len(dst) >= len(x), unchecked)."},
 		func(fn *Func, c *Consts) func(w [][]V) {
-			lo, hi, magic := c.F(expLo), c.F(expHi), c.F(magicBias)
-			c5, c4, c3, c2, one := c.F(expC5), c.F(expC4), c.F(expC3), c.F(expC2), c.F(1)
+			lo, hi, magic := c.F(expconst.ExpLo), c.F(expconst.ExpHi), c.F(expconst.MagicBias)
+			c5, c4, c3, c2, one := c.F(expconst.ExpC5), c.F(expconst.ExpC4), c.F(expconst.ExpC3), c.F(expconst.ExpC2), c.F(1)
 			bias := c.Bits(127)
-			m := c.Lanes(log2e, ln2Hi, ln2Lo, expC6)
+			m := c.Lanes(expconst.Log2e, expconst.Ln2Hi, expconst.Ln2Lo, expconst.ExpC6)
 			kLog2e, kLn2Hi, kLn2Lo, kC6 := m[0], m[1], m[2], m[3]
 			return func(w [][]V) {
 				x, a, b, d, e := w[0], w[1], w[2], w[3], w[4]

@@ -1,5 +1,6 @@
 // Package par runs one call's work on several goroutines: lane 0 in the
-// caller, the others on workers that gemm, conv and net share. Workers are
+// caller, the others on workers that gemm, conv and nn share. It also holds
+// snn's one thread knob, SetThreads, which all three read. Workers are
 // started once and reused, so a parallel call starts no goroutine and
 // allocates nothing.
 //

@@ -184,7 +184,7 @@ func TestConcurrentTeams(t *testing.T) {
 }
 
 func TestRunAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if testkit.RaceEnabled {
 		t.Skip("the race detector allocates")
 	}
 	var tm Team

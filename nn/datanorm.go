@@ -1,0 +1,195 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/snnkit/snn/kernels"
+)
+
+// BatchConstraint is a constraint that depends on the data: a Trainer
+// (Trainer.BatchConstraint) applies it after the optimizer's update and
+// the kernel constraints, with the step's batch.
+type BatchConstraint interface {
+	// ApplyBatch constrains m after update number step (1, 2, ...),
+	// whose batch was x, n samples of m's input shape. It may use m's
+	// buffers: the step's own outputs are no longer needed.
+	ApplyBatch(m *Model, n int, x []float32, step int64)
+	// String names the constraint in logs.
+	String() string
+}
+
+// DataNorm is the data-dependent self-normalizing constraint: after every
+// Every-th update it rescales each unit of every Conv2D and Dense layer so
+// that the unit's pre-activation on the step's batch has mean 0 and
+// variance 1:
+//
+//	w <- w / sigma_z,  b <- (b - mu_z) / sigma_z
+//
+// where mu_z and sigma_z are the mean and standard deviation of the unit's
+// pre-activation z over the batch (over every sample and position for a
+// convolution). The statistics are those of the current weights, taken
+// layer by layer: layer l is measured on the output of layers < l after
+// they were rescaled (statistics of the step's own forward pass are
+// stale by then, and rescaling with them diverges). This is
+// LSUV's and weight normalization's data-dependent initialization, done
+// again during training; it costs one forward pass in evaluation mode
+// (dropout off) per application, and the rescaled layer's output is
+// transformed with its unit rather than recomputed. The statistics are computed from each
+// layer's output by kernels.Act.Moments (float64 sums of blocked float32
+// partials, shifted), in an order that does not depend on the thread
+// count. Nothing is added to the model: it stays a plain network, and
+// inference costs what it did.
+//
+// The optimizer's state is not touched: Adam's moments m and v keep the
+// gradients of the weights before the rescale, so the next update moves
+// each weight by about the learning rate whatever its new scale, and a
+// unit shrunk by 1/sigma_z takes relatively larger steps (Adam's step is
+// invariant to rescaling the loss, not the weights). Rescaling m by
+// sigma_z and v by sigma_z^2, as the gradient of the rescaled weights
+// would scale, would not change that: Adam's step m/sqrt(v) is the same.
+// What sets a rescaled unit's relative step is its learning rate.
+//
+// With VarianceOnly the bias is left to the optimizer: w <- w/sigma_z
+// alone, which makes the variance 1 and leaves the mean where the bias
+// puts it. A unit without a bias is always rescaled that way. A unit whose
+// pre-activation is constant or not finite on the batch is left as it is.
+// The last layer with a kernel (the logits) is left alone unless Logits is
+// set: fixing the logits' variance at 1 caps the confidence the loss can
+// reach.
+//
+// A DataNorm keeps scratch state; use one per Trainer.
+type DataNorm struct {
+	// Every is the interval in updates: the constraint runs after update
+	// t when t is a multiple of Every (<= 1: after every update).
+	Every        int64
+	VarianceOnly bool
+	Logits       bool
+
+	ctx Context
+}
+
+func (d *DataNorm) String() string {
+	s := "datanorm"
+	if d.VarianceOnly {
+		s += "-variance"
+	}
+	if d.Logits {
+		s += "-logits"
+	}
+	return fmt.Sprintf("%s(%d)", s, max(d.Every, 1))
+}
+
+// ApplyBatch implements BatchConstraint.
+func (d *DataNorm) ApplyBatch(m *Model, n int, x []float32, step int64) {
+	if d.Every > 1 && step%d.Every != 0 {
+		return
+	}
+	d.Normalize(m, n, x)
+}
+
+// Normalize rescales m's units on the batch x of n samples, whatever the
+// step.
+func (d *DataNorm) Normalize(m *Model, n int, x []float32) {
+	samples("DataNorm", "x", n, x, m.in.Size())
+	if n == 0 {
+		return
+	}
+	last := -1
+	for i, l := range m.layers {
+		if kernelOf(l) != nil {
+			last = i
+		}
+	}
+	stop := last
+	if !d.Logits {
+		for i := last - 1; i >= 0; i-- {
+			if kernelOf(m.layers[i]) != nil {
+				stop = i
+				break
+			}
+		}
+		if stop == last {
+			return // one layer with a kernel, and it is the logits
+		}
+	}
+	m.reserve("DataNorm", n)
+	d.ctx = Context{}
+	in := x
+	for i := 0; i <= stop; i++ {
+		y := m.output(i, n)
+		m.layers[i].Forward(&d.ctx, n, in, y)
+		if kernelOf(m.layers[i]) != nil {
+			d.unitNorm(m.layers[i], n, y)
+		}
+		in = y
+	}
+}
+
+// kernelOf returns the kernel of a Conv2D or Dense layer, nil for others.
+func kernelOf(l Layer) *Param {
+	switch l := l.(type) {
+	case *Conv2D:
+		return l.w
+	case *Dense:
+		return l.w
+	}
+	return nil
+}
+
+// biasOf returns the bias of a Conv2D or Dense layer (nil if it has none).
+// Params would allocate.
+func biasOf(l Layer) *Param {
+	switch l := l.(type) {
+	case *Conv2D:
+		return l.b
+	case *Dense:
+		return l.b
+	}
+	return nil
+}
+
+// unitNorm rescales the units of l (a Conv2D or Dense) from its output y
+// on n samples, and transforms y as the rescale does.
+func (d *DataNorm) unitNorm(l Layer, n int, y []float32) {
+	w, b := kernelOf(l), biasOf(l)
+	units := w.Units()
+	plane := len(y) / (n * units)
+	count := float64(n) * float64(plane)
+	k := kernels.Active()
+	at := func(i, u int) []float32 {
+		o := (i*units + u) * plane
+		return y[o : o+plane : o+plane]
+	}
+	for u := range units {
+		shift := probeShift(at(0, u))
+		var s1, s2 float64
+		for i := range n {
+			a, b := k.Act.Moments(at(i, u), shift)
+			s1 += a
+			s2 += b
+		}
+		mm := s1 / count
+		v := s2/count - mm*mm
+		if !(v > 0) || math.IsInf(v, 0) || math.IsNaN(mm) {
+			continue
+		}
+		mean := float64(shift) + mm
+		a := 1 / math.Sqrt(v)
+		k.Act.Affine(w.Unit(u), float32(a), 0)
+		var off float64 // z <- a*z + off
+		switch {
+		case b == nil:
+		case d.VarianceOnly:
+			bias := float64(b.Value[u])
+			off = bias * (1 - a)
+		default:
+			bias := float64(b.Value[u])
+			b.Value[u] = float32((bias - mean) * a)
+			off = -mean * a
+		}
+		for i := range n {
+			k.Act.Affine(at(i, u), float32(a), float32(off))
+		}
+	}
+}

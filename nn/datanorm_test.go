@@ -1,0 +1,195 @@
+package nn
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// preActivations records the output of every Conv2D and Dense layer.
+type preActivations map[int][]float32
+
+func (p preActivations) observe(i int, y []float32) bool {
+	p[i] = append([]float32(nil), y...)
+	return true
+}
+
+// unitStats returns each unit's mean and population variance (float64)
+// over n samples of y, units channels of plane positions each.
+func unitStats(y []float32, n, units int) (mean, variance []float64) {
+	plane := len(y) / (n * units)
+	for u := range units {
+		var s, ss float64
+		for i := range n {
+			for _, v := range y[(i*units+u)*plane : (i*units+u+1)*plane] {
+				s += float64(v)
+			}
+		}
+		m := s / float64(n*plane)
+		for i := range n {
+			for _, v := range y[(i*units+u)*plane : (i*units+u+1)*plane] {
+				ss += (float64(v) - m) * (float64(v) - m)
+			}
+		}
+		mean = append(mean, m)
+		variance = append(variance, ss/float64(n*plane))
+	}
+	return mean, variance
+}
+
+func copyParams(m *Model) [][]float32 {
+	var ps [][]float32
+	for _, p := range m.params {
+		ps = append(ps, append([]float32(nil), p.Value...))
+	}
+	return ps
+}
+
+// TestDataNormStandardizesEveryUnit trains one step with DataNorm and then
+// recomputes, with the new weights, every unit's pre-activation on the
+// batch the step used: mean 0 (full) and variance 1 to float32 rounding.
+// The variance-only form leaves the biases as the optimizer left them,
+// and the logits are left alone unless asked for.
+func TestDataNormStandardizesEveryUnit(t *testing.T) {
+	cases := []struct {
+		name string
+		d    DataNorm
+		cfg  func() SeedNetConfig
+	}{
+		{"full", DataNorm{}, func() SeedNetConfig { c := tinyConfig(3); c.Dropout = 0; return c }},
+		{"full, dropout and logits", DataNorm{Logits: true}, func() SeedNetConfig { return tinyConfig(4) }},
+		{"variance only", DataNorm{VarianceOnly: true}, func() SeedNetConfig { c := tinyConfig(5); c.Constraint = nil; return c }},
+		{"relu, every 2nd", DataNorm{Every: 2}, func() SeedNetConfig { c := tinyConfig(6); c.Activation = "relu"; return c }},
+	}
+	const tol = 1e-5 // float32 rounding: the errors seen are 1e-7 to 3e-6
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := synthetic(8, 16, 4, 16, 16)
+			var trs [2]*Trainer
+			for i := range trs {
+				m, err := NewSeedNet(c.cfg())
+				require.NoError(t, err)
+				trs[i] = NewTrainer(m, NewAdam(), 3)
+			}
+			dn := c.d
+			trs[0].BatchConstraint = &dn
+			steps := max(c.d.Every, 1)
+			for range steps {
+				for _, tr := range trs {
+					_, err := tr.TrainBatch(d.X, d.Y)
+					require.NoError(t, err)
+				}
+			}
+			m, plain := trs[0].Model, trs[1].Model
+			pre := preActivations{}
+			m.reserve("test", 16)
+			m.forward(&Context{}, 16, d.X, pre)
+			last := len(m.layers) - 1
+			checked := 0
+			for i, l := range m.layers {
+				w := kernelOf(l)
+				if w == nil {
+					continue
+				}
+				if i == last && !c.d.Logits {
+					requireSameBits(t, copyParams(plain)[len(plain.params)-2:], copyParams(m)[len(m.params)-2:], "the logits layer")
+					continue
+				}
+				mean, v := unitStats(pre[i], 16, w.Units())
+				for u := range mean {
+					if !c.d.VarianceOnly {
+						require.InDelta(t, 0, mean[u], tol, "%s unit %d: mean", l.base().name, u)
+					}
+					require.InDelta(t, 1, v[u], 2*tol, "%s unit %d: variance", l.base().name, u)
+				}
+				if c.d.VarianceOnly {
+					b := biasOf(l)
+					pb := biasOf(plain.layers[i])
+					requireSameBits(t, [][]float32{pb.Value}, [][]float32{b.Value}, "variance only keeps the bias")
+				}
+				checked++
+			}
+			require.GreaterOrEqual(t, checked, 15)
+		})
+	}
+}
+
+// TestDataNormLeavesAdamMoments: the rescale changes the weights and not
+// the optimizer's moments, which keep the gradients of the weights before
+// it; a step with DataNorm therefore leaves Adam's m and v exactly those of
+// a step without.
+func TestDataNormLeavesAdamMoments(t *testing.T) {
+	d := synthetic(9, 16, 4, 16, 16)
+	var trs [2]*Trainer
+	for i := range trs {
+		m, err := NewSeedNet(tinyConfig(7))
+		require.NoError(t, err)
+		trs[i] = NewTrainer(m, NewAdam(), 7)
+	}
+	trs[0].BatchConstraint = &DataNorm{}
+	for _, tr := range trs {
+		_, err := tr.TrainBatch(d.X, d.Y)
+		require.NoError(t, err)
+	}
+	slots := func(tr *Trainer) [][]float32 {
+		var s [][]float32
+		for _, t := range tr.Optimizer.Slots() {
+			s = append(s, append([]float32(nil), t.Data...))
+		}
+		return s
+	}
+	requireSameBits(t, slots(trs[1]), slots(trs[0]), "Adam's moments after a step with and without DataNorm")
+	w0, w1 := trs[0].Model.Param("conv1_1.kernel").Value, trs[1].Model.Param("conv1_1.kernel").Value
+	assert.NotEqual(t, w1, w0, "DataNorm rescaled the weights")
+
+	// On a trainer with moments of many steps too.
+	for range 3 {
+		_, err := trs[1].TrainBatch(d.X, d.Y)
+		require.NoError(t, err)
+	}
+	before, weights := slots(trs[1]), copyParams(trs[1].Model)
+	(&DataNorm{}).Normalize(trs[1].Model, 16, d.X)
+	requireSameBits(t, before, slots(trs[1]), "Normalize and the moments")
+	assert.NotEqual(t, weights, copyParams(trs[1].Model))
+}
+
+func TestDataNormEvery(t *testing.T) {
+	d := synthetic(10, 8, 4, 16, 16)
+	m, err := NewSeedNet(tinyConfig(2))
+	require.NoError(t, err)
+	dn := &DataNorm{Every: 3}
+	assert.Equal(t, "datanorm(3)", dn.String())
+	assert.Equal(t, "datanorm-variance-logits(1)", (&DataNorm{VarianceOnly: true, Logits: true}).String())
+	before := copyParams(m)
+	for step := int64(1); step <= 2; step++ {
+		dn.ApplyBatch(m, 8, d.X, step)
+		requireSameBits(t, before, copyParams(m), "not a multiple of Every")
+	}
+	dn.ApplyBatch(m, 8, d.X, 3)
+	assert.NotEqual(t, before, copyParams(m), "step 3 of Every 3")
+	require.Panics(t, func() { dn.ApplyBatch(m, 8, d.X[:10], 6) })
+}
+
+// TestDataNormSkipsDeadUnits: a unit whose pre-activation is constant on
+// the batch has no scale to fix and is left as it is, without NaNs.
+func TestDataNormSkipsDeadUnits(t *testing.T) {
+	m := mustModel(t, Vector(3), &Dense{Units: 2}, &SELU{}, &Dense{Units: 2})
+	m.Init(1)
+	w := m.Param("dense_1.kernel")
+	clear(w.Unit(1))
+	x := []float32{1, 2, 3, 4, 5, 7, -1, 0, 2}
+	(&DataNorm{}).Normalize(m, 3, x)
+	assert.Equal(t, []float32{0, 0, 0}, w.Unit(1))
+	for _, p := range m.params {
+		for _, v := range p.Value {
+			require.False(t, math.IsNaN(float64(v)))
+		}
+	}
+	pre := preActivations{}
+	m.forward(&Context{}, 3, x, pre)
+	mean, v := unitStats(pre[0], 3, 2)
+	assert.InDelta(t, 0, mean[0], 1e-6)
+	assert.InDelta(t, 1, v[0], 1e-5)
+}

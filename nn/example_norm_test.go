@@ -1,0 +1,58 @@
+package nn_test
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/snnkit/snn/nn"
+)
+
+// Re-standardize every unit of a SELU network on the batch after every
+// second update. The model stays a plain SELU network: DataNorm changes
+// only its weights and biases.
+func ExampleDataNorm() {
+	m, err := nn.NewSeedNet(nn.SeedNetConfig{Height: 16, Classes: 3, Filters: []int{4, 4, 8, 8}, Hidden: []int{16}, Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	t := nn.NewTrainer(m, nn.NewAdam(), 1)
+	t.BatchConstraint = &nn.DataNorm{Every: 2}
+	d := stripes(24)
+	for range 4 {
+		if _, err := t.TrainBatch(d.X, d.Y); err != nil {
+			panic(err)
+		}
+	}
+	fmt.Println(t.BatchConstraint, "after", t.Step(), "steps")
+	// Output: datanorm(2) after 4 steps
+}
+
+// Train a SeedNet with BatchNorm, then fold the normalization into the
+// convolutions and dense layers for inference: the folded model has no
+// BatchNorm left and computes the same logits to within rounding.
+func ExampleModel_Fold() {
+	m, err := nn.NewSeedNet(nn.SeedNetConfig{Height: 16, Classes: 3, BatchNorm: true, Filters: []int{4, 4, 8, 8}, Hidden: []int{16}, Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	t := nn.NewTrainer(m, nn.NewAdam(), 1)
+	d := stripes(24)
+	for range 5 {
+		if _, err := t.TrainBatch(d.X, d.Y); err != nil {
+			panic(err)
+		}
+	}
+	f, err := m.Fold()
+	if err != nil {
+		panic(err)
+	}
+	ctx := &nn.Context{}
+	want := append([]float32(nil), m.Forward(ctx, 24, d.X)...)
+	got := f.Forward(ctx, 24, d.X)
+	worst := 0.0
+	for i := range want {
+		worst = max(worst, math.Abs(float64(got[i]-want[i])))
+	}
+	fmt.Println(len(m.Layers()), "layers,", len(f.Layers()), "folded; same logits:", worst < 1e-4)
+	// Output: 45 layers, 32 folded; same logits: true
+}
