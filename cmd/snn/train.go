@@ -201,6 +201,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 				c.Sections = map[string][]byte{}
 			}
 			c.Sections[configSection] = cfg.marshal()
+			addInferenceSections(c, cfg, t.Model, ds.classNames)
 			if st != nil {
 				c.Extra = append(c.Extra, st.Tensors()...)
 			}
