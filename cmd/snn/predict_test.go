@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"image"
 	"image/png"
@@ -11,8 +12,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/snnkit/snn/data"
+	"github.com/snnkit/snn/internal/onnxpb"
 	"github.com/snnkit/snn/nn"
 )
 
@@ -155,6 +158,36 @@ func TestPredictPlaces(t *testing.T) {
 		for _, c := range got.Images[0].Top {
 			assert.Empty(t, c.Name, "no names without the categories file")
 		}
+	})
+
+	t.Run("export", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "seednet.onnx")
+		code, stdout, stderr := runCLI(t, "export", "-checkpoint", run, "-onnx", out)
+		require.Equal(t, 0, code, stderr)
+		assert.Contains(t, stdout, out+": ONNX opset 17, input 1x16x16, 3 classes")
+		b, err := os.ReadFile(out)
+		require.NoError(t, err)
+		var mp onnxpb.ModelProto
+		require.NoError(t, proto.Unmarshal(b, &mp))
+		g := mp.GetGraph()
+		assert.Equal(t, "Sub", g.GetNode()[0].GetOpType(), "the run standardized its inputs")
+		mean := g.GetInitializer()[0]
+		assert.Equal(t, "input_mean", mean.GetName())
+		st, _ := p.Standardization()
+		assert.Equal(t, math.Float32bits(float32(st.Mean[0])), binary.LittleEndian.Uint32(mean.GetRawData()))
+		require.Len(t, mp.GetMetadataProps(), 1)
+		assert.Equal(t, `["/a/abbey","/b/beach","/c/canyon"]`, mp.GetMetadataProps()[0].GetValue())
+		assert.Contains(t, mp.GetDocString(), "SeedNet 1x16x16 -> 3 classes, selu")
+		entries, err := os.ReadDir(filepath.Dir(out))
+		require.NoError(t, err)
+		assert.Len(t, entries, 1, "no temporary file left")
+
+		code, _, stderr = runCLI(t, "export", "-checkpoint", run)
+		assert.Equal(t, 2, code)
+		assert.Contains(t, stderr, "-checkpoint and -onnx are required")
+		code, _, stderr = runCLI(t, "export", "-checkpoint", filepath.Join(root, "nope.snn"), "-onnx", out)
+		assert.Equal(t, 1, code)
+		assert.Contains(t, stderr, "nope.snn")
 	})
 
 	t.Run("usage", func(t *testing.T) {
