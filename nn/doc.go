@@ -92,6 +92,14 @@
 // Checkpoint.Extra and Checkpoint.Sections carry the caller's data: input
 // standardization statistics, the command line's configuration.
 //
+// # Inference
+//
+// Load reads a checkpoint that describes its network (SeedNetSection,
+// ClassNamesSection: snn train writes both) into a Predictor, which
+// standardizes its inputs as the training run did and returns class
+// probabilities. It is safe for concurrent use and allocates nothing per
+// call once warm; package onnx writes the same network as an ONNX model.
+//
 // # Monitor
 //
 // Monitor.Measure runs the model in evaluation mode on a fixed batch and

@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -132,4 +133,47 @@ func ExampleMonitor() {
 	// pool2 4x4x4: variance below 2: true
 	// pool3 8x2x2: variance below 2: true
 	// pool4 8: variance below 2: true
+}
+
+// Load a checkpoint that describes its network (as snn train writes them)
+// and ask it about two images. Predict standardizes the inputs as the
+// training run did and is safe for concurrent calls.
+func ExampleLoad() {
+	arch := nn.SeedNetConfig{Height: 16, Classes: 3, Filters: []int{4, 8}, Hidden: []int{16}, Seed: 1}
+	m, err := nn.NewSeedNet(arch)
+	if err != nil {
+		panic(err)
+	}
+	dir, err := os.MkdirTemp("", "snn-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "checkpoint.snn")
+	spec, _ := json.Marshal(arch)
+	st := nn.Standardization{Mean: []float64{0.4}, Std: []float64{0.3}}
+	err = nn.NewTrainer(m, nn.NewAdam(), 1).Save(path, func(c *nn.Checkpoint) {
+		c.Sections = map[string][]byte{nn.SeedNetSection: spec, nn.ClassNamesSection: []byte(`["top","middle","bottom"]`)}
+		c.Extra = st.Tensors()
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	p, err := nn.Load(path)
+	if err != nil {
+		panic(err)
+	}
+	x := stripes(2).X // two 16x16 images, pixels in [0, 1]
+	probs := make([]float32, 2*p.Classes())
+	p.Predict(x, 2, probs)
+	var sum float32
+	for _, v := range probs[:p.Classes()] {
+		sum += v
+	}
+	fmt.Println("input", p.InputShape(), "classes", p.Classes(), "first", p.ClassName(0))
+	fmt.Printf("probabilities of image 0 sum to %.3f\n", sum)
+	// Output:
+	// input 1x16x16 classes 3 first top
+	// probabilities of image 0 sum to 1.000
 }

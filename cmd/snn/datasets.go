@@ -13,8 +13,9 @@ import (
 // evaluated during training, and the full evaluation set.
 type dataSets struct {
 	train, val, test nn.Dataset
-	classes          int    // classes in the data
-	name             string // for messages and the README table
+	classes          int      // classes in the data
+	classNames       []string // by label; nil when the data name none
+	name             string   // for messages and the README table
 	close            func()
 }
 
@@ -121,7 +122,7 @@ func subset(t *nn.Tensors, n int) nn.Dataset {
 
 // filesData wraps decoded-on-demand image collections.
 func filesData(name string, train, test *data.Files, cfg Config) (*dataSets, error) {
-	ds := &dataSets{name: name, classes: train.Classes()}
+	ds := &dataSets{name: name, classes: train.Classes(), classNames: train.ClassNames}
 	tl := data.NewLoader(train, 0)
 	ds.train = &files{l: tl}
 	closers := []func(){tl.Close}

@@ -4,6 +4,8 @@
 //
 //	snn train    [flags]   train SeedNet; progress bar, metrics.csv, plots, checkpoint
 //	snn eval     -checkpoint FILE [data flags]
+//	snn predict  -checkpoint FILE IMAGE|FOLDER...   the top classes of image files
+//	snn export   -checkpoint FILE -onnx OUT.onnx    the network as an ONNX model
 //	snn compare  [flags]   the seed's experiment: ReLU, SELU, SELU + centralization, ...
 //	snn bench    [-quick]  the instruction set in use and the kernels' rates
 //	snn kernels            the CPU, its caches, and which instruction sets it runs
@@ -33,6 +35,10 @@ const usage = `snn trains deep self-normalizing CNNs (SeedNet) in pure Go.
 Usage:
   snn train    [flags]            train SeedNet (default: MNIST, SELU + weight centralization, Adam)
   snn eval     -checkpoint FILE   top-1/top-5 of a checkpoint on a data set
+  snn predict  -checkpoint FILE IMAGE|FOLDER...
+                                  the most probable classes of image files
+  snn export   -checkpoint FILE -onnx OUT.onnx
+                                  the trained network as an ONNX model
   snn compare  [flags]            the same run for ReLU, SELU, SELU + centralization, ...
   snn bench    [-quick]           the instruction set in use and the kernels' rates
   snn kernels                     the CPU, its caches, and which instruction sets it runs
@@ -64,6 +70,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdTrain(ctx, args[1:], stdout, stderr)
 	case "eval":
 		err = cmdEval(ctx, args[1:], stdout, stderr)
+	case "predict":
+		err = cmdPredict(ctx, args[1:], stdout, stderr)
+	case "export":
+		err = cmdExport(args[1:], stdout, stderr)
 	case "compare":
 		err = cmdCompare(ctx, args[1:], stdout, stderr)
 	case "bench":

@@ -259,6 +259,7 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 			}
 			c.Sections[configSection] = cfg.marshal()
 			c.Sections[dataSection] = fingerprint
+			addInferenceSections(c, cfg, t.Model, ds.classNames)
 			if st != nil {
 				c.Extra = append(c.Extra, st.Tensors()...)
 			}
