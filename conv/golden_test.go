@@ -43,6 +43,7 @@ func goldenHash(t *testing.T, i int) uint64 {
 	tc := goldenCases[i]
 	c, err := New(tc.g)
 	require.NoError(t, err)
+	c.d.ks = recordedBlocks(t)
 	c.lim = tc.lim
 	c.SetThreads(2)
 	out := results(t, c, tc.n, uint64(100+i))
@@ -72,6 +73,25 @@ func goldenHash(t *testing.T, i int) uint64 {
 		}
 	}
 	return h.Sum64()
+}
+
+// recordedBlocks returns the active kernel set with the GEMM cache blocks
+// every set had when goldenHashes were recorded. Each set now derives them
+// from the caches of the CPU it runs on (kernels.CPU), and KC decides where
+// the sums over k are split, so without this the hashes would hold on one
+// kind of CPU only.
+func recordedBlocks(t *testing.T) *kernels.Set {
+	blocks := map[string][3]int{
+		kernels.AVX512:  {512, 3072, 480},
+		kernels.AVX2:    {512, 3072, 480},
+		kernels.Generic: {256, 512, 1024},
+		kernels.NEON:    {256, 1024, 336},
+	}
+	ks := *kernels.Active()
+	b, ok := blocks[ks.ISA]
+	require.True(t, ok, "no recorded blocks for %s", ks.ISA)
+	ks.Gemm.KC, ks.Gemm.MC, ks.Gemm.NC = b[0], b[1], b[2]
+	return &ks
 }
 
 // goldenHashes are goldenHash's values from the layer as it was before the

@@ -113,16 +113,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 func interrupts(sigs <-chan os.Signal, stderr io.Writer, exit func()) (ctx context.Context, done func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stop := make(chan struct{})
+	// A select with a signal and stop both ready picks either: after
+	// each signal, stop is checked again, so that nothing happens once
+	// done has returned, whatever was pending.
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return false
+		}
+	}
 	go func() {
 		select {
 		case <-sigs:
 		case <-stop:
 			return
 		}
+		if stopped() {
+			return
+		}
 		fmt.Fprintln(stderr, "interrupt: stopping (interrupt again to quit at once)")
 		cancel()
 		select {
 		case <-sigs:
+			if stopped() {
+				return
+			}
 			fmt.Fprintln(stderr, "second interrupt: quitting now")
 			exit()
 		case <-stop:
