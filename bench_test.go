@@ -132,8 +132,8 @@ func BenchmarkMean(b *testing.B) {
 }
 
 // BenchmarkSumF32 is the plain float32 vector sum loop (eight accumulators,
-// no blocks, float32 to the end): the speed Mean is judged against (issue 2
-// asks for 90% of it), and what a compiler makes of a float32 sum.
+// no blocks, float32 to the end): the speed Mean is judged against (our
+// bar is 90% of it), and what a compiler makes of a float32 sum.
 func BenchmarkSumF32(b *testing.B) {
 	benchAct(b, 4, func(b *testing.B, k *kernels.Set, n int, size string) {
 		x := benchBuf("m", n, 999, 1001)
@@ -161,7 +161,7 @@ func BenchmarkRead(b *testing.B) {
 // ---- conv: SeedNet's convolution stack ------------------------------------
 //
 // BenchmarkConvSeedNet runs the twelve convolutions and four max-poolings of
-// SeedNet (issue 5), forward and backward as training does (no input
+// SeedNet, forward and backward as training does (no input
 // gradient for the first layer), on a batch of 32 images of 1x64x64 and
 // 1x28x28, with one and two threads. In the same loop, alternating, it runs
 // the bare GEMMs that the convolutions amount to (one call per pass over
@@ -369,7 +369,7 @@ func BenchmarkConvSeedNetThreads(b *testing.B) {
 // ---- optim: the fused optimizer steps -------------------------------------
 //
 // One optimizer step over a layer's parameters, per kernel set, on sizes
-// from SeedNet (issue 5): a 32x32x3x3 convolution (its arrays in L2), a
+// from SeedNet: a 32x32x3x3 convolution (its arrays in L2), a
 // 256x256x3x3 one (beyond L2), the 4096x512 dense layer of 64x64 inputs,
 // and 16M parameters, far beyond the caches. Beyond L2 the step is
 // memory-bound, so in the same loop, alternating, two streams over a
@@ -573,8 +573,8 @@ func BenchmarkGEMM(b *testing.B) {
 
 // ---- net: SeedNet training step and inference -----------------------------
 //
-// BenchmarkSeedNetStep is one training step of the reference network
-// (issue 5): forward, softmax cross-entropy, backward, Adam and weight
+// BenchmarkSeedNetStep is one training step of the reference network,
+// SeedNet: forward, softmax cross-entropy, backward, Adam and weight
 // centralization of every kernel, batch 32, SELU with LeCun-normal
 // weights, for 64x64x1 images with 365 classes and 28x28x1 with 10, with
 // one and two threads. BenchmarkSeedNetInference is the forward pass alone

@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkSgemmSmall covers the small products where call overhead,
-// packing and edge tiles weigh most (the shapes are in the root
+// packing and edge tiles weigh most (the 16 anchor shapes are in the root
 // bench_test.go): squares and a few-rows-by-wide shapes, per kernel set,
 // one thread, with GFLOP/s and the fraction of the FMA peak measured next
 // to each benchmark.

@@ -49,8 +49,8 @@ type Checkpoint struct {
 	Hyper     []Hyper
 	Slots     []Tensor
 
-	// Extra holds named float32 tensors of the caller's (issue 8's input
-	// standardization statistics, for one).
+	// Extra holds named float32 tensors of the caller's (the input
+	// standardization statistics of snn train, for one).
 	Extra []Tensor
 	// Sections holds named byte strings of the caller's.
 	Sections map[string][]byte

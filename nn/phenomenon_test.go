@@ -15,8 +15,8 @@ import (
 // kernel is centred after every step.
 //
 // What we measured with this package (full-width SeedNet, Adam 1e-3,
-// batch 32; test top-1 on held-out images; recorded in the report of
-// issue 5):
+// batch 32; test top-1 on held-out images; docs/findings.md has the
+// rest):
 //
 //	MNIST 28x28, 10 outputs, 300 steps:           plain 82%, centralized 79%
 //	MNIST 28x28, 365 outputs, 250 steps:          plain 90%, centralized 84%
@@ -93,7 +93,7 @@ func TestCentralizationPhenomenon(t *testing.T) {
 //
 // Measured (test top-1 on 500 held-out images):
 //
-//	seed 1, the first GEMM (issue 3's): plain 8.8% (chance), centralized 100%
+//	seed 1, the first GEMM (before packing): plain 8.8% (chance), centralized 100%
 //	seed 1, the current kernels:        plain 100%, centralized 11.4% (chance), selfnorm 100%
 //	seed 2, the current kernels:        plain 14.6% (chance), centralized 100%, selfnorm 100%
 //

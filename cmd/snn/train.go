@@ -263,6 +263,13 @@ func train(ctx context.Context, cfg Config, opts runOptions, stdout, stderr io.W
 			if st != nil {
 				c.Extra = append(c.Extra, st.Tensors()...)
 			}
+			// The last step's training averages get their row now, not
+			// at close: a kill between the final checkpoint and close
+			// would lose that row, and a resume from the final
+			// checkpoint trains no step that could write it again.
+			if c.Step == total && rec.n > 0 {
+				rec.mark(c.Step)
+			}
 			// The rows up to the checkpoint's step are complete: on disk
 			// with it, a resume after a kill keeps them. An error here
 			// stays in the writer and stops the run at the next step.
