@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -317,28 +318,22 @@ func TestSecondInterruptExits(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 }
 
+// syncBuffer is a bytes.Buffer that a process's output goroutine may write
+// while the test reads it.
 type syncBuffer struct {
-	mu  chan struct{}
+	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) lock() {
-	if b.mu == nil {
-		b.mu = make(chan struct{}, 1)
-	}
-}
-
 func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.lock()
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
 func (b *syncBuffer) String() string {
-	b.lock()
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
@@ -388,13 +383,15 @@ func TestEvalStopsOnInterrupt(t *testing.T) {
 	cmd := exec.Command(bin, "eval", "-checkpoint", run, "-data", big)
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
-	var errOut bytes.Buffer
+	var errOut syncBuffer
 	require.NoError(t, cmd.Start())
 	started := make(chan struct{})
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			errOut.WriteString(sc.Text() + "\n")
+			_, _ = errOut.Write([]byte(sc.Text() + "\n"))
 			if strings.HasPrefix(sc.Text(), "evaluating ") {
 				close(started)
 			}
@@ -421,7 +418,7 @@ func TestEvalStopsOnInterrupt(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, 130, exit.ExitCode())
-	time.Sleep(50 * time.Millisecond)
+	<-scanned
 	assert.Contains(t, errOut.String(), "the evaluation was stopped")
 }
 
@@ -456,7 +453,7 @@ func TestKillAndResume(t *testing.T) {
 		dir := t.TempDir()
 		ckpt := filepath.Join(dir, checkpointName)
 		cmd := exec.Command(bin, append([]string{"train", "-out", dir}, flags...)...)
-		var errOut bytes.Buffer
+		var errOut syncBuffer
 		cmd.Stderr = &errOut
 		require.NoError(t, cmd.Start())
 		waited := make(chan error, 1)
