@@ -51,3 +51,11 @@ func ExampleNormalizeUnit() {
 	fmt.Printf("before: omega %.1f tau %.2f; after: %.4f\n", omega, tau, w)
 	// Output: before: omega 2.0 tau 1.20; after: [-0.6708 -0.2236 0.2236 0.6708]
 }
+
+func ExampleShift() {
+	// One-pass moments of values far from 0: subtracting a shift near the
+	// mean first keeps the sum of squares from swamping the variance.
+	x := []float32{1000.5, 1001.5, 999.5, 1000.5}
+	fmt.Println(act.Shift(x))
+	// Output: 1000.5
+}

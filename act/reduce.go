@@ -38,7 +38,7 @@ func meanVar(k *kernels.Set, x []float32) (float32, float32) {
 		nan := float32(math.NaN())
 		return nan, nan
 	}
-	shift := probeShift(x)
+	shift := Shift(x)
 	s1, s2 := k.Act.Moments(x, shift)
 	m := s1 / float64(n)
 	v := s2/float64(n) - m*m
@@ -83,7 +83,7 @@ func normalizeUnit(k *kernels.Set, w []float32) (float64, float64) {
 	if n < 2 {
 		panic(fmt.Sprintf("act.NormalizeUnit: len(w) = %d: sum 0 and sum of squares 1 need at least 2 weights", n))
 	}
-	shift := probeShift(w)
+	shift := Shift(w)
 	s1, s2 := k.Act.Moments(w, shift)
 	omega := float64(shift)*float64(n) + s1
 	tau := s2 + 2*float64(shift)*s1 + float64(shift)*float64(shift)*float64(n)
@@ -116,9 +116,12 @@ func normalizeUnit(k *kernels.Set, w []float32) (float64, float64) {
 	return omega, tau
 }
 
-// probeShift is the mean of the first elements, a shift that keeps the
-// one-pass sums well conditioned (see MeanVar).
-func probeShift(x []float32) float32 {
+// Shift returns the mean of x's first 32 elements, or 0 if that is not
+// finite (or x is empty): a value near the mean to subtract before summing
+// squares in one pass, which keeps the sums well conditioned. MeanVar uses
+// it; callers that sum the moments of strided data with the kernels'
+// Moments use it too.
+func Shift(x []float32) float32 {
 	var s float64
 	p := x[:min(len(x), shiftProbe)]
 	for _, v := range p {

@@ -85,33 +85,44 @@ func (sa *sharedA) ensure(q *call, id int, dst []float32, i0, rows, p0, kc int) 
 	}
 }
 
-var pool struct {
-	sync.Mutex
-	jobs []*job
-}
+// jobs holds finished calls' jobs for the next calls.
+var jobs freeList[job]
 
 // maxThreads bounds a call's goroutines.
 const maxThreads = 256
 
 // getJob returns a recycled job.
-func getJob() *job {
-	pool.Lock()
-	defer pool.Unlock()
-	if n := len(pool.jobs); n > 0 {
-		j := pool.jobs[n-1]
-		pool.jobs[n-1] = nil
-		pool.jobs = pool.jobs[:n-1]
-		return j
-	}
-	return new(job)
-}
+func getJob() *job { return jobs.get() }
 
 func putJob(j *job) {
 	j.q = call{}
 	j.caller = nil
-	pool.Lock()
-	pool.jobs = append(pool.jobs, j)
-	pool.Unlock()
+	jobs.put(j)
+}
+
+// freeList is a last-in first-out list of values to reuse, safe for
+// concurrent use; get makes a new value when the list is empty.
+type freeList[T any] struct {
+	sync.Mutex
+	items []*T
+}
+
+func (l *freeList[T]) get() *T {
+	l.Lock()
+	defer l.Unlock()
+	if n := len(l.items); n > 0 {
+		x := l.items[n-1]
+		l.items[n-1] = nil
+		l.items = l.items[:n-1]
+		return x
+	}
+	return new(T)
+}
+
+func (l *freeList[T]) put(x *T) {
+	l.Lock()
+	l.items = append(l.items, x)
+	l.Unlock()
 }
 
 // bounds returns where lane i's rows (or columns) of C start.

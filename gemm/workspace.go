@@ -1,9 +1,6 @@
 package gemm
 
-import (
-	"sync"
-	"unsafe"
-)
+import "unsafe"
 
 // workspace holds the packing buffers of one running block loop. Buffers
 // only grow, and finished calls return their workspace to a free list, so
@@ -12,28 +9,12 @@ type workspace struct {
 	a, b, edge []float32
 }
 
-var spare struct {
-	sync.Mutex
-	list []*workspace
-}
+// spare holds finished calls' workspaces for the next calls.
+var spare freeList[workspace]
 
-func getWorkspace() *workspace {
-	spare.Lock()
-	defer spare.Unlock()
-	if n := len(spare.list); n > 0 {
-		w := spare.list[n-1]
-		spare.list[n-1] = nil
-		spare.list = spare.list[:n-1]
-		return w
-	}
-	return new(workspace)
-}
+func getWorkspace() *workspace { return spare.get() }
 
-func putWorkspace(w *workspace) {
-	spare.Lock()
-	spare.list = append(spare.list, w)
-	spare.Unlock()
-}
+func putWorkspace(w *workspace) { spare.put(w) }
 
 // cacheLine is the alignment of packed buffers: a vector load of a packed
 // panel never straddles two cache lines.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/snnkit/snn/act"
 	"github.com/snnkit/snn/kernels"
 	"github.com/snnkit/snn/par"
 )
@@ -194,7 +195,7 @@ func (l *BatchNorm) forwardChannel(c int) {
 	mean, v := float64(l.movMean[c]), float64(l.movVar[c])
 	if p.training && n > 0 {
 		// Shifted sums, as act.MeanVar takes them.
-		shift := probeShift(l.plane3(p.x, 0, c))
+		shift := act.Shift(l.plane3(p.x, 0, c))
 		var s1, s2 float64
 		for i := range n {
 			a, b := k.Act.Moments(l.plane3(p.x, i, c), shift)
@@ -321,24 +322,6 @@ func centredDot(dy, x []float32, mean float32) (sdy, sdyx float64) {
 		dy, x = dy[k:], x[k:]
 	}
 	return sdy, sdyx
-}
-
-// probeShift is the mean of the first (up to 32) elements of x, 0 if that
-// is not finite: a shift that keeps one-pass variances well conditioned.
-func probeShift(x []float32) float32 {
-	var s float64
-	p := x[:min(len(x), 32)]
-	if len(p) == 0 {
-		return 0
-	}
-	for _, v := range p {
-		s += float64(v)
-	}
-	shift := float32(s / float64(len(p)))
-	if math.IsInf(float64(shift), 0) || shift != shift {
-		return 0
-	}
-	return shift
 }
 
 // ones initializes to 1 (BatchNorm's gamma).

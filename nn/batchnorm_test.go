@@ -96,18 +96,8 @@ func TestBatchNormGradients(t *testing.T) {
 			bnMoving(m, uint64(i))
 			r := testkit.Rand(uint64(200 + i))
 			x := testkit.Uniform(r, n*c.in.Size(), -1.5, 2)
-			o := objective{loss: c.loss}
-			out := m.OutputShape().Size()
-			if c.loss == nil {
-				o.r = testkit.Uniform(r, n*out, -1, 1)
-			} else {
-				o.labels = make([]int32, n)
-				for j := range o.labels {
-					o.labels[j] = int32(r.IntN(out))
-				}
-			}
 			ctx := &Context{Training: c.train, Seed: 3, Step: 5}
-			checkCoords(t, m, ctx, n, x, o, 200, 1e-6, 2e-3)
+			checkCoords(t, m, ctx, n, x, randomObjective(r, c.loss, n, m.OutputShape().Size()), 200, 1e-6, 2e-3)
 		})
 	}
 }

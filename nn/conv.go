@@ -129,18 +129,24 @@ type MaxPool2D struct {
 
 func (l *MaxPool2D) Kind() string { return "maxpool2d" }
 
+// Window returns the pooling window's side and stride with the defaults
+// applied: Size 0 is 2, Stride 0 is the window's side.
+func (l *MaxPool2D) Window() (size, stride int) {
+	size, stride = l.Size, l.Stride
+	if size == 0 {
+		size = 2
+	}
+	if stride == 0 {
+		stride = size
+	}
+	return size, stride
+}
+
 func (l *MaxPool2D) Build(in Shape) (Shape, error) {
 	if l.Size < 0 || l.Stride < 0 {
 		return Shape{}, fmt.Errorf("size = %d, stride = %d: must be >= 0", l.Size, l.Stride)
 	}
-	k := l.Size
-	if k == 0 {
-		k = 2
-	}
-	s := l.Stride
-	if s == 0 {
-		s = k
-	}
+	k, s := l.Window()
 	var g conv.PoolGeometry
 	if l.Padding == Same {
 		g = conv.PoolSame(in.C, in.H, in.W, k, s)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/snnkit/snn/act"
 	"github.com/snnkit/snn/kernels"
 )
 
@@ -162,7 +163,7 @@ func (d *DataNorm) unitNorm(l Layer, n int, y []float32) {
 		return y[o : o+plane : o+plane]
 	}
 	for u := range units {
-		shift := probeShift(at(0, u))
+		shift := act.Shift(at(0, u))
 		var s1, s2 float64
 		for i := range n {
 			a, b := k.Act.Moments(at(i, u), shift)

@@ -241,20 +241,25 @@ func TestLayerGradients(t *testing.T) {
 			m := newTestModel(t, c.in, uint64(10+i), c.layers()...)
 			r := testkit.Rand(uint64(100 + i))
 			x := testkit.Uniform(r, n*c.in.Size(), -1.5, 1.5)
-			o := objective{loss: c.loss}
-			out := m.OutputShape().Size()
-			if c.loss == nil {
-				o.r = testkit.Uniform(r, n*out, -1, 1)
-			} else {
-				o.labels = make([]int32, n)
-				for j := range o.labels {
-					o.labels[j] = int32(r.IntN(out))
-				}
-			}
 			ctx := &Context{Training: c.train, Seed: 3, Step: 5}
-			checkCoords(t, m, ctx, n, x, o, 200, 1e-6, 2e-3)
+			checkCoords(t, m, ctx, n, x, randomObjective(r, c.loss, n, m.OutputShape().Size()), 200, 1e-6, 2e-3)
 		})
 	}
+}
+
+// randomObjective is loss with random labels for n samples of out
+// classes, or, with a nil loss, a random linear function of the outputs.
+func randomObjective(r *rand.Rand, loss Loss, n, out int) objective {
+	o := objective{loss: loss}
+	if loss == nil {
+		o.r = testkit.Uniform(r, n*out, -1, 1)
+		return o
+	}
+	o.labels = make([]int32, n)
+	for j := range o.labels {
+		o.labels[j] = int32(r.IntN(out))
+	}
+	return o
 }
 
 // TestLayerForwardMatchesReference compares every layer's float32 forward

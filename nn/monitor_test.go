@@ -26,26 +26,16 @@ func TestMonitorReport(t *testing.T) {
 
 	// Each layer's statistics are those of its output on the batch in
 	// evaluation mode (the reference forward pass, stopped at the layer).
-	x := to64(batch.X)
-	ps := refParamsOf(m)
-	c := &Context{}
+	means, vars := refStats(m, batch.X, 6)
 	for i, l := range m.Layers() {
-		x = refLayer(l, c, 6, x, ps)
-		var s, s2 float64
-		for _, v := range x {
-			s += v
-		}
-		mean := s / float64(len(x))
-		for _, v := range x {
-			s2 += (v - mean) * (v - mean)
-		}
+		mean, variance := means[i], vars[i]
 		lr := r.Layers[i]
 		assert.Equal(t, l.(interface{ Name() string }).Name(), lr.Name)
 		assert.Equal(t, l.Kind(), lr.Kind)
 		assert.Equal(t, m.Shape(i), lr.Shape)
 		assert.Equal(t, l.Kind() == "selu" || l.Kind() == "maxpool2d", lr.Watched, lr.Name)
 		assert.InDelta(t, mean, lr.Mean, 1e-5*(1+math.Abs(mean)), lr.Name)
-		assert.InDelta(t, s2/float64(len(x)), lr.Var, 1e-5*(1+s2/float64(len(x))), lr.Name)
+		assert.InDelta(t, variance, lr.Var, 1e-5*(1+variance), lr.Name)
 
 		params := l.Params()
 		require.Len(t, lr.Params, len(params))
@@ -125,4 +115,27 @@ func TestMonitorLeavesTrainingAlone(t *testing.T) {
 	assert.Equal(t, []int64{0, 4, 8}, steps)
 	require.Len(t, vars[0], 12+4+3) // 12 conv and 3 dense activations, 4 poolings
 	assert.NotEqual(t, vars[0], vars[2], "the statistics follow training")
+}
+
+// refStats returns the mean and the variance of every layer's output on
+// the n samples of x, from the float64 reference forward pass in
+// evaluation mode.
+func refStats(m *Model, x []float32, n int) (means, vars []float64) {
+	y := to64(x)
+	ps := refParamsOf(m)
+	c := &Context{}
+	for _, l := range m.Layers() {
+		y = refLayer(l, c, n, y, ps)
+		var s, s2 float64
+		for _, v := range y {
+			s += v
+		}
+		mean := s / float64(len(y))
+		for _, v := range y {
+			s2 += (v - mean) * (v - mean)
+		}
+		means = append(means, mean)
+		vars = append(vars, s2/float64(len(y)))
+	}
+	return means, vars
 }

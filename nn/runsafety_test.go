@@ -250,20 +250,9 @@ func TestMonitorVarianceDoesNotOverflow(t *testing.T) {
 	mon := &Monitor{X: batch.X, N: 6}
 	r, err := mon.Measure(m, 0)
 	require.NoError(t, err)
-	x := to64(batch.X)
-	ps := refParamsOf(m)
-	c := &Context{}
-	for i, l := range m.Layers() {
-		x = refLayer(l, c, 6, x, ps)
-		var s, s2 float64
-		for _, v := range x {
-			s += v
-		}
-		mean := s / float64(len(x))
-		for _, v := range x {
-			s2 += (v - mean) * (v - mean)
-		}
-		want := s2 / float64(len(x))
+	_, vars := refStats(m, batch.X, 6)
+	for i := range m.Layers() {
+		want := vars[i]
 		lr := r.Layers[i]
 		require.False(t, math.IsInf(lr.Var, 0) || math.IsNaN(lr.Var), "%s: variance %v", lr.Name, lr.Var)
 		assert.InEpsilon(t, want, lr.Var, 1e-4, lr.Name)

@@ -120,14 +120,7 @@ func Model(m *nn.Model, o Options) (*onnxpb.ModelProto, error) {
 				intsAttr("pads", gm.PadTop, gm.PadLeft, gm.PadBottom, gm.PadRight),
 				intsAttr("dilations", 1, 1))
 		case *nn.MaxPool2D:
-			k := l.Size
-			if k == 0 {
-				k = 2
-			}
-			s := l.Stride
-			if s == 0 {
-				s = k
-			}
+			k, s := l.Window()
 			pg := conv.Pool(shape.C, shape.H, shape.W, k, s)
 			if l.Padding == nn.Same {
 				pg = conv.PoolSame(shape.C, shape.H, shape.W, k, s)

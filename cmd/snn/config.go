@@ -272,6 +272,14 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	return nil
 }
 
+// required reports that a command's required flag is missing, with the
+// command's usage.
+func required(fs *flag.FlagSet, name string, stderr io.Writer) error {
+	fmt.Fprintf(stderr, "snn %s: -%s is required\n", fs.Name(), name)
+	fs.Usage()
+	return errUsage
+}
+
 // configSection is the checkpoint section holding the run's Config.
 const configSection = "snn/config"
 

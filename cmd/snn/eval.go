@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/snnkit/snn/nn"
@@ -33,9 +34,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if path == "" {
-		fmt.Fprintln(stderr, "snn eval: -checkpoint is required")
-		fs.Usage()
-		return errUsage
+		return required(fs, "checkpoint", stderr)
 	}
 	r, err := loadRun(ctx, path, now, stderr)
 	if err != nil {
@@ -76,20 +75,9 @@ type loadedRun struct {
 // replace the run's data source as a whole; now.Batch, if positive, the
 // run's batch size; now.Threads is used as is.
 func loadRun(ctx context.Context, path string, now Config, stderr io.Writer) (_ *loadedRun, err error) {
-	if filepath.Ext(path) != ".snn" {
-		path = filepath.Join(path, checkpointName)
-	}
-	c, err := nn.ReadCheckpoint(path)
+	path, c, cfg, err := readRun(path)
 	if err != nil {
 		return nil, err
-	}
-	b, ok := c.Sections[configSection]
-	if !ok {
-		return nil, fmt.Errorf("%s has no snn configuration: not written by snn train", path)
-	}
-	cfg, err := unmarshalConfig(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	// Data flags given now replace the run's data source as a whole.
 	if now.Data != "" || now.PlacesTrain != "" || now.Folder != "" {
@@ -132,4 +120,28 @@ func loadRun(ctx context.Context, path string, now Config, stderr io.Writer) (_ 
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &loadedRun{path: path, ckpt: c, cfg: cfg, ds: ds, t: t}, nil
+}
+
+// readRun reads a run's checkpoint, path being the file or the run folder
+// holding checkpoint.snn, and the snn configuration in it; it returns the
+// file's path too.
+func readRun(path string) (string, *nn.Checkpoint, Config, error) {
+	if filepath.Ext(path) != ".snn" {
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			path = filepath.Join(path, checkpointName)
+		}
+	}
+	c, err := nn.ReadCheckpoint(path)
+	if err != nil {
+		return path, nil, Config{}, err
+	}
+	b, ok := c.Sections[configSection]
+	if !ok {
+		return path, nil, Config{}, fmt.Errorf("%s has no snn configuration: not written by snn train", path)
+	}
+	cfg, err := unmarshalConfig(b)
+	if err != nil {
+		return path, nil, Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return path, c, cfg, nil
 }

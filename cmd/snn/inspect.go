@@ -67,9 +67,7 @@ func cmdInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if dir == "" {
-		fmt.Fprintln(stderr, "snn inspect: -run is required")
-		fs.Usage()
-		return errUsage
+		return required(fs, "run", stderr)
 	}
 	if n < 1 {
 		return fmt.Errorf("-n %d: need at least one image", n)

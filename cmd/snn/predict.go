@@ -61,22 +61,9 @@ type trainedRun struct {
 // configuration, their class names from the run's categories file or
 // class folders when those are still there.
 func openTrained(path string) (*trainedRun, error) {
-	if filepath.Ext(path) != ".snn" {
-		if st, err := os.Stat(path); err == nil && st.IsDir() {
-			path = filepath.Join(path, checkpointName)
-		}
-	}
-	c, err := nn.ReadCheckpoint(path)
+	path, c, cfg, err := readRun(path)
 	if err != nil {
 		return nil, err
-	}
-	b, ok := c.Sections[configSection]
-	if !ok {
-		return nil, fmt.Errorf("%s has no snn configuration: not written by snn train", path)
-	}
-	cfg, err := unmarshalConfig(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var arch *nn.SeedNetConfig
 	if _, ok := c.Sections[nn.SeedNetSection]; !ok {
