@@ -24,45 +24,54 @@ var (
 )
 
 func gemmAVX512() Gemm {
-	g := avx512Gemm
-	g.setBlocks(CPU().Caches)
-	g.Kernel = func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
-		avx512Gemm.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
-		asm.GemmKernelAVX512(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
-	}
-	g.KernelA = func(kc, m, n int, a []float32, lda int, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
-		avx512Gemm.aLengths(kc, m, n, a, lda, b, ldb, panel, c, ldc)
-		asm.GemmKernelAAVX512(kc, m, n, &a[0], lda, &b[0], ldb, panel, &c[0], ldc, alpha, beta)
-	}
-	g.KernelRows = func(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int, alpha, beta float32) {
-		avx512Gemm.rowsLengths(kc, m, n, a, b, off, width, stride, c, ldc)
-		run, skip, pw := rowsArgs(avx512Gemm.NR, width, stride)
-		asm.GemmKernelRowsAVX512(kc, m, n, &a[0], &b[0], &off[0], run, skip, pw, &c[0], ldc, alpha, beta)
-	}
-	g.Copy = copier(12, 32, true, asm.GemmCopy12AVX512, asm.GemmCopy32AVX512)
-	g.Transpose = transposer(12, 32, asm.GemmTranspose12AVX512, asm.GemmTranspose32AVX512)
-	g.Prefetch = prefetch
-	return g
+	return withKernels(avx512Gemm, gemmKernels{
+		kernel: asm.GemmKernelAVX512, kernelA: asm.GemmKernelAAVX512, kernelRows: asm.GemmKernelRowsAVX512,
+		copyMR: asm.GemmCopy12AVX512, copyNR: asm.GemmCopy32AVX512, partialCopy: true,
+		transMR: asm.GemmTranspose12AVX512, transNR: asm.GemmTranspose32AVX512,
+	})
 }
 
 func gemmAVX2() Gemm {
-	g := avx2Gemm
+	return withKernels(avx2Gemm, gemmKernels{
+		kernel: asm.GemmKernelAVX2, kernelA: asm.GemmKernelAAVX2, kernelRows: asm.GemmKernelRowsAVX2,
+		copyMR: asm.GemmCopy6AVX2, copyNR: asm.GemmCopy16AVX2,
+		transMR: asm.GemmTranspose6AVX2, transNR: asm.GemmTranspose16AVX2,
+	})
+}
+
+// gemmKernels are one set's assembly GEMM functions.
+type gemmKernels struct {
+	kernel     func(kc, m, n int, a, b *float32, ldb, panel int, c *float32, ldc int, alpha, beta float32)
+	kernelA    func(kc, m, n int, a *float32, lda int, b *float32, ldb, panel int, c *float32, ldc int, alpha, beta float32)
+	kernelRows func(kc, m, n int, a, b *float32, off *int, run, skip, pw int, c *float32, ldc int, alpha, beta float32)
+	// The packing kernels for panels MR and NR wide; with partialCopy
+	// the copies take a partial last panel too.
+	copyMR, copyNR   asmCopy
+	partialCopy      bool
+	transMR, transNR asmTranspose
+}
+
+// withKernels returns base with its blocks derived from this CPU's caches
+// and f's assembly behind Go's length checks, which run first: the
+// assembly trusts the lengths.
+func withKernels(base Gemm, f gemmKernels) Gemm {
+	g := base
 	g.setBlocks(CPU().Caches)
 	g.Kernel = func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
-		avx2Gemm.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
-		asm.GemmKernelAVX2(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
+		base.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
+		f.kernel(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
 	}
 	g.KernelA = func(kc, m, n int, a []float32, lda int, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
-		avx2Gemm.aLengths(kc, m, n, a, lda, b, ldb, panel, c, ldc)
-		asm.GemmKernelAAVX2(kc, m, n, &a[0], lda, &b[0], ldb, panel, &c[0], ldc, alpha, beta)
+		base.aLengths(kc, m, n, a, lda, b, ldb, panel, c, ldc)
+		f.kernelA(kc, m, n, &a[0], lda, &b[0], ldb, panel, &c[0], ldc, alpha, beta)
 	}
 	g.KernelRows = func(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int, alpha, beta float32) {
-		avx2Gemm.rowsLengths(kc, m, n, a, b, off, width, stride, c, ldc)
-		run, skip, pw := rowsArgs(avx2Gemm.NR, width, stride)
-		asm.GemmKernelRowsAVX2(kc, m, n, &a[0], &b[0], &off[0], run, skip, pw, &c[0], ldc, alpha, beta)
+		base.rowsLengths(kc, m, n, a, b, off, width, stride, c, ldc)
+		run, skip, pw := rowsArgs(base.NR, width, stride)
+		f.kernelRows(kc, m, n, &a[0], &b[0], &off[0], run, skip, pw, &c[0], ldc, alpha, beta)
 	}
-	g.Copy = copier(6, 16, false, asm.GemmCopy6AVX2, asm.GemmCopy16AVX2)
-	g.Transpose = transposer(6, 16, asm.GemmTranspose6AVX2, asm.GemmTranspose16AVX2)
+	g.Copy = copier(base.MR, base.NR, f.partialCopy, f.copyMR, f.copyNR)
+	g.Transpose = transposer(base.MR, base.NR, f.transMR, f.transNR)
 	g.Prefetch = prefetch
 	return g
 }
