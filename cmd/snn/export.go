@@ -55,6 +55,11 @@ is folded into the layers before it and dropout is left out. Flags:
 		return err
 	}
 	_, werr := tmp.Write(b)
+	if werr == nil {
+		// CreateTemp makes the file 0600; a model is meant to be shared,
+		// like the checkpoint it comes from (0644).
+		werr = tmp.Chmod(0o644)
+	}
 	if cerr := tmp.Close(); werr == nil {
 		werr = cerr
 	}

@@ -181,6 +181,9 @@ func TestPredictPlaces(t *testing.T) {
 		entries, err := os.ReadDir(filepath.Dir(out))
 		require.NoError(t, err)
 		assert.Len(t, entries, 1, "no temporary file left")
+		fi, err := os.Stat(out)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm(), "the model is shared like the checkpoint")
 
 		code, _, stderr = runCLI(t, "export", "-checkpoint", run)
 		assert.Equal(t, 2, code)
