@@ -107,13 +107,7 @@ func Model(m *nn.Model, o Options) (*onnxpb.ModelProto, error) {
 		switch l := l.(type) {
 		case *nn.Conv2D:
 			gm := l.Geometry()
-			ps := l.Params()
-			g.param(ps[0])
-			inputs := []string{cur, ps[0].Name}
-			if len(ps) > 1 {
-				g.param(ps[1])
-				inputs = append(inputs, ps[1].Name)
-			}
+			inputs := g.withParams(cur, l.Params())
 			cur = g.node("Conv", name, inputs,
 				intsAttr("kernel_shape", gm.KH, gm.KW),
 				intsAttr("strides", gm.StrideH, gm.StrideW),
@@ -145,13 +139,7 @@ func Model(m *nn.Model, o Options) (*onnxpb.ModelProto, error) {
 				cur = g.node("Flatten", name+"_flatten", []string{cur}, intAttr("axis", 1))
 				rank = 2
 			}
-			ps := l.Params()
-			g.param(ps[0])
-			inputs := []string{cur, ps[0].Name}
-			if len(ps) > 1 {
-				g.param(ps[1])
-				inputs = append(inputs, ps[1].Name)
-			}
+			inputs := g.withParams(cur, l.Params())
 			cur = g.node("Gemm", name, inputs, intAttr("transB", 1))
 		case *nn.Softmax:
 			if rank != 2 {
@@ -210,6 +198,17 @@ func (g *graph) node(op, name string, inputs []string, attrs ...*onnxpb.Attribut
 		Input: inputs, Output: []string{out}, Attribute: attrs,
 	})
 	return out
+}
+
+// withParams adds a layer's kernel and bias (if any) as initializers and
+// returns the inputs of its node: the previous output, then those.
+func (g *graph) withParams(cur string, ps []*nn.Param) []string {
+	inputs := []string{cur}
+	for _, p := range ps[:min(len(ps), 2)] {
+		g.param(p)
+		inputs = append(inputs, p.Name)
+	}
+	return inputs
 }
 
 func (g *graph) last() string { return g.Node[len(g.Node)-1].Output[0] }
