@@ -457,7 +457,109 @@ TEXT ·ShiftAVX2(SB), NOSPLIT, $0-96
 	LEAQ         -1(R8), R10
 	MOVQ         R10, X3
 	VPBROADCASTD X3, Y3
-	XORQ         R10, R10
+	CMPQ         BX, $0x00000008
+	JB           columns
+	MOVQ         BX, R10
+	SUBQ         $0x00000008, R10
+	MOVQ         AX, AX
+	MOVQ         $0x00000008, R11
+	MOVQ         R11, X0
+	VPBROADCASTD X0, Y0
+	MOVQ         R10, X4
+	VPBROADCASTD X4, Y5
+	VPADDD       Y2, Y5, Y5
+	CMPQ         BX, $0x00000010
+	JB           rowsrow
+	CMPQ         R8, $0x00000008
+	JGE          rowsrow
+	LEAQ         -1(R10), R11
+	ANDQ         $-8, R11
+	ADDQ         $0x00000008, R11
+	CMPQ         R9, R11
+	JL           rowsrow
+	VPCMPGTD     Y3, Y2, Y0
+	VPCMPGTD     Y5, Y1, Y1
+
+fastrow:
+	VMASKMOVPS (CX)(R10*4), Y1, Y2
+	VMOVUPS    Y2, (AX)(R10*4)
+	VMASKMOVPS (CX), Y0, Y2
+	VMOVUPS    Y2, (AX)
+	MOVQ       $0x00000008, R11
+
+fastvec:
+	CMPQ    R11, R10
+	JGE     fastnext
+	VMOVUPS (CX)(R11*4), Y2
+	VMOVUPS Y2, (AX)(R11*4)
+	ADDQ    $0x00000008, R11
+	JMP     fastvec
+
+fastnext:
+	ADDQ SI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  fastrow
+	JMP  done
+
+rowsrow:
+	TESTQ   $0x00000007, BX
+	JE      rowshead
+	MOVQ    R10, R11
+	VMOVDQA Y5, Y4
+	LEAQ    8(R11), R12
+	CMPQ    R11, R8
+	JL      rowsmaskedtail
+	CMPQ    R12, R9
+	JG      rowsmaskedtail
+	VMOVUPS (CX)(R11*4), Y4
+	JMP     rowsstoretail
+
+rowsmaskedtail:
+	VPCMPGTD   Y3, Y4, Y6
+	VPCMPGTD   Y4, Y1, Y4
+	VPAND      Y6, Y4, Y4
+	VMASKMOVPS (CX)(R11*4), Y4, Y4
+
+rowsstoretail:
+	VMOVUPS Y4, (AX)(R11*4)
+
+rowshead:
+	XORQ    R11, R11
+	VMOVDQA Y2, Y4
+
+rowsvec:
+	CMPQ    R11, R10
+	JG      rowsnext
+	LEAQ    8(R11), R12
+	CMPQ    R11, R8
+	JL      rowsmasked
+	CMPQ    R12, R9
+	JG      rowsmasked
+	VMOVUPS (CX)(R11*4), Y6
+	JMP     rowsstore
+
+rowsmasked:
+	VPCMPGTD   Y3, Y4, Y7
+	VPCMPGTD   Y4, Y1, Y6
+	VPAND      Y7, Y6, Y6
+	VMASKMOVPS (CX)(R11*4), Y6, Y6
+
+rowsstore:
+	VMOVUPS Y6, (AX)(R11*4)
+	ADDQ    $0x00000008, R11
+	VPADDD  Y0, Y4, Y4
+	JMP     rowsvec
+
+rowsnext:
+	ADDQ SI, CX
+	ADDQ DI, AX
+	DECQ DX
+	JNZ  rowsrow
+	JMP  done
+
+columns:
+	XORQ R10, R10
 
 column:
 	CMPQ         R10, BX
