@@ -8,15 +8,15 @@
 #
 # ISA is snn's kernel set, avx512 or avx2; the default is avx512 on a CPU
 # with AVX-512 and avx2 otherwise. The libraries get the matching code
-# path: on a CPU with AVX-512, OpenBLAS (which takes this VM for an SSE3
-# Prescott by itself) and BLIS are told Cooperlake/skx for avx512 and
-# Haswell/haswell for avx2. On a CPU without AVX-512 both choose well by
-# themselves (OpenBLAS Zen, BLIS zen3 on Zen 3) and the variables stay
-# unset: Debian's BLIS dies with SIGILL when BLIS_ARCH_TYPE is empty.
+# path: on a CPU with AVX-512, OpenBLAS is told SkylakeX for avx512 and
+# Haswell for avx2, BLIS sub-configuration 0 (skx) or 3 (haswell). Debian's
+# BLIS 0.9 reads BLIS_ARCH_TYPE as a number (atoi), so a name such as
+# "haswell" or an empty string selects 0, skx: AVX-512 code, which dies
+# with SIGILL on a CPU without it. On a CPU without AVX-512 both libraries
+# choose by themselves (OpenBLAS Zen, BLIS zen3 on Zen 3) and the
+# variables stay unset. Each library prints the kernel it runs; the
+# script stops if that is not the one asked for.
 #
-# Needs gcc, libopenblas-dev and libblis-dev. Prints every measurement,
-# then per shape the median over the rounds of each, the ratio of snn to
-# the best library, and the geometric mean of the ratios.
 set -euo pipefail
 anchors=${1:?usage: $0 ANCHORS_DIR [ROUNDS] [SHAPE_REGEXP] [ISA]}
 rounds=${2:-3}
@@ -26,9 +26,9 @@ grep -qw avx512f /proc/cpuinfo && avx512=1
 if [ $avx512 = 1 ]; then isa=${4:-avx512}; else isa=${4:-avx2}; fi
 ob_env=() blis_env=()
 case $avx512/$isa in
-1/avx512) ob_env=(OPENBLAS_CORETYPE=Cooperlake) blis_env=(BLIS_ARCH_TYPE=skx) ;;
-1/avx2) ob_env=(OPENBLAS_CORETYPE=Haswell) blis_env=(BLIS_ARCH_TYPE=haswell) ;;
-0/avx2) ;;
+1/avx512) ob_env=(OPENBLAS_CORETYPE=SkylakeX) blis_env=(BLIS_ARCH_TYPE=0) want='SkylakeX|skx' ;;
+1/avx2) ob_env=(OPENBLAS_CORETYPE=Haswell) blis_env=(BLIS_ARCH_TYPE=3) want='Haswell|haswell' ;;
+0/avx2) want='.' ;;
 *) echo "$0: this CPU cannot run snn's $isa kernels" >&2; exit 2 ;;
 esac
 echo "# snn $isa; OpenBLAS ${ob_env[*]:-(its own choice)}; BLIS ${blis_env[*]:-(its own choice)}"
@@ -41,6 +41,18 @@ gcc -O2 "$anchors/gemm.c" -o "$tmp/ob" -I/usr/include/x86_64-linux-gnu/openblas-
 gcc -O2 -DUSE_BLIS "$anchors/gemm.c" -o "$tmp/blis" -I/usr/include/x86_64-linux-gnu/blis-openmp \
 	-L/usr/lib/x86_64-linux-gnu/blis-openmp -lblis -lm -Wl,-rpath,/usr/lib/x86_64-linux-gnu/blis-openmp
 go test -c -o "$tmp/snn.test" .
+
+# The kernel each library picks, from the harness' label column.
+grep -v '^#' "$anchors/shapes.txt" | awk 'NF >= 6' | head -1 >"$tmp/one"
+ob_kernel=$(env "${ob_env[@]}" OPENBLAS_NUM_THREADS=1 "$tmp/ob" "$tmp/one" ob | awk '{print $2}')
+blis_kernel=$(env "${blis_env[@]}" BLIS_NUM_THREADS=1 "$tmp/blis" "$tmp/one" blis | awk '{print $2}')
+echo "# runs: $ob_kernel, $blis_kernel"
+for kernel in "$ob_kernel" "$blis_kernel"; do
+	if ! [[ $kernel =~ $want ]]; then
+		echo "$0: $kernel is not the code path asked for ($want)" >&2
+		exit 2
+	fi
+done
 
 grep -v '^#' "$anchors/shapes.txt" | awk 'NF >= 6' | grep -E "^($filter)[[:space:]]" >"$tmp/shapes"
 for r in $(seq "$rounds"); do
