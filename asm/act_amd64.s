@@ -929,12 +929,11 @@ done:
 	RET
 
 // func MomentsAVX512(x []float32, shift float32) (s1 float64, s2 float64)
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, CMOV, SSE, SSE2
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, CMOV, SSE2
 TEXT ·MomentsAVX512(SB), NOSPLIT, $0-48
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
-	MOVSS        shift+24(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS shift+24(FP), Z0
 	VXORPD       Z1, Z1, Z1
 	VXORPD       Z2, Z2, Z2
 	VXORPD       Z3, Z3, Z3
@@ -1063,14 +1062,12 @@ done:
 	RET
 
 // func AffineAVX512(x []float32, a float32, b float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·AffineAVX512(SB), NOSPLIT, $0-32
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
-	MOVSS        a+24(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        b+28(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS a+24(FP), Z0
+	VBROADCASTSS b+28(FP), Z1
 	XORQ         DX, DX
 
 group:
@@ -2061,12 +2058,11 @@ done:
 	RET
 
 // func MomentsAVX2(x []float32, shift float32) (s1 float64, s2 float64)
-// Requires: AVX, AVX2, CMOV, FMA3, SSE, SSE2
+// Requires: AVX, CMOV, FMA3, SSE2
 TEXT ·MomentsAVX2(SB), NOSPLIT, $0-48
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
-	MOVSS        shift+24(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS shift+24(FP), Y0
 	VXORPD       Y1, Y1, Y1
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y3, Y3, Y3
@@ -2192,14 +2188,12 @@ done:
 	RET
 
 // func AffineAVX2(x []float32, a float32, b float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·AffineAVX2(SB), NOSPLIT, $0-32
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
-	MOVSS        a+24(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        b+28(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS b+28(FP), Y1
 	XORQ         DX, DX
 
 group:

@@ -431,7 +431,7 @@ done:
 	RET
 
 // func ShiftAVX2(dst []float32, src []float32, rows int, w int, stride int, shift int, lo int, hi int)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX, AVX2
 TEXT ·ShiftAVX2(SB), NOSPLIT, $0-96
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         src_base+24(FP), CX
@@ -449,13 +449,13 @@ TEXT ·ShiftAVX2(SB), NOSPLIT, $0-96
 	LEAQ         (CX)(DI*4), CX
 	MOVQ         BX, DI
 	SHLQ         $0x02, DI
-	MOVQ         BX, X0
+	VMOVQ        BX, X0
 	VPBROADCASTD X0, Y0
-	MOVQ         R9, X1
+	VMOVQ        R9, X1
 	VPBROADCASTD X1, Y1
 	VMOVDQU      convIota<>+0(SB), Y2
 	LEAQ         -1(R8), R10
-	MOVQ         R10, X3
+	VMOVQ        R10, X3
 	VPBROADCASTD X3, Y3
 	CMPQ         BX, $0x00000008
 	JB           columns
@@ -463,9 +463,9 @@ TEXT ·ShiftAVX2(SB), NOSPLIT, $0-96
 	SUBQ         $0x00000008, R10
 	MOVQ         AX, AX
 	MOVQ         $0x00000008, R11
-	MOVQ         R11, X0
+	VMOVQ        R11, X0
 	VPBROADCASTD X0, Y0
-	MOVQ         R10, X4
+	VMOVQ        R10, X4
 	VPBROADCASTD X4, Y5
 	VPADDD       Y2, Y5, Y5
 	CMPQ         BX, $0x00000010
@@ -564,7 +564,7 @@ columns:
 column:
 	CMPQ         R10, BX
 	JGE          done
-	MOVQ         R10, X4
+	VMOVQ        R10, X4
 	VPBROADCASTD X4, Y4
 	VPADDD       Y2, Y4, Y4
 	LEAQ         (CX)(R10*4), R11
@@ -620,7 +620,7 @@ done:
 	RET
 
 // func GatherAVX2(dst []float32, ld int, src []float32, plane int, planes int, idx []int32, rows int, w int)
-// Requires: AVX, AVX2, CMOV, SSE2
+// Requires: AVX, AVX2, CMOV
 TEXT ·GatherAVX2(SB), NOSPLIT, $0-112
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         ld+24(FP), CX
@@ -641,7 +641,7 @@ TEXT ·GatherAVX2(SB), NOSPLIT, $0-112
 	MOVQ         $0x7fffffff, R11
 	CMPQ         BX, R11
 	CMOVQGT      R11, BX
-	MOVQ         BX, X0
+	VMOVQ        BX, X0
 	VPBROADCASTD X0, Y0
 	VPCMPEQD     Y1, Y1, Y1
 	SHLQ         $0x02, CX
@@ -699,7 +699,7 @@ done:
 	RET
 
 // func Pool2AVX2(y []float32, am []int32, x []float32, planes int, h int, w int)
-// Requires: AVX, AVX2, CMOV, SSE2
+// Requires: AVX, AVX2, CMOV
 TEXT ·Pool2AVX2(SB), NOSPLIT, $32-96
 	MOVQ         y_base+0(FP), AX
 	MOVQ         am_base+24(FP), CX
@@ -726,18 +726,18 @@ TEXT ·Pool2AVX2(SB), NOSPLIT, $32-96
 	IMULQ        R8, SI
 	MOVQ         SI, 24(SP)
 	MOVQ         $0x0000000000000001, BX
-	MOVQ         BX, X0
+	VMOVQ        BX, X0
 	VPBROADCASTD X0, Y0
-	MOVQ         DI, X1
+	VMOVQ        DI, X1
 	VPBROADCASTD X1, Y1
 	LEAQ         1(DI), BX
-	MOVQ         BX, X2
+	VMOVQ        BX, X2
 	VPBROADCASTD X2, Y2
 	LEAQ         (DI)(DI*1), BX
-	MOVQ         BX, X3
+	VMOVQ        BX, X3
 	VPBROADCASTD X3, Y3
 	MOVQ         $0x0000000000000010, BX
-	MOVQ         BX, X4
+	VMOVQ        BX, X4
 	VPBROADCASTD X4, Y4
 	VMOVDQU      convEvens<>+0(SB), Y5
 

@@ -39,27 +39,20 @@ DATA tailmask<>+124(SB)/4, $0x00000000
 GLOBL tailmask<>(SB), RODATA|NOPTR, $128
 
 // func AdamAVX512(w []float32, g []float32, m []float32, v []float32, lrT float32, b1 float32, c1 float32, b2 float32, c2 float32, eps float32, wd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·AdamAVX512(SB), NOSPLIT, $0-124
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         m_base+48(FP), DX
 	MOVQ         v_base+72(FP), BX
 	MOVQ         w_len+8(FP), SI
-	MOVSS        lrT+96(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        b1+100(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        c1+104(FP), X2
-	VBROADCASTSS X2, Z2
-	MOVSS        b2+108(FP), X3
-	VBROADCASTSS X3, Z3
-	MOVSS        c2+112(FP), X4
-	VBROADCASTSS X4, Z4
-	MOVSS        eps+116(FP), X5
-	VBROADCASTSS X5, Z5
-	MOVSS        wd+120(FP), X6
-	VBROADCASTSS X6, Z6
+	VBROADCASTSS lrT+96(FP), Z0
+	VBROADCASTSS b1+100(FP), Z1
+	VBROADCASTSS c1+104(FP), Z2
+	VBROADCASTSS b2+108(FP), Z3
+	VBROADCASTSS c2+112(FP), Z4
+	VBROADCASTSS eps+116(FP), Z5
+	VBROADCASTSS wd+120(FP), Z6
 	XORQ         DI, DI
 
 group:
@@ -150,23 +143,18 @@ done:
 	RET
 
 // func AdadeltaAVX512(w []float32, g []float32, acc []float32, dacc []float32, lr float32, rho float32, c float32, eps float32, wd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·AdadeltaAVX512(SB), NOSPLIT, $0-116
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         acc_base+48(FP), DX
 	MOVQ         dacc_base+72(FP), BX
 	MOVQ         w_len+8(FP), SI
-	MOVSS        lr+96(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rho+100(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        c+104(FP), X2
-	VBROADCASTSS X2, Z2
-	MOVSS        eps+108(FP), X3
-	VBROADCASTSS X3, Z3
-	MOVSS        wd+112(FP), X4
-	VBROADCASTSS X4, Z4
+	VBROADCASTSS lr+96(FP), Z0
+	VBROADCASTSS rho+100(FP), Z1
+	VBROADCASTSS c+104(FP), Z2
+	VBROADCASTSS eps+108(FP), Z3
+	VBROADCASTSS wd+112(FP), Z4
 	XORQ         DI, DI
 
 group:
@@ -276,18 +264,15 @@ done:
 	RET
 
 // func SGDAVX512(w []float32, g []float32, vel []float32, lr float32, momentum float32, wd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·SGDAVX512(SB), NOSPLIT, $0-84
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         vel_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        momentum+76(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        wd+80(FP), X2
-	VBROADCASTSS X2, Z2
+	VBROADCASTSS lr+72(FP), Z0
+	VBROADCASTSS momentum+76(FP), Z1
+	VBROADCASTSS wd+80(FP), Z2
 	XORQ         SI, SI
 
 group:
@@ -365,18 +350,15 @@ done:
 	RET
 
 // func SGDNesterovAVX512(w []float32, g []float32, vel []float32, lr float32, momentum float32, wd float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512F, BMI2
 TEXT ·SGDNesterovAVX512(SB), NOSPLIT, $0-84
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         vel_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        momentum+76(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        wd+80(FP), X2
-	VBROADCASTSS X2, Z2
+	VBROADCASTSS lr+72(FP), Z0
+	VBROADCASTSS momentum+76(FP), Z1
+	VBROADCASTSS wd+80(FP), Z2
 	XORQ         SI, SI
 
 group:
@@ -460,27 +442,20 @@ done:
 	RET
 
 // func AdamAVX2(w []float32, g []float32, m []float32, v []float32, lrT float32, b1 float32, c1 float32, b2 float32, c2 float32, eps float32, wd float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·AdamAVX2(SB), NOSPLIT, $0-124
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         m_base+48(FP), DX
 	MOVQ         v_base+72(FP), BX
 	MOVQ         w_len+8(FP), SI
-	MOVSS        lrT+96(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        b1+100(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        c1+104(FP), X2
-	VBROADCASTSS X2, Y2
-	MOVSS        b2+108(FP), X3
-	VBROADCASTSS X3, Y3
-	MOVSS        c2+112(FP), X4
-	VBROADCASTSS X4, Y4
-	MOVSS        eps+116(FP), X5
-	VBROADCASTSS X5, Y5
-	MOVSS        wd+120(FP), X6
-	VBROADCASTSS X6, Y6
+	VBROADCASTSS lrT+96(FP), Y0
+	VBROADCASTSS b1+100(FP), Y1
+	VBROADCASTSS c1+104(FP), Y2
+	VBROADCASTSS b2+108(FP), Y3
+	VBROADCASTSS c2+112(FP), Y4
+	VBROADCASTSS eps+116(FP), Y5
+	VBROADCASTSS wd+120(FP), Y6
 	XORQ         DI, DI
 
 group:
@@ -572,23 +547,18 @@ done:
 	RET
 
 // func AdadeltaAVX2(w []float32, g []float32, acc []float32, dacc []float32, lr float32, rho float32, c float32, eps float32, wd float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·AdadeltaAVX2(SB), NOSPLIT, $0-116
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         acc_base+48(FP), DX
 	MOVQ         dacc_base+72(FP), BX
 	MOVQ         w_len+8(FP), SI
-	MOVSS        lr+96(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        rho+100(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        c+104(FP), X2
-	VBROADCASTSS X2, Y2
-	MOVSS        eps+108(FP), X3
-	VBROADCASTSS X3, Y3
-	MOVSS        wd+112(FP), X4
-	VBROADCASTSS X4, Y4
+	VBROADCASTSS lr+96(FP), Y0
+	VBROADCASTSS rho+100(FP), Y1
+	VBROADCASTSS c+104(FP), Y2
+	VBROADCASTSS eps+108(FP), Y3
+	VBROADCASTSS wd+112(FP), Y4
 	XORQ         DI, DI
 
 group:
@@ -699,18 +669,15 @@ done:
 	RET
 
 // func SGDAVX2(w []float32, g []float32, vel []float32, lr float32, momentum float32, wd float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·SGDAVX2(SB), NOSPLIT, $0-84
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         vel_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        momentum+76(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        wd+80(FP), X2
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS lr+72(FP), Y0
+	VBROADCASTSS momentum+76(FP), Y1
+	VBROADCASTSS wd+80(FP), Y2
 	XORQ         SI, SI
 
 group:
@@ -789,18 +756,15 @@ done:
 	RET
 
 // func SGDNesterovAVX2(w []float32, g []float32, vel []float32, lr float32, momentum float32, wd float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·SGDNesterovAVX2(SB), NOSPLIT, $0-84
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
 	MOVQ         vel_base+48(FP), DX
 	MOVQ         w_len+8(FP), BX
-	MOVSS        lr+72(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        momentum+76(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        wd+80(FP), X2
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS lr+72(FP), Y0
+	VBROADCASTSS momentum+76(FP), Y1
+	VBROADCASTSS wd+80(FP), Y2
 	XORQ         SI, SI
 
 group:

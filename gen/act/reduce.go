@@ -4,6 +4,8 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/snnkit/snn/gen/internal/x86"
 )
 
 // The reductions sum float32 data at full vector speed without float32
@@ -175,7 +177,7 @@ func genMoments(v isa) {
 	p := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
 	sh := v.Vec()
-	VBROADCASTSS(Load(Param("shift"), XMM()), sh)
+	VBROADCASTSS(x86.ParamMem("shift"), sh)
 	lo1, hi1, lo2, hi2 := v.Vec(), v.Vec(), v.Vec(), v.Vec()
 	for _, a := range []reg.VecVirtual{lo1, hi1, lo2, hi2} {
 		VXORPD(a, a, a)
@@ -220,8 +222,8 @@ func genAffine(v isa) {
 	p := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
 	va, vb := v.Vec(), v.Vec()
-	VBROADCASTSS(Load(Param("a"), XMM()), va)
-	VBROADCASTSS(Load(Param("b"), XMM()), vb)
+	VBROADCASTSS(x86.ParamMem("a"), va)
+	VBROADCASTSS(x86.ParamMem("b"), vb)
 	v.stream([]reg.Register{p}, p, n, 4, func(src []Op, dst reg.VecVirtual) {
 		VMOVUPS(src[0], dst)
 		VFMADD213PS(vb, va, dst)

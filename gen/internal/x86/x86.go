@@ -130,9 +130,23 @@ func (v ISA) StoreTail(t Tail, src reg.VecVirtual, dst Mem) {
 }
 
 // BroadcastParam loads the float32 parameter name into every lane of a
-// new register.
+// new register, straight from its stack slot.
 func (v ISA) BroadcastParam(name string) reg.VecVirtual {
 	r := v.Vec()
-	VBROADCASTSS(Load(Param(name), XMM()), r)
+	VBROADCASTSS(ParamMem(name), r)
 	return r
+}
+
+// ParamMem returns the stack slot of argument name, for instructions that
+// read it from memory. Loading a float32 argument with Avo's Load emits
+// a legacy-SSE MOVSS, and a legacy-SSE instruction run while the upper
+// halves of the ymm/zmm registers are in use costs Intel cores an
+// AVX-SSE transition (kernels' TestNoLegacySSEInWideCode checks the
+// generated files for them).
+func ParamMem(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }
