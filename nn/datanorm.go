@@ -51,17 +51,18 @@ type BatchConstraint interface {
 // would scale, would not change that: Adam's step m/sqrt(v) is the same.
 // What sets a rescaled unit's relative step is its learning rate.
 //
-// ScaleLR sets it: each rescale by a = 1/sigma_z also multiplies the
-// unit's factor c_u (the kernel's Param.LRScale, 1 at first) by a, so
-// that c_u is the product of every rescale the unit has had. In a network
-// without DataNorm the weights grow during training and Adam's steps of
-// about the learning rate become relatively smaller, a decay that the
-// rescale removes; Adam on the unrescaled weights v, with the network
-// using w = c_u*v, moves w by c_u times the learning rate, since its step
-// does not depend on the gradient's scale. The factor is exact for such
-// scale-invariant steps (Adam, Adadelta); plain SGD's step scales with
-// the gradient, and its equivalent would be c_u^2, which ScaleLR does not
-// set. The biases keep their learning rate.
+// ScaleLR sets it. In a network without DataNorm the weights grow during
+// training, so that Adam's steps of about the learning rate become
+// relatively smaller: an implicit decay of the learning rate, which the
+// rescale removes. With ScaleLR each rescale by a = 1/sigma_z also
+// multiplies the unit's factor c_u (its kernel's Param.LRScale, 1 at
+// first) by a, so that c_u is the product of the unit's rescales, and the
+// optimizer's step on the unit's weights is c_u times the learning rate:
+// the step Adam would make on the unrescaled weights v of w = c_u*v, as
+// its step does not depend on the gradient's scale. That holds for such
+// scale-invariant steps (Adam, Adadelta); SGD's step scales with the
+// gradient, and its equivalent factor, c_u^2, is not what ScaleLR sets.
+// The biases keep their learning rate.
 //
 // With VarianceOnly the bias is left to the optimizer: w <- w/sigma_z
 // alone, which makes the variance 1 and leaves the mean where the bias
