@@ -31,6 +31,8 @@ import (
 //	        the optimizer's name and hyper-parameters
 //	"PARM"  the parameters, then the layers' state (Model.State), as tensors
 //	"OPTS"  the optimizer's state, as tensors
+//	"LRSC"  the per-unit learning-rate factors (LRScales), as tensors;
+//	        absent when no parameter has any
 //	"XTRA"  the caller's tensors (Extra)
 //	"USER"  one caller section: a name and bytes (one per entry)
 //
@@ -48,6 +50,10 @@ type Checkpoint struct {
 	Optimizer string
 	Hyper     []Hyper
 	Slots     []Tensor
+	// LRScales holds the Param.LRScale of every parameter that has one,
+	// named as the parameter, shape [units]. They are training state:
+	// DataNorm.ScaleLR builds them up step after step.
+	LRScales []Tensor
 
 	// Extra holds named float32 tensors of the caller's (the input
 	// standardization statistics of snn train, for one).
@@ -91,11 +97,18 @@ func (t *Trainer) Checkpoint() *Checkpoint {
 	for _, s := range t.Optimizer.Slots() {
 		c.Slots = append(c.Slots, Tensor{Name: s.Name, Shape: s.Shape, Data: append([]float32(nil), s.Data...)})
 	}
+	for _, p := range t.Model.params {
+		if len(p.LRScale) != 0 {
+			c.LRScales = append(c.LRScales, Tensor{Name: p.Name, Shape: []int{len(p.LRScale)}, Data: append([]float32(nil), p.LRScale...)})
+		}
+	}
 	return c
 }
 
-// Restore sets the trainer's parameters, optimizer state, learning rate
-// and position from c. The model and optimizer must be those c was taken
+// Restore sets the trainer's parameters, optimizer state, learning rate,
+// per-unit learning-rate factors and position from c; a parameter c has
+// no factors for gets factors 1 (an LRScale it has is filled with ones).
+// The model and optimizer must be those c was taken
 // from (same parameter names and shapes, same optimizer kind); otherwise
 // Restore reports the first difference and changes nothing.
 func (t *Trainer) Restore(c *Checkpoint) error {
@@ -116,6 +129,22 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 	if c.Step < 0 || c.Epoch < 0 || c.Batch < 0 {
 		return fmt.Errorf("nn: checkpoint position step %d, epoch %d, batch %d is negative", c.Step, c.Epoch, c.Batch)
 	}
+	scales, err := t.matchScales(c.LRScales)
+	if err != nil {
+		return err
+	}
+	for i, p := range t.Model.params {
+		switch s := scales[i]; {
+		case s != nil && len(p.LRScale) == len(s.Data):
+			copy(p.LRScale, s.Data)
+		case s != nil:
+			p.LRScale = append([]float32(nil), s.Data...)
+		default:
+			for u := range p.LRScale {
+				p.LRScale[u] = 1
+			}
+		}
+	}
 	for i := range params {
 		copy(params[i].Data, c.Params[i].Data)
 	}
@@ -129,6 +158,31 @@ func (t *Trainer) Restore(c *Checkpoint) error {
 	}
 	t.step, t.epoch, t.batch, t.seed = c.Step, c.Epoch, c.Batch, c.Seed
 	return nil
+}
+
+// matchScales returns, per parameter of the model, its tensor in ts (nil
+// if none), or an error if a tensor names no parameter, twice the same
+// one, or has not one value per unit.
+func (t *Trainer) matchScales(ts []Tensor) ([]*Tensor, error) {
+	byName := make(map[string]int, len(t.Model.params))
+	for i, p := range t.Model.params {
+		byName[p.Name] = i
+	}
+	out := make([]*Tensor, len(t.Model.params))
+	for j := range ts {
+		s := &ts[j]
+		i, ok := byName[s.Name]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("nn: checkpoint has learning-rate factors of %s, which the trainer does not have", s.Name)
+		case out[i] != nil:
+			return nil, fmt.Errorf("nn: checkpoint has learning-rate factors of %s twice", s.Name)
+		case len(s.Shape) != 1 || s.Shape[0] != t.Model.params[i].Units() || len(s.Data) != s.Shape[0]:
+			return nil, fmt.Errorf("nn: checkpoint learning-rate factors of %s have shape %v, the parameter %d units", s.Name, s.Shape, t.Model.params[i].Units())
+		}
+		out[i] = s
+	}
+	return out, nil
 }
 
 // LoadParams sets the model's parameters and state (Model.State) from
@@ -308,8 +362,8 @@ func encode(w *bufio.Writer, c *Checkpoint) error {
 	for _, s := range []struct {
 		tag string
 		t   []Tensor
-	}{{"PARM", c.Params}, {"OPTS", c.Slots}, {"XTRA", c.Extra}} {
-		if s.tag == "XTRA" && len(s.t) == 0 {
+	}{{"PARM", c.Params}, {"OPTS", c.Slots}, {"LRSC", c.LRScales}, {"XTRA", c.Extra}} {
+		if (s.tag == "XTRA" || s.tag == "LRSC") && len(s.t) == 0 {
 			continue
 		}
 		if err := tensorSection(w, s.tag, s.t); err != nil {
@@ -455,6 +509,8 @@ func decode(b []byte) (*Checkpoint, error) {
 			haveParams = true
 		case "OPTS":
 			c.Slots, err = decodeTensors(p)
+		case "LRSC":
+			c.LRScales, err = decodeTensors(p)
 		case "XTRA":
 			c.Extra, err = decodeTensors(p)
 		case "USER":

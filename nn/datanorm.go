@@ -51,6 +51,19 @@ type BatchConstraint interface {
 // would scale, would not change that: Adam's step m/sqrt(v) is the same.
 // What sets a rescaled unit's relative step is its learning rate.
 //
+// ScaleLR sets it. In a network without DataNorm the weights grow during
+// training, so that Adam's steps of about the learning rate become
+// relatively smaller: an implicit decay of the learning rate, which the
+// rescale removes. With ScaleLR each rescale by a = 1/sigma_z also
+// multiplies the unit's factor c_u (its kernel's Param.LRScale, 1 at
+// first) by a, so that c_u is the product of the unit's rescales, and the
+// optimizer's step on the unit's weights is c_u times the learning rate:
+// the step Adam would make on the unrescaled weights v of w = c_u*v, as
+// its step does not depend on the gradient's scale. That holds for such
+// scale-invariant steps (Adam, Adadelta); SGD's step scales with the
+// gradient, and its equivalent factor, c_u^2, is not what ScaleLR sets.
+// The biases keep their learning rate.
+//
 // With VarianceOnly the bias is left to the optimizer: w <- w/sigma_z
 // alone, which makes the variance 1 and leaves the mean where the bias
 // puts it. A unit without a bias is always rescaled that way. A unit whose
@@ -66,6 +79,9 @@ type DataNorm struct {
 	Every        int64
 	VarianceOnly bool
 	Logits       bool
+	// ScaleLR multiplies each rescaled unit's learning-rate factor
+	// (Param.LRScale of its kernel) by the rescale factor.
+	ScaleLR bool
 
 	ctx Context
 }
@@ -77,6 +93,9 @@ func (d *DataNorm) String() string {
 	}
 	if d.Logits {
 		s += "-logits"
+	}
+	if d.ScaleLR {
+		s += "-lr"
 	}
 	return fmt.Sprintf("%s(%d)", s, max(d.Every, 1))
 }
@@ -115,6 +134,13 @@ func (d *DataNorm) Normalize(m *Model, n int, x []float32) {
 		}
 	}
 	m.reserve("DataNorm", n)
+	if d.ScaleLR {
+		for _, l := range m.layers[:stop+1] {
+			if w := kernelOf(l); w != nil {
+				lrScale(w)
+			}
+		}
+	}
 	d.ctx = Context{}
 	in := x
 	for i := 0; i <= stop; i++ {
@@ -150,6 +176,20 @@ func biasOf(l Layer) *Param {
 	return nil
 }
 
+// lrScale gives w an LRScale of ones if it has none.
+func lrScale(w *Param) {
+	switch len(w.LRScale) {
+	case w.Units():
+	case 0:
+		w.LRScale = make([]float32, w.Units())
+		for u := range w.LRScale {
+			w.LRScale[u] = 1
+		}
+	default:
+		panic(fmt.Sprintf("nn: DataNorm: parameter %s: LRScale has %d values for %d units", w.Name, len(w.LRScale), w.Units()))
+	}
+}
+
 // unitNorm rescales the units of l (a Conv2D or Dense) from its output y
 // on n samples, and transforms y as the rescale does.
 func (d *DataNorm) unitNorm(l Layer, n int, y []float32) {
@@ -178,6 +218,9 @@ func (d *DataNorm) unitNorm(l Layer, n int, y []float32) {
 		mean := float64(shift) + mm
 		a := 1 / math.Sqrt(v)
 		k.Act.Affine(w.Unit(u), float32(a), 0)
+		if d.ScaleLR {
+			w.LRScale[u] = float32(float64(w.LRScale[u]) * a)
+		}
 		var off float64 // z <- a*z + off
 		switch {
 		case b == nil:

@@ -27,6 +27,38 @@ func ExampleDataNorm() {
 	// Output: datanorm(2) after 4 steps
 }
 
+// With ScaleLR, DataNorm also keeps each rescaled unit's learning-rate
+// factor (Param.LRScale): the product of the unit's rescales, which the
+// optimizer multiplies the unit's learning rate by. The logits are not
+// rescaled, and keep their learning rate.
+func ExampleDataNorm_scaleLR() {
+	m, err := nn.NewSeedNet(nn.SeedNetConfig{Height: 16, Classes: 3, Filters: []int{4, 4, 8, 8}, Hidden: []int{16}, Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	t := nn.NewTrainer(m, nn.NewAdam(), 1)
+	t.BatchConstraint = &nn.DataNorm{ScaleLR: true}
+	d := stripes(24)
+	for range 4 {
+		if _, err := t.TrainBatch(d.X, d.Y); err != nil {
+			panic(err)
+		}
+	}
+	for _, name := range []string{"conv1_1.kernel", "output.kernel"} {
+		p := m.Param(name)
+		moved := 0
+		for _, f := range p.LRScale {
+			if f != 1 {
+				moved++
+			}
+		}
+		fmt.Printf("%s: %d factors for %d units, %d of them not 1\n", p.Name, len(p.LRScale), p.Units(), moved)
+	}
+	// Output:
+	// conv1_1.kernel: 4 factors for 4 units, 4 of them not 1
+	// output.kernel: 0 factors for 3 units, 0 of them not 1
+}
+
 // Train a SeedNet with BatchNorm, then fold the normalization into the
 // convolutions and dense layers for inference: the folded model has no
 // BatchNorm left and computes the same logits to within rounding.

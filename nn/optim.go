@@ -12,7 +12,8 @@ import (
 //
 // A Trainer calls Bind once with the model's parameters, then Update after
 // every backward pass with t, the 1-based count of updates. L2 weight decay
-// applies to kernels only.
+// applies to kernels only. A parameter's LRScale multiplies the learning
+// rate unit by unit (for Adam, the bias-corrected one).
 type Optimizer interface {
 	String() string
 	// Bind allocates the state for params (zero).
@@ -59,8 +60,36 @@ func (s *slots) SetThreads(n int) { s.threads = max(n, 0) }
 // each runs r over every parameter in turn, s.cur naming it.
 func (s *slots) each(r ranger) {
 	for i, p := range s.params {
+		if n := len(p.LRScale); n != 0 && n != p.Units() {
+			panic(fmt.Sprintf("nn: parameter %s: LRScale has %d values for %d units", p.Name, n, p.Units()))
+		}
 		s.cur = i
 		s.g.parallel(s.threads, len(p.Value), r)
+	}
+}
+
+// spanner runs an optimizer's kernel over [lo, hi) of the current
+// parameter with its learning rate multiplied by scale.
+type spanner interface {
+	span(lo, hi int, scale float32)
+}
+
+// split runs r over [lo, hi) of the current parameter: in one piece with
+// scale 1 if it has no LRScale, else piece by piece at unit boundaries,
+// each with its unit's factor. Where [lo, hi) starts and ends depends on
+// the thread count; the factor each value gets does not.
+func (s *slots) split(lo, hi int, r spanner) {
+	p := s.params[s.cur]
+	if len(p.LRScale) == 0 {
+		r.span(lo, hi, 1)
+		return
+	}
+	f := p.FanIn()
+	for lo < hi {
+		u := lo / f
+		end := min(hi, (u+1)*f)
+		r.span(lo, end, p.LRScale[u])
+		lo = end
 	}
 }
 
@@ -144,10 +173,12 @@ func (o *Adam) Update(t int64) {
 // SetThreads sets the goroutines one update may use (0: par.Threads()).
 func (o *Adam) SetThreads(n int) { o.s.SetThreads(n) }
 
-func (o *Adam) run(lo, hi int) {
+func (o *Adam) run(lo, hi int) { o.s.split(lo, hi, o) }
+
+func (o *Adam) span(lo, hi int, scale float32) {
 	p, st := o.s.params[o.s.cur], o.s.state[o.s.cur]
 	kernels.Active().Optim.Adam(p.Value[lo:hi], p.Grad[lo:hi], st[0][lo:hi], st[1][lo:hi],
-		o.lrT, o.b1, o.c1, o.b2, o.c2, o.e, decay(p, o.wd))
+		o.lrT*scale, o.b1, o.c1, o.b2, o.c2, o.e, decay(p, o.wd))
 }
 
 // Adadelta is Keras' Adadelta:
@@ -190,10 +221,12 @@ func (o *Adadelta) Update(int64) {
 // SetThreads sets the goroutines one update may use (0: par.Threads()).
 func (o *Adadelta) SetThreads(n int) { o.s.SetThreads(n) }
 
-func (o *Adadelta) run(lo, hi int) {
+func (o *Adadelta) run(lo, hi int) { o.s.split(lo, hi, o) }
+
+func (o *Adadelta) span(lo, hi int, scale float32) {
 	p, st := o.s.params[o.s.cur], o.s.state[o.s.cur]
 	kernels.Active().Optim.Adadelta(p.Value[lo:hi], p.Grad[lo:hi], st[0][lo:hi], st[1][lo:hi],
-		o.lr, o.rho, o.c, o.e, decay(p, o.wd))
+		o.lr*scale, o.rho, o.c, o.e, decay(p, o.wd))
 }
 
 // SGD is Keras' SGD with momentum and optional Nesterov momentum:
@@ -235,9 +268,11 @@ func (o *SGD) Update(int64) {
 // SetThreads sets the goroutines one update may use (0: par.Threads()).
 func (o *SGD) SetThreads(n int) { o.s.SetThreads(n) }
 
-func (o *SGD) run(lo, hi int) {
+func (o *SGD) run(lo, hi int) { o.s.split(lo, hi, o) }
+
+func (o *SGD) span(lo, hi int, scale float32) {
 	p, st := o.s.params[o.s.cur], o.s.state[o.s.cur]
-	kernels.Active().Optim.SGD(p.Value[lo:hi], p.Grad[lo:hi], st[0][lo:hi], o.lr, o.mom, decay(p, o.wd), o.Nesterov)
+	kernels.Active().Optim.SGD(p.Value[lo:hi], p.Grad[lo:hi], st[0][lo:hi], o.lr*scale, o.mom, decay(p, o.wd), o.Nesterov)
 }
 
 // NewOptimizer returns the optimizer of the given name ("adam",

@@ -26,6 +26,11 @@ type Param struct {
 	Kernel bool
 	// Constraint, if not nil, is applied after every optimizer step.
 	Constraint Constraint
+	// LRScale, if not empty, holds one factor per unit (Units() values):
+	// the optimizers multiply the learning rate of the values of Unit(u)
+	// by LRScale[u]. Empty means 1 for every unit. DataNorm.ScaleLR keeps
+	// it for kernels, and checkpoints save and restore it.
+	LRScale []float32
 
 	fanIn, fanOut int
 	init          Initializer

@@ -46,17 +46,19 @@ var variants = []variant{
 var extraVariants = []variant{
 	{"selu-centralize-standardized", setVariant("selu", "centralize", false, true)},
 	{"selu-standardized", setVariant("selu", "none", false, true)},
-	{"selu-datanorm", withNorm(setVariant("selu", "none", false, false), false, datanormEvery, false)},
-	{"selu-datanorm-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, false)},
-	{"selu-datanorm-variance-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, true)},
-	{"relu-batchnorm", withNorm(setVariant("relu", "none", false, false), true, 0, false)},
-	{"selu-batchnorm", withNorm(setVariant("selu", "none", false, false), true, 0, false)},
+	{"selu-datanorm", withNorm(setVariant("selu", "none", false, false), false, datanormEvery, false, false)},
+	{"selu-datanorm-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, false, false)},
+	{"selu-datanorm-variance-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, true, false)},
+	{"selu-datanorm-lr", withNorm(setVariant("selu", "none", false, false), false, datanormEvery, false, true)},
+	{"selu-datanorm-lr-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, false, true)},
+	{"relu-batchnorm", withNorm(setVariant("relu", "none", false, false), true, 0, false, false)},
+	{"selu-batchnorm", withNorm(setVariant("selu", "none", false, false), true, 0, false, false)},
 }
 
 func setVariant(act, constraint string, dropout, standardize bool) func(*Config) {
 	return func(c *Config) {
 		c.Act, c.Constraint = act, constraint
-		c.BatchNorm, c.DataNorm, c.DataNormVariance, c.DataNormLogits = false, 0, false, false
+		c.BatchNorm, c.DataNorm, c.DataNormVariance, c.DataNormLogits, c.DataNormLR = false, 0, false, false, false
 		if !dropout {
 			c.AlphaDropout = 0
 		}

@@ -47,6 +47,7 @@ type Config struct {
 	DataNorm         int64   `json:"datanorm,omitempty"`
 	DataNormVariance bool    `json:"datanorm_variance,omitempty"`
 	DataNormLogits   bool    `json:"datanorm_logits,omitempty"`
+	DataNormLR       bool    `json:"datanorm_lr,omitempty"`
 	WeightDecay      float64 `json:"weight_decay"`
 	Opt              string  `json:"opt"`
 	LR               float64 `json:"lr"`
@@ -111,6 +112,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.DataNorm, "datanorm", c.DataNorm, "every N steps, rescale every unit so that its pre-activation on the step's batch has mean 0 and variance 1 (0: off)")
 	fs.BoolVar(&c.DataNormVariance, "datanorm-variance", c.DataNormVariance, "-datanorm fixes the variance only and leaves the biases to the optimizer")
 	fs.BoolVar(&c.DataNormLogits, "datanorm-logits", c.DataNormLogits, "-datanorm rescales the output layer (the logits) too")
+	fs.BoolVar(&c.DataNormLR, "datanorm-lr", c.DataNormLR, "-datanorm also scales each rescaled unit's learning rate by its cumulative rescale factor")
 	fs.Float64Var(&c.AlphaDropout, "alpha-dropout", c.AlphaDropout, "dropout rate after each hidden dense layer (alpha dropout for selu, plain dropout for relu)")
 	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "L2 weight decay on kernels (added to the gradient as wd*w)")
 	fs.StringVar(&c.Opt, "opt", c.Opt, "optimizer: adam, adadelta or sgd (Keras defaults)")
@@ -228,6 +230,9 @@ func (c *Config) finish() error {
 	}
 	if c.DataNorm == 0 && (c.DataNormVariance || c.DataNormLogits) {
 		return errors.New("-datanorm-variance and -datanorm-logits need -datanorm N")
+	}
+	if c.DataNorm == 0 && c.DataNormLR {
+		return errors.New("-datanorm-lr needs -datanorm N")
 	}
 	if c.Epochs == 0 && c.MaxSteps == 0 {
 		return errors.New("-epochs 0 needs -max-steps: nothing would be trained")

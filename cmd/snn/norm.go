@@ -7,11 +7,11 @@ import "fmt"
 const datanormEvery = 4
 
 // withNorm adds BatchNorm or DataNorm (every datanorm steps, variance
-// only or not) to a variant.
-func withNorm(base func(*Config), batchnorm bool, datanorm int64, variance bool) func(*Config) {
+// only or not, scaling the learning rates or not) to a variant.
+func withNorm(base func(*Config), batchnorm bool, datanorm int64, variance, scaleLR bool) func(*Config) {
 	return func(c *Config) {
 		base(c)
-		c.BatchNorm, c.DataNorm, c.DataNormVariance = batchnorm, datanorm, variance
+		c.BatchNorm, c.DataNorm, c.DataNormVariance, c.DataNormLR = batchnorm, datanorm, variance, scaleLR
 	}
 }
 
@@ -28,6 +28,9 @@ func normTitle(cfg Config) string {
 		}
 		if cfg.DataNormLogits {
 			s += " (logits too)"
+		}
+		if cfg.DataNormLR {
+			s += " (learning rates scaled)"
 		}
 	}
 	return s

@@ -20,6 +20,8 @@ func TestNormFlagErrors(t *testing.T) {
 		{[]string{"train", "-datanorm", "-1"}, "-datanorm -1 is out of range"},
 		{[]string{"train", "-datanorm-variance"}, "-datanorm-variance and -datanorm-logits need -datanorm N"},
 		{[]string{"train", "-datanorm-logits"}, "need -datanorm N"},
+		{[]string{"train", "-datanorm-lr"}, "-datanorm-lr needs -datanorm N"},
+		{[]string{"train", "-datanorm", "0", "-datanorm-lr"}, "-datanorm-lr needs -datanorm N"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, stderr := runCLI(t, tc.args...)
@@ -38,7 +40,8 @@ func TestNormVariantsRun(t *testing.T) {
 	skipSlowPaths(t)
 	data := tinyMNIST(t, 32, 16)
 	out := t.TempDir()
-	names := []string{"selu-datanorm", "selu-datanorm-standardized", "selu-datanorm-variance-standardized", "relu-batchnorm", "selu-batchnorm"}
+	names := []string{"selu-datanorm", "selu-datanorm-standardized", "selu-datanorm-variance-standardized",
+		"selu-datanorm-lr", "selu-datanorm-lr-standardized", "relu-batchnorm", "selu-batchnorm"}
 	code, stdout, stderr := runCLI(t, "compare", "-data", data, "-out", out, "-batch", "8", "-max-steps", "4",
 		"-monitor-every", "2", "-val-every", "2", "-val-samples", "16", "-progress", "none",
 		"-variants", "selu,"+strings.Join(names, ","))
@@ -54,6 +57,10 @@ func TestNormVariantsRun(t *testing.T) {
 		if strings.Contains(name, "datanorm") {
 			assert.Equal(t, int64(datanormEvery), cfg.DataNorm, name)
 			assert.Equal(t, strings.Contains(name, "variance"), cfg.DataNormVariance, name)
+			assert.Equal(t, strings.Contains(name, "-lr"), cfg.DataNormLR, name)
+			c, err := nn.ReadCheckpoint(filepath.Join(out, name, checkpointName))
+			require.NoError(t, err)
+			assert.Equal(t, cfg.DataNormLR, len(c.LRScales) > 0, "%s: the checkpoint holds learning-rate factors", name)
 			assert.False(t, cfg.BatchNorm, name)
 			require.Equal(t, len(plain), len(ps), name)
 			if !strings.Contains(name, "standardized") {
@@ -85,4 +92,91 @@ func TestNormTitle(t *testing.T) {
 	c = defaults()
 	c.DataNorm, c.DataNormVariance, c.DataNormLogits = 4, true, true
 	assert.Equal(t, " + datanorm every 4 (variance only) (logits too)", normTitle(c))
+	c = defaults()
+	c.DataNorm, c.DataNormLR = 2, true
+	assert.Equal(t, " + datanorm every 2 (learning rates scaled)", normTitle(c))
+}
+
+// TestNormVariantConfigs: each normalization variant of compare sets the
+// configuration its name says, from any configuration, and runs only when
+// asked for by name.
+func TestNormVariantConfigs(t *testing.T) {
+	type want struct {
+		batchnorm                  bool
+		datanorm                   int64
+		variance, lr, standardized bool
+	}
+	cases := map[string]want{
+		"selu-datanorm":                       {datanorm: datanormEvery},
+		"selu-datanorm-standardized":          {datanorm: datanormEvery, standardized: true},
+		"selu-datanorm-variance-standardized": {datanorm: datanormEvery, variance: true, standardized: true},
+		"selu-datanorm-lr":                    {datanorm: datanormEvery, lr: true},
+		"selu-datanorm-lr-standardized":       {datanorm: datanormEvery, lr: true, standardized: true},
+		"relu-batchnorm":                      {batchnorm: true},
+		"selu-batchnorm":                      {batchnorm: true},
+		"selu":                                {},
+	}
+	all := append(append([]variant(nil), variants...), extraVariants...)
+	found := 0
+	for _, v := range all {
+		w, ok := cases[v.name]
+		if !ok {
+			continue
+		}
+		found++
+		t.Run(v.name, func(t *testing.T) {
+			for _, from := range []Config{defaults(), func() Config {
+				c := defaults()
+				c.BatchNorm, c.DataNorm, c.DataNormVariance, c.DataNormLogits, c.DataNormLR = true, 7, true, true, true
+				return c
+			}()} {
+				v.apply(&from)
+				assert.Equal(t, w.batchnorm, from.BatchNorm)
+				assert.Equal(t, w.datanorm, from.DataNorm)
+				assert.Equal(t, w.variance, from.DataNormVariance)
+				assert.Equal(t, w.lr, from.DataNormLR)
+				assert.False(t, from.DataNormLogits)
+				assert.Equal(t, w.standardized, from.Standardize == "on")
+				require.NoError(t, from.finish(), "the variant's configuration is valid")
+			}
+		})
+	}
+	assert.Equal(t, len(cases), found, "every variant of the table exists")
+	for _, name := range []string{"selu-datanorm-lr", "selu-datanorm-lr-standardized"} {
+		assert.Contains(t, variantNames(extraVariants), name)
+		assert.NotContains(t, variantNames(variants), name, "runs only when asked for")
+	}
+}
+
+// TestDataNormLRResumeIsExact trains 6 steps with -datanorm 1 -datanorm-lr
+// in one go, and 3 + 3 with a resume in between, and requires the same
+// weights and learning-rate factors bit for bit.
+func TestDataNormLRResumeIsExact(t *testing.T) {
+	skipSlowPaths(t)
+	data := tinyMNIST(t, 48, 16)
+	common := []string{"-data", data, "-batch", "8", "-monitor-every", "2", "-val-every", "3", "-val-samples", "8",
+		"-progress", "none", "-schedule", "constant", "-datanorm", "1", "-datanorm-lr"}
+	whole, parts := t.TempDir(), t.TempDir()
+	code, _, stderr := runCLI(t, append([]string{"train", "-out", whole, "-max-steps", "6"}, common...)...)
+	require.Equal(t, 0, code, stderr)
+	code, _, stderr = runCLI(t, append([]string{"train", "-out", parts, "-max-steps", "3"}, common...)...)
+	require.Equal(t, 0, code, stderr)
+	code, _, stderr = runCLI(t, "train", "-resume", parts, "-max-steps", "6", "-progress", "none")
+	require.Equal(t, 0, code, stderr)
+
+	b, err := os.ReadFile(filepath.Join(parts, "config.json"))
+	require.NoError(t, err)
+	var cfg Config
+	require.NoError(t, json.Unmarshal(b, &cfg))
+	assert.True(t, cfg.DataNormLR)
+	a, err := nn.ReadCheckpoint(filepath.Join(whole, checkpointName))
+	require.NoError(t, err)
+	p, err := nn.ReadCheckpoint(filepath.Join(parts, checkpointName))
+	require.NoError(t, err)
+	require.NotEmpty(t, a.LRScales)
+	assert.Equal(t, a.LRScales, p.LRScales, "learning-rate factors")
+	require.Equal(t, len(a.Params), len(p.Params))
+	for i := range a.Params {
+		require.Equal(t, a.Params[i].Data, p.Params[i].Data, "parameter %s", a.Params[i].Name)
+	}
 }
