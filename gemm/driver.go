@@ -247,8 +247,9 @@ func (q *call) prefetch(r region, lo, hi int) {
 
 // inPlaceB reports whether the kernel reads B where it lies instead of a
 // packed copy: only when B is not transposed (its rows are what the kernel
-// loads) and the depth block is so thin that packing would cost about as
-// much as the multiplication, or when the caller asked for it.
+// loads), the depth block is so thin that packing would cost about as
+// much as the multiplication (or its rows close together), and the rows do
+// not all fall into a few L1 sets; or when the caller asked for it.
 func (q *call) inPlaceB(kc int) bool {
 	if r := &q.rows; r.off != nil {
 		// Kernel panels must not straddle runs: runs are whole panels,
@@ -258,14 +259,15 @@ func (q *call) inPlaceB(kc int) bool {
 	if q.transB {
 		return false
 	}
-	if kc <= 16 || q.forceInPlace {
+	if q.forceInPlace {
 		return true
 	}
-	if kc*q.ldb*4 > inPlaceSpan {
+	if kc > 16 && kc*q.ldb*4 > inPlaceSpan {
 		return false
 	}
 	// Rows ldb*4 bytes apart fall into 4096/gcd(ldb*4, 4096) different
-	// L1 sets; too few, and the B rows prefetched ahead evict each other.
+	// L1 sets; too few, and the B rows prefetched ahead evict each other
+	// (and, with C's rows as far apart, the C tile).
 	g := 4096
 	for x := q.ldb * 4 % 4096; x != 0; g, x = x, g%x {
 	}

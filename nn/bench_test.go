@@ -82,3 +82,68 @@ func BenchmarkStepPhases(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNormStep is one SeedNet training step (batch 32, Adam) with
+// each way of keeping the network normalized that snn offers, for the
+// overhead over weight centralization: DataNorm every 4 steps (as
+// `snn compare` runs it) and every step, with and without learning-rate
+// scaling, and BatchNorm before every SELU. DataNorm's extra forward pass
+// runs once in every Every steps, so the reported time is a mean over
+// whole multiples of Every.
+func BenchmarkNormStep(b *testing.B) {
+	variants := []struct {
+		name      string
+		batchNorm bool
+		dn        *DataNorm
+	}{
+		{"centralize", false, nil},
+		{"datanorm4", false, &DataNorm{Every: 4}},
+		{"datanorm4-lr", false, &DataNorm{Every: 4, ScaleLR: true}},
+		{"datanorm1", false, &DataNorm{Every: 1}},
+		{"batchnorm", true, nil},
+	}
+	for _, s := range []struct{ size, classes int }{{28, 10}, {64, 365}} {
+		for _, threads := range []int{1, 2} {
+			for _, v := range variants {
+				b.Run(fmt.Sprintf("%dpx-%dcls/t%d/%s", s.size, s.classes, threads, v.name), func(b *testing.B) {
+					const n = 32
+					cfg := SeedNetConfig{Height: s.size, Classes: s.classes, Seed: 1, BatchNorm: v.batchNorm}
+					if v.dn == nil && !v.batchNorm {
+						cfg.Constraint = WeightCentralization{}
+					}
+					m, err := NewSeedNet(cfg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					tr := NewTrainer(m, NewAdam(), 1)
+					tr.SetThreads(threads)
+					if v.dn != nil {
+						tr.BatchConstraint = v.dn
+					}
+					r := testkit.Rand(1)
+					x := testkit.Uniform(r, n*s.size*s.size, 0, 1)
+					labels := make([]int32, n)
+					for i := range labels {
+						labels[i] = int32(r.IntN(s.classes))
+					}
+					if _, err := tr.TrainBatch(x, labels); err != nil {
+						b.Fatal(err)
+					}
+					steps := 0
+					for b.Loop() {
+						for range 4 {
+							if _, err := tr.TrainBatch(x, labels); err != nil {
+								b.Fatal(err)
+							}
+						}
+						steps += 4
+					}
+					sec := b.Elapsed().Seconds() / float64(steps)
+					b.ReportMetric(sec*1e3, "ms/step")
+					b.ReportMetric(n/sec, "images/s")
+					b.ReportMetric(0, "ns/op")
+				})
+			}
+		}
+	}
+}
