@@ -24,7 +24,10 @@ func TestNormFlagErrors(t *testing.T) {
 		{[]string{"train", "-datanorm", "0", "-datanorm-lr"}, "-datanorm-lr needs -datanorm N"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			code, _, stderr := runCLI(t, tc.args...)
+			// Should the check be lost, the run stays tiny: one step on
+			// a folder that holds no data, in a folder of the test's.
+			args := append(tc.args, "-max-steps", "1", "-data", t.TempDir(), "-out", filepath.Join(t.TempDir(), "run"))
+			code, _, stderr := runCLI(t, args...)
 			assert.NotZero(t, code)
 			assert.Contains(t, stderr, tc.msg)
 		})
