@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -170,6 +171,27 @@ func TestDataNormEvery(t *testing.T) {
 	dn.ApplyBatch(m, 8, d.X, 3)
 	assert.NotEqual(t, before, copyParams(m), "step 3 of Every 3")
 	require.Panics(t, func() { dn.ApplyBatch(m, 8, d.X[:10], 6) })
+
+	// With a warm-up: every update up to Warmup, then every Every-th.
+	dn = &DataNorm{Every: 4, Warmup: 5}
+	assert.Equal(t, "datanorm(4, every step to 5)", dn.String())
+	for step := int64(1); step <= 12; step++ {
+		before := copyParams(m)
+		dn.ApplyBatch(m, 8, d.X, step)
+		if step <= 5 || step%4 == 0 {
+			assert.NotEqual(t, before, copyParams(m), "step %d", step)
+		} else {
+			requireSameBits(t, before, copyParams(m), fmt.Sprintf("step %d", step))
+		}
+		// Move the weights, so that the next rescale has work to do.
+		for _, p := range m.params {
+			if p.Kernel {
+				for i := range p.Value {
+					p.Value[i] *= 1.5
+				}
+			}
+		}
+	}
 }
 
 // TestDataNormSkipsDeadUnits: a unit whose pre-activation is constant on

@@ -98,7 +98,8 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			"Trains the same SeedNet with the same seed and data once per variant and\n"+
 			"compares them (compare.md, compare.png, variance.png). -alpha-dropout is the\n"+
 			"rate of the dropout variant (default 0.1); -act, -constraint, -standardize,\n"+
-			"-batchnorm and the -datanorm flags are set by each variant. Flags:\n")
+			"-batchnorm and the -datanorm flags are set by each variant, except\n"+
+			"-datanorm-warmup, which applies to the DataNorm variants. Flags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args, stderr); err != nil {
@@ -140,6 +141,9 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, v := range chosen {
 		c := cfg
 		v.apply(&c)
+		if c.DataNorm == 0 {
+			c.DataNormWarmup = 0 // -datanorm-warmup is for the DataNorm variants
+		}
 		if err := c.finish(); err != nil {
 			return err
 		}

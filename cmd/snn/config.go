@@ -48,6 +48,7 @@ type Config struct {
 	DataNormVariance bool    `json:"datanorm_variance,omitempty"`
 	DataNormLogits   bool    `json:"datanorm_logits,omitempty"`
 	DataNormLR       bool    `json:"datanorm_lr,omitempty"`
+	DataNormWarmup   int64   `json:"datanorm_warmup,omitempty"`
 	WeightDecay      float64 `json:"weight_decay"`
 	Opt              string  `json:"opt"`
 	LR               float64 `json:"lr"`
@@ -113,6 +114,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.DataNormVariance, "datanorm-variance", c.DataNormVariance, "-datanorm fixes the variance only and leaves the biases to the optimizer")
 	fs.BoolVar(&c.DataNormLogits, "datanorm-logits", c.DataNormLogits, "-datanorm rescales the output layer (the logits) too")
 	fs.BoolVar(&c.DataNormLR, "datanorm-lr", c.DataNormLR, "-datanorm also scales each rescaled unit's learning rate by its cumulative rescale factor")
+	fs.Int64Var(&c.DataNormWarmup, "datanorm-warmup", c.DataNormWarmup, "-datanorm also runs after every one of the first N steps (0: none)")
 	fs.Float64Var(&c.AlphaDropout, "alpha-dropout", c.AlphaDropout, "dropout rate after each hidden dense layer (alpha dropout for selu, plain dropout for relu)")
 	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "L2 weight decay on kernels (added to the gradient as wd*w)")
 	fs.StringVar(&c.Opt, "opt", c.Opt, "optimizer: adam, adadelta or sgd (Keras defaults)")
@@ -195,6 +197,7 @@ func (c *Config) finish() error {
 		{"-size", float64(c.Size), c.Size >= 16 && c.Size <= 1024},
 		{"-classes", float64(c.Classes), c.Classes >= 0 && c.Classes <= 100000},
 		{"-datanorm", float64(c.DataNorm), c.DataNorm >= 0},
+		{"-datanorm-warmup", float64(c.DataNormWarmup), c.DataNormWarmup >= 0},
 		{"-alpha-dropout", c.AlphaDropout, c.AlphaDropout >= 0 && c.AlphaDropout < 1},
 		{"-weight-decay", c.WeightDecay, c.WeightDecay >= 0},
 		{"-lr", c.LR, c.LR >= 0},
@@ -234,6 +237,9 @@ func (c *Config) finish() error {
 	if c.DataNorm == 0 && c.DataNormLR {
 		return errors.New("-datanorm-lr needs -datanorm N")
 	}
+	if c.DataNorm == 0 && c.DataNormWarmup != 0 {
+		return errors.New("-datanorm-warmup needs -datanorm N")
+	}
 	if c.Epochs == 0 && c.MaxSteps == 0 {
 		return errors.New("-epochs 0 needs -max-steps: nothing would be trained")
 	}
@@ -241,22 +247,23 @@ func (c *Config) finish() error {
 }
 
 var rangeHelp = map[string]string{
-	"-size":          "16 to 1024; SeedNet halves it four times",
-	"-classes":       "0 for the data set's, or a positive count",
-	"-datanorm":      "0 for off, or an interval in steps",
-	"-alpha-dropout": "a rate in [0, 1)",
-	"-weight-decay":  "non-negative",
-	"-lr":            "non-negative; 0 picks the optimizer's default",
-	"-eps":           "non-negative; 0 picks 1e-7",
-	"-momentum":      "in [0, 1)",
-	"-epochs":        "non-negative",
-	"-max-steps":     "non-negative",
-	"-batch":         "1 to 65536",
-	"-threads":       "0 for GOMAXPROCS, or a positive count",
-	"-monitor-every": "non-negative",
-	"-val-every":     "non-negative",
-	"-val-samples":   "non-negative",
-	"-max-pixels":    "0 for the default, or a positive count",
+	"-size":            "16 to 1024; SeedNet halves it four times",
+	"-classes":         "0 for the data set's, or a positive count",
+	"-datanorm":        "0 for off, or an interval in steps",
+	"-datanorm-warmup": "0 for none, or a number of steps",
+	"-alpha-dropout":   "a rate in [0, 1)",
+	"-weight-decay":    "non-negative",
+	"-lr":              "non-negative; 0 picks the optimizer's default",
+	"-eps":             "non-negative; 0 picks 1e-7",
+	"-momentum":        "in [0, 1)",
+	"-epochs":          "non-negative",
+	"-max-steps":       "non-negative",
+	"-batch":           "1 to 65536",
+	"-threads":         "0 for GOMAXPROCS, or a positive count",
+	"-monitor-every":   "non-negative",
+	"-val-every":       "non-negative",
+	"-val-samples":     "non-negative",
+	"-max-pixels":      "0 for the default, or a positive count",
 }
 
 // parse parses args into fs, reporting problems on stderr; it returns

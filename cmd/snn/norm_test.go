@@ -22,6 +22,8 @@ func TestNormFlagErrors(t *testing.T) {
 		{[]string{"train", "-datanorm-logits"}, "need -datanorm N"},
 		{[]string{"train", "-datanorm-lr"}, "-datanorm-lr needs -datanorm N"},
 		{[]string{"train", "-datanorm", "0", "-datanorm-lr"}, "-datanorm-lr needs -datanorm N"},
+		{[]string{"train", "-datanorm-warmup", "10"}, "-datanorm-warmup needs -datanorm N"},
+		{[]string{"train", "-datanorm", "4", "-datanorm-warmup", "-1"}, "-datanorm-warmup -1 is out of range"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			// Should the check be lost, the run stays tiny: one step on
@@ -38,7 +40,8 @@ func TestNormFlagErrors(t *testing.T) {
 // for a few steps next to plain SELU: each trains without diverging, each
 // configuration says what it ran, the DataNorm runs end with other weights
 // than plain SELU's, the BatchNorm runs checkpoint moved moving statistics,
-// and eval runs on a BatchNorm checkpoint.
+// and eval runs on a BatchNorm checkpoint. -datanorm-warmup reaches the
+// DataNorm variants only (the others would refuse it).
 func TestNormVariantsRun(t *testing.T) {
 	skipSlowPaths(t)
 	data := tinyMNIST(t, 32, 16)
@@ -46,7 +49,7 @@ func TestNormVariantsRun(t *testing.T) {
 	names := []string{"selu-datanorm", "selu-datanorm-standardized", "selu-datanorm-variance-standardized",
 		"selu-datanorm-lr", "selu-datanorm-lr-standardized", "relu-batchnorm", "selu-batchnorm"}
 	code, stdout, stderr := runCLI(t, "compare", "-data", data, "-out", out, "-batch", "8", "-max-steps", "4",
-		"-monitor-every", "2", "-val-every", "2", "-val-samples", "16", "-progress", "none",
+		"-monitor-every", "2", "-val-every", "2", "-val-samples", "16", "-progress", "none", "-datanorm-warmup", "2",
 		"-variants", "selu,"+strings.Join(names, ","))
 	require.Equal(t, 0, code, stderr)
 	plain := params(t, filepath.Join(out, "selu"))
@@ -61,6 +64,7 @@ func TestNormVariantsRun(t *testing.T) {
 			assert.Equal(t, int64(datanormEvery), cfg.DataNorm, name)
 			assert.Equal(t, strings.Contains(name, "variance"), cfg.DataNormVariance, name)
 			assert.Equal(t, strings.Contains(name, "-lr"), cfg.DataNormLR, name)
+			assert.Equal(t, int64(2), cfg.DataNormWarmup, name)
 			c, err := nn.ReadCheckpoint(filepath.Join(out, name, checkpointName))
 			require.NoError(t, err)
 			assert.Equal(t, cfg.DataNormLR, len(c.LRScales) > 0, "%s: the checkpoint holds learning-rate factors", name)
@@ -73,6 +77,7 @@ func TestNormVariantsRun(t *testing.T) {
 		}
 		assert.True(t, cfg.BatchNorm, name)
 		assert.Zero(t, cfg.DataNorm, name)
+		assert.Zero(t, cfg.DataNormWarmup, "%s: -datanorm-warmup is for the DataNorm variants", name)
 		var mv *nn.Tensor
 		for i := range ps {
 			if ps[i].Name == "bn1_1.moving_variance" {
@@ -98,6 +103,8 @@ func TestNormTitle(t *testing.T) {
 	c = defaults()
 	c.DataNorm, c.DataNormLR = 2, true
 	assert.Equal(t, " + datanorm every 2 (learning rates scaled)", normTitle(c))
+	c.DataNormWarmup = 100
+	assert.Equal(t, " + datanorm every 2 (learning rates scaled) (every step to step 100)", normTitle(c))
 }
 
 // TestNormVariantConfigs: each normalization variant of compare sets the
