@@ -76,16 +76,6 @@ func main() {
 
 var experiments []tile
 
-// param returns the stack slot of argument name, for instructions that take
-// it straight from memory.
-func param(name string) Mem {
-	b, err := Param(name).Resolve()
-	if err != nil {
-		panic(err)
-	}
-	return b.Addr
-}
-
 // load reads integer or pointer argument name into a new register.
 func load(name string) reg.GPVirtual {
 	r := GP64()
@@ -123,7 +113,7 @@ func genKernel(t tile) {
 		"B[p][j] = b[(j/NR)*panel + p*ldb + j%NR], as specified on kernels.Gemm.",
 		"Strides are in elements. Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1.")
 
-	k := kernel{t: t, alphaMem: param("alpha"), betaMem: param("beta")}
+	k := kernel{t: t, alphaMem: x86.ParamMem("alpha"), betaMem: x86.ParamMem("beta")}
 	k.loadStrided()
 	k.strips()
 }
@@ -157,7 +147,7 @@ func genKernelA(t tile) {
 	Doc(fmt.Sprintf("%s is %s with A read in place: row i of the strip at a + i*lda", name, "GemmKernel"+t.Name),
 		"(elements), the variant for m rows reading exactly its rows (4, 8 or 12 with AVX-512,",
 		"2, 4 or 6 with AVX2), as specified on kernels.Gemm (KernelA). Nothing is checked.")
-	k := kernel{t: t, alphaMem: param("alpha"), betaMem: param("beta"), unpackedA: true}
+	k := kernel{t: t, alphaMem: x86.ParamMem("alpha"), betaMem: x86.ParamMem("beta"), unpackedA: true}
 	k.loadStrided()
 	k.lda = load("lda")
 	SHLQ(U8(2), k.lda)
@@ -168,7 +158,7 @@ func genKernelA(t tile) {
 func (k *kernel) strips() {
 	t := k.t
 	for _, r := range t.rows[:len(t.rows)-1] {
-		CMPQ(param("m"), U32(r))
+		CMPQ(x86.ParamMem("m"), U32(r))
 		JLE(LabelRef(fmt.Sprintf("rows%d", r)))
 	}
 	// The tallest variant comes first: larger m falls through to it.
@@ -199,7 +189,7 @@ func genKernelRows(t tile) {
 		"B[p][j] = b[off[p] + (j/W)*W + (j/W)*skip/4 + j%W] with W = run*pw, reading",
 		fmt.Sprintf("%d columns from each panel's start, as specified on kernels.Gemm (KernelRows).", t.nr()),
 		fmt.Sprintf("Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1, run >= 1, 1 <= pw <= %d.", t.nr()))
-	k := kernel{t: t, alphaMem: param("alpha"), betaMem: param("beta"), table: true}
+	k := kernel{t: t, alphaMem: x86.ParamMem("alpha"), betaMem: x86.ParamMem("beta"), table: true}
 	k.n = load("n")
 	k.b = load("b")
 	k.c = load("c")
@@ -217,7 +207,7 @@ func (k *kernel) strip(r int) {
 	Label(fmt.Sprintf("rows%d", r))
 	Label(fmt.Sprintf("panel%d", r))
 	if k.table {
-		MOVQ(param("pw"), k.w)
+		MOVQ(x86.ParamMem("pw"), k.w)
 		CMPQ(k.n, k.w)
 		CMOVQLT(k.n, k.w)
 	}
@@ -231,15 +221,15 @@ func (k *kernel) strip(r int) {
 	Label(fmt.Sprintf("next%d", r))
 	if k.table {
 		pw := GP64()
-		MOVQ(param("pw"), pw)
+		MOVQ(x86.ParamMem("pw"), pw)
 		SUBQ(pw, k.n)
 		SHLQ(U8(2), pw)
 		ADDQ(pw, k.b)
 		ADDQ(pw, k.c)
 		DECQ(k.left)
 		JNZ(LabelRef(fmt.Sprintf("inrun%d", r)))
-		ADDQ(param("skip"), k.b)
-		MOVQ(param("run"), k.left)
+		ADDQ(x86.ParamMem("skip"), k.b)
+		MOVQ(x86.ParamMem("run"), k.left)
 		Label(fmt.Sprintf("inrun%d", r))
 		TESTQ(k.n, k.n)
 	} else {
@@ -440,7 +430,7 @@ func (k *kernel) rows(acc [][]reg.VecVirtual, next string, body func(i int, crow
 	MOVQ(k.c, crow)
 	for i := range acc {
 		if i > 0 {
-			CMPQ(param("m"), U32(i))
+			CMPQ(x86.ParamMem("m"), U32(i))
 			JLE(LabelRef(next))
 			ADDQ(k.ldc, crow)
 		}

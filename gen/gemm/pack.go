@@ -7,6 +7,7 @@ import (
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 
+	"github.com/snnkit/snn/gen/internal/x86"
 	"github.com/snnkit/snn/gen/internal/ymm"
 )
 
@@ -83,7 +84,7 @@ func genCopy(t tile, w int) {
 		JNZ(LabelRef(label + "panel"))
 		Label(label + "rest")
 		if t.avx512() {
-			CMPQ(param("rest"), U8(0))
+			CMPQ(x86.ParamMem("rest"), U8(0))
 			JE(LabelRef(label + "next"))
 			for r := 0; r < rows; r++ {
 				copyPartial(w, kw, kr, srcRow(s, r), Mem{Base: d, Disp: 4 * w * r})
