@@ -71,3 +71,23 @@ func TestNoLegacySSEInWideCode(t *testing.T) {
 		f.Close()
 	}
 }
+
+func TestSSEMixProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name, asm string
+		want      int
+	}{
+		{"SSE before any wide register", "TEXT ·F(SB)\n\tMOVQ AX, X0\n\tVPBROADCASTD X0, Y0\n\tVZEROUPPER\n\tRET\n", 0},
+		{"SSE after a ymm register", "TEXT ·F(SB)\n\tVMOVUPS (AX), Y1\n\tMOVSS x+8(FP), X0\n\tVZEROUPPER\n\tRET\n", 1},
+		{"SSE after VZEROUPPER", "TEXT ·F(SB)\n\tVMOVUPS (AX), Y1\n\tVZEROUPPER\n\tMOVSS X1, ret+8(FP)\n\tRET\n", 0},
+		{"a label after wide use may be reached dirty", "TEXT ·F(SB)\n\tVMOVUPS (AX), Y1\n\tVZEROUPPER\n\tRET\nedge:\n\tMOVQ AX, X2\n", 1},
+		{"zmm and mask registers", "TEXT ·F(SB)\n\tVMOVUPS (AX), Z17\n\tKMOVW AX, K1\n\tMOVD AX, X3\n", 1},
+		{"a new function starts clean", "TEXT ·F(SB)\n\tVMOVUPS (AX), Y1\n\tRET\nTEXT ·G(SB)\n\tMOVQ AX, X0\n", 0},
+		{"comments are not code", "TEXT ·F(SB)\n\tVMOVUPS (AX), Y1 // then MOVQ AX, X0\n\tVZEROUPPER\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := sseMixProblems("f.s", bufio.NewScanner(strings.NewReader(tc.asm)))
+			assert.Len(t, got, tc.want, "%v", got)
+		})
+	}
+}
