@@ -64,6 +64,24 @@ type BatchConstraint interface {
 // gradient, and its equivalent factor, c_u^2, is not what ScaleLR sets.
 // The biases keep their learning rate.
 //
+// CentreGrad makes the gradient follow the mean condition. Under it a
+// unit's bias is not free: every rescale sets it to minus the unit's mean
+// (b = beta - w.mean(x) for a mean input patch mean(x)), so the loss
+// depends on the weights through the bias too, and the plain gradient
+// leaves that path out. With CentreGrad the backward pass subtracts from
+// each rescaled unit's gradient with respect to its pre-activation its
+// mean over the batch (samples and positions) before the layer's weight
+// and input gradients are formed from it: the gradient of the network
+// with mean-only batch normalization after each rescaled unit (Salimans
+// and Kingma), exact at weights just rescaled, where that network and
+// this one compute the same thing. The rescaled units' bias gradients are
+// then zero. Without it each update also moves a unit's weights along the
+// mean of its inputs; where the inputs share a large common component
+// (a mostly blank canvas, where every patch is the background or not),
+// that direction dominates the unit's variance after a few updates, and
+// the rescale that brings the variance back to 1 shrinks the rest of the
+// weights with it.
+//
 // With VarianceOnly the bias is left to the optimizer: w <- w/sigma_z
 // alone, which makes the variance 1 and leaves the mean where the bias
 // puts it. A unit without a bias is always rescaled that way. A unit whose
@@ -87,6 +105,11 @@ type DataNorm struct {
 	// far from 1 (a wide dense layer's, by 10-20x on the 64 x 64 canvas),
 	// which a rescale every Every-th update leaves in place meanwhile.
 	Warmup int64
+	// CentreGrad makes the backward pass subtract from each rescaled
+	// unit's gradient with respect to its pre-activation its mean over
+	// the batch (samples and positions), before that layer's weight and
+	// input gradients are formed from it.
+	CentreGrad bool
 
 	ctx Context
 }
@@ -123,23 +146,9 @@ func (d *DataNorm) Normalize(m *Model, n int, x []float32) {
 	if n == 0 {
 		return
 	}
-	last := -1
-	for i, l := range m.layers {
-		if kernelOf(l) != nil {
-			last = i
-		}
-	}
-	stop := last
-	if !d.Logits {
-		for i := last - 1; i >= 0; i-- {
-			if kernelOf(m.layers[i]) != nil {
-				stop = i
-				break
-			}
-		}
-		if stop == last {
-			return // one layer with a kernel, and it is the logits
-		}
+	stop := d.stop(m)
+	if stop < 0 {
+		return
 	}
 	m.reserve("DataNorm", n)
 	if d.ScaleLR {
@@ -158,6 +167,78 @@ func (d *DataNorm) Normalize(m *Model, n int, x []float32) {
 			d.unitNorm(m.layers[i], n, y)
 		}
 		in = y
+	}
+}
+
+// stop is the index of the last layer d rescales, -1 if none: the last
+// layer with a kernel, or the one before it unless Logits is set.
+func (d *DataNorm) stop(m *Model) int {
+	last := -1
+	for i, l := range m.layers {
+		if kernelOf(l) != nil {
+			last = i
+		}
+	}
+	if d.Logits || last < 0 {
+		return last
+	}
+	for i := last - 1; i >= 0; i-- {
+		if kernelOf(m.layers[i]) != nil {
+			return i
+		}
+	}
+	return -1 // one layer with a kernel, and it is the logits
+}
+
+// centreLayers marks the layers whose gradient the backward pass centres
+// (CentreGrad), nil if none.
+func (d *DataNorm) centreLayers(m *Model) []bool {
+	if !d.CentreGrad {
+		return nil
+	}
+	stop := d.stop(m)
+	if stop < 0 {
+		return nil
+	}
+	c := make([]bool, len(m.layers))
+	for i := range stop + 1 {
+		c[i] = kernelOf(m.layers[i]) != nil
+	}
+	return c
+}
+
+// centreUnits subtracts from dy, the gradient of n samples of a layer
+// with the given number of units (NCHW, or n x units), each unit's mean
+// over the samples and positions. The sums are float64 over float32
+// blocks, in an order fixed by the shape.
+func centreUnits(units, n int, dy []float32) {
+	plane := len(dy) / (n * units)
+	k := kernels.Active()
+	count := float64(n) * float64(plane)
+	if plane == 1 {
+		for u := range units {
+			var s float64
+			for i := range n {
+				s += float64(dy[i*units+u])
+			}
+			mean := float32(s / count)
+			for i := range n {
+				dy[i*units+u] -= mean
+			}
+		}
+		return
+	}
+	for u := range units {
+		var s float64
+		for i := range n {
+			o := (i*units + u) * plane
+			s += k.Act.Sum(dy[o : o+plane])
+		}
+		mean := float32(s / count)
+		for i := range n {
+			o := (i*units + u) * plane
+			k.Act.Affine(dy[o:o+plane], 1, -mean)
+		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/snnkit/snn/internal/testkit"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -214,4 +216,93 @@ func TestDataNormSkipsDeadUnits(t *testing.T) {
 	mean, v := unitStats(pre[0], 3, 2)
 	assert.InDelta(t, 0, mean[0], 1e-6)
 	assert.InDelta(t, 1, v[0], 1e-5)
+}
+
+// refCentred is refForward with each unit of the layers marked in centre
+// followed by the subtraction of its mean over the batch: mean-only batch
+// normalization after those layers, whose gradient the centred backward
+// pass is.
+func refCentred(centre []bool) func(m *Model, c *Context, n int, x []float64, ps refParams) []float64 {
+	return func(m *Model, c *Context, n int, x []float64, ps refParams) []float64 {
+		for i, l := range m.layers {
+			x = refLayer(l, c, n, x, ps)
+			if !centre[i] {
+				continue
+			}
+			units := kernelOf(l).Units()
+			plane := len(x) / (n * units)
+			for u := range units {
+				var s float64
+				for j := range n {
+					for _, v := range x[(j*units+u)*plane : (j*units+u+1)*plane] {
+						s += v
+					}
+				}
+				mean := s / float64(n*plane)
+				for j := range n {
+					for p := range plane {
+						x[(j*units+u)*plane+p] -= mean
+					}
+				}
+			}
+		}
+		return x
+	}
+}
+
+// TestDataNormCentreGrad: with CentreGrad the backward pass is the exact
+// gradient of the network with mean-only batch normalization after every
+// rescaled layer, at weights DataNorm has just standardized (where the
+// two networks compute the same outputs): checked against central
+// differences of that network, for every weight tensor and the input.
+// The biases of the rescaled layers get a zero gradient, which is what
+// the mean condition leaves them: the rescale sets them.
+func TestDataNormCentreGrad(t *testing.T) {
+	cfgs := []SeedNetConfig{
+		{Height: 16, Classes: 5, Filters: []int{4, 6, 8, 8}, Hidden: []int{16, 16, 16}, Seed: 4},
+		{Height: 16, Width: 20, Classes: 4, Activation: "relu", Filters: []int{3, 4, 5, 6}, Hidden: []int{12, 12, 12}, Seed: 5},
+	}
+	for _, cfg := range cfgs {
+		t.Run(fmt.Sprintf("%s/%v", cfg.Activation, cfg.Filters), func(t *testing.T) {
+			m, err := NewSeedNet(cfg)
+			require.NoError(t, err)
+			const n = 4
+			r := testkit.Rand(cfg.Seed)
+			x := testkit.Uniform(r, n*m.in.Size(), 0, 1)
+			d := &DataNorm{CentreGrad: true}
+			d.Normalize(m, n, x)
+			m.centre = d.centreLayers(m)
+			centred := map[string]bool{}
+			for i, c := range m.centre {
+				if c {
+					if b := biasOf(m.layers[i]); b != nil {
+						centred[b.Name] = true
+					}
+				}
+			}
+			require.GreaterOrEqual(t, len(centred), 15, "every layer but the logits")
+			o := objective{loss: DefaultLoss(m), labels: []int32{1, 3, 0, 2}}
+			c := &Context{Training: true, Seed: 11, Step: 3}
+			checkDirectionsOf(t, m, c, n, x, o, 1e-8, 2e-3, refCentred(m.centre), func(name string) bool { return centred[name] })
+
+			// The bias gradients: zero up to the rounding of the sums,
+			// against the largest of the uncentred pass.
+			g, _ := analytic(m, c, n, x, o)
+			m.centre = nil
+			plain, _ := analytic(m, c, n, x, o)
+			for _, p := range m.params {
+				if !centred[p.Name] {
+					continue
+				}
+				scale := 0.0
+				for _, v := range plain[p] {
+					scale = max(scale, math.Abs(float64(v)))
+				}
+				require.Greater(t, scale, 1e-4, "%s: a gradient to remove", p.Name)
+				for u, v := range g[p] {
+					require.InDelta(t, 0, v, 1e-4*scale, "%s[%d]", p.Name, u)
+				}
+			}
+		})
+	}
 }

@@ -42,7 +42,11 @@ type Model struct {
 	// whose output layer i (a convolution or a pooling) reads: layer i's
 	// backward pass returns the gradient with respect to the activation's
 	// input (conv.Conv2D.BackwardAct), and layer i-1's is skipped.
-	bfuse   []conv.Activation
+	bfuse []conv.Activation
+	// centre[i], if true, makes the backward pass subtract from each unit
+	// of layer i (a Conv2D or Dense) its mean gradient over the batch
+	// before the layer's own backward pass (DataNorm.CentreGrad).
+	centre  []bool
 	cap     int // batch size the buffers hold
 	outs    [][]float32
 	grads   [2][]float32
@@ -343,6 +347,9 @@ func (m *Model) backward(c *Context, n int, x, dOut, dx []float32) {
 		default:
 			cur = (cur + 1) & 1
 			d = m.grads[cur][:n*m.shapes[i-1].Size()]
+		}
+		if i < len(m.centre) && m.centre[i] {
+			centreUnits(kernelOf(m.layers[i]).Units(), n, dy)
 		}
 		if a := m.bfuse[i]; a != conv.Identity {
 			// Layer i-1, in place, would have turned d into its own

@@ -142,7 +142,9 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		c := cfg
 		v.apply(&c)
 		if c.DataNorm == 0 {
-			c.DataNormWarmup = 0 // -datanorm-warmup is for the DataNorm variants
+			// -datanorm-warmup and -datanorm-centre are for the DataNorm
+			// variants.
+			c.DataNormWarmup, c.DataNormCentre = 0, false
 		}
 		if err := c.finish(); err != nil {
 			return err

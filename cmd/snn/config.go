@@ -49,6 +49,7 @@ type Config struct {
 	DataNormLogits   bool    `json:"datanorm_logits,omitempty"`
 	DataNormLR       bool    `json:"datanorm_lr,omitempty"`
 	DataNormWarmup   int64   `json:"datanorm_warmup,omitempty"`
+	DataNormCentre   bool    `json:"datanorm_centre,omitempty"`
 	WeightDecay      float64 `json:"weight_decay"`
 	Opt              string  `json:"opt"`
 	LR               float64 `json:"lr"`
@@ -115,6 +116,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.DataNormLogits, "datanorm-logits", c.DataNormLogits, "-datanorm rescales the output layer (the logits) too")
 	fs.BoolVar(&c.DataNormLR, "datanorm-lr", c.DataNormLR, "-datanorm also scales each rescaled unit's learning rate by its cumulative rescale factor")
 	fs.Int64Var(&c.DataNormWarmup, "datanorm-warmup", c.DataNormWarmup, "-datanorm also runs after every one of the first N steps (0: none)")
+	fs.BoolVar(&c.DataNormCentre, "datanorm-centre", c.DataNormCentre, "the backward pass subtracts each -datanorm unit's mean gradient over the batch, as the gradient through its mean condition")
 	fs.Float64Var(&c.AlphaDropout, "alpha-dropout", c.AlphaDropout, "dropout rate after each hidden dense layer (alpha dropout for selu, plain dropout for relu)")
 	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "L2 weight decay on kernels (added to the gradient as wd*w)")
 	fs.StringVar(&c.Opt, "opt", c.Opt, "optimizer: adam, adadelta or sgd (Keras defaults)")
@@ -239,6 +241,9 @@ func (c *Config) finish() error {
 	}
 	if c.DataNorm == 0 && c.DataNormWarmup != 0 {
 		return errors.New("-datanorm-warmup needs -datanorm N")
+	}
+	if c.DataNorm == 0 && c.DataNormCentre {
+		return errors.New("-datanorm-centre needs -datanorm N")
 	}
 	if c.Epochs == 0 && c.MaxSteps == 0 {
 		return errors.New("-epochs 0 needs -max-steps: nothing would be trained")

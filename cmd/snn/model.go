@@ -49,7 +49,7 @@ func buildTrainer(cfg Config, shape nn.Shape, dataClasses int) (*nn.Trainer, err
 	}
 	t := nn.NewTrainer(m, opt, cfg.Seed)
 	if cfg.DataNorm > 0 {
-		t.BatchConstraint = &nn.DataNorm{Every: cfg.DataNorm, VarianceOnly: cfg.DataNormVariance, Logits: cfg.DataNormLogits, ScaleLR: cfg.DataNormLR, Warmup: cfg.DataNormWarmup}
+		t.BatchConstraint = &nn.DataNorm{Every: cfg.DataNorm, VarianceOnly: cfg.DataNormVariance, Logits: cfg.DataNormLogits, ScaleLR: cfg.DataNormLR, Warmup: cfg.DataNormWarmup, CentreGrad: cfg.DataNormCentre}
 	}
 	t.SetThreads(cfg.Threads)
 	return t, nil

@@ -32,6 +32,9 @@ func normTitle(cfg Config) string {
 		if cfg.DataNormLR {
 			s += " (learning rates scaled)"
 		}
+		if cfg.DataNormCentre {
+			s += " (gradients centred)"
+		}
 		if cfg.DataNormWarmup > 0 {
 			s += fmt.Sprintf(" (every step to step %d)", cfg.DataNormWarmup)
 		}

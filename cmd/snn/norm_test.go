@@ -23,6 +23,7 @@ func TestNormFlagErrors(t *testing.T) {
 		{[]string{"train", "-datanorm-lr"}, "-datanorm-lr needs -datanorm N"},
 		{[]string{"train", "-datanorm", "0", "-datanorm-lr"}, "-datanorm-lr needs -datanorm N"},
 		{[]string{"train", "-datanorm-warmup", "10"}, "-datanorm-warmup needs -datanorm N"},
+		{[]string{"train", "-datanorm-centre"}, "-datanorm-centre needs -datanorm N"},
 		{[]string{"train", "-datanorm", "4", "-datanorm-warmup", "-1"}, "-datanorm-warmup -1 is out of range"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -40,8 +41,9 @@ func TestNormFlagErrors(t *testing.T) {
 // for a few steps next to plain SELU: each trains without diverging, each
 // configuration says what it ran, the DataNorm runs end with other weights
 // than plain SELU's, the BatchNorm runs checkpoint moved moving statistics,
-// and eval runs on a BatchNorm checkpoint. -datanorm-warmup reaches the
-// DataNorm variants only (the others would refuse it).
+// and eval runs on a BatchNorm checkpoint. -datanorm-warmup and
+// -datanorm-centre reach the DataNorm variants only (the others would
+// refuse them).
 func TestNormVariantsRun(t *testing.T) {
 	skipSlowPaths(t)
 	data := tinyMNIST(t, 32, 16)
@@ -49,7 +51,7 @@ func TestNormVariantsRun(t *testing.T) {
 	names := []string{"selu-datanorm", "selu-datanorm-standardized", "selu-datanorm-variance-standardized",
 		"selu-datanorm-lr", "selu-datanorm-lr-standardized", "relu-batchnorm", "selu-batchnorm"}
 	code, stdout, stderr := runCLI(t, "compare", "-data", data, "-out", out, "-batch", "8", "-max-steps", "4",
-		"-monitor-every", "2", "-val-every", "2", "-val-samples", "16", "-progress", "none", "-datanorm-warmup", "2",
+		"-monitor-every", "2", "-val-every", "2", "-val-samples", "16", "-progress", "none", "-datanorm-warmup", "2", "-datanorm-centre",
 		"-variants", "selu,"+strings.Join(names, ","))
 	require.Equal(t, 0, code, stderr)
 	plain := params(t, filepath.Join(out, "selu"))
@@ -65,6 +67,7 @@ func TestNormVariantsRun(t *testing.T) {
 			assert.Equal(t, strings.Contains(name, "variance"), cfg.DataNormVariance, name)
 			assert.Equal(t, strings.Contains(name, "-lr"), cfg.DataNormLR, name)
 			assert.Equal(t, int64(2), cfg.DataNormWarmup, name)
+			assert.True(t, cfg.DataNormCentre, name)
 			c, err := nn.ReadCheckpoint(filepath.Join(out, name, checkpointName))
 			require.NoError(t, err)
 			assert.Equal(t, cfg.DataNormLR, len(c.LRScales) > 0, "%s: the checkpoint holds learning-rate factors", name)
@@ -78,6 +81,7 @@ func TestNormVariantsRun(t *testing.T) {
 		assert.True(t, cfg.BatchNorm, name)
 		assert.Zero(t, cfg.DataNorm, name)
 		assert.Zero(t, cfg.DataNormWarmup, "%s: -datanorm-warmup is for the DataNorm variants", name)
+		assert.False(t, cfg.DataNormCentre, "%s: -datanorm-centre is for the DataNorm variants", name)
 		var mv *nn.Tensor
 		for i := range ps {
 			if ps[i].Name == "bn1_1.moving_variance" {
