@@ -79,7 +79,7 @@ func BenchmarkStepPhases(b *testing.B) {
 // each way of keeping the network normalized that snn offers, for the
 // overhead over weight centralization: DataNorm every 4 steps (as
 // `snn compare` runs it) and every step, with and without learning-rate
-// scaling, and BatchNorm before every SELU. DataNorm's extra forward pass
+// scaling and gradient centring, and BatchNorm before every SELU. DataNorm's extra forward pass
 // runs once in every Every steps, so the reported time is a mean over
 // whole multiples of Every.
 func BenchmarkNormStep(b *testing.B) {
@@ -91,6 +91,7 @@ func BenchmarkNormStep(b *testing.B) {
 		{"centralize", false, nil},
 		{"datanorm4", false, &DataNorm{Every: 4}},
 		{"datanorm4-lr", false, &DataNorm{Every: 4, ScaleLR: true}},
+		{"datanorm4-lr-centre", false, &DataNorm{Every: 4, ScaleLR: true, CentreGrad: true}},
 		{"datanorm1", false, &DataNorm{Every: 1}},
 		{"batchnorm", true, nil},
 	}
