@@ -46,19 +46,21 @@ var variants = []variant{
 var extraVariants = []variant{
 	{"selu-centralize-standardized", setVariant("selu", "centralize", false, true)},
 	{"selu-standardized", setVariant("selu", "none", false, true)},
-	{"selu-datanorm", withNorm(setVariant("selu", "none", false, false), false, datanormEvery, false, false)},
-	{"selu-datanorm-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, false, false)},
-	{"selu-datanorm-variance-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, true, false)},
-	{"selu-datanorm-lr", withNorm(setVariant("selu", "none", false, false), false, datanormEvery, false, true)},
-	{"selu-datanorm-lr-standardized", withNorm(setVariant("selu", "none", false, true), false, datanormEvery, false, true)},
-	{"relu-batchnorm", withNorm(setVariant("relu", "none", false, false), true, 0, false, false)},
-	{"selu-batchnorm", withNorm(setVariant("selu", "none", false, false), true, 0, false, false)},
+	{"selu-datanorm", withNorm(setVariant("selu", "none", false, false), norm{every: datanormEvery})},
+	{"selu-datanorm-standardized", withNorm(setVariant("selu", "none", false, true), norm{every: datanormEvery})},
+	{"selu-datanorm-variance-standardized", withNorm(setVariant("selu", "none", false, true), norm{every: datanormEvery, variance: true})},
+	{"selu-datanorm-lr", withNorm(setVariant("selu", "none", false, false), norm{every: datanormEvery, lr: true})},
+	{"selu-datanorm-lr-standardized", withNorm(setVariant("selu", "none", false, true), norm{every: datanormEvery, lr: true})},
+	{"selu-datanorm-centre", withNorm(setVariant("selu", "none", false, false), norm{every: datanormEvery, lr: true, centre: true})},
+	{"relu-batchnorm", withNorm(setVariant("relu", "none", false, false), norm{batch: true})},
+	{"selu-batchnorm", withNorm(setVariant("selu", "none", false, false), norm{batch: true})},
 }
 
 func setVariant(act, constraint string, dropout, standardize bool) func(*Config) {
 	return func(c *Config) {
 		c.Act, c.Constraint = act, constraint
 		c.BatchNorm, c.DataNorm, c.DataNormVariance, c.DataNormLogits, c.DataNormLR = false, 0, false, false, false
+		c.DataNormCentre = false
 		if !dropout {
 			c.AlphaDropout = 0
 		}
@@ -142,9 +144,7 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		c := cfg
 		v.apply(&c)
 		if c.DataNorm == 0 {
-			// -datanorm-warmup and -datanorm-centre are for the DataNorm
-			// variants.
-			c.DataNormWarmup, c.DataNormCentre = 0, false
+			c.DataNormWarmup = 0 // -datanorm-warmup is for the DataNorm variants
 		}
 		if err := c.finish(); err != nil {
 			return err

@@ -6,12 +6,23 @@ import "fmt"
 // extra forward pass every 4 steps keeps its cost near a tenth of a step.
 const datanormEvery = 4
 
-// withNorm adds BatchNorm or DataNorm (every datanorm steps, variance
-// only or not, scaling the learning rates or not) to a variant.
-func withNorm(base func(*Config), batchnorm bool, datanorm int64, variance, scaleLR bool) func(*Config) {
+// norm is the normalization a compare variant adds: BatchNorm, or DataNorm
+// every so many steps, variance only or not, scaling the learning rates
+// and centring the gradients or not.
+type norm struct {
+	batch                bool
+	every                int64
+	variance, lr, centre bool
+}
+
+// withNorm adds the normalization nm to a variant. -datanorm-centre given
+// on the command line centres the gradients of every DataNorm variant.
+func withNorm(base func(*Config), nm norm) func(*Config) {
 	return func(c *Config) {
+		flag := c.DataNormCentre
 		base(c)
-		c.BatchNorm, c.DataNorm, c.DataNormVariance, c.DataNormLR = batchnorm, datanorm, variance, scaleLR
+		c.BatchNorm, c.DataNorm, c.DataNormVariance, c.DataNormLR = nm.batch, nm.every, nm.variance, nm.lr
+		c.DataNormCentre = nm.every > 0 && (flag || nm.centre)
 	}
 }
 

@@ -109,6 +109,8 @@ func TestNormTitle(t *testing.T) {
 	assert.Equal(t, " + datanorm every 2 (learning rates scaled)", normTitle(c))
 	c.DataNormWarmup = 100
 	assert.Equal(t, " + datanorm every 2 (learning rates scaled) (every step to step 100)", normTitle(c))
+	c.DataNormCentre = true
+	assert.Equal(t, " + datanorm every 2 (learning rates scaled) (gradients centred) (every step to step 100)", normTitle(c))
 }
 
 // TestNormVariantConfigs: each normalization variant of compare sets the
@@ -119,6 +121,7 @@ func TestNormVariantConfigs(t *testing.T) {
 		batchnorm                  bool
 		datanorm                   int64
 		variance, lr, standardized bool
+		centre                     bool
 	}
 	cases := map[string]want{
 		"selu-datanorm":                       {datanorm: datanormEvery},
@@ -126,6 +129,7 @@ func TestNormVariantConfigs(t *testing.T) {
 		"selu-datanorm-variance-standardized": {datanorm: datanormEvery, variance: true, standardized: true},
 		"selu-datanorm-lr":                    {datanorm: datanormEvery, lr: true},
 		"selu-datanorm-lr-standardized":       {datanorm: datanormEvery, lr: true, standardized: true},
+		"selu-datanorm-centre":                {datanorm: datanormEvery, lr: true, centre: true},
 		"relu-batchnorm":                      {batchnorm: true},
 		"selu-batchnorm":                      {batchnorm: true},
 		"selu":                                {},
@@ -139,12 +143,18 @@ func TestNormVariantConfigs(t *testing.T) {
 		}
 		found++
 		t.Run(v.name, func(t *testing.T) {
-			for _, from := range []Config{defaults(), func() Config {
+			for i, from := range []Config{defaults(), func() Config {
 				c := defaults()
 				c.BatchNorm, c.DataNorm, c.DataNormVariance, c.DataNormLogits, c.DataNormLR = true, 7, true, true, true
+				c.DataNormCentre = true // as -datanorm-centre sets it
 				return c
 			}()} {
 				v.apply(&from)
+				if i == 0 || w.datanorm == 0 {
+					assert.Equal(t, w.centre, from.DataNormCentre, "gradients centred")
+				} else {
+					assert.True(t, from.DataNormCentre, "-datanorm-centre reaches every DataNorm variant")
+				}
 				assert.Equal(t, w.batchnorm, from.BatchNorm)
 				assert.Equal(t, w.datanorm, from.DataNorm)
 				assert.Equal(t, w.variance, from.DataNormVariance)
@@ -156,7 +166,7 @@ func TestNormVariantConfigs(t *testing.T) {
 		})
 	}
 	assert.Equal(t, len(cases), found, "every variant of the table exists")
-	for _, name := range []string{"selu-datanorm-lr", "selu-datanorm-lr-standardized"} {
+	for _, name := range []string{"selu-datanorm-lr", "selu-datanorm-lr-standardized", "selu-datanorm-centre"} {
 		assert.Contains(t, variantNames(extraVariants), name)
 		assert.NotContains(t, variantNames(variants), name, "runs only when asked for")
 	}
