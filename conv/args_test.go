@@ -82,6 +82,7 @@ func TestHugeArguments(t *testing.T) {
 			db, dbOK := guarded(g.OutC)
 			py, pyOK := guarded(size(pg.OutSize()))
 			am := make([]int32, size(pg.OutSize()))
+			mean, variance := make([]float64, g.OutC), make([]float64, g.OutC)
 			want := "len("
 			if n < 0 {
 				want = fmt.Sprintf("n = %d < 0", n)
@@ -92,6 +93,7 @@ func TestHugeArguments(t *testing.T) {
 			}{
 				{"Forward", func() { c.Forward(n, x, w, b, y) }},
 				{"ForwardAct", func() { c.ForwardAct(n, x, w, nil, y, SELU) }},
+				{"ForwardMoments", func() { c.ForwardMoments(n, x, w, b, y, mean, variance) }},
 				{"Backward", func() { c.Backward(n, x, w, y, dx, dw, db) }},
 				{"BackwardAct", func() { c.BackwardAct(n, x, w, y, dx, nil, nil, ReLU) }},
 				{"BackwardData", func() { c.BackwardData(n, y, w, dx) }},

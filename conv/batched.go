@@ -242,10 +242,33 @@ func (s *batchedForward) tile(ln *lane, bpad []float32, u int) {
 		withWorkspace(f.opt, ln).SgemmRows(o1-o0, cols, r1-r0, 1, f.a[o0*f.lda+r0:], f.lda, bpad, ln.off[r0:r1], d.ow*nr, wp*nr, beta, y, cols)
 		beta = 1
 	}
+	if f.mom != nil && s.gn == nr {
+		// A row of the interleaved output holds that row of all nr
+		// images: one piece, whatever the tile's other rows.
+		row := d.ow * nr
+		for o := o0; o < o1; o++ {
+			for r := oh0; r < oh1; r++ {
+				at := (o-o0)*cols + (r-oh0)*row
+				f.mom.add(d.ks, 0, o, r, y[at:at+row])
+			}
+		}
+	}
 	f.activate(y)
 	// Image g's outputs of channel o are column g of y[o]'s positions.
 	for o := o0; o < o1; o++ {
 		d.ks.Conv.Unpack(f.y[s.g0*d.out+o*d.p+oh0*d.ow:], d.out, y[(o-o0)*cols:(o-o0+1)*cols], nr, s.gn, cols/nr)
+	}
+	if f.mom != nil && s.gn < nr {
+		// The interleaved rows hold stale columns past the last image:
+		// the pieces are the rows just written out, image by image.
+		for o := o0; o < o1; o++ {
+			for g := s.g0; g < s.g0+s.gn; g++ {
+				for r := oh0; r < oh1; r++ {
+					at := g*d.out + o*d.p + r*d.ow
+					f.mom.add(d.ks, 0, o, r, f.y[at:at+d.ow])
+				}
+			}
+		}
 	}
 }
 

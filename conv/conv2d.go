@@ -33,6 +33,9 @@ type Conv2D struct {
 	// forward).
 	wext []float32
 
+	// mom is ForwardMoments' partial statistics.
+	mom moments
+
 	// tr, when transposable, is the convolution whose forward pass is
 	// this one's backward data pass (see backwardData); wt holds its
 	// weights, which flip writes.
@@ -115,7 +118,7 @@ func (c *Conv2D) ForwardAct(n int, x, w, bias, y []float32, a Activation) {
 	if n == 0 {
 		return
 	}
-	c.forward(n, x, w, bias, y, a, Identity, nil)
+	c.forward(n, x, w, bias, y, a, Identity, nil, nil)
 }
 
 // BackwardData computes the input gradient dx from the output gradient dy:
@@ -214,11 +217,12 @@ func (c *Conv2D) run(s strategy) {
 
 // forward computes y = act(conv(x, w) + bias), then multiplies y by the
 // derivative of dact where that activation's output is dactY (laid out
-// like y), unless dact is Identity.
-func (c *Conv2D) forward(n int, x, w, bias, y []float32, act, dact Activation, dactY []float32) {
+// like y), unless dact is Identity. With mom, the tiles add their outputs'
+// statistics to its slots (see ForwardMoments).
+func (c *Conv2D) forward(n int, x, w, bias, y []float32, act, dact Activation, dactY []float32, mom *moments) {
 	c.replan(n)
 	k := c.d.k
-	f := forwardCall{d: &c.d, x: x, y: y, bias: bias, a: w, lda: k, kx: k, act: act, dact: dact, dactY: dactY}
+	f := forwardCall{d: &c.d, x: x, y: y, bias: bias, a: w, lda: k, kx: k, act: act, dact: dact, dactY: dactY, mom: mom}
 	// The bias enters as a row of ones in the column matrix times an
 	// extra weight column, which costs a copy of the weights per call;
 	// when the weights outweigh half the batch's columns, each tile's

@@ -38,7 +38,9 @@
 //
 // Backward computes whichever of dx and (dw, dbias) is not nil; BackwardData
 // and BackwardWeights are the two halves. The weight gradient is the sum
-// over the batch (not the mean).
+// over the batch (not the mean). ForwardMoments is Forward that also
+// returns each output channel's mean and variance over the batch, summed
+// by the tiles while their outputs are in cache.
 //
 // MaxPool2D is used the same way: NewMaxPool2D(Pool(c, h, w, 2, 2)), then
 // Forward(n, x, y, argmax) and Backward(n, dy, argmax, dx). The caller owns

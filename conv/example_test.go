@@ -113,3 +113,28 @@ func ExampleConv2D_ForwardAct() {
 	fmt.Println(y)
 	// Output: [0 0 0 1]
 }
+
+func ExampleConv2D_ForwardMoments() {
+	// Two 3x3 images, one filter that copies its input (its centre tap),
+	// plus a bias of 10.
+	g := conv.Same(1, 3, 3, 1, 3, 1)
+	c, err := conv.New(g)
+	if err != nil {
+		panic(err)
+	}
+	const n = 2
+	x := make([]float32, n*g.InSize())
+	for i := range x {
+		x[i] = float32(i) // 0, 1, ..., 17
+	}
+	w := make([]float32, g.WeightSize())
+	w[4] = 1
+	y := make([]float32, n*g.OutSize())
+	mean, variance := make([]float64, g.OutC), make([]float64, g.OutC)
+	c.ForwardMoments(n, x, w, []float32{10}, y, mean, variance)
+	fmt.Println(y)
+	fmt.Printf("mean %.4g, variance %.4g\n", mean[0], variance[0])
+	// Output:
+	// [10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27]
+	// mean 18.5, variance 26.92
+}

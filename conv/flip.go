@@ -53,7 +53,7 @@ func (c *Conv2D) backwardData(n int, dy, w, dx []float32, a Activation, x []floa
 	c.flip.next.Store(0)
 	runLanes(&c.flip, min(c.Threads(), (g.InC+flipBlock-1)/flipBlock, max(1, len(w)/flipGrain)), &c.flip.team)
 	c.flip.w, c.flip.wt = nil, nil
-	c.tr.forward(n, dy, c.wt, nil, dx, Identity, a, x)
+	c.tr.forward(n, dy, c.wt, nil, dx, Identity, a, x, nil)
 }
 
 // flipGrain is about the fewest weights worth a lane of their own in flip.

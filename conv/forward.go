@@ -21,7 +21,10 @@ type forwardCall struct {
 	act   Activation
 	dact  Activation // unless Identity, y is multiplied by its derivative,
 	dactY []float32  // where its output is dactY (laid out like y)
-	opt   gemm.Options
+	// mom, if not nil, takes the statistics of the outputs before the
+	// activation (ForwardMoments).
+	mom *moments
+	opt gemm.Options
 }
 
 // startTile starts cols columns of output channels [o0, o1) at y (row
@@ -127,6 +130,11 @@ func (s *im2colForward) block(ln *lane, b int) {
 			d.columns(f.x, t, r0, r1, col, ld)
 			withWorkspace(f.opt, ln).Sgemm(false, false, d.oc, cols, r1-r0, 1, f.a[r0:], f.lda, col, ld, beta, y, ldy)
 			beta = 1
+		}
+		if f.mom != nil {
+			for o := range d.oc {
+				f.mom.add(d.ks, b, o, 0, y[o*ldy:o*ldy+cols])
+			}
 		}
 		if t.single() {
 			f.finishTile(y, t.img0*d.out+t.p0, cols)

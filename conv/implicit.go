@@ -128,6 +128,11 @@ func (s *implicitForward) block(ln *lane, pad []float32, b int) {
 				withWorkspace(f.opt, ln).SgemmRows(d.oc, cols, r1-r0, 1, f.a[r0:], f.lda, pad, ln.off[r0:r1], d.ow, wp, beta, y, d.p)
 				beta = 1
 			}
+			if f.mom != nil {
+				for o := range d.oc {
+					f.mom.add(d.ks, b, o, 0, y[o*d.p:o*d.p+cols])
+				}
+			}
 			f.finishTile(y, at, cols)
 		}
 	}

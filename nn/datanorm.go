@@ -112,6 +112,9 @@ type DataNorm struct {
 	CentreGrad bool
 
 	ctx Context
+	// mean and variance take a convolution's channel statistics from
+	// its forward pass.
+	mean, variance []float64
 }
 
 func (d *DataNorm) String() string {
@@ -162,9 +165,14 @@ func (d *DataNorm) Normalize(m *Model, n int, x []float32) {
 	in := x
 	for i := 0; i <= stop; i++ {
 		y := m.output(i, n)
-		m.layers[i].Forward(&d.ctx, n, in, y)
-		if kernelOf(m.layers[i]) != nil {
-			d.unitNorm(m.layers[i], n, y)
+		l := m.layers[i]
+		if c, ok := l.(*Conv2D); ok {
+			d.convNorm(c, n, in, y)
+		} else {
+			l.Forward(&d.ctx, n, in, y)
+			if kernelOf(l) != nil {
+				d.unitNorm(l, n, y, nil, nil)
+			}
 		}
 		in = y
 	}
@@ -279,9 +287,27 @@ func lrScale(w *Param) {
 	}
 }
 
+// convNorm computes the output y of the convolution l on the input x of
+// n samples, with each channel's statistics summed inside the forward
+// pass's tiles, then rescales l's units from them (unitNorm).
+func (d *DataNorm) convNorm(l *Conv2D, n int, x, y []float32) {
+	samples("DataNorm", "x", n, x, l.inSz)
+	samples("DataNorm", "y", n, y, l.outSize)
+	units := l.w.Units()
+	if len(d.mean) < units {
+		d.mean, d.variance = make([]float64, units), make([]float64, units)
+	}
+	mean, variance := d.mean[:units], d.variance[:units]
+	b, _ := l.bias()
+	l.c.ForwardMoments(n, x, l.w.Value, b, y, mean, variance)
+	d.unitNorm(l, n, y, mean, variance)
+}
+
 // unitNorm rescales the units of l (a Conv2D or Dense) from its output y
-// on n samples, and transforms y as the rescale does.
-func (d *DataNorm) unitNorm(l Layer, n int, y []float32) {
+// on n samples, and transforms y as the rescale does. The units' means and
+// variances over the batch are means and variances, or, when those are
+// nil, computed here from y.
+func (d *DataNorm) unitNorm(l Layer, n int, y []float32, means, variances []float64) {
 	w, b := kernelOf(l), biasOf(l)
 	units := w.Units()
 	plane := len(y) / (n * units)
@@ -292,19 +318,23 @@ func (d *DataNorm) unitNorm(l Layer, n int, y []float32) {
 		return y[o : o+plane : o+plane]
 	}
 	for u := range units {
-		shift := act.Shift(at(0, u))
-		var s1, s2 float64
-		for i := range n {
-			a, b := k.Act.Moments(at(i, u), shift)
-			s1 += a
-			s2 += b
+		var mean, v float64
+		if means != nil {
+			mean, v = means[u], variances[u]
+		} else {
+			shift := act.Shift(at(0, u))
+			var s1, s2 float64
+			for i := range n {
+				a, b := k.Act.Moments(at(i, u), shift)
+				s1 += a
+				s2 += b
+			}
+			mm := s1 / count
+			mean, v = float64(shift)+mm, s2/count-mm*mm
 		}
-		mm := s1 / count
-		v := s2/count - mm*mm
-		if !(v > 0) || math.IsInf(v, 0) || math.IsNaN(mm) {
+		if !(v > 0) || math.IsInf(v, 0) || math.IsNaN(mean) {
 			continue
 		}
-		mean := float64(shift) + mm
 		a := 1 / math.Sqrt(v)
 		k.Act.Affine(w.Unit(u), float32(a), 0)
 		if d.ScaleLR {

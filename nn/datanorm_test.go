@@ -306,3 +306,89 @@ func TestDataNormCentreGrad(t *testing.T) {
 		})
 	}
 }
+
+// convNet is a model whose convolutions take each of conv's forward
+// strategies with the AVX-512 kernels: 32x32 rows read in place
+// (implicit), stride 2 (im2col), and 16x16 images in groups (batched),
+// whose 96 channels make tiles of 4 rows, and on three lanes 6 tiles in
+// three bands of rows.
+func convNet(t *testing.T, seed uint64) *Model {
+	t.Helper()
+	m := mustModel(t, Shape{C: 1, H: 32, W: 32},
+		&Conv2D{Filters: 8, KernelSize: 3, Padding: Same}, &SELU{},
+		&Conv2D{Filters: 6, KernelSize: 3, Stride: 2, Padding: Same}, &SELU{},
+		&Conv2D{Filters: 96, KernelSize: 3, Padding: Same}, &SELU{},
+		&Flatten{}, &Dense{Units: 3})
+	m.Init(seed)
+	return m
+}
+
+// TestDataNormConvStatsFromTiles: the convolutions' statistics come from
+// their forward pass (conv.ForwardMoments) rather than a second pass over
+// the output; the rescaled weights agree with those the second pass
+// gives to float32 rounding, and the outputs have mean 0 and variance 1.
+func TestDataNormConvStatsFromTiles(t *testing.T) {
+	for _, n := range []int{1, 7, 32} {
+		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
+			x := testkit.Normal(testkit.Rand(uint64(n)), n*32*32, 0.5, 1)
+			m := convNet(t, 5)
+			(&DataNorm{}).Normalize(m, n, x)
+
+			// The same rescale with every layer's statistics from a pass
+			// over its output.
+			ref := convNet(t, 5)
+			ref.reserve("test", n)
+			in := x
+			var d DataNorm
+			for i, l := range ref.layers[:len(ref.layers)-1] {
+				y := ref.output(i, n)
+				l.Forward(&Context{}, n, in, y)
+				if kernelOf(l) != nil {
+					d.unitNorm(l, n, y, nil, nil)
+				}
+				in = y
+			}
+			for i, p := range m.params {
+				for j, v := range p.Value {
+					want := ref.params[i].Value[j]
+					require.InDelta(t, want, v, 2e-5*(1+math.Abs(float64(want))), "%s[%d]", p.Name, j)
+				}
+			}
+
+			pre := preActivations{}
+			m.forward(&Context{}, n, x, pre)
+			for i, l := range m.layers {
+				if _, ok := l.(*Conv2D); !ok {
+					continue
+				}
+				mean, v := unitStats(pre[i], n, kernelOf(l).Units())
+				for u := range mean {
+					require.InDelta(t, 0, mean[u], 1e-5, "%s unit %d: mean", l.base().name, u)
+					require.InDelta(t, 1, v[u], 2e-5, "%s unit %d: variance", l.base().name, u)
+				}
+			}
+		})
+	}
+}
+
+// TestDataNormThreads: Normalize's rescale is the same bit for bit on 1
+// to 4 threads (the statistics summed in the convolutions' tiles do not
+// depend on how the lanes share them), with the mean kept and without.
+func TestDataNormThreads(t *testing.T) {
+	const n = 33
+	x := testkit.Normal(testkit.Rand(9), n*32*32, 2, 3)
+	for _, varOnly := range []bool{false, true} {
+		var want [][]float32
+		for threads := 1; threads <= 4; threads++ {
+			m := convNet(t, 6)
+			m.SetThreads(threads)
+			(&DataNorm{VarianceOnly: varOnly}).Normalize(m, n, x)
+			got := copyParams(m)
+			if threads == 1 {
+				want = got
+				continue
+			}
+			requireSameBits(t, want, got, fmt.Sprintf("variance only %v, %d threads", varOnly, threads))
+		}
+	}
+}
