@@ -36,10 +36,12 @@ type BatchConstraint interface {
 // LSUV's and weight normalization's data-dependent initialization, done
 // again during training; it costs one forward pass in evaluation mode
 // (dropout off) per application, and the rescaled layer's output is
-// transformed with its unit rather than recomputed. The statistics are computed from each
-// layer's output by kernels.Act.Moments (float64 sums of blocked float32
-// partials, shifted), in an order that does not depend on the thread
-// count. Nothing is added to the model: it stays a plain network, and
+// transformed with its unit rather than recomputed. A convolution's
+// statistics are summed inside its forward pass's tiles, while they are
+// in cache (conv.Conv2D.ForwardMoments); a dense layer's are computed
+// from its output by kernels.Act.Moments; both are float64 sums of
+// blocked, shifted float32 partials in an order that does not depend on
+// the thread count. Nothing is added to the model: it stays a plain network, and
 // inference costs what it did.
 //
 // The optimizer's state is not touched: Adam's moments m and v keep the
