@@ -300,14 +300,14 @@ func TestBatchNormResumeIsExact(t *testing.T) {
 }
 
 // TestNewStepsAreThreadIndependent trains with BatchNorm and with DataNorm
-// at GOMAXPROCS 1 and 2 and requires the same weights and moving
+// (with and without centred gradients) at GOMAXPROCS 1 and 2 and requires the same weights and moving
 // statistics bit for bit.
 func TestNewStepsAreThreadIndependent(t *testing.T) {
 	defer func(m int) { minRange = m }(minRange)
 	minRange = 64
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	d := synthetic(4, 32, 4, 16, 16)
-	for _, name := range []string{"batchnorm", "datanorm"} {
+	for _, name := range []string{"batchnorm", "datanorm", "datanorm-centre"} {
 		var runs [][][]float32
 		for _, procs := range []int{1, 2} {
 			runtime.GOMAXPROCS(procs)
@@ -319,8 +319,11 @@ func TestNewStepsAreThreadIndependent(t *testing.T) {
 			m, err := NewSeedNet(cfg)
 			require.NoError(t, err)
 			tr := NewTrainer(m, NewAdam(), 5)
-			if name == "datanorm" {
+			switch name {
+			case "datanorm":
 				tr.BatchConstraint = &DataNorm{}
+			case "datanorm-centre":
+				tr.BatchConstraint = &DataNorm{CentreGrad: true, ScaleLR: true, Every: 2}
 			}
 			trainSteps(t, tr, d, 8)
 			runs = append(runs, stateOf(tr))
@@ -338,7 +341,7 @@ func TestNewStepsAllocateNothing(t *testing.T) {
 	defer func(m int) { minRange = m }(minRange)
 	minRange = 64
 	d := synthetic(3, 8, 4, 16, 16)
-	for _, name := range []string{"batchnorm", "datanorm", "datanorm-variance"} {
+	for _, name := range []string{"batchnorm", "datanorm", "datanorm-variance", "datanorm-centre"} {
 		cfg := tinyConfig(1)
 		if name == "batchnorm" {
 			cfg = bnConfig(1)
@@ -351,6 +354,8 @@ func TestNewStepsAllocateNothing(t *testing.T) {
 			tr.BatchConstraint = &DataNorm{}
 		case "datanorm-variance":
 			tr.BatchConstraint = &DataNorm{VarianceOnly: true, Logits: true}
+		case "datanorm-centre":
+			tr.BatchConstraint = &DataNorm{CentreGrad: true, ScaleLR: true}
 		}
 		_, err = tr.TrainBatch(d.X, d.Y)
 		require.NoError(t, err)

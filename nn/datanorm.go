@@ -6,6 +6,7 @@ import (
 
 	"github.com/snnkit/snn/act"
 	"github.com/snnkit/snn/kernels"
+	"github.com/snnkit/snn/par"
 )
 
 // BatchConstraint is a constraint that depends on the data: a Trainer
@@ -113,7 +114,8 @@ type DataNorm struct {
 	// input gradients are formed from it.
 	CentreGrad bool
 
-	ctx Context
+	ctx   Context
+	marks []bool // centreLayers
 	// mean and variance take a convolution's channel statistics from
 	// its forward pass.
 	mean, variance []float64
@@ -201,7 +203,7 @@ func (d *DataNorm) stop(m *Model) int {
 }
 
 // centreLayers marks the layers whose gradient the backward pass centres
-// (CentreGrad), nil if none.
+// (CentreGrad), nil if none. The marks are d's, reused step after step.
 func (d *DataNorm) centreLayers(m *Model) []bool {
 	if !d.CentreGrad {
 		return nil
@@ -210,23 +212,50 @@ func (d *DataNorm) centreLayers(m *Model) []bool {
 	if stop < 0 {
 		return nil
 	}
-	c := make([]bool, len(m.layers))
-	for i := range stop + 1 {
-		c[i] = kernelOf(m.layers[i]) != nil
+	if len(d.marks) != len(m.layers) {
+		d.marks = make([]bool, len(m.layers))
 	}
-	return c
+	for i := range m.layers {
+		d.marks[i] = i <= stop && kernelOf(m.layers[i]) != nil
+	}
+	return d.marks
 }
 
-// centreUnits subtracts from dy, the gradient of n samples of a layer
-// with the given number of units (NCHW, or n x units), each unit's mean
-// over the samples and positions. The sums are float64 over float32
-// blocks, in an order fixed by the shape.
-func centreUnits(units, n int, dy []float32) {
+// centrer subtracts from dy, the gradient of n samples of a layer with
+// the given number of units (NCHW, or n x units), each unit's mean over
+// the samples and positions, the units split between lanes (each unit's
+// result does not depend on the split). The sums are float64 over
+// float32 blocks, in an order fixed by the shape. A Model keeps one.
+type centrer struct {
+	team            par.Team
+	units, n, parts int
+	dy              []float32
+}
+
+func (c *centrer) centre(threads, units, n int, dy []float32) {
+	c.units, c.n, c.dy = units, n, dy
+	c.parts = min(threadsOr(threads), len(dy)/minRange, units)
+	if c.parts <= 1 {
+		c.run(0, units)
+	} else {
+		c.team.Run(c, c.parts)
+	}
+	c.dy = nil
+}
+
+// RunLane centres lane i's units.
+func (c *centrer) RunLane(i int) {
+	c.run(i*c.units/c.parts, (i+1)*c.units/c.parts)
+}
+
+// run centres units [lo, hi).
+func (c *centrer) run(lo, hi int) {
+	units, n, dy := c.units, c.n, c.dy
 	plane := len(dy) / (n * units)
 	k := kernels.Active()
 	count := float64(n) * float64(plane)
 	if plane == 1 {
-		for u := range units {
+		for u := lo; u < hi; u++ {
 			var s float64
 			for i := range n {
 				s += float64(dy[i*units+u])
@@ -238,7 +267,7 @@ func centreUnits(units, n int, dy []float32) {
 		}
 		return
 	}
-	for u := range units {
+	for u := lo; u < hi; u++ {
 		var s float64
 		for i := range n {
 			o := (i*units + u) * plane

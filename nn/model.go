@@ -47,6 +47,7 @@ type Model struct {
 	// of layer i (a Conv2D or Dense) its mean gradient over the batch
 	// before the layer's own backward pass (DataNorm.CentreGrad).
 	centre  []bool
+	centrer centrer
 	cap     int // batch size the buffers hold
 	outs    [][]float32
 	grads   [2][]float32
@@ -349,7 +350,7 @@ func (m *Model) backward(c *Context, n int, x, dOut, dx []float32) {
 			d = m.grads[cur][:n*m.shapes[i-1].Size()]
 		}
 		if i < len(m.centre) && m.centre[i] {
-			centreUnits(kernelOf(m.layers[i]).Units(), n, dy)
+			m.centrer.centre(m.threads, kernelOf(m.layers[i]).Units(), n, dy)
 		}
 		if a := m.bfuse[i]; a != conv.Identity {
 			// Layer i-1, in place, would have turned d into its own
