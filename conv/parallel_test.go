@@ -126,6 +126,7 @@ func TestNoAllocations(t *testing.T) {
 	implicit := parallelCases[0]
 	implicit.g, implicit.n, implicit.lim = Same(3, 5, 64, 4, 3, 1), 4, defaultLimits // the implicit forward pass
 	implicit.lim.implicit = implicitAlways
+	implicit.lim.groupBelow = 1 // single images: 320 positions would be grouped (batched)
 	batched := parallelCases[1] // images grouped into tiles
 	batched.lim.implicit = implicitAlways
 	for _, tc := range append(parallelCases[:2:2], implicit, batched) {
@@ -136,6 +137,10 @@ func TestNoAllocations(t *testing.T) {
 				require.NoError(t, err)
 				c.lim = tc.lim
 				c.SetThreads(threads)
+				if tc.g == implicit.g {
+					c.replan(n)
+					require.Equal(t, byImplicit, c.strategyName(), "the case meant for the implicit pass")
+				}
 				r := testkit.Rand(9)
 				x := testkit.Uniform(r, n*g.InSize(), -1, 1)
 				w := testkit.Uniform(r, g.WeightSize(), -1, 1)
