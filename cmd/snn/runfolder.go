@@ -110,7 +110,7 @@ func checkFolderConfig(dir string, ckpt Config) error {
 	var diff []string
 	for k := range mergeKeys(a, c) {
 		switch k {
-		case "epochs", "max_steps", "threads":
+		case "epochs", "max_steps", "threads", "max_pixels":
 			continue
 		}
 		if fmt.Sprint(a[k]) != fmt.Sprint(c[k]) {

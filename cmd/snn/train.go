@@ -70,7 +70,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	cfg.addFlags(fs)
 	fs.StringVar(&opts.out, "out", "", "run folder for metrics.csv, plots and the checkpoint (default: runs/<time>-<act>-<constraint>)")
-	fs.StringVar(&opts.resume, "resume", "", "continue the run in this folder from its checkpoint (-epochs, -max-steps, -threads and the checkpoint flags may change)")
+	fs.StringVar(&opts.resume, "resume", "", "continue the run in this folder from its checkpoint (-epochs, -max-steps, -threads, -max-pixels and the checkpoint flags may change)")
 	fs.StringVar(&opts.progress, "progress", "auto", "progress display: bar, lines, none, or auto (bar on a terminal, lines otherwise)")
 	opts.addRunFlags(fs)
 	fs.Usage = func() {
@@ -129,13 +129,18 @@ func resumeConfig(flags *flag.FlagSet, dir string, now Config) (Config, error) {
 			cfg.MaxSteps = now.MaxSteps
 		case "threads":
 			cfg.Threads = now.Threads
+		case "max-pixels":
+			// A safety cap, not a setting of the training: a folder
+			// with a larger image must not make the run impossible to
+			// continue.
+			cfg.MaxPixels = now.MaxPixels
 		case "resume", "progress", "out", "checkpoint-every", "checkpoint-interval":
 		default:
 			bad = append(bad, "-"+f.Name)
 		}
 	})
 	if len(bad) > 0 {
-		return Config{}, fmt.Errorf("-resume continues the run as configured; %s cannot change (only -epochs, -max-steps and -threads can)", strings.Join(bad, ", "))
+		return Config{}, fmt.Errorf("-resume continues the run as configured; %s cannot change (only -epochs, -max-steps, -threads and -max-pixels can)", strings.Join(bad, ", "))
 	}
 	if err := cfg.finish(); err != nil {
 		return Config{}, err
