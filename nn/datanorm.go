@@ -132,6 +132,9 @@ func (d *DataNorm) String() string {
 	if d.ScaleLR {
 		s += "-lr"
 	}
+	if d.CentreGrad {
+		s += "-centre"
+	}
 	if d.Warmup > 0 {
 		return fmt.Sprintf("%s(%d, every step to %d)", s, max(d.Every, 1), d.Warmup)
 	}

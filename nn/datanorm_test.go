@@ -165,6 +165,7 @@ func TestDataNormEvery(t *testing.T) {
 	dn := &DataNorm{Every: 3}
 	assert.Equal(t, "datanorm(3)", dn.String())
 	assert.Equal(t, "datanorm-variance-logits(1)", (&DataNorm{VarianceOnly: true, Logits: true}).String())
+	assert.Equal(t, "datanorm-lr-centre(4)", (&DataNorm{Every: 4, ScaleLR: true, CentreGrad: true}).String())
 	before := copyParams(m)
 	for step := int64(1); step <= 2; step++ {
 		dn.ApplyBatch(m, 8, d.X, step)

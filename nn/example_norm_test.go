@@ -59,6 +59,40 @@ func ExampleDataNorm_scaleLR() {
 	// output.kernel: 0 factors for 3 units, 0 of them not 1
 }
 
+// The setting that keeps every layer in band and trains as well as ReLU on
+// both shapes `snn compare` runs: rescale every 4 updates, scale each
+// unit's learning rate by its rescales, and centre the gradients, so that
+// each update follows the bias the rescale will set. The rescaled layers'
+// biases then get no gradient (their rescale sets them); the logits' do.
+func ExampleDataNorm_centreGrad() {
+	m, err := nn.NewSeedNet(nn.SeedNetConfig{Height: 16, Classes: 3, Filters: []int{4, 4, 8, 8}, Hidden: []int{16}, Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	t := nn.NewTrainer(m, nn.NewAdam(), 1)
+	t.BatchConstraint = &nn.DataNorm{Every: 4, ScaleLR: true, CentreGrad: true}
+	d := stripes(24)
+	for range 4 {
+		if _, err := t.TrainBatch(d.X, d.Y); err != nil {
+			panic(err)
+		}
+	}
+	fmt.Println(t.BatchConstraint)
+	for _, name := range []string{"conv1_1.bias", "dense1.bias", "output.bias"} {
+		p := m.Param(name)
+		var most float64
+		for _, g := range p.Grad {
+			most = max(most, math.Abs(float64(g)))
+		}
+		fmt.Printf("%s: largest gradient below 1e-6: %v\n", name, most < 1e-6)
+	}
+	// Output:
+	// datanorm-lr-centre(4)
+	// conv1_1.bias: largest gradient below 1e-6: true
+	// dense1.bias: largest gradient below 1e-6: true
+	// output.bias: largest gradient below 1e-6: false
+}
+
 // Train a SeedNet with BatchNorm, then fold the normalization into the
 // convolutions and dense layers for inference: the folded model has no
 // BatchNorm left and computes the same logits to within rounding.
