@@ -51,7 +51,7 @@ var extraVariants = []variant{
 	{"selu-datanorm-variance-standardized", withNorm(setVariant("selu", "none", false, true), norm{every: datanormEvery, variance: true})},
 	{"selu-datanorm-lr", withNorm(setVariant("selu", "none", false, false), norm{every: datanormEvery, lr: true})},
 	{"selu-datanorm-lr-standardized", withNorm(setVariant("selu", "none", false, true), norm{every: datanormEvery, lr: true})},
-	{"selu-datanorm-centre", withNorm(setVariant("selu", "none", false, false), norm{every: datanormEvery, lr: true, centre: true})},
+	{"selu-datanorm-centre", withNorm(setVariant("selu", "none", false, false), norm{every: datanormEvery, lr: true, centre: true, warmup: datanormWarmup})},
 	{"relu-batchnorm", withNorm(setVariant("relu", "none", false, false), norm{batch: true})},
 	{"selu-batchnorm", withNorm(setVariant("selu", "none", false, false), norm{batch: true})},
 }

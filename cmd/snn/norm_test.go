@@ -49,7 +49,7 @@ func TestNormVariantsRun(t *testing.T) {
 	data := tinyMNIST(t, 32, 16)
 	out := t.TempDir()
 	names := []string{"selu-datanorm", "selu-datanorm-standardized", "selu-datanorm-variance-standardized",
-		"selu-datanorm-lr", "selu-datanorm-lr-standardized", "relu-batchnorm", "selu-batchnorm"}
+		"selu-datanorm-lr", "selu-datanorm-lr-standardized", "selu-datanorm-centre", "relu-batchnorm", "selu-batchnorm"}
 	code, stdout, stderr := runCLI(t, "compare", "-data", data, "-out", out, "-batch", "8", "-max-steps", "4",
 		"-monitor-every", "2", "-val-every", "2", "-val-samples", "16", "-progress", "none", "-datanorm-warmup", "2", "-datanorm-centre",
 		"-variants", "selu,"+strings.Join(names, ","))
@@ -65,7 +65,7 @@ func TestNormVariantsRun(t *testing.T) {
 		if strings.Contains(name, "datanorm") {
 			assert.Equal(t, int64(datanormEvery), cfg.DataNorm, name)
 			assert.Equal(t, strings.Contains(name, "variance"), cfg.DataNormVariance, name)
-			assert.Equal(t, strings.Contains(name, "-lr"), cfg.DataNormLR, name)
+			assert.Equal(t, strings.Contains(name, "-lr") || strings.Contains(name, "-centre"), cfg.DataNormLR, name)
 			assert.Equal(t, int64(2), cfg.DataNormWarmup, name)
 			assert.True(t, cfg.DataNormCentre, name)
 			c, err := nn.ReadCheckpoint(filepath.Join(out, name, checkpointName))
@@ -122,6 +122,7 @@ func TestNormVariantConfigs(t *testing.T) {
 		datanorm                   int64
 		variance, lr, standardized bool
 		centre                     bool
+		warmup                     int64
 	}
 	cases := map[string]want{
 		"selu-datanorm":                       {datanorm: datanormEvery},
@@ -129,7 +130,7 @@ func TestNormVariantConfigs(t *testing.T) {
 		"selu-datanorm-variance-standardized": {datanorm: datanormEvery, variance: true, standardized: true},
 		"selu-datanorm-lr":                    {datanorm: datanormEvery, lr: true},
 		"selu-datanorm-lr-standardized":       {datanorm: datanormEvery, lr: true, standardized: true},
-		"selu-datanorm-centre":                {datanorm: datanormEvery, lr: true, centre: true},
+		"selu-datanorm-centre":                {datanorm: datanormEvery, lr: true, centre: true, warmup: datanormWarmup},
 		"relu-batchnorm":                      {batchnorm: true},
 		"selu-batchnorm":                      {batchnorm: true},
 		"selu":                                {},
@@ -150,6 +151,7 @@ func TestNormVariantConfigs(t *testing.T) {
 				return c
 			}()} {
 				v.apply(&from)
+				assert.Equal(t, w.warmup, from.DataNormWarmup, "warm-up")
 				if i == 0 || w.datanorm == 0 {
 					assert.Equal(t, w.centre, from.DataNormCentre, "gradients centred")
 				} else {
