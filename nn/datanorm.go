@@ -78,7 +78,8 @@ type BatchConstraint interface {
 // with mean-only batch normalization after each rescaled unit (Salimans
 // and Kingma), exact at weights just rescaled, where that network and
 // this one compute the same thing. The rescaled units' bias gradients are
-// then zero. Without it each update also moves a unit's weights along the
+// then zero up to rounding, and so are Adam's moments of them: those
+// biases are set by the rescale, not by the optimizer. Without it each update also moves a unit's weights along the
 // mean of its inputs; where the inputs share a large common component
 // (a mostly blank canvas, where every patch is the background or not),
 // that direction dominates the unit's variance after a few updates, and

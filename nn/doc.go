@@ -119,7 +119,11 @@
 // Trainer runs after the update, rescales every unit of every Conv2D and
 // Dense layer so that its pre-activation on the step's batch has mean 0
 // and variance 1, layer by layer with the current weights; the model stays
-// a plain network. BatchNorm is Keras' layer, with moving statistics that
+// a plain network. With ScaleLR (each unit's learning rate follows its
+// rescales) and CentreGrad (its gradient follows the bias the rescale
+// sets), every 4 steps and after each of the first 200, it kept every
+// layer of SeedNet in band and trained it as well as ReLU or better on
+// MNIST and on a 64 x 64 canvas (docs/findings.md). BatchNorm is Keras' layer, with moving statistics that
 // checkpoints keep (Model.State); Model.Fold merges it into the layer
 // before it for inference.
 package nn
