@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -120,11 +122,34 @@ func savePlotsLegend(path string, w, h vg.Length, legend *plot.Legend, plots ...
 	for i, p := range plots {
 		grid[i] = []*plot.Plot{p}
 	}
+	for _, p := range plots {
+		p.Title.Text = wrapTitle(p.Title.TextStyle, p.Title.Text, w-vg.Points(8))
+	}
 	canvases := plot.Align(grid, tiles, dc)
 	for i, p := range plots {
 		p.Draw(canvases[i][0])
 	}
 	return savePNG(path, img)
+}
+
+// wrapTitle breaks title into lines no wider than w in the style sty, at
+// spaces (a word wider than w keeps a line of its own): a run's title
+// names every setting, and a long one would run off the image.
+func wrapTitle(sty text.Style, title string, w vg.Length) string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(title) {
+		next := word
+		if line != "" {
+			next = line + " " + word
+		}
+		if line != "" && sty.Width(next) > w {
+			lines = append(lines, line)
+			next = word
+		}
+		line = next
+	}
+	return strings.Join(append(lines, line), "\n")
 }
 
 // palette gives n colours from deep blue (first layers) to red (deep
@@ -334,6 +359,8 @@ func dataName(cfg Config) string {
 		return "places365"
 	case cfg.Folder != "":
 		return filepath.Base(cfg.Folder)
+	case cfg.Size != 28:
+		return fmt.Sprintf("mnist %dx%d", cfg.Size, cfg.Size) // zero-padded: compare -places-like
 	}
 	return "mnist"
 }
