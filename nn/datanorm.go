@@ -42,8 +42,8 @@ type BatchConstraint interface {
 // in cache (conv.Conv2D.ForwardMoments); a dense layer's are computed
 // from its output by kernels.Act.Moments; both are float64 sums of
 // blocked, shifted float32 partials in an order that does not depend on
-// the thread count. Nothing is added to the model: it stays a plain network, and
-// inference costs what it did.
+// the thread count. Nothing is added to the model: it stays a plain
+// network, and inference costs what it did.
 //
 // The optimizer's state is not touched: Adam's moments m and v keep the
 // gradients of the weights before the rescale, so the next update moves
@@ -79,12 +79,14 @@ type BatchConstraint interface {
 // and Kingma), exact at weights just rescaled, where that network and
 // this one compute the same thing. The rescaled units' bias gradients are
 // then zero up to rounding, and so are Adam's moments of them: those
-// biases are set by the rescale, not by the optimizer. Without it each update also moves a unit's weights along the
-// mean of its inputs; where the inputs share a large common component
-// (a mostly blank canvas, where every patch is the background or not),
-// that direction dominates the unit's variance after a few updates, and
-// the rescale that brings the variance back to 1 shrinks the rest of the
-// weights with it.
+// biases are set by the rescale, not by the optimizer. Without it each
+// update also moves a unit's weights along the mean of its inputs; where
+// the inputs share a large common component (a mostly blank canvas,
+// where every patch is the background or not), that direction dominates
+// the unit's variance after a few updates, and the rescale that brings
+// the variance back to 1 shrinks the rest of the weights with it. Only
+// the Trainer's steps are centred: Model.Backward called directly is
+// the plain gradient.
 //
 // With VarianceOnly the bias is left to the optimizer: w <- w/sigma_z
 // alone, which makes the variance 1 and leaves the mean where the bias

@@ -393,3 +393,29 @@ func TestDataNormThreads(t *testing.T) {
 		}
 	}
 }
+
+// TestCentreGradOnlyInSteps: CentreGrad centres the Trainer's steps, and
+// leaves Model.Backward called by itself the plain gradient.
+func TestCentreGradOnlyInSteps(t *testing.T) {
+	d := synthetic(3, 8, 4, 16, 16)
+	cfg := tinyConfig(2)
+	cfg.Dropout = 0
+	m, err := NewSeedNet(cfg)
+	require.NoError(t, err)
+	tr := NewTrainer(m, NewAdam(), 2)
+	tr.BatchConstraint = &DataNorm{CentreGrad: true}
+	_, err = tr.TrainBatch(d.X, d.Y)
+	require.NoError(t, err)
+	bias := m.Param("conv1_1.bias")
+	largest := func() float64 {
+		most := 0.0
+		for _, g := range bias.Grad {
+			most = max(most, math.Abs(float64(g)))
+		}
+		return most
+	}
+	assert.Less(t, largest(), 1e-6, "the step's gradient was centred")
+	o := objective{loss: DefaultLoss(m), labels: d.Y}
+	analytic(m, &Context{Training: true}, 8, d.X, o)
+	assert.Greater(t, largest(), 1e-4, "Model.Backward by itself is the plain gradient")
+}

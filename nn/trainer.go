@@ -161,11 +161,11 @@ func (t *Trainer) trainBatch(x []float32, labels []int32) (StepStats, error) {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return st, t.nonFinite(c, n, x, loss)
 	}
-	m.centre = nil
 	if d, ok := t.BatchConstraint.(interface{ centreLayers(*Model) []bool }); ok {
-		m.centre = d.centreLayers(m)
+		m.centre = d.centreLayers(m) // this step's backward pass only
 	}
 	m.backward(c, n, x, dOut, nil)
+	m.centre = nil
 	t.step++
 	t.Optimizer.Update(t.step)
 	for _, p := range m.params {
