@@ -403,3 +403,40 @@ func TestBatchNormAbandonedStep(t *testing.T) {
 	require.ErrorAs(t, err, &nf)
 	requireSameBits(t, before, stateOf(tr), "after the abandoned step")
 }
+
+// TestSeedNetBatchNormMomentum: SeedNetConfig.BatchNormMomentum reaches
+// every BatchNorm layer, and sets how far one step moves the moving
+// means from 0: by 1 - momentum times the batch's mean.
+func TestSeedNetBatchNormMomentum(t *testing.T) {
+	d := synthetic(6, 8, 4, 16, 16)
+	moved := map[float64][]float32{}
+	for _, mom := range []float64{0, 0.5} {
+		cfg := bnConfig(6)
+		cfg.Dropout = 0
+		cfg.BatchNormMomentum = mom
+		m, err := NewSeedNet(cfg)
+		require.NoError(t, err)
+		layers := 0
+		for _, l := range m.Layers() {
+			if bn, ok := l.(*BatchNorm); ok {
+				assert.Equal(t, mom, bn.Momentum, bn.base().name)
+				layers++
+			}
+		}
+		require.Equal(t, 15, layers, "a BatchNorm after every convolution and hidden dense layer")
+		tr := NewTrainer(m, NewAdam(), 6)
+		_, err = tr.TrainBatch(d.X, d.Y)
+		require.NoError(t, err)
+		moved[mom] = append([]float32(nil), m.State()[0].Data...)
+	}
+	// The first layer sees the same input, so the same batch mean, either way.
+	largest := 0.0
+	for _, v := range moved[0.5] {
+		largest = max(largest, math.Abs(float64(v)))
+	}
+	require.Greater(t, largest, 1e-3, "the moving means moved")
+	for c := range moved[0] {
+		require.InDelta(t, 50*float64(moved[0][c]), float64(moved[0.5][c]), 1e-4*math.Abs(float64(moved[0.5][c]))+1e-7,
+			"channel %d: (1 - 0.5) / (1 - 0.99) = 50 times as far", c)
+	}
+}

@@ -33,6 +33,10 @@ type SeedNetConfig struct {
 	// convolution and hidden Dense layer, before its activation; those
 	// layers then have no bias, the BatchNorm's beta taking its place.
 	BatchNorm bool `json:",omitempty"`
+	// BatchNormMomentum is the BatchNorm layers' Momentum (0: Keras'
+	// 0.99). A short run may want less: at 0.99 the moving statistics
+	// average about the last 100 steps, and lag weights that still move.
+	BatchNormMomentum float64 `json:",omitempty"`
 
 	// Filters lists the channels of each stage: 32, 64, 128, 256 by
 	// default (four stages).
@@ -105,7 +109,7 @@ func NewSeedNet(cfg SeedNetConfig) (*Model, error) {
 			layers = append(layers,
 				named(&Conv2D{Filters: f, KernelSize: 3, Padding: Same, Init: init, Constraint: c.Constraint, NoBias: c.BatchNorm}, "conv"+id))
 			if c.BatchNorm {
-				layers = append(layers, named(&BatchNorm{}, "bn"+id))
+				layers = append(layers, named(&BatchNorm{Momentum: c.BatchNormMomentum}, "bn"+id))
 			}
 			layers = append(layers, named(newAct(), c.Activation+id))
 		}
@@ -117,7 +121,7 @@ func NewSeedNet(cfg SeedNetConfig) (*Model, error) {
 		layers = append(layers,
 			named(&Dense{Units: u, Init: init, Constraint: c.Constraint, NoBias: c.BatchNorm}, "dense"+id))
 		if c.BatchNorm {
-			layers = append(layers, named(&BatchNorm{}, "bn_d"+id))
+			layers = append(layers, named(&BatchNorm{Momentum: c.BatchNormMomentum}, "bn_d"+id))
 		}
 		layers = append(layers, named(newAct(), c.Activation+"_d"+id))
 		if c.Dropout > 0 {

@@ -146,6 +146,9 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if c.DataNorm == 0 {
 			c.DataNormWarmup = 0 // -datanorm-warmup is for the DataNorm variants
 		}
+		if !c.BatchNorm {
+			c.BatchNormMomentum = 0 // -batchnorm-momentum is for the BatchNorm variants
+		}
 		if err := c.finish(); err != nil {
 			return err
 		}

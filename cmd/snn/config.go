@@ -43,21 +43,23 @@ type Config struct {
 	// BatchNorm puts a BatchNorm after every convolution and hidden dense
 	// layer; DataNorm > 0 re-standardizes every unit on the batch after
 	// every DataNorm-th step (nn.DataNorm).
-	BatchNorm        bool    `json:"batchnorm,omitempty"`
-	DataNorm         int64   `json:"datanorm,omitempty"`
-	DataNormVariance bool    `json:"datanorm_variance,omitempty"`
-	DataNormLogits   bool    `json:"datanorm_logits,omitempty"`
-	DataNormLR       bool    `json:"datanorm_lr,omitempty"`
-	DataNormWarmup   int64   `json:"datanorm_warmup,omitempty"`
-	DataNormCentre   bool    `json:"datanorm_centre,omitempty"`
-	WeightDecay      float64 `json:"weight_decay"`
-	Opt              string  `json:"opt"`
-	LR               float64 `json:"lr"`
-	Eps              float64 `json:"eps"`
-	Schedule         string  `json:"schedule"`
-	Warmup           int64   `json:"warmup,omitempty"`
-	Momentum         float64 `json:"momentum,omitempty"`
-	Nesterov         bool    `json:"nesterov,omitempty"`
+	BatchNorm bool `json:"batchnorm,omitempty"`
+	// BatchNormMomentum is the moving statistics' momentum (0: 0.99).
+	BatchNormMomentum float64 `json:"batchnorm_momentum,omitempty"`
+	DataNorm          int64   `json:"datanorm,omitempty"`
+	DataNormVariance  bool    `json:"datanorm_variance,omitempty"`
+	DataNormLogits    bool    `json:"datanorm_logits,omitempty"`
+	DataNormLR        bool    `json:"datanorm_lr,omitempty"`
+	DataNormWarmup    int64   `json:"datanorm_warmup,omitempty"`
+	DataNormCentre    bool    `json:"datanorm_centre,omitempty"`
+	WeightDecay       float64 `json:"weight_decay"`
+	Opt               string  `json:"opt"`
+	LR                float64 `json:"lr"`
+	Eps               float64 `json:"eps"`
+	Schedule          string  `json:"schedule"`
+	Warmup            int64   `json:"warmup,omitempty"`
+	Momentum          float64 `json:"momentum,omitempty"`
+	Nesterov          bool    `json:"nesterov,omitempty"`
 
 	Epochs   int64  `json:"epochs"`
 	MaxSteps int64  `json:"max_steps"`
@@ -111,6 +113,7 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 		return nil
 	})
 	fs.BoolVar(&c.BatchNorm, "batchnorm", c.BatchNorm, "BatchNorm (Keras defaults) after every convolution and hidden dense layer, before the activation")
+	fs.Float64Var(&c.BatchNormMomentum, "batchnorm-momentum", c.BatchNormMomentum, "momentum of -batchnorm's moving statistics, in [0, 1) (0: Keras' 0.99)")
 	fs.Int64Var(&c.DataNorm, "datanorm", c.DataNorm, "every N steps, rescale every unit so that its pre-activation on the step's batch has mean 0 and variance 1 (0: off)")
 	fs.BoolVar(&c.DataNormVariance, "datanorm-variance", c.DataNormVariance, "-datanorm fixes the variance only and leaves the biases to the optimizer")
 	fs.BoolVar(&c.DataNormLogits, "datanorm-logits", c.DataNormLogits, "-datanorm rescales the output layer (the logits) too")
@@ -205,6 +208,7 @@ func (c *Config) finish() error {
 		{"-lr", c.LR, c.LR >= 0},
 		{"-eps", c.Eps, c.Eps >= 0},
 		{"-momentum", c.Momentum, c.Momentum >= 0 && c.Momentum < 1},
+		{"-batchnorm-momentum", c.BatchNormMomentum, c.BatchNormMomentum >= 0 && c.BatchNormMomentum < 1},
 		{"-epochs", float64(c.Epochs), c.Epochs >= 0},
 		{"-max-steps", float64(c.MaxSteps), c.MaxSteps >= 0},
 		{"-batch", float64(c.Batch), c.Batch >= 1 && c.Batch <= 65536},
@@ -233,6 +237,9 @@ func (c *Config) finish() error {
 	if c.Opt == "sgd" && c.Eps != 0 {
 		return errors.New("-eps has no meaning for -opt sgd")
 	}
+	if !c.BatchNorm && c.BatchNormMomentum != 0 {
+		return errors.New("-batchnorm-momentum needs -batchnorm")
+	}
 	if c.DataNorm == 0 && (c.DataNormVariance || c.DataNormLogits) {
 		return errors.New("-datanorm-variance and -datanorm-logits need -datanorm N")
 	}
@@ -252,23 +259,24 @@ func (c *Config) finish() error {
 }
 
 var rangeHelp = map[string]string{
-	"-size":            "16 to 1024; SeedNet halves it four times",
-	"-classes":         "0 for the data set's, or a positive count",
-	"-datanorm":        "0 for off, or an interval in steps",
-	"-datanorm-warmup": "0 for none, or a number of steps",
-	"-alpha-dropout":   "a rate in [0, 1)",
-	"-weight-decay":    "non-negative",
-	"-lr":              "non-negative; 0 picks the optimizer's default",
-	"-eps":             "non-negative; 0 picks 1e-7",
-	"-momentum":        "in [0, 1)",
-	"-epochs":          "non-negative",
-	"-max-steps":       "non-negative",
-	"-batch":           "1 to 65536",
-	"-threads":         "0 for GOMAXPROCS, or a positive count",
-	"-monitor-every":   "non-negative",
-	"-val-every":       "non-negative",
-	"-val-samples":     "non-negative",
-	"-max-pixels":      "0 for the default, or a positive count",
+	"-size":               "16 to 1024; SeedNet halves it four times",
+	"-classes":            "0 for the data set's, or a positive count",
+	"-datanorm":           "0 for off, or an interval in steps",
+	"-datanorm-warmup":    "0 for none, or a number of steps",
+	"-alpha-dropout":      "a rate in [0, 1)",
+	"-weight-decay":       "non-negative",
+	"-lr":                 "non-negative; 0 picks the optimizer's default",
+	"-eps":                "non-negative; 0 picks 1e-7",
+	"-momentum":           "in [0, 1)",
+	"-batchnorm-momentum": "in [0, 1); 0 picks 0.99",
+	"-epochs":             "non-negative",
+	"-max-steps":          "non-negative",
+	"-batch":              "1 to 65536",
+	"-threads":            "0 for GOMAXPROCS, or a positive count",
+	"-monitor-every":      "non-negative",
+	"-val-every":          "non-negative",
+	"-val-samples":        "non-negative",
+	"-max-pixels":         "0 for the default, or a positive count",
 }
 
 // parse parses args into fs, reporting problems on stderr; it returns

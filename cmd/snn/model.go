@@ -23,7 +23,7 @@ func buildTrainer(cfg Config, shape nn.Shape, dataClasses int) (*nn.Trainer, err
 	m, err := nn.NewSeedNet(nn.SeedNetConfig{
 		Height: shape.H, Width: shape.W, Channels: shape.C, Classes: classes,
 		Activation: cfg.Act, Dropout: cfg.AlphaDropout, Constraint: constraint, Seed: cfg.Seed,
-		BatchNorm: cfg.BatchNorm,
+		BatchNorm: cfg.BatchNorm, BatchNormMomentum: cfg.BatchNormMomentum,
 	})
 	if err != nil {
 		return nil, err

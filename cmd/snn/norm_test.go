@@ -24,6 +24,9 @@ func TestNormFlagErrors(t *testing.T) {
 		{[]string{"train", "-datanorm", "0", "-datanorm-lr"}, "-datanorm-lr needs -datanorm N"},
 		{[]string{"train", "-datanorm-warmup", "10"}, "-datanorm-warmup needs -datanorm N"},
 		{[]string{"train", "-datanorm-centre"}, "-datanorm-centre needs -datanorm N"},
+		{[]string{"train", "-batchnorm-momentum", "0.9"}, "-batchnorm-momentum needs -batchnorm"},
+		{[]string{"train", "-batchnorm", "-batchnorm-momentum", "1"}, "-batchnorm-momentum 1 is out of range"},
+		{[]string{"train", "-batchnorm", "-batchnorm-momentum", "-0.5"}, "-batchnorm-momentum -0.5 is out of range"},
 		{[]string{"train", "-datanorm", "4", "-datanorm-warmup", "-1"}, "-datanorm-warmup -1 is out of range"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -51,7 +54,7 @@ func TestNormVariantsRun(t *testing.T) {
 	names := []string{"selu-datanorm", "selu-datanorm-standardized", "selu-datanorm-variance-standardized",
 		"selu-datanorm-lr", "selu-datanorm-lr-standardized", "selu-datanorm-centre", "relu-batchnorm", "selu-batchnorm"}
 	code, stdout, stderr := runCLI(t, "compare", "-data", data, "-out", out, "-batch", "8", "-max-steps", "4",
-		"-monitor-every", "2", "-val-every", "2", "-val-samples", "16", "-progress", "none", "-datanorm-warmup", "2", "-datanorm-centre",
+		"-monitor-every", "2", "-val-every", "2", "-val-samples", "16", "-progress", "none", "-datanorm-warmup", "2", "-datanorm-centre", "-batchnorm-momentum", "0.9",
 		"-variants", "selu,"+strings.Join(names, ","))
 	require.Equal(t, 0, code, stderr)
 	plain := params(t, filepath.Join(out, "selu"))
@@ -68,6 +71,7 @@ func TestNormVariantsRun(t *testing.T) {
 			assert.Equal(t, strings.Contains(name, "-lr") || strings.Contains(name, "-centre"), cfg.DataNormLR, name)
 			assert.Equal(t, int64(2), cfg.DataNormWarmup, name)
 			assert.True(t, cfg.DataNormCentre, name)
+			assert.Zero(t, cfg.BatchNormMomentum, "%s: -batchnorm-momentum is for the BatchNorm variants", name)
 			c, err := nn.ReadCheckpoint(filepath.Join(out, name, checkpointName))
 			require.NoError(t, err)
 			assert.Equal(t, cfg.DataNormLR, len(c.LRScales) > 0, "%s: the checkpoint holds learning-rate factors", name)
@@ -79,6 +83,7 @@ func TestNormVariantsRun(t *testing.T) {
 			continue
 		}
 		assert.True(t, cfg.BatchNorm, name)
+		assert.Equal(t, 0.9, cfg.BatchNormMomentum, "%s: -batchnorm-momentum reaches the BatchNorm variants", name)
 		assert.Zero(t, cfg.DataNorm, name)
 		assert.Zero(t, cfg.DataNormWarmup, "%s: -datanorm-warmup is for the DataNorm variants", name)
 		assert.False(t, cfg.DataNormCentre, "%s: -datanorm-centre is for the DataNorm variants", name)
