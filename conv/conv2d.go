@@ -108,6 +108,16 @@ func (c *Conv2D) Forward(n int, x, w, bias, y []float32) {
 // make of Forward's y, in one pass over the output instead of two.
 func (c *Conv2D) ForwardAct(n int, x, w, bias, y []float32, a Activation) {
 	checkActivation(a)
+	c.checkForward(n, x, w, bias, y)
+	if n == 0 {
+		return
+	}
+	c.forward(n, x, w, bias, y, a, Identity, nil, nil)
+}
+
+// checkForward panics unless a forward call's arguments have the lengths
+// the layer needs.
+func (c *Conv2D) checkForward(n int, x, w, bias, y []float32) {
 	c.checkN(n)
 	c.checkLen("x", x, n, c.d.in, "InC*InH*InW")
 	c.checkLen("w", w, 1, c.d.oc*c.d.k, "OutC*InC*KH*KW")
@@ -115,10 +125,6 @@ func (c *Conv2D) ForwardAct(n int, x, w, bias, y []float32, a Activation) {
 		c.checkLen("bias", bias, 1, c.d.oc, "OutC")
 	}
 	c.checkLen("y", y, n, c.d.out, "OutC*OutH*OutW")
-	if n == 0 {
-		return
-	}
-	c.forward(n, x, w, bias, y, a, Identity, nil, nil)
 }
 
 // BackwardData computes the input gradient dx from the output gradient dy:

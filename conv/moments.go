@@ -29,13 +29,7 @@ import (
 // With n == 0, mean and variance are NaN. The slices must have exactly
 // these lengths, as in Forward.
 func (c *Conv2D) ForwardMoments(n int, x, w, bias, y []float32, mean, variance []float64) {
-	c.checkN(n)
-	c.checkLen("x", x, n, c.d.in, "InC*InH*InW")
-	c.checkLen("w", w, 1, c.d.oc*c.d.k, "OutC*InC*KH*KW")
-	if bias != nil {
-		c.checkLen("bias", bias, 1, c.d.oc, "OutC")
-	}
-	c.checkLen("y", y, n, c.d.out, "OutC*OutH*OutW")
+	c.checkForward(n, x, w, bias, y)
 	c.checkLen64("mean", mean)
 	c.checkLen64("variance", variance)
 	if n == 0 {
