@@ -27,12 +27,14 @@ func (l *layer) useImplicit() bool {
 	if l.lim.implicit == implicitAlways {
 		return true
 	}
-	// The kernel reads the padded image in place only when its panels
-	// do not straddle output rows: rows of whole panels, or rows of one
-	// narrower panel (read whole: KW-1 columns and a few more are
-	// computed for nothing).
-	nr := d.ks.Gemm.NR
-	return d.ks.Gemm.KernelRows != nil && (d.ow%nr == 0 || d.ow < nr) && d.ow >= l.lim.implicitOW
+	// The kernel reads the padded image in place when its panels do not
+	// straddle output rows: rows of whole panels, or rows cut evenly into
+	// narrower ones (each read a whole panel wide: KW-1 columns and a few
+	// more are computed for nothing), at least 3/4 of a panel, as
+	// gemm.SgemmRows wants them for reading in place. 28-wide rows are
+	// one panel of AVX-512 and two of 14 of AVX2.
+	g := &d.ks.Gemm
+	return g.KernelRows != nil && 4*g.RowsPanel(d.ow) >= 3*g.NR && d.ow >= l.lim.implicitOW
 }
 
 // padded returns the padded image's height and width.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/snnkit/snn/internal/testkit"
 	"github.com/snnkit/snn/kernels"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -159,4 +160,47 @@ func TestBatchTiles(t *testing.T) {
 		}
 	}
 	require.True(t, emptyTile, "no layout has an empty tile")
+}
+
+// TestUseImplicit: with the default limits, a stride-1 layer of single-image
+// tiles reads its padded input in place when its output rows cut evenly
+// into panels of at least 3/4 of the set's NR, and are 24 or more wide:
+// rows of 28 are one panel for AVX-512 and two of 14 for AVX2; rows of
+// 40 would be four of 10 for AVX2 and two of 20 for AVX-512, too narrow.
+func TestUseImplicit(t *testing.T) {
+	for _, ks := range kernels.Sets() {
+		t.Run(ks.ISA, func(t *testing.T) {
+			for _, tc := range []struct {
+				px         int
+				nr16, nr32 bool // the answer for NR 16 and NR 32
+			}{
+				{64, true, true},
+				{48, true, true},
+				{40, false, false},
+				{32, true, true},
+				{28, true, true},
+				{36, true, false}, // 3 x 12 for NR 16, 2 x 18 for NR 32
+				{25, false, true}, // 5 x 5 for NR 16, one panel of 25 for NR 32
+				{24, true, true},
+			} {
+				g := Same(32, tc.px, tc.px, 32, 3, 1)
+				c, err := New(g)
+				require.NoError(t, err)
+				c.d.ks = ks
+				c.replan(32)
+				require.Equal(t, 1, c.pl.imgsPerTile, "%d px: images are not grouped", tc.px)
+				want := false
+				switch {
+				case ks.Gemm.KernelRows == nil:
+				case ks.Gemm.NR == 16:
+					want = tc.nr16
+				case ks.Gemm.NR == 32:
+					want = tc.nr32
+				default:
+					t.Skipf("no expectation for NR %d", ks.Gemm.NR)
+				}
+				assert.Equal(t, want, c.useImplicit(), "%d px, NR %d", tc.px, ks.Gemm.NR)
+			}
+		})
+	}
 }

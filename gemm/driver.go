@@ -41,6 +41,15 @@ type rowsB struct {
 // at returns where B[p][j] is in b.
 func (r *rowsB) at(p, j int) int { return r.off[p] + j/r.width*r.stride + j%r.width }
 
+// lastPanel returns the first column of the last panel KernelRows of g
+// reads for columns [j0, end), cut into calls as kernelRows cuts them: the
+// run the last call starts in is cut into panels from that call's start.
+func (r *rowsB) lastPanel(g *kernels.Gemm, j0, end int) int {
+	pw := g.RowsPanel(r.width)
+	from := max(j0, (end-1)/r.width*r.width)
+	return from + (end-1-from)/pw*pw
+}
+
 func sgemm(ks *kernels.Set, threads int, ws *workspace, inPlace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, rows rowsB, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
@@ -252,9 +261,7 @@ func (q *call) prefetch(r region, lo, hi int) {
 // not all fall into a few L1 sets; or when the caller asked for it.
 func (q *call) inPlaceB(kc int) bool {
 	if r := &q.rows; r.off != nil {
-		// Kernel panels must not straddle runs: runs are whole panels,
-		// or each run is one (narrower) panel.
-		return q.g.KernelRows != nil && (r.width >= q.n || r.width%q.g.NR == 0 || r.width < q.g.NR)
+		return q.g.KernelRows != nil && rowsInPlace(q.g, r.width, q.n)
 	}
 	if q.transB {
 		return false
@@ -274,6 +281,14 @@ func (q *call) inPlaceB(kc int) bool {
 	return g <= inPlaceAlias
 }
 
+// rowsInPlace reports whether KernelRows of g reads a B of n columns in
+// runs of width in place: rows in one piece, or runs cut into panels at
+// least 3/4 of NR wide (the kernel computes NR columns of each). Narrower
+// panels would compute more columns for nothing than packing costs.
+func rowsInPlace(g *kernels.Gemm, width, n int) bool {
+	return width >= n || 4*g.RowsPanel(width) >= 3*g.NR
+}
+
 // inPlaceSpan is the most bytes a depth block of B in place may spread
 // over (kc rows of ldb floats), inPlaceAlias the largest power of two its
 // row stride in bytes may be a multiple of.
@@ -285,13 +300,14 @@ func (q *call) inPlace(ws *workspace, pa []float32, st step) {
 	nr := q.g.NR
 	full := st.nc / nr * nr
 	nc, j0 := st.nc, st.j0
-	if r := &q.rows; r.off != nil && r.width < nr && r.width < q.n {
-		// Runs narrower than a panel: each is a panel, read NR wide. The
-		// runs go in place as long as NR floats from their start are
-		// inside b for every row; the last few may not be, and are packed.
+	if r := &q.rows; r.off != nil && r.width < q.n && q.g.RowsPanel(r.width) < nr {
+		// Runs cut into panels narrower than NR (or narrower than a panel
+		// themselves), each read NR wide. The panels go in place as long
+		// as NR floats from their start are inside b for every row; the
+		// last few may not be, and are packed.
 		full = nc
 		for full > 0 {
-			last := max(j0, (j0+full-1)/r.width*r.width)
+			last := r.lastPanel(q.g, j0, j0+full)
 			if r.maxOff+r.at(0, last)-r.off[0]+nr <= len(q.b) {
 				break
 			}

@@ -119,8 +119,11 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 //
 // The result is bit for bit what Sgemm(false, false, ...) gives with the
 // rows copied into a k x n matrix, for every thread count. Kernel sets
-// with KernelRows read B where it lies when width >= n or width is a
-// multiple of their NR; otherwise B is packed. InPlaceB does not apply.
+// with KernelRows read B where it lies when width >= n or their
+// RowsPanel(width) is at least 3/4 of NR (width a multiple of NR; 28 as
+// two panels of 14 for NR 16, or one of 28 for NR 32); otherwise B is
+// packed. InPlaceB does
+// not apply.
 // Bad arguments panic as in Sgemm; boff must hold k offsets, each the
 // start of a row inside b.
 func (o Options) SgemmRows(m, n, k int, alpha float32, a []float32, lda int,

@@ -608,8 +608,8 @@ func TestConcurrentCalls(t *testing.T) {
 
 // TestSgemmRows checks SgemmRows against Sgemm over block edges, thread
 // counts and alpha/beta, with B's rows in one piece or in runs (of whole
-// panels, read in place, or not, packed), on each kernel set with and
-// without KernelRows.
+// panels, of two panels of NR-2 or one of NR-2, read in place, or of 7,
+// packed), on each kernel set with and without KernelRows.
 func TestSgemmRows(t *testing.T) {
 	defer gemm.SplitAnySize()()
 	forEachSet(t, func(t *testing.T, ks *kernels.Set) {
@@ -623,7 +623,7 @@ func TestSgemmRows(t *testing.T) {
 				shapes = shapes[:3]
 			}
 			for j, s := range shapes {
-				for _, run := range [][2]int{{s[1], 0}, {2 * g.NR, 2*g.NR + 3}, {7, 9}} {
+				for _, run := range [][2]int{{s[1], 0}, {2 * g.NR, 2*g.NR + 3}, {2*g.NR - 4, 2*g.NR + 1}, {g.NR - 2, g.NR}, {7, 9}} {
 					for _, threads := range []int{1, 3} {
 						for _, ab := range [][2]float32{{1, 0}, {0.75, 0.5}, {0, 2}} {
 							checkRows(t, gemm.Options{Kernels: set, Threads: threads}, rnd, s[0], s[1], s[2], run[0], run[1], j, ab[0], ab[1])

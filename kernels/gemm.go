@@ -110,10 +110,11 @@ type Gemm struct {
 	// of row offsets, each row in runs of width columns that start stride
 	// apart:
 	//	B[p][j] = b[off[p] + (j/width)*stride + j%width]   (p < kc, j < n)
-	// width is a multiple of NR, or less than NR: then every run is one
-	// panel, which the kernel still reads NR columns wide (the columns
-	// past the run are computed and not stored), so b must hold NR floats
-	// from the start of every run, the last one included.
+	// Each run is cut into equal panels of RowsPanel(width) <= NR columns
+	// (NR when width is a multiple of it), and the kernel reads every
+	// panel NR columns wide (the columns past it are computed and not
+	// stored), so b must hold NR floats from the start of every panel, the
+	// last one included.
 	// Rows may overlap: this is how a stride-1 convolution multiplies by
 	// its column matrix without writing it (each row a window of the
 	// zero-padded input, a run per output row). It performs Kernel's
@@ -203,7 +204,7 @@ func (g *Gemm) aLengths(kc, m, n int, a []float32, lda int, b []float32, ldb, pa
 // apart.
 func (g *Gemm) rowsLengths(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int) {
 	g.gemmLengths(kc, m, n, a, b, 0, 0, c, ldc)
-	if width < 1 || (width > g.NR && width%g.NR != 0) || stride < width {
+	if width < 1 || stride < width {
 		panic(fmt.Sprintf("snn/kernels: gemm rows kernel: runs of width %d, stride %d (NR=%d)", width, stride, g.NR))
 	}
 	if len(off) < kc {
@@ -211,7 +212,7 @@ func (g *Gemm) rowsLengths(kc, m, n int, a, b []float32, off []int, width, strid
 	}
 	// The last panel starts at column j, in run j/width, and is read NR
 	// wide: the row spans last+1 floats.
-	pw := min(width, g.NR)
+	pw := g.RowsPanel(width)
 	j := (n - 1) / pw * pw
 	if !bounds.Fits2(j/width, stride, 0, 0, j%width+g.NR, len(b)) {
 		panic(fmt.Sprintf("snn/kernels: gemm rows kernel: a row of n = %d floats in runs of width = %d, stride = %d apart spans %s floats, more than len(b) = %d",
@@ -228,9 +229,26 @@ func (g *Gemm) rowsLengths(kc, m, n int, a, b []float32, off []int, width, strid
 // rowsArgs returns the assembly's run (panels per run), skip (bytes from
 // a run's end to the next one's start) and pw (columns per panel) for runs
 // of width, stride apart.
-func rowsArgs(nr, width, stride int) (run, skip, pw int) {
-	pw = min(width, nr)
+func rowsArgs(g *Gemm, width, stride int) (run, skip, pw int) {
+	pw = g.RowsPanel(width)
 	return width / pw, 4 * (stride - width), pw
+}
+
+// RowsPanel returns the width of the panels KernelRows cuts runs of width
+// columns into: width itself up to NR, else width/r for the fewest runs r
+// of at most NR columns that cut it evenly. A 28-column run is two panels
+// of 14 for an NR of 16 (the kernel computes 16 columns of each, 87.5% of
+// them used), one of 28 for an NR of 32; a prime width over NR is cut
+// into single columns, which callers would rather pack.
+func (g *Gemm) RowsPanel(width int) int {
+	if width <= g.NR {
+		return max(width, 1)
+	}
+	for r := (width + g.NR - 1) / g.NR; ; r++ {
+		if width%r == 0 {
+			return width / r
+		}
+	}
 }
 
 // PeakGFLOPS measures g's FMA peak on the calling goroutine's core now:

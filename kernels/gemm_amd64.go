@@ -67,7 +67,7 @@ func withKernels(base Gemm, f gemmKernels) Gemm {
 	}
 	g.KernelRows = func(kc, m, n int, a, b []float32, off []int, width, stride int, c []float32, ldc int, alpha, beta float32) {
 		base.rowsLengths(kc, m, n, a, b, off, width, stride, c, ldc)
-		run, skip, pw := rowsArgs(base.NR, width, stride)
+		run, skip, pw := rowsArgs(&base, width, stride)
 		f.kernelRows(kc, m, n, &a[0], &b[0], &off[0], run, skip, pw, &c[0], ldc, alpha, beta)
 	}
 	g.Copy = copier(base.MR, base.NR, f.partialCopy, f.copyMR, f.copyNR)

@@ -207,6 +207,54 @@ func BenchmarkGemmKernel(b *testing.B) {
 	}
 }
 
+// BenchmarkGemmKernelRows runs KernelRows as a stride-1 3x3 convolution's
+// implicit forward pass calls it (rows of a zero-padded image of 32
+// channels at their taps' offsets, a tile of output rows, one chunk of
+// the column matrix) and, beside it, Kernel on the same numbers packed:
+// what reading B where it lies costs the kernel.
+func BenchmarkGemmKernelRows(b *testing.B) {
+	const ch, kh, kw = 32, 3, 3
+	for _, s := range Sets() {
+		g := &s.Gemm
+		if g.KernelRows == nil {
+			continue
+		}
+		for _, ow := range []int{64, 28} {
+			oh := max(1, 1024/ow)
+			wp, hp := ow+kw-1, oh+kh-1
+			plane := hp * wp
+			r := testkit.Rand(2)
+			img := testkit.Uniform(r, ch*plane+g.NR, -1, 1)
+			kc := ch * kh * kw / 2 // one chunk: the budget cuts 288 rows in two
+			off := make([]int, kc)
+			for p := range off {
+				c, t := p/(kh*kw), p%(kh*kw)
+				off[p] = c*plane + t/kw*wp + t%kw
+			}
+			n := oh * ow
+			a := testkit.Uniform(r, kc*g.MR, -1, 1)
+			c := make([]float32, g.MR*n)
+			panels := (n + g.NR - 1) / g.NR
+			packed := testkit.Uniform(r, kc*panels*g.NR, -1, 1)
+			peak := PeakGFLOPS(g)
+			for _, v := range []string{"rows", "packed"} {
+				b.Run(fmt.Sprintf("%s/%dpx/%s", s.ISA, ow, v), func(b *testing.B) {
+					for b.Loop() {
+						if v == "rows" {
+							g.KernelRows(kc, g.MR, n, a, img, off, ow, wp, c, n, 1, 1)
+						} else {
+							g.Kernel(kc, g.MR, n, a, packed, g.NR, kc*g.NR, c, n, 1, 1)
+						}
+					}
+					gflops := 2 * float64(g.MR*n*kc) * float64(b.N) / b.Elapsed().Seconds() / 1e9
+					b.ReportMetric(gflops, "GFLOP/s")
+					b.ReportMetric(100*gflops/peak, "%peak")
+				})
+			}
+		}
+	}
+}
+
 func TestGemmCopy(t *testing.T) {
 	for _, s := range Sets() {
 		t.Run(s.ISA, func(t *testing.T) {
@@ -320,8 +368,9 @@ func BenchmarkGemmPack(b *testing.B) {
 // TestGemmKernelRows checks KernelRows against Kernel of the same set on
 // the same rows laid out ldb apart: the contract promises the same bits.
 // The offsets overlap, go backwards and reach the very end of a guarded b;
-// rows are in one run, in runs of one or two panels, or in runs narrower
-// than a panel (each read as a whole panel).
+// rows are in one run, in runs of one or two panels, in runs cut into
+// narrower panels (two of NR-2, or single columns for NR+1), or in runs
+// narrower than a panel (each read as a whole panel).
 func TestGemmKernelRows(t *testing.T) {
 	for _, s := range Sets() {
 		t.Run(s.ISA, func(t *testing.T) {
@@ -334,12 +383,12 @@ func TestGemmKernelRows(t *testing.T) {
 				for _, m := range []int{1, g.MR / 2, g.MR - 1, g.MR} {
 					for _, n := range []int{1, 15, 16, 17, g.NR - 1, g.NR, g.NR + 1, 3*g.NR - 2} {
 						w := roundUpTest(n, g.NR)
-						for _, run := range [][2]int{{w, w}, {g.NR, g.NR + 5}, {2 * g.NR, 2*g.NR + 1}, {g.NR - 4, g.NR - 2}, {5, 7}, {1, 2}} {
+						for _, run := range [][2]int{{w, w}, {g.NR, g.NR + 5}, {2 * g.NR, 2*g.NR + 1}, {2*g.NR - 4, 2*g.NR + 2}, {g.NR + 1, g.NR + 3}, {g.NR - 4, g.NR - 2}, {5, 7}, {1, 2}} {
 							seed++
 							r := testkit.Rand(seed)
 							width, stride := run[0], run[1]
 							// The last panel starts at column jl and is read NR wide.
-							pw := min(width, g.NR)
+							pw := g.RowsPanel(width)
 							jl := (n - 1) / pw * pw
 							span := jl/width*stride + jl%width + g.NR
 							b, _ := testkit.Guarded(t, span+3*kc+7)
@@ -385,7 +434,11 @@ func TestGemmKernelRows(t *testing.T) {
 			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{-1, 0}, nr, nr, c, nr, 1, 0) }, "negative offset")
 			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a[1:], b, []int{0, 0}, nr, nr, c, nr, 1, 0) }, "short a")
 			assert.Panics(t, func() { g.KernelRows(2, g.MR, 2*nr, a, b, []int{0, nr}, nr, nr+1, c, 2*nr, 1, 0) }, "second run past b (fits with stride nr)")
-			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 0}, nr+1, nr+1, c, nr, 1, 0) }, "width over NR, not whole panels")
+			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 0}, 0, 1, c, nr, 1, 0) }, "width 0")
+			// A run of 2*NR-4 is two panels of NR-2; the second, at NR-2,
+			// is read NR wide, to 2*NR-3.
+			assert.Panics(t, func() { g.KernelRows(2, g.MR, 2*nr-4, a, b, []int{0, nr + 3}, 2*nr-4, 2*nr-4, c, 2*nr, 1, 0) }, "cut runs: last panel read NR wide past b")
+			assert.NotPanics(t, func() { g.KernelRows(2, g.MR, 2*nr-4, a, b, []int{0, nr + 2}, 2*nr-4, 2*nr-4, c, 2*nr, 1, 0) })
 			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 2*nr + 1}, 5, 6, c, nr, 1, 0) }, "narrow runs: last panel read NR wide past b")
 			assert.NotPanics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 0}, 5, 6, c, nr, 1, 0) })
 			assert.Panics(t, func() { g.KernelRows(2, g.MR, nr, a, b, []int{0, 0}, nr, nr-1, c, nr, 1, 0) }, "stride < width")
@@ -445,5 +498,27 @@ func TestGemmKernelA(t *testing.T) {
 			assert.Panics(t, func() { g.KernelA(3, g.MR, g.NR, a, 2, b, g.NR, g.NR, c, g.NR, 1, 0) }, "lda < kc")
 			assert.NotPanics(t, func() { g.KernelA(3, g.MR, g.NR, a, 3, b, g.NR, g.NR, c, g.NR, 1, 0) })
 		})
+	}
+}
+
+func TestRowsPanel(t *testing.T) {
+	for _, tc := range []struct{ nr, width, want int }{
+		{16, 1, 1},
+		{16, 14, 14},
+		{16, 16, 16},
+		{16, 28, 14}, // two panels
+		{16, 32, 16},
+		{16, 17, 1}, // prime: single columns
+		{16, 33, 11},
+		{16, 40, 10}, // 3 does not divide 40, 4 does
+		{16, 64, 16},
+		{32, 28, 28},
+		{32, 56, 28},
+		{32, 64, 32},
+		{32, 96, 32},
+		{32, 60, 30},
+	} {
+		g := &Gemm{NR: tc.nr}
+		assert.Equal(t, tc.want, g.RowsPanel(tc.width), "NR %d, width %d", tc.nr, tc.width)
 	}
 }
