@@ -709,9 +709,10 @@ func TestSgemmRowsBadArguments(t *testing.T) {
 	assert.Panics(t, func() { gemm.Options{}.SgemmRows(2, 4, 2, 1, a, 2, b, []int{0, 0}, 2, 1, 0, c, 4) }, "stride < width")
 }
 
-// TestUnpackedA checks that small problems, whose strips read A in place
-// (KernelA), give the packed path's bits: every transpose case, strips of
-// the kernel's heights and others (packed), two depth blocks, threads.
+// TestUnpackedA checks that problems of few columns, whose strips read A
+// in place (KernelA), give the packed path's bits: every transpose case,
+// strips of the kernel's heights and others (packed), two depth blocks,
+// threads, and an A of 145 x 1024 (a weight gradient's column matrix).
 func TestUnpackedA(t *testing.T) {
 	defer gemm.SplitAnySize()()
 	forEachSet(t, func(t *testing.T, ks *kernels.Set) {
@@ -722,7 +723,7 @@ func TestUnpackedA(t *testing.T) {
 		packed.Gemm.KernelA = nil
 		g := ks.Gemm
 		rnd := testkit.Rand(51)
-		for _, s := range [][3]int{{64, 64, 64}, {g.MR/3 + 1, 7, 5}, {2*g.MR + g.MR/3, g.NR + 3, 33}, {27, 100, g.KC + 88}, {1, 256, 64}} {
+		for _, s := range [][3]int{{64, 64, 64}, {g.MR/3 + 1, 7, 5}, {2*g.MR + g.MR/3, g.NR + 3, 33}, {27, 100, g.KC + 88}, {1, 256, 64}, {145, 2 * g.NR, 1024}} {
 			for i, tr := range trans {
 				for _, threads := range []int{1, 3} {
 					p := newProblem(t, rnd, tr[0], tr[1], s[0], s[1], s[2], 0.75, 0.5, i%2, i == 0)

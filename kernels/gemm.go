@@ -234,6 +234,14 @@ func rowsArgs(g *Gemm, width, stride int) (run, skip, pw int) {
 	return width / pw, 4 * (stride - width), pw
 }
 
+// UnpackedA reports whether package gemm has KernelA read A (not
+// transposed) where it lies in a product of n columns: at most 8 panels,
+// so that each strip of A is used for a few panels only, and packing it
+// would be a sizeable part of the work. Callers free to choose which
+// operand is A (a weight gradient is W^T's product as well as W's) ask
+// it.
+func (g *Gemm) UnpackedA(n int) bool { return g.KernelA != nil && n <= 8*g.NR }
+
 // RowsPanel returns the width of the panels KernelRows cuts runs of width
 // columns into: width itself up to NR, else width/r for the fewest runs r
 // of at most NR columns that cut it evenly. A 28-column run is two panels

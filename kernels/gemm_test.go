@@ -522,3 +522,27 @@ func TestRowsPanel(t *testing.T) {
 		assert.Equal(t, tc.want, g.RowsPanel(tc.width), "NR %d, width %d", tc.nr, tc.width)
 	}
 }
+
+func TestUnpackedA(t *testing.T) {
+	kernelA := func(kc, m, n int, a []float32, lda int, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
+	}
+	for _, tc := range []struct {
+		nr, n   int
+		kernelA bool
+		want    bool
+	}{
+		{16, 32, true, true},
+		{16, 128, true, true},
+		{16, 129, true, false},
+		{16, 256, true, false},
+		{32, 256, true, true},
+		{32, 257, true, false},
+		{16, 32, false, false}, // no KernelA: A is packed
+	} {
+		g := &Gemm{NR: tc.nr}
+		if tc.kernelA {
+			g.KernelA = kernelA
+		}
+		assert.Equal(t, tc.want, g.UnpackedA(tc.n), "NR %d, n %d, KernelA %v", tc.nr, tc.n, tc.kernelA)
+	}
+}
