@@ -64,7 +64,10 @@
 // With stride 1, BackwardData is the forward pass of the transposed
 // convolution (dy convolved with the filters rotated by 180 degrees and
 // transposed), which needs im2col of dy rather than col2im's scattered
-// additions; other strides use col2im. BackwardWeights is dy * cols(x)^T.
+// additions; other strides use col2im. BackwardWeights is dy * cols(x)^T,
+// computed as its transpose cols(x) * dy^T where the GEMM then reads the
+// column matrix without packing it (few output channels; see
+// kernels.Gemm.UnpackedA): the same sums, the same bits.
 //
 // A Conv2D never builds the column matrix of a whole batch: it cuts it into
 // tiles of up to 2048 columns (parts of a large image, or several small
