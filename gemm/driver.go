@@ -66,7 +66,7 @@ func sgemm(ks *kernels.Set, threads int, ws *workspace, inPlace, transA, transB 
 		forceInPlace: inPlace, rows: rows,
 	}
 	q.kc = balanced(k, q.g.KC, 4)
-	q.unpackedA = useUnpackedA(q.g, transA, n)
+	q.unpackedA = useUnpackedA(q.g, transA, m, n, k)
 	q.prefetchA = m*k > cachedFloats
 	q.prefetchB = k*n > cachedFloats && rows.off == nil
 	threads = min(threads, max(1, int(2*float64(m)*float64(n)*float64(k)/minFlopsPerThread)))
@@ -84,12 +84,14 @@ func sgemm(ks *kernels.Set, threads int, ws *workspace, inPlace, transA, transB 
 }
 
 // useUnpackedA reports whether KernelA reads A where it lies: A not
-// transposed and n small enough (kernels.Gemm.UnpackedA). A
+// transposed, and n small enough (kernels.Gemm.UnpackedA) or the problem
+// small (at most 64 KiB of A and 256 columns, where packing A would be a
+// sizeable part of the work: a tenth of a 64 x 64 x 64 product). A
 // convolution's weight gradient, 145 rows of its column matrix x 32
-// output channels x 1024 columns, ran 1.25x faster so with AVX2; 256 x
-// 256 x 256 products 1.09x (AVX2) and 1.11x (AVX-512).
-func useUnpackedA(g *kernels.Gemm, transA bool, n int) bool {
-	return !transA && g.UnpackedA(n)
+// output channels x 1024 columns, ran 1.25x faster so with AVX2, and 256
+// x 256 x 256 products 1.11x with AVX-512.
+func useUnpackedA(g *kernels.Gemm, transA bool, m, n, k int) bool {
+	return !transA && g.KernelA != nil && (g.UnpackedA(n) || m*k <= 1<<14 && n <= 256)
 }
 
 // cachedFloats is the size of an operand (in floats, 1 MiB) beyond which

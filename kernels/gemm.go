@@ -235,9 +235,10 @@ func rowsArgs(g *Gemm, width, stride int) (run, skip, pw int) {
 }
 
 // UnpackedA reports whether package gemm has KernelA read A (not
-// transposed) where it lies in a product of n columns: at most 8 panels,
-// so that each strip of A is used for a few panels only, and packing it
-// would be a sizeable part of the work. Callers free to choose which
+// transposed) where it lies in every product of n columns, whatever its
+// size: at most 8 panels, so that each strip of A is used for a few
+// panels only, and packing it would be a sizeable part of the work
+// (gemm does the same for small products). Callers free to choose which
 // operand is A (a weight gradient is W^T's product as well as W's) ask
 // it.
 func (g *Gemm) UnpackedA(n int) bool { return g.KernelA != nil && n <= 8*g.NR }
