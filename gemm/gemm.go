@@ -122,8 +122,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // with KernelRows read B where it lies when width >= n or their
 // RowsPanel(width) is at least 3/4 of NR (width a multiple of NR; 28 as
 // two panels of 14 for NR 16, or one of 28 for NR 32); otherwise B is
-// packed. InPlaceB does
-// not apply.
+// packed. InPlaceB does not apply.
 // Bad arguments panic as in Sgemm; boff must hold k offsets, each the
 // start of a row inside b.
 func (o Options) SgemmRows(m, n, k int, alpha float32, a []float32, lda int,

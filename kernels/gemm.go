@@ -244,20 +244,22 @@ func rowsArgs(g *Gemm, width, stride int) (run, skip, pw int) {
 func (g *Gemm) UnpackedA(n int) bool { return g.KernelA != nil && n <= 8*g.NR }
 
 // RowsPanel returns the width of the panels KernelRows cuts runs of width
-// columns into: width itself up to NR, else width/r for the fewest runs r
-// of at most NR columns that cut it evenly. A 28-column run is two panels
-// of 14 for an NR of 16 (the kernel computes 16 columns of each, 87.5% of
+// columns into: width itself up to NR, else its largest divisor of at
+// most NR, i.e. the fewest equal panels. A 28-column run is two panels of
+// 14 for an NR of 16 (the kernel computes 16 columns of each, 87.5% of
 // them used), one of 28 for an NR of 32; a prime width over NR is cut
-// into single columns, which callers would rather pack.
+// into single columns, which callers would rather pack. It looks at NR
+// candidates at most, whatever the width.
 func (g *Gemm) RowsPanel(width int) int {
 	if width <= g.NR {
 		return max(width, 1)
 	}
-	for r := (width + g.NR - 1) / g.NR; ; r++ {
-		if width%r == 0 {
-			return width / r
+	for pw := g.NR; pw > 1; pw-- {
+		if width%pw == 0 {
+			return pw
 		}
 	}
+	return 1
 }
 
 // PeakGFLOPS measures g's FMA peak on the calling goroutine's core now:

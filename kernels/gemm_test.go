@@ -517,6 +517,8 @@ func TestRowsPanel(t *testing.T) {
 		{32, 64, 32},
 		{32, 96, 32},
 		{32, 60, 30},
+		{16, math.MaxInt, 7}, // 2^63-1 = 7^2 * 73 * ...: no long search
+		{16, 1<<61 - 1, 1},   // a Mersenne prime
 	} {
 		g := &Gemm{NR: tc.nr}
 		assert.Equal(t, tc.want, g.RowsPanel(tc.width), "NR %d, width %d", tc.nr, tc.width)
