@@ -55,7 +55,10 @@
 // gradients are summed depends only on the geometry and n, and how the
 // outputs are cut between goroutines (which may depend on the thread
 // count) changes no sum: results are the same bit for bit for any thread
-// count and GOMAXPROCS, provided gemm's are (its contract).
+// count and GOMAXPROCS, provided gemm's are (its contract). They may differ
+// in the last bits between CPUs whose caches differ: the chunks, sized from
+// the L2, decide where a column's sums are split, as gemm's depth block,
+// sized from the L1, does within a chunk.
 //
 // # How it is computed
 //
@@ -71,8 +74,9 @@
 //
 // A Conv2D never builds the column matrix of a whole batch: it cuts it into
 // tiles of up to 2048 columns (parts of a large image, or several small
-// images) and each tile into chunks of rows that fit in half the L2 cache,
-// and it builds and multiplies one chunk at a time. im2col runs on the
+// images) and each tile into chunks of rows that fit in half a core's L2
+// cache (ChunkBytes, from the caches the CPU reports at start-up), and it
+// builds and multiplies one chunk at a time. im2col runs on the
 // Conv kernels of package kernels (AVX-512, AVX2 or Go), 2x2 max-pooling on
 // its Pool2 kernel.
 //

@@ -25,14 +25,14 @@ var goldenCases = []struct {
 }{
 	{Same(3, 20, 18, 8, 3, 1), 7, testLimits[1]},
 	{Same(8, 5, 5, 16, 3, 1), 32, testLimits[2]},
-	{Same(1, 28, 28, 8, 3, 1), 32, defaultLimits},
+	{Same(1, 28, 28, 8, 3, 1), 32, recordedLimits},
 	{Same(4, 9, 9, 6, 5, 2), 13, testLimits[2]},
 	{Same(16, 12, 12, 8, 3, 1), 9, testLimits[2]},
-	{Same(3, 5, 64, 4, 3, 1), 4, defaultLimits},
-	{Same(20, 4, 5, 3, 3, 1), 3, defaultLimits},
-	{Same(2, 3, 4, 40, 3, 1), 7, defaultLimits},
-	{Same(24, 7, 7, 32, 3, 1), 16, defaultLimits},
-	{Same(4, 30, 40, 6, 3, 1), 2, defaultLimits},
+	{Same(3, 5, 64, 4, 3, 1), 4, recordedLimits},
+	{Same(20, 4, 5, 3, 3, 1), 3, recordedLimits},
+	{Same(2, 3, 4, 40, 3, 1), 7, recordedLimits},
+	{Same(24, 7, 7, 32, 3, 1), 16, recordedLimits},
+	{Same(4, 30, 40, 6, 3, 1), 2, recordedLimits},
 	{Same(4, 30, 40, 6, 3, 1), 2, testLimits[3]},
 	{Same(8, 5, 5, 16, 3, 1), 32, testLimits[4]},
 }
@@ -73,6 +73,22 @@ func goldenHash(t *testing.T, i int) uint64 {
 		}
 	}
 	return h.Sum64()
+}
+
+// recordedLimits are the limits every case of defaultLimits had when
+// goldenHashes were recorded: those of a 2 MiB L2. The chunk budget is now
+// derived from the CPU's L2 (limitsFor), and chunks decide where the sums
+// over a column's rows are split.
+var recordedLimits = limits{
+	tileCols:     1024,
+	groupBelow:   512,
+	budget:       1 << 18,
+	minRows:      32,
+	blockCols:    2048,
+	minBlockCols: 128,
+	implicitOW:   24,
+	batchCols:    2048,
+	batchOut:     1 << 18,
 }
 
 // recordedBlocks returns the active kernel set with the GEMM cache blocks

@@ -1,5 +1,7 @@
 package conv
 
+import "github.com/snnkit/snn/kernels"
+
 // How a batch is cut into work. The column matrix of a whole batch
 // (InC*KH*KW rows, n*OutH*OutW columns) is never built. Its columns are cut
 // into tiles, and each tile's rows into chunks: a chunk is what im2col
@@ -52,17 +54,53 @@ const (
 	implicitNever  = -1
 )
 
-var defaultLimits = limits{
-	tileCols:     1024,
-	groupBelow:   512,     // wider images fill a GEMM alone, without gather and scatter
-	budget:       1 << 18, // 1 MiB: half this machine's L2
-	minRows:      32,
-	blockCols:    2048,
-	minBlockCols: 128,
-	implicitOW:   24,
-	batchCols:    2048,
-	batchOut:     1 << 18, // 1 MiB: half this machine's L2
+// defaultLimits are the limits for the caches of the CPU snn runs on.
+var defaultLimits = limitsFor(kernels.CPU().Caches)
+
+// limitsFor returns the limits for a core with caches c. A chunk of the
+// column matrix and a batched tile's output each get half of the core's
+// share of L2: the other half keeps the packed weights and the GEMM's
+// block of A, and whatever else the pass touches, from evicting them.
+// Everything else is fixed: the widths are set by the GEMM kernels' panels
+// and the work per call, not by cache sizes.
+//
+// The cut of the rows into chunks decides where the sums over a column's
+// rows are split, so results may differ in the last bits between CPUs whose
+// L2 caches differ (as with GEMM's depth block); never between thread
+// counts on one CPU.
+func limitsFor(c kernels.Caches) limits {
+	lim := limits{
+		tileCols:     1024,
+		groupBelow:   512, // wider images fill a GEMM alone, without gather and scatter
+		minRows:      32,
+		blockCols:    2048,
+		minBlockCols: 128,
+		implicitOW:   24,
+		batchCols:    2048,
+	}
+	l2 := c.L2
+	if cores := c.L2Shared / max(1, c.L1DShared); cores > 1 {
+		l2 /= cores // an L2 shared by the cores of a cluster
+	}
+	const f32 = 4
+	half := min(max(l2/2/f32, minBudget), maxBudget)
+	lim.budget, lim.batchOut = half, half
+	return lim
 }
+
+// ChunkBytes is the size in bytes of the largest piece of a column matrix
+// (or of a batched tile's output) that a layer builds and multiplies at
+// once: half of a core's share of the L2 cache of the CPU snn runs on
+// (kernels.CPU), within fixed bounds. Where the chunks cut a column decides
+// where its sums are split, so it is one of the sizes results may depend on
+// in their last bits.
+func ChunkBytes() int { return defaultLimits.budget * 4 }
+
+// The bounds of the cache budgets, in floats: an L2 too small or unknown
+// still gets chunks of useful size (minRows also holds), and beyond
+// maxBudget larger chunks bought nothing on a 2 MiB L2 (4 MiB chunks ran
+// at the speed of 1 MiB ones).
+const minBudget, maxBudget = 1 << 15, 1 << 19
 
 // minBlocks is how many blocks a batch is cut into at least when it has
 // the images and columns for it, so that that many threads find work.

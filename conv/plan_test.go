@@ -204,3 +204,41 @@ func TestUseImplicit(t *testing.T) {
 		})
 	}
 }
+
+// TestLimitsFor checks the cache budgets derived from the caches of the
+// CPUs the GEMM blocks are tested on (kernels' CPUID tables), of CPUs
+// whose L2 a cluster of cores shares, and of caches outside the bounds.
+func TestLimitsFor(t *testing.T) {
+	const KiB, MiB = 1 << 10, 1 << 20
+	cases := []struct {
+		name   string
+		c      kernels.Caches
+		budget int // floats
+	}{
+		// Half of 512 KiB: 256 KiB, 65536 floats.
+		{"AMD EPYC Zen 3", kernels.Caches{L1D: 32 * KiB, L2: 512 * KiB, L3: 32 * MiB, L1DShared: 2, L2Shared: 2, L3Shared: 16}, 1 << 16},
+		{"Intel Xeon Sapphire Rapids", kernels.Caches{L1D: 48 * KiB, L2: 2 * MiB, L3: 105 * MiB, L1DShared: 2, L2Shared: 2, L3Shared: 128}, 1 << 18},
+		{"AMD EPYC Zen 4", kernels.Caches{L1D: 32 * KiB, L2: 1 * MiB, L3: 32 * MiB, L1DShared: 2, L2Shared: 2, L3Shared: 16}, 1 << 17},
+		{"Intel Core 4-core client", kernels.Caches{L1D: 32 * KiB, L2: 256 * KiB, L3: 6 * MiB, L1DShared: 2, L2Shared: 2, L3Shared: 8}, 1 << 15},
+		{"this VM (sysfs), no SMT", kernels.Caches{L1D: 48 * KiB, L2: 2 * MiB, L3: 480 * MiB, L1DShared: 1, L2Shared: 1, L3Shared: 2}, 1 << 18},
+		// Four cores on one 2 MiB L2 (Intel's E-core clusters): 512 KiB each.
+		{"L2 of a 4-core cluster", kernels.Caches{L1D: 32 * KiB, L2: 2 * MiB, L1DShared: 1, L2Shared: 4}, 1 << 16},
+		// Sharing counted in logical CPUs, 2 per core: 1 MiB each.
+		{"L2 of a 2-core cluster with SMT", kernels.Caches{L1D: 32 * KiB, L2: 2 * MiB, L1DShared: 2, L2Shared: 4}, 1 << 17},
+		{"sharing unknown", kernels.Caches{L1D: 32 * KiB, L2: 1 * MiB}, 1 << 17},
+		{"no L2 known", kernels.Caches{}, minBudget},
+		{"tiny L2", kernels.Caches{L1D: 16 * KiB, L2: 64 * KiB}, minBudget},
+		{"large L2", kernels.Caches{L1D: 48 * KiB, L2: 16 * MiB}, maxBudget},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lim := limitsFor(tc.c)
+			assert.Equal(t, tc.budget, lim.budget, "chunk budget")
+			assert.Equal(t, tc.budget, lim.batchOut, "batched output budget")
+			want := recordedLimits
+			want.budget, want.batchOut = lim.budget, lim.batchOut
+			assert.Equal(t, want, lim, "nothing but the budgets depends on the caches")
+		})
+	}
+	assert.Equal(t, limitsFor(kernels.CPU().Caches), defaultLimits, "the default is this CPU's")
+}

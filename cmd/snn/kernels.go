@@ -6,11 +6,12 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/snnkit/snn/conv"
 	"github.com/snnkit/snn/kernels"
 )
 
 // cmdKernels prints the CPU and its caches, the instruction set in use and
-// why, the GEMM blocks the caches give it, and every set snn has for this
+// why, the GEMM blocks and convolution chunks the caches give it, and every set snn has for this
 // architecture with whether this CPU runs it. The test script reads it to
 // choose which sets to test.
 func cmdKernels(args []string, stdout, stderr io.Writer) error {
@@ -35,6 +36,7 @@ func cmdKernels(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(tw, "caches\t%s\n", describeCaches(cpu))
 	fmt.Fprintf(tw, "in use\t%s\n", kernels.Describe())
 	fmt.Fprintf(tw, "gemm blocks\t%s (from the caches, BLIS's analytical model)\n", gemmBlocks(kernels.Active()))
+	fmt.Fprintf(tw, "conv chunks\t%s (half of a core's L2)\n", bytesIEC(conv.ChunkBytes()))
 	for _, a := range kernels.Available() {
 		if a.Runs {
 			fmt.Fprintf(tw, "%s\truns here\n", a.ISA)

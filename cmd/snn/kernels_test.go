@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/snnkit/snn/conv"
 	"github.com/snnkit/snn/kernels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,6 +29,7 @@ func TestKernelsCommand(t *testing.T) {
 	g := &kernels.Active().Gemm
 	assert.True(t, strings.HasPrefix(lines["gemm blocks"], fmt.Sprintf("%s: MR %d NR %d KC %d MC %d NC %d ",
 		kernels.ISA(), g.MR, g.NR, g.KC, g.MC, g.NC)), "gemm blocks line: %q", lines["gemm blocks"])
+	assert.Equal(t, bytesIEC(conv.ChunkBytes())+" (half of a core's L2)", lines["conv chunks"])
 	assert.True(t, strings.HasPrefix(lines["in use"], kernels.Describe()), "in use line: %q", lines["in use"])
 	for _, a := range kernels.Available() {
 		if a.Runs {
