@@ -78,12 +78,8 @@ func limitsFor(c kernels.Caches) limits {
 		implicitOW:   24,
 		batchCols:    2048,
 	}
-	l2 := c.L2
-	if cores := c.L2Shared / max(1, c.L1DShared); cores > 1 {
-		l2 /= cores // an L2 shared by the cores of a cluster
-	}
 	const f32 = 4
-	half := min(max(l2/2/f32, minBudget), maxBudget)
+	half := min(max(c.L2PerCore()/2/f32, minBudget), maxBudget)
 	lim.budget, lim.batchOut = half, half
 	return lim
 }

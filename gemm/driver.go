@@ -94,9 +94,16 @@ func useUnpackedA(g *kernels.Gemm, transA bool, m, n, k int) bool {
 	return !transA && g.KernelA != nil && (g.UnpackedA(n) || m*k <= 1<<14 && n <= 256)
 }
 
-// cachedFloats is the size of an operand (in floats, 1 MiB) beyond which
-// it is not expected to be in L2 when a call starts.
-const cachedFloats = 1 << 18
+// cachedFloats is the size of an operand (in floats) beyond which it is
+// not expected to be in L2 when a call starts: half of a core's share of
+// this CPU's L2 (1 MiB on a 2 MiB L2).
+var cachedFloats = cachedFor(kernels.CPU().Caches)
+
+// cachedFor returns cachedFloats for a core with caches c, at least 64 KiB
+// for an L2 unknown or tiny.
+func cachedFor(c kernels.Caches) int {
+	return max(c.L2PerCore()/2/4, 1<<14)
+}
 
 // minFlopsPerThread is the least work worth handing to another goroutine:
 // waking a parked worker costs microseconds, and a block this size takes

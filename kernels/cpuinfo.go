@@ -20,6 +20,16 @@ type Caches struct {
 	Line int
 }
 
+// L2PerCore is one core's share of L2 in bytes: the whole of a private
+// L2, a part of one that a cluster of cores shares (Shared counts logical
+// CPUs, so the hardware threads of a core count as one).
+func (c Caches) L2PerCore() int {
+	if cores := c.L2Shared / max(1, c.L1DShared); cores > 1 {
+		return c.L2 / cores
+	}
+	return c.L2
+}
+
 // CPUInfo is what snn knows of the processor it runs on.
 type CPUInfo struct {
 	// Model is the processor's name as it reports it, e.g. "AMD EPYC 7B13".

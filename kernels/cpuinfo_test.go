@@ -149,3 +149,26 @@ func TestCPU(t *testing.T) {
 	assert.GreaterOrEqual(t, c.Caches.L2, c.Caches.L1D)
 	assert.Positive(t, c.Caches.Line)
 }
+
+// TestL2PerCore checks a core's share of L2 on the CPUs of cpuDescriptors
+// (private L2s, shared by the two threads of a core) and on L2s that
+// clusters of cores share.
+func TestL2PerCore(t *testing.T) {
+	for name, d := range cpuDescriptors {
+		assert.Equal(t, d.want.L2, d.want.L2PerCore(), name)
+	}
+	cases := []struct {
+		name string
+		c    Caches
+		want int
+	}{
+		{"four cores, one thread each", Caches{L2: 2 << 20, L1DShared: 1, L2Shared: 4}, 512 << 10},
+		{"two cores, two threads each", Caches{L2: 2 << 20, L1DShared: 2, L2Shared: 4}, 1 << 20},
+		{"sharing unknown", Caches{L2: 1 << 20}, 1 << 20},
+		{"this VM", vmCaches, 2 << 20},
+		{"nothing known", Caches{}, 0},
+	}
+	for _, tc := range cases {
+		assert.Equal(t, tc.want, tc.c.L2PerCore(), tc.name)
+	}
+}
