@@ -1,0 +1,222 @@
+package conv
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/snnkit/snn/gemm"
+	"github.com/snnkit/snn/internal/testkit"
+	"github.com/stretchr/testify/require"
+)
+
+// winograd is a plain-Go reference of the Winograd convolution F(2x2, 3x3)
+// (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+// CVPR 2016) for 3x3 'same' layers with stride 1. It is not used by
+// Conv2D: it measures what the algorithm would buy on SeedNet's layers
+// (BenchmarkWinograd) and is the twin any kernel for it will be tested
+// against.
+//
+// Each 2x2 block of outputs ("tile") of each output channel is
+// A^T [sum over c of (G g G^T) . (B^T d B)] A, with d the 4x4 input
+// patch around the tile and g the 3x3 filter: 16 multiplications per tile
+// and input channel instead of 36. Summed over c, element e of the 4x4
+// products is a matrix product of its own, M_e = U_e V_e with U_e the
+// OutC x InC transformed filters and V_e the InC x tiles transformed
+// input: 16 GEMMs of depth InC.
+type winograd struct {
+	n, c, k, h, w, th, tw, t int
+	u, v, m                  []float32 // [16][k][c], [16][c][t], [16][k][t]
+}
+
+func newWinograd(g Geometry, n int) *winograd {
+	th, tw := (g.InH+1)/2, (g.InW+1)/2
+	t := n * th * tw
+	return &winograd{n: n, c: g.InC, k: g.OutC, h: g.InH, w: g.InW, th: th, tw: tw, t: t,
+		u: make([]float32, 16*g.OutC*g.InC), v: make([]float32, 16*g.InC*t), m: make([]float32, 16*g.OutC*t)}
+}
+
+// filters sets U = G g G^T for every pair of channels, G = [1 0 0; 1/2
+// 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+func (z *winograd) filters(w []float32) {
+	g4 := func(a, b, c float32) [4]float32 { return [4]float32{a, (a + b + c) / 2, (a - b + c) / 2, c} }
+	for o := 0; o < z.k; o++ {
+		for i := 0; i < z.c; i++ {
+			f := w[(o*z.c+i)*9 : (o*z.c+i+1)*9]
+			var cols [3][4]float32 // G applied to each column of g
+			for j := range 3 {
+				cols[j] = g4(f[j], f[3+j], f[6+j])
+			}
+			for r := range 4 {
+				row := g4(cols[0][r], cols[1][r], cols[2][r])
+				for q, x := range row {
+					z.u[((r*4+q)*z.k+o)*z.c+i] = x
+				}
+			}
+		}
+	}
+}
+
+// input sets V = B^T d B for every tile and input channel, B^T = [1 0 -1
+// 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]: additions only.
+func (z *winograd) input(x []float32) {
+	bt := func(a, b, c, d float32) [4]float32 { return [4]float32{a - c, b + c, c - b, b - d} }
+	for img := 0; img < z.n; img++ {
+		for ch := 0; ch < z.c; ch++ {
+			plane := x[(img*z.c+ch)*z.h*z.w : (img*z.c+ch+1)*z.h*z.w]
+			at := func(y, x int) float32 {
+				if y < 0 || y >= z.h || x < 0 || x >= z.w {
+					return 0 // the padding
+				}
+				return plane[y*z.w+x]
+			}
+			for ty := 0; ty < z.th; ty++ {
+				for tx := 0; tx < z.tw; tx++ {
+					var cols [4][4]float32 // B^T applied to each column of d
+					for j := range 4 {
+						y, x := 2*ty-1, 2*tx-1+j
+						cols[j] = bt(at(y, x), at(y+1, x), at(y+2, x), at(y+3, x))
+					}
+					t := (img*z.th+ty)*z.tw + tx
+					for r := range 4 {
+						row := bt(cols[0][r], cols[1][r], cols[2][r], cols[3][r])
+						for q, v := range row {
+							z.v[((r*4+q)*z.c+ch)*z.t+t] = v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// products sets M_e = U_e V_e, the 16 GEMMs.
+func (z *winograd) products(threads int) {
+	o := gemm.Options{Threads: threads}
+	for e := range 16 {
+		o.Sgemm(false, false, z.k, z.t, z.c, 1, z.u[e*z.k*z.c:], z.c, z.v[e*z.c*z.t:], z.t, 0, z.m[e*z.k*z.t:], z.t)
+	}
+}
+
+// output sets y = A^T M A + bias, A^T = [1 1 1 0; 0 1 -1 -1], dropping the
+// tiles' outputs past an odd image's edge.
+func (z *winograd) output(y, bias []float32) {
+	at := func(a, b, c, d float32) [2]float32 { return [2]float32{a + b + c, b - c - d} }
+	for img := 0; img < z.n; img++ {
+		for o := 0; o < z.k; o++ {
+			plane := y[(img*z.k+o)*z.h*z.w : (img*z.k+o+1)*z.h*z.w]
+			for ty := 0; ty < z.th; ty++ {
+				for tx := 0; tx < z.tw; tx++ {
+					t := (img*z.th+ty)*z.tw + tx
+					var m [4][4]float32
+					for e := range 16 {
+						m[e/4][e%4] = z.m[(e*z.k+o)*z.t+t]
+					}
+					var cols [4][2]float32 // A^T applied to each column of m
+					for j := range 4 {
+						cols[j] = at(m[0][j], m[1][j], m[2][j], m[3][j])
+					}
+					for i := range 2 {
+						out := at(cols[0][i], cols[1][i], cols[2][i], cols[3][i])
+						for j := range 2 {
+							if yy, xx := 2*ty+i, 2*tx+j; yy < z.h && xx < z.w {
+								plane[yy*z.w+xx] = out[j] + bias[o]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func (z *winograd) forward(x, w, bias, y []float32) {
+	z.filters(w)
+	z.input(x)
+	z.products(1)
+	z.output(y, bias)
+}
+
+// TestWinograd checks the reference against Conv2D's forward pass on
+// images of even and odd sizes, one channel and several.
+func TestWinograd(t *testing.T) {
+	cases := []struct {
+		g Geometry
+		n int
+	}{
+		{Same(1, 2, 2, 1, 3, 1), 1},
+		{Same(1, 1, 1, 3, 3, 1), 2},
+		{Same(5, 7, 9, 6, 3, 1), 3},
+		{Same(3, 8, 8, 4, 3, 1), 2},
+		{Same(16, 5, 12, 24, 3, 1), 4},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%dx%dx%d-%d-n%d", tc.g.InC, tc.g.InH, tc.g.InW, tc.g.OutC, tc.n), func(t *testing.T) {
+			r := testkit.Rand(uint64(tc.g.InH*100 + tc.g.InW))
+			x := testkit.Uniform(r, tc.n*tc.g.InSize(), -1, 1)
+			w := testkit.Uniform(r, tc.g.WeightSize(), -1, 1)
+			b := testkit.Uniform(r, tc.g.OutC, -1, 1)
+			c, err := New(tc.g)
+			require.NoError(t, err)
+			want := make([]float32, tc.n*tc.g.OutSize())
+			c.Forward(tc.n, x, w, b, want)
+			got := make([]float32, len(want))
+			newWinograd(tc.g, tc.n).forward(x, w, b, got)
+			tol := 1e-5 * float32(9*tc.g.InC)
+			for i := range want {
+				require.InDelta(t, want[i], got[i], float64(tol), "output %d", i)
+			}
+		})
+	}
+}
+
+// BenchmarkWinograd splits the cost of a Winograd forward pass of
+// SeedNet's 3x3 layers (batch 32, one thread) against Conv2D's direct
+// pass: the 16 GEMMs through package gemm, the transforms in the plain Go
+// above, and "stream", writing the transformed input once with copy (what
+// a transform that is not fused with the GEMMs costs at least). Rates are
+// in GFLOP/s of the direct convolution's work, so they compare as speeds.
+func BenchmarkWinograd(b *testing.B) {
+	const n = 32
+	for _, l := range seedNetLayers(64) {
+		if l.first {
+			continue
+		}
+		for _, size := range []int{l.g.InH, l.g.InH * 7 / 16} {
+			g := Same(l.g.InC, size, size, l.g.OutC, 3, 1)
+			r := testkit.Rand(1)
+			x := testkit.Uniform(r, n*g.InSize(), -1, 1)
+			w := testkit.Uniform(r, g.WeightSize(), -1, 1)
+			bias := testkit.Uniform(r, g.OutC, -1, 1)
+			y := make([]float32, n*g.OutSize())
+			z := newWinograd(g, n)
+			z.filters(w)
+			z.input(x)
+			c, err := New(g)
+			require.NoError(b, err)
+			c.SetThreads(1)
+			parts := []struct {
+				name string
+				run  func()
+			}{
+				{"direct", func() { c.Forward(n, x, w, bias, y) }},
+				{"gemms", func() { z.products(1) }},
+				{"filters", func() { z.filters(w) }},
+				{"input", func() { z.input(x) }},
+				{"output", func() { z.output(y, bias) }},
+				{"stream", func() {
+					for i := 0; i < len(z.v); i += len(x) {
+						copy(z.v[i:], x) // V holds 16 values per 4 inputs
+					}
+				}},
+			}
+			for _, p := range parts {
+				b.Run(fmt.Sprintf("%dto%d-%dpx/%s", g.InC, g.OutC, size, p.name), func(b *testing.B) {
+					for b.Loop() {
+						p.run()
+					}
+					b.ReportMetric(g.FLOPs()*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
