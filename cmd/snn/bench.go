@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/snnkit/snn/act"
+	"github.com/snnkit/snn/conv"
 	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/kernels"
 	"github.com/snnkit/snn/nn"
@@ -55,7 +56,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, " %s", s.ISA)
 	}
 	fmt.Fprintf(stdout, "; GOMAXPROCS %d\n", runtime.GOMAXPROCS(0))
-	fmt.Fprintf(stdout, "gemm blocks %s\n\n", gemmBlocks(k))
+	fmt.Fprintf(stdout, "gemm blocks %s\n", gemmBlocks(k))
+	fmt.Fprintf(stdout, "conv chunks %s\n\n", bytesIEC(conv.ChunkBytes()))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "kernel\tsize\trate\t")
 

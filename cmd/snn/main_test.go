@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snnkit/snn/conv"
 	"github.com/snnkit/snn/kernels"
 	"github.com/snnkit/snn/nn"
 	"github.com/stretchr/testify/assert"
@@ -241,7 +242,7 @@ func TestBenchQuick(t *testing.T) {
 	skipSlowPaths(t)
 	code, stdout, stderr := runCLI(t, "bench", "-quick")
 	require.Equal(t, 0, code, stderr)
-	for _, want := range []string{"kernels: " + kernels.Describe(), "gemm blocks " + gemmBlocks(kernels.Active()) + "\n", "SELU", "elements/ns", "GFLOP/s", "SeedNet training step"} {
+	for _, want := range []string{"kernels: " + kernels.Describe(), "gemm blocks " + gemmBlocks(kernels.Active()) + "\n", "conv chunks " + bytesIEC(conv.ChunkBytes()) + "\n", "SELU", "elements/ns", "GFLOP/s", "SeedNet training step"} {
 		assert.Contains(t, stdout, want)
 	}
 }
