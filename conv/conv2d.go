@@ -28,6 +28,7 @@ type Conv2D struct {
 	batched  batchedForward
 	blocks   backwardBlocks
 	chunked  chunkedWeights
+	winograd winogradForward
 
 	// wext holds the weights with the bias as an extra column (see
 	// forward).
@@ -69,6 +70,7 @@ func New(g Geometry) (*Conv2D, error) {
 	c.blocks.l = &c.layer
 	c.blocks.cond.L = &c.blocks.mu
 	c.chunked.l = &c.layer
+	c.winograd.l = &c.layer
 	return c, nil
 }
 
@@ -257,10 +259,13 @@ type forwardStrategy interface {
 }
 
 // chooseForward returns the strategy of a forward call on the current
-// plan: the implicit passes where they apply (see useImplicit and
-// useBatched), else im2col.
+// plan: the Winograd pass where it applies (see useWinograd), the
+// implicit passes where they apply (see useImplicit and useBatched), else
+// im2col.
 func (c *Conv2D) chooseForward() forwardStrategy {
 	switch {
+	case c.useWinograd():
+		return &c.winograd
 	case c.useBatched():
 		return &c.batched
 	case c.useImplicit():

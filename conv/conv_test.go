@@ -27,6 +27,18 @@ var testLimits = []limits{
 	{tileCols: 60, groupBelow: 40, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30, implicit: implicitNever, batchCols: 400},
 	{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8, implicit: implicitAlways, batchCols: 200},
 	{tileCols: 60, groupBelow: 40, budget: 300, minRows: 5, blockCols: 100, minBlockCols: 30, implicit: implicitAlways, batchCols: 400},
+	// The Winograd pass wherever it applies: an image a group (images of
+	// one or two tiles in pairs), and groups of up to 40 tiles with tiny
+	// cuts for the passes it does not take.
+	withWinograd(defaultLimits, 2),
+	withWinograd(limits{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8, implicit: implicitNever, batchCols: 200}, 40),
+}
+
+// withWinograd returns lim with the Winograd pass wherever it applies,
+// its groups of about tiles tiles.
+func withWinograd(lim limits, tiles int) limits {
+	lim.winograd, lim.winogradTiles = winogradAlways, tiles
+	return lim
 }
 
 // convCases returns the geometries of the correctness tests: every kernel

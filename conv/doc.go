@@ -91,6 +91,15 @@
 // im2col is used instead. Both ways perform the same multiply-adds in the
 // same order: the results are the same bit for bit.
 //
+// 3x3 layers with stride 1, one pixel of padding, even sizes of at least
+// 8 and many channels (at least 4*NR of the GEMM kernels, in and out: 64
+// with AVX2, 128 with AVX-512) take Winograd's F(2x2, 3x3) instead, in
+// the forward pass and so in BackwardData: 16 GEMMs of depth InC on
+// transformed inputs and filters, 2.25x fewer multiply-adds for additions
+// that grow with the channels only. Those layers' results differ from the
+// direct convolution's in the last bits (float32 rounding, not accuracy);
+// they are still the same for every thread count.
+//
 // # Memory
 //
 // The first call with a given batch size and thread count sizes the

@@ -45,6 +45,7 @@ func goldenHash(t *testing.T, i int) uint64 {
 	require.NoError(t, err)
 	c.d.ks = recordedBlocks(t)
 	c.lim = tc.lim
+	c.lim.winograd = winogradNever // the hashes are the direct passes'
 	c.SetThreads(2)
 	out := results(t, c, tc.n, uint64(100+i))
 	g := tc.g
@@ -80,15 +81,16 @@ func goldenHash(t *testing.T, i int) uint64 {
 // derived from the CPU's L2 (limitsFor), and chunks decide where the sums
 // over a column's rows are split.
 var recordedLimits = limits{
-	tileCols:     1024,
-	groupBelow:   512,
-	budget:       1 << 18,
-	minRows:      32,
-	blockCols:    2048,
-	minBlockCols: 128,
-	implicitOW:   24,
-	batchCols:    2048,
-	batchOut:     1 << 18,
+	tileCols:      1024,
+	groupBelow:    512,
+	budget:        1 << 18,
+	minRows:       32,
+	blockCols:     2048,
+	minBlockCols:  128,
+	implicitOW:    24,
+	batchCols:     2048,
+	batchOut:      1 << 18,
+	winogradTiles: 512,
 }
 
 // recordedBlocks returns the active kernel set with the GEMM cache blocks

@@ -41,10 +41,14 @@ func (c *Conv2D) ForwardMoments(n int, x, w, bias, y []float32, mean, variance [
 	c.replan(n)
 	// The slots: with the batched pass, one per channel and output row,
 	// which every layout of its tiles computes whole, each image group
-	// after the last; otherwise one per channel and block, which one lane
-	// fills tile after tile.
+	// after the last; with the Winograd pass one per channel and group of
+	// images; otherwise one per channel and block, which one lane fills
+	// tile after tile.
 	units, segs := c.pl.blocks, 1
-	if c.useBatched() {
+	switch {
+	case c.useWinograd():
+		_, units = c.winogradGroups(n) // one per group, filled image by image
+	case c.useBatched():
 		units, segs = 1, c.d.oh
 	}
 	c.mom.reset(c.d.oc, units, segs)

@@ -46,6 +46,11 @@ type limits struct {
 	// (see batchTiles).
 	batchCols int
 	batchOut  int
+	// winograd says when a forward pass takes the Winograd pass (see
+	// useWinograd): winogradAuto, winogradAlways or winogradNever;
+	// winogradTiles is about how many tiles its groups of images have.
+	winograd      int
+	winogradTiles int
 }
 
 const (
@@ -77,6 +82,10 @@ func limitsFor(c kernels.Caches) limits {
 		minBlockCols: 128,
 		implicitOW:   24,
 		batchCols:    2048,
+		// The GEMMs' width: 16 matrices of InC x 512 and OutC x 512 are
+		// 8 MiB for 128 channels, which the GEMMs read and write at
+		// about the speed of 4 times as many.
+		winogradTiles: 512,
 	}
 	const f32 = 4
 	half := min(max(c.L2PerCore()/2/f32, minBudget), maxBudget)

@@ -6,15 +6,16 @@ import (
 
 	"github.com/snnkit/snn/gemm"
 	"github.com/snnkit/snn/internal/testkit"
+	"github.com/snnkit/snn/kernels"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // winograd is a plain-Go reference of the Winograd convolution F(2x2, 3x3)
 // (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
-// CVPR 2016) for 3x3 'same' layers with stride 1. It is not used by
-// Conv2D: it measures what the algorithm would buy on SeedNet's layers
-// (BenchmarkWinograd) and is the twin any kernel for it will be tested
-// against.
+// CVPR 2016) for 3x3 'same' layers with stride 1: the twin Conv2D's
+// Winograd pass (winograd.go) is tested against, and the parts
+// BenchmarkWinograd times one by one.
 //
 // Each 2x2 block of outputs ("tile") of each output channel is
 // A^T [sum over c of (G g G^T) . (B^T d B)] A, with d the 4x4 input
@@ -136,8 +137,12 @@ func (z *winograd) forward(x, w, bias, y []float32) {
 	z.output(y, bias)
 }
 
-// TestWinograd checks the reference against Conv2D's forward pass on
-// images of even and odd sizes, one channel and several.
+// TestWinograd checks the reference against Conv2D's direct forward pass
+// (to within rounding) and its Winograd pass (bit for bit: the same
+// additions in the same order, and GEMMs whose columns do not depend on
+// how many there are) on images of even and odd sizes, one channel and
+// several, one group of images and several, on 1 and 3 threads and on
+// every kernel set whose GEMM gives the active one's bits.
 func TestWinograd(t *testing.T) {
 	cases := []struct {
 		g Geometry
@@ -157,6 +162,7 @@ func TestWinograd(t *testing.T) {
 			b := testkit.Uniform(r, tc.g.OutC, -1, 1)
 			c, err := New(tc.g)
 			require.NoError(t, err)
+			c.lim.winograd = winogradNever
 			want := make([]float32, tc.n*tc.g.OutSize())
 			c.Forward(tc.n, x, w, b, want)
 			got := make([]float32, len(want))
@@ -165,15 +171,32 @@ func TestWinograd(t *testing.T) {
 			for i := range want {
 				require.InDelta(t, want[i], got[i], float64(tol), "output %d", i)
 			}
+			for _, ks := range kernels.Sets() {
+				if !sameGemmBits(ks, kernels.Active()) {
+					continue
+				}
+				for _, tiles := range []int{1, 512} {
+					for _, threads := range []int{1, 3} {
+						c.lim = withWinograd(c.lim, tiles)
+						c.d.ks = ks
+						c.SetThreads(threads)
+						y := make([]float32, len(want))
+						c.Forward(tc.n, x, w, b, y)
+						require.Equal(t, "winograd", c.strategyName())
+						requireSameBits(t, [][]float32{got}, [][]float32{y}, fmt.Sprintf("%s, groups of %d tiles, %d threads", ks.ISA, tiles, threads))
+					}
+				}
+			}
 		})
 	}
 }
 
 // BenchmarkWinograd splits the cost of a Winograd forward pass of
 // SeedNet's 3x3 layers (batch 32, one thread) against Conv2D's direct
-// pass: the 16 GEMMs through package gemm, the transforms in the plain Go
-// above, and "stream", writing the transformed input once with copy (what
-// a transform that is not fused with the GEMMs costs at least). Rates are
+// pass ("direct") and its Winograd pass ("winograd"): the 16 GEMMs of the
+// whole batch through package gemm, the transforms in the plain Go above,
+// and "stream", writing the transformed input once with copy (what a
+// transform that is not fused with the GEMMs costs at least). Rates are
 // in GFLOP/s of the direct convolution's work, so they compare as speeds.
 func BenchmarkWinograd(b *testing.B) {
 	const n = 32
@@ -194,11 +217,17 @@ func BenchmarkWinograd(b *testing.B) {
 			c, err := New(g)
 			require.NoError(b, err)
 			c.SetThreads(1)
+			c.lim.winograd = winogradNever
+			cw, err := New(g)
+			require.NoError(b, err)
+			cw.SetThreads(1)
+			cw.lim.winograd = winogradAlways
 			parts := []struct {
 				name string
 				run  func()
 			}{
 				{"direct", func() { c.Forward(n, x, w, bias, y) }},
+				{"winograd", func() { cw.Forward(n, x, w, bias, y) }},
 				{"gemms", func() { z.products(1) }},
 				{"filters", func() { z.filters(w) }},
 				{"input", func() { z.input(x) }},
@@ -218,5 +247,52 @@ func BenchmarkWinograd(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// TestUseWinograd checks which layers take the Winograd pass: 3x3,
+// stride 1, one pixel of padding, even sizes of at least 8, and input and
+// output channels from 4*NR (64 with AVX2, 128 with AVX-512) on; and that
+// the modes of limits override the rule but not the geometry.
+func TestUseWinograd(t *testing.T) {
+	cases := []struct {
+		name       string
+		g          Geometry
+		nr16, nr32 bool // the answer with AVX2's and AVX-512's NR
+	}{
+		{"64 channels, 32 px", Same(64, 32, 32, 64, 3, 1), true, false},
+		{"64 to 128 channels, 16 px", Same(64, 16, 16, 128, 3, 1), true, false},
+		{"128 channels, 16 px", Same(128, 16, 16, 128, 3, 1), true, true},
+		{"256 to 128 channels, 8 px", Same(256, 8, 8, 128, 3, 1), true, true},
+		{"256 channels, 8 px, not square", Same(256, 8, 10, 256, 3, 1), true, true},
+		{"63 input channels", Same(63, 32, 32, 64, 3, 1), false, false},
+		{"32 output channels", Same(128, 32, 32, 32, 3, 1), false, false},
+		{"odd height", Same(128, 7, 8, 128, 3, 1), false, false},
+		{"odd width", Same(128, 16, 15, 128, 3, 1), false, false},
+		{"6 px", Same(256, 6, 6, 256, 3, 1), false, false},
+		{"stride 2", Same(128, 16, 16, 128, 3, 2), false, false},
+		{"5x5", Same(128, 16, 16, 128, 5, 1), false, false},
+		{"no padding", Valid(128, 18, 18, 128, 3, 1), false, false},
+	}
+	for _, nr := range []int{16, 32} {
+		ks := *kernels.Active()
+		ks.Gemm.NR = nr
+		for _, tc := range cases {
+			c, err := New(tc.g)
+			require.NoError(t, err)
+			c.d.ks = &ks
+			want := map[int]bool{16: tc.nr16, 32: tc.nr32}[nr]
+			assert.Equal(t, want, c.useWinograd(), "%s, NR %d", tc.name, nr)
+			c.lim.winograd = winogradNever
+			assert.False(t, c.useWinograd(), "%s, NR %d, never", tc.name, nr)
+			c.lim.winograd = winogradAlways
+			assert.Equal(t, c.d.winogradFits(), c.useWinograd(), "%s, NR %d, always", tc.name, nr)
+		}
+	}
+	fits := map[string]bool{"odd height": true, "odd width": true, "6 px": true, "63 input channels": true, "32 output channels": true}
+	for _, tc := range cases {
+		c, err := New(tc.g)
+		require.NoError(t, err)
+		assert.Equal(t, tc.nr16 || tc.nr32 || fits[tc.name], c.d.winogradFits(), tc.name)
 	}
 }

@@ -1,0 +1,347 @@
+package conv
+
+import "sync/atomic"
+
+// The Winograd forward pass, F(2x2, 3x3) (Lavin and Gray, "Fast
+// Algorithms for Convolutional Neural Networks", CVPR 2016), for 3x3
+// layers with stride 1 and one pixel of zero padding on every side. Each
+// 2x2 block of an output channel (a tile) is
+//
+//	A^T [ sum over c of (G w_c G^T) . (B^T d_c B) ] A
+//
+// with d_c the 4x4 input patch around the tile in channel c, w_c the 3x3
+// filter, . the element-wise product and
+//
+//	B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//	G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+//	A^T = [1 1 1 0; 0 1 -1 -1]
+//
+// Element e of the 4x4 sums is, over all tiles, a matrix product of its
+// own: M_e = U_e V_e, U_e the OutC x InC transformed filters and V_e the
+// InC x tiles transformed inputs. The 16 GEMMs do 16 multiply-adds per
+// tile, input and output channel where the direct convolution does 36;
+// the transforms are additions only (and halvings of the filters), whose
+// cost grows with the channels where the GEMMs' grows with their product.
+// So it pays on layers with many channels (docs/performance.md, "Winograd
+// F(2x2, 3x3)"), and the results differ from the direct convolution's in
+// the last bits.
+//
+// A work unit is a group of whole images: its tiles' V and M are a lane's
+// scratch, the GEMMs read V and write M, and the output transform writes
+// the group's images of y. Groups depend on the geometry and n only, and
+// every tile's sums are the same whichever group and lane compute it: the
+// results are the same bit for bit whatever the thread count.
+
+// Modes of limits.winograd.
+const (
+	winogradAuto   = 0
+	winogradAlways = 1
+	winogradNever  = -1
+)
+
+// winogradMinSize is the smallest output height and width with which the
+// auto mode takes the Winograd pass: the transforms' work per row of
+// tiles is too little below.
+const winogradMinSize = 8
+
+// winogradFits reports whether the geometry is one the Winograd pass
+// computes: 3x3, stride 1, one pixel of padding on each side.
+func (d *dims) winogradFits() bool {
+	return d.kh == 3 && d.kw == 3 && d.sh == 1 && d.sw == 1 && d.pt == 1 && d.pl == 1 &&
+		d.oh == d.h && d.ow == d.w
+}
+
+// useWinograd reports whether a forward call takes the Winograd pass.
+func (l *layer) useWinograd() bool {
+	d := &l.d
+	if !d.winogradFits() || l.lim.winograd == winogradNever {
+		return false
+	}
+	if l.lim.winograd == winogradAlways {
+		return true
+	}
+	// The transforms cost the same whatever the vector width, and the
+	// GEMMs less the wider the kernels: the channels from which the
+	// GEMMs' savings outweigh the transforms grow with NR (64 for AVX2,
+	// 128 for AVX-512, measured). Odd sizes compute a row and a column
+	// of outputs for nothing.
+	return min(d.c, d.oc) >= 4*d.ks.Gemm.NR && min(d.oh, d.ow) >= winogradMinSize && d.oh%2 == 0 && d.ow%2 == 0
+}
+
+// winogradGroups returns how many images a group of a batch of n has, and
+// how many groups there are: about lim.winogradTiles tiles a group, and
+// at least minBlocks groups when there are the images for them, so that
+// that many threads find work (the transforms run on one lane a group).
+func (l *layer) winogradGroups(n int) (imgs, groups int) {
+	d := &l.d
+	th, tw := (d.oh+1)/2, (d.ow+1)/2
+	imgs = max(1, min((n+minBlocks-1)/minBlocks, l.lim.winogradTiles/(th*tw)))
+	return imgs, (n + imgs - 1) / imgs
+}
+
+// winogradForward is the Winograd pass.
+type winogradForward struct {
+	l    *layer
+	f    forwardCall
+	next atomic.Int64 // the next group to take, then the next filter row
+	// u holds the transformed filters: 16 matrices of OutC x InC, which
+	// filters computes.
+	u       []float32
+	filters winogradFilters
+	// pad[i] is lane i's zero-padded input plane, (h+3) x (w+3): one row
+	// and column of zeros before the plane, up to two after. Only its
+	// inside is ever written, so the borders stay zero.
+	pad [][]float32
+}
+
+// winogradPlane is the stride between the 16 matrices of n floats of U, V
+// or M: n rounded up to 4 KiB, plus a cache line. Matrices a multiple of
+// 4 KiB apart would put the 16 elements of a tile in the same L1 (and
+// often L2) sets; the transforms write or read all 16 at once.
+func winogradPlane(n int) int { return (n+1023)&^1023 + 16 }
+
+func (s *winogradForward) call() *forwardCall { return &s.f }
+
+func (s *winogradForward) grow(threads int) int {
+	d := &s.l.d
+	imgs, groups := s.l.winogradGroups(s.l.pl.n)
+	lanes := min(threads, groups)
+	tiles := imgs * ((d.oh + 1) / 2) * ((d.ow + 1) / 2)
+	// V in col; M in tmp, then two rows of output for odd sizes.
+	s.l.growLanes(lanes, 16*winogradPlane(d.c*tiles), 16*winogradPlane(d.oc*tiles)+2*(d.ow+1))
+	if need := 16 * winogradPlane(d.oc*d.c); len(s.u) < need {
+		s.u = make([]float32, need)
+	}
+	for len(s.pad) < lanes {
+		s.pad = append(s.pad, make([]float32, (d.h+3)*(d.w+3)))
+	}
+	s.f.opt = s.l.gemmOptions(threads, lanes, false)
+	return lanes
+}
+
+func (s *winogradForward) start(threads, lanes int) {
+	// The filters first, rows of U shared between the lanes; then the
+	// groups.
+	d := &s.l.d
+	s.next.Store(0)
+	s.filters.s = s
+	runLanes(&s.filters, min(threads, max(1, d.oc*d.c/flipGrain)), &s.l.team)
+	s.next.Store(0)
+	runLanes(s, lanes, &s.l.team)
+}
+
+func (s *winogradForward) end() { s.f = forwardCall{} }
+
+func (s *winogradForward) abort() {}
+
+func (s *winogradForward) runLane(i int) {
+	imgs, groups := s.l.winogradGroups(s.l.pl.n)
+	for {
+		g := int(s.next.Add(1)) - 1
+		if g >= groups || s.l.team.Failed() {
+			return
+		}
+		s.group(i, g, g*imgs, min(s.l.pl.n, (g+1)*imgs))
+	}
+}
+
+// winogradFilters computes U from the weights, output channels in blocks
+// of flipBlock shared by lanes.
+type winogradFilters struct{ s *winogradForward }
+
+func (w *winogradFilters) abort() {}
+
+func (w *winogradFilters) runLane(int) {
+	s := w.s
+	d, f := &s.l.d, &s.f
+	plane := winogradPlane(d.oc * d.c)
+	for {
+		o0 := (int(s.next.Add(1)) - 1) * flipBlock
+		if o0 >= d.oc || s.l.team.Failed() {
+			return
+		}
+		for o := o0; o < min(d.oc, o0+flipBlock); o++ {
+			winogradFilterRow(s.u[o*d.c:], plane, f.a[o*f.lda:o*f.lda+9*d.c])
+		}
+	}
+}
+
+// winogradFilterRow writes G g G^T for the c = len(w)/9 filters g of one
+// output channel: element e of filter i to u[e*plane+i].
+func winogradFilterRow(u []float32, plane int, w []float32) {
+	c := len(w) / 9
+	var rows [16][]float32
+	for e := range rows {
+		rows[e] = u[e*plane : e*plane+c]
+	}
+	for i := range c {
+		g := w[9*i : 9*i+9 : 9*i+9]
+		// G g: 4 rows of 3.
+		var t [12]float32
+		for j := range 3 {
+			a, b, cc := g[j], g[3+j], g[6+j]
+			t[j], t[3+j], t[6+j], t[9+j] = a, (a+b+cc)*0.5, (a-b+cc)*0.5, cc
+		}
+		// (G g) G^T: 4 rows of 4.
+		for r := range 4 {
+			a, b, cc := t[3*r], t[3*r+1], t[3*r+2]
+			rows[4*r][i] = a
+			rows[4*r+1][i] = (a + b + cc) * 0.5
+			rows[4*r+2][i] = (a - b + cc) * 0.5
+			rows[4*r+3][i] = cc
+		}
+	}
+}
+
+// group computes the images [i0, i1) on lane i.
+func (s *winogradForward) group(i, unit, i0, i1 int) {
+	d, f, ln := &s.l.d, &s.f, &s.l.lanes[i]
+	th, tw := (d.oh+1)/2, (d.ow+1)/2
+	per := th * tw
+	tiles := (i1 - i0) * per
+	vs, ms, us := winogradPlane(d.c*tiles), winogradPlane(d.oc*tiles), winogradPlane(d.oc*d.c)
+	v := ln.col[:16*vs]
+	m := ln.tmp[:16*ms]
+	out := ln.tmp[16*ms : 16*ms+2*(d.ow+1)]
+	pad := s.pad[i]
+
+	// A channel at a time, so that each row of V is written in order.
+	for ch := range d.c {
+		for img := i0; img < i1; img++ {
+			x := f.x[img*d.in+ch*d.h*d.w : img*d.in+(ch+1)*d.h*d.w]
+			for y := range d.h {
+				copy(pad[(y+1)*(d.w+3)+1:(y+1)*(d.w+3)+1+d.w], x[y*d.w:(y+1)*d.w])
+			}
+			winogradInput(v[ch*tiles+(img-i0)*per:], vs, pad, d.h, d.w)
+		}
+	}
+	o := withWorkspace(f.opt, ln)
+	for e := range 16 {
+		o.Sgemm(false, false, d.oc, tiles, d.c, 1, s.u[e*us:], d.c, v[e*vs:], tiles, 0, m[e*ms:], tiles)
+	}
+	// A channel at a time again, reading each row of M in order.
+	for oc := range d.oc {
+		var b float32
+		if f.bias != nil {
+			b = f.bias[oc]
+		}
+		for img := i0; img < i1; img++ {
+			yc := f.y[img*d.out+oc*d.p : img*d.out+(oc+1)*d.p]
+			winogradOutput(yc, d.oh, d.ow, m[oc*tiles+(img-i0)*per:], ms, b, out)
+			if f.mom != nil {
+				f.mom.add(d.ks, unit, oc, 0, yc)
+			}
+		}
+	}
+	for img := i0; img < i1; img++ {
+		f.finishTile(f.y[img*d.out:(img+1)*d.out], img*d.out, d.p)
+	}
+}
+
+// winogradInput writes B^T d B for every tile of one h x w input plane,
+// given zero-padded as pad ((h+3) x (w+3), the plane from row 1, column
+// 1): element e of tile t to v[e*plane+t], tiles in row-major order.
+func winogradInput(v []float32, plane int, pad []float32, h, w int) {
+	th, tw := (h+1)/2, (w+1)/2
+	wp := w + 3
+	for ty := range th {
+		r0 := pad[2*ty*wp : (2*ty+1)*wp]
+		r1 := pad[(2*ty+1)*wp : (2*ty+2)*wp][:len(r0)]
+		r2 := pad[(2*ty+2)*wp : (2*ty+3)*wp][:len(r0)]
+		r3 := pad[(2*ty+3)*wp : (2*ty+4)*wp][:len(r0)]
+		// The 16 outputs' rows, as separate slices of one length so
+		// that the compiler drops their bounds checks in the loop.
+		at := ty * tw
+		v0 := v[at : at+tw]
+		v1 := v[plane+at : plane+at+tw][:len(v0)]
+		v2 := v[2*plane+at : 2*plane+at+tw][:len(v0)]
+		v3 := v[3*plane+at : 3*plane+at+tw][:len(v0)]
+		v4 := v[4*plane+at : 4*plane+at+tw][:len(v0)]
+		v5 := v[5*plane+at : 5*plane+at+tw][:len(v0)]
+		v6 := v[6*plane+at : 6*plane+at+tw][:len(v0)]
+		v7 := v[7*plane+at : 7*plane+at+tw][:len(v0)]
+		v8 := v[8*plane+at : 8*plane+at+tw][:len(v0)]
+		v9 := v[9*plane+at : 9*plane+at+tw][:len(v0)]
+		v10 := v[10*plane+at : 10*plane+at+tw][:len(v0)]
+		v11 := v[11*plane+at : 11*plane+at+tw][:len(v0)]
+		v12 := v[12*plane+at : 12*plane+at+tw][:len(v0)]
+		v13 := v[13*plane+at : 13*plane+at+tw][:len(v0)]
+		v14 := v[14*plane+at : 14*plane+at+tw][:len(v0)]
+		v15 := v[15*plane+at : 15*plane+at+tw][:len(v0)]
+		for tx := range v0 {
+			j := 2 * tx
+			a := r0[j : j+4 : j+4]
+			b := r1[j : j+4 : j+4]
+			c := r2[j : j+4 : j+4]
+			d := r3[j : j+4 : j+4]
+			// B^T d: the columns.
+			c00, c01, c02, c03 := a[0]-c[0], a[1]-c[1], a[2]-c[2], a[3]-c[3]
+			c10, c11, c12, c13 := b[0]+c[0], b[1]+c[1], b[2]+c[2], b[3]+c[3]
+			c20, c21, c22, c23 := c[0]-b[0], c[1]-b[1], c[2]-b[2], c[3]-b[3]
+			c30, c31, c32, c33 := b[0]-d[0], b[1]-d[1], b[2]-d[2], b[3]-d[3]
+			// (B^T d) B: the rows.
+			v0[tx], v1[tx], v2[tx], v3[tx] = c00-c02, c01+c02, c02-c01, c01-c03
+			v4[tx], v5[tx], v6[tx], v7[tx] = c10-c12, c11+c12, c12-c11, c11-c13
+			v8[tx], v9[tx], v10[tx], v11[tx] = c20-c22, c21+c22, c22-c21, c21-c23
+			v12[tx], v13[tx], v14[tx], v15[tx] = c30-c32, c31+c32, c32-c31, c31-c33
+		}
+	}
+}
+
+// winogradOutput writes A^T M A + bias for every tile of one h x w output
+// plane y, element e of tile t being m[e*plane+t]; tiles past an odd
+// plane's edge lose their last row or column, which out (scratch for 2
+// rows of 2*ceil(w/2) floats) takes.
+func winogradOutput(y []float32, h, w int, m []float32, plane int, bias float32, out []float32) {
+	th, tw := (h+1)/2, (w+1)/2
+	top, bot := out[:2*tw], out[2*tw:4*tw]
+	even := h%2 == 0 && w%2 == 0
+	for ty := range th {
+		at := ty * tw
+		m0 := m[at : at+tw]
+		m1 := m[plane+at : plane+at+tw][:len(m0)]
+		m2 := m[2*plane+at : 2*plane+at+tw][:len(m0)]
+		m3 := m[3*plane+at : 3*plane+at+tw][:len(m0)]
+		m4 := m[4*plane+at : 4*plane+at+tw][:len(m0)]
+		m5 := m[5*plane+at : 5*plane+at+tw][:len(m0)]
+		m6 := m[6*plane+at : 6*plane+at+tw][:len(m0)]
+		m7 := m[7*plane+at : 7*plane+at+tw][:len(m0)]
+		m8 := m[8*plane+at : 8*plane+at+tw][:len(m0)]
+		m9 := m[9*plane+at : 9*plane+at+tw][:len(m0)]
+		m10 := m[10*plane+at : 10*plane+at+tw][:len(m0)]
+		m11 := m[11*plane+at : 11*plane+at+tw][:len(m0)]
+		m12 := m[12*plane+at : 12*plane+at+tw][:len(m0)]
+		m13 := m[13*plane+at : 13*plane+at+tw][:len(m0)]
+		m14 := m[14*plane+at : 14*plane+at+tw][:len(m0)]
+		m15 := m[15*plane+at : 15*plane+at+tw][:len(m0)]
+		top, bot := top, bot
+		if even {
+			// Straight into y's rows.
+			top, bot = y[2*ty*w:(2*ty+1)*w], y[(2*ty+1)*w:(2*ty+2)*w]
+		}
+		top = top[:2*len(m0)]
+		bot = bot[:2*len(m0)]
+		for tx := range m0 {
+			// A^T M: 2 rows of 4.
+			a0 := m0[tx] + m4[tx] + m8[tx]
+			a1 := m1[tx] + m5[tx] + m9[tx]
+			a2 := m2[tx] + m6[tx] + m10[tx]
+			a3 := m3[tx] + m7[tx] + m11[tx]
+			b0 := m4[tx] - m8[tx] - m12[tx]
+			b1 := m5[tx] - m9[tx] - m13[tx]
+			b2 := m6[tx] - m10[tx] - m14[tx]
+			b3 := m7[tx] - m11[tx] - m15[tx]
+			// (A^T M) A: 2 x 2.
+			t := top[2*tx : 2*tx+2 : 2*tx+2]
+			u := bot[2*tx : 2*tx+2 : 2*tx+2]
+			t[0], t[1] = a0+a1+a2+bias, a1-a2-a3+bias
+			u[0], u[1] = b0+b1+b2+bias, b1-b2-b3+bias
+		}
+		if !even {
+			copy(y[2*ty*w:(2*ty+1)*w], top)
+			if 2*ty+1 < h {
+				copy(y[(2*ty+1)*w:(2*ty+2)*w], bot)
+			}
+		}
+	}
+}
