@@ -41,13 +41,13 @@ func (c *Conv2D) ForwardMoments(n int, x, w, bias, y []float32, mean, variance [
 	c.replan(n)
 	// The slots: with the batched pass, one per channel and output row,
 	// which every layout of its tiles computes whole, each image group
-	// after the last; with the Winograd pass one per channel and group of
-	// images; otherwise one per channel and block, which one lane fills
+	// after the last; with the Winograd pass one per channel and work
+	// unit; otherwise one per channel and block, which one lane fills
 	// tile after tile.
 	units, segs := c.pl.blocks, 1
 	switch {
 	case c.useWinograd():
-		_, units = c.winogradGroups(n) // one per group, filled image by image
+		units = c.winogradCut(n).units // one per work unit, filled image by image
 	case c.useBatched():
 		units, segs = 1, c.d.oh
 	}

@@ -71,13 +71,14 @@ var momentCases = []struct {
 	{Same(1, 28, 28, 8, 3, 1), 32, withImplicit(defaultLimits), byImplicit},
 	{Same(1, 28, 28, 8, 3, 1), 1, withImplicit(defaultLimits), byImplicit},
 	{Same(8, 5, 5, 16, 3, 1), 32, testLimits[4], byBatched},
-	{Same(8, 5, 5, 16, 3, 1), 7, testLimits[4], byBatched},                   // a partial group
-	{Same(8, 5, 5, 16, 3, 1), 33, testLimits[4], byBatched},                  // full groups, then a partial one
-	{Same(3, 9, 7, 5, 3, 1), 35, bandLimits(), byBatched},                    // tiles of a few rows: bands
-	{Same(4, 3, 3, 29, 3, 1), 5, withImplicit(defaultLimits), byBatched},     // one tile: lanes share its channels
-	{Valid(5, 9, 11, 20, 3, 1), 19, testLimits[4], byImplicit},               // chunks
-	{Same(4, 9, 7, 6, 3, 1), 5, withWinograd(defaultLimits, 20), byWinograd}, // an image a group, odd sizes
-	{Same(3, 6, 6, 5, 3, 1), 7, withWinograd(defaultLimits, 30), byWinograd}, // groups of 3, 3 and 1 images
+	{Same(8, 5, 5, 16, 3, 1), 7, testLimits[4], byBatched},                    // a partial group
+	{Same(8, 5, 5, 16, 3, 1), 33, testLimits[4], byBatched},                   // full groups, then a partial one
+	{Same(3, 9, 7, 5, 3, 1), 35, bandLimits(), byBatched},                     // tiles of a few rows: bands
+	{Same(4, 3, 3, 29, 3, 1), 5, withImplicit(defaultLimits), byBatched},      // one tile: lanes share its channels
+	{Valid(5, 9, 11, 20, 3, 1), 19, testLimits[4], byImplicit},                // chunks
+	{Same(4, 9, 7, 6, 3, 1), 5, withWinograd(defaultLimits, 20), byWinograd},  // an image a group, odd sizes
+	{Same(3, 6, 6, 5, 3, 1), 7, withWinograd(defaultLimits, 30), byWinograd},  // groups of 3, 3 and 1 images
+	{Same(3, 11, 9, 4, 3, 1), 3, withWinograd(defaultLimits, 12), byWinograd}, // bands of 2, 2 and 2 rows of tiles
 }
 
 // refMoments returns the mean and population variance of each channel of
@@ -144,9 +145,10 @@ func TestForwardMoments(t *testing.T) {
 			seen["batched, full group"] = seen["batched, full group"] || pl.n >= nr
 			seen["batched, partial group"] = seen["batched, partial group"] || pl.n%nr != 0
 		case byWinograd:
-			imgs, groups := c.winogradGroups(pl.n)
-			seen["winograd, groups"] = seen["winograd, groups"] || groups > 1
-			seen["winograd, groups of several images"] = seen["winograd, groups of several images"] || imgs > 1
+			cut := c.winogradCut(pl.n)
+			seen["winograd, units"] = seen["winograd, units"] || cut.units > 1
+			seen["winograd, groups of several images"] = seen["winograd, groups of several images"] || cut.imgs > 1
+			seen["winograd, bands of an image"] = seen["winograd, bands of an image"] || cut.bands > 1
 		}
 	}
 	for _, tc := range momentCases {
@@ -210,7 +212,7 @@ func TestForwardMoments(t *testing.T) {
 		for _, cut := range []string{
 			"im2col, images cut", "im2col, images grouped", "im2col, blocks", "implicit, images cut", "implicit, blocks",
 			"batched, bands", "batched, parts", "batched, full group", "batched, partial group",
-			"winograd, groups", "winograd, groups of several images",
+			"winograd, units", "winograd, groups of several images", "winograd, bands of an image",
 		} {
 			assert.True(t, seen[cut], "no case reaches %s", cut)
 		}

@@ -68,15 +68,42 @@ func (l *layer) useWinograd() bool {
 	return min(d.c, d.oc) >= 4*d.ks.Gemm.NR && min(d.oh, d.ow) >= winogradMinSize && d.oh%2 == 0 && d.ow%2 == 0
 }
 
-// winogradGroups returns how many images a group of a batch of n has, and
-// how many groups there are: about lim.winogradTiles tiles a group, and
-// at least minBlocks groups when there are the images for them, so that
-// that many threads find work (the transforms run on one lane a group).
-func (l *layer) winogradGroups(n int) (imgs, groups int) {
+// winogradCut is how a batch is cut into the Winograd pass's work units:
+// groups of imgs whole images, or, for an image of more tiles than
+// lim.winogradTiles, bands of rows rows of tiles of one image (bands
+// per image), so that a lane's V and M stay that size whatever the image.
+type winogradCut struct {
+	n, th        int // images, rows of tiles per image
+	imgs         int // images per unit
+	rows, bands  int // rows of tiles per unit, units per image (1 for whole images)
+	units, tiles int // units, and the most tiles a unit has
+}
+
+// winogradCut cuts a batch of n images: about lim.winogradTiles tiles a
+// unit, and at least minBlocks units when there are the images for them,
+// so that that many threads find work (the transforms of a unit run on
+// one lane). The cut depends on the geometry and n only.
+func (l *layer) winogradCut(n int) winogradCut {
 	d := &l.d
 	th, tw := (d.oh+1)/2, (d.ow+1)/2
-	imgs = max(1, min((n+minBlocks-1)/minBlocks, l.lim.winogradTiles/(th*tw)))
-	return imgs, (n + imgs - 1) / imgs
+	c := winogradCut{n: n, th: th, imgs: 1, rows: th, bands: 1}
+	if th*tw <= l.lim.winogradTiles {
+		c.imgs = max(1, min((n+minBlocks-1)/minBlocks, l.lim.winogradTiles/(th*tw)))
+	} else {
+		c.rows = max(1, l.lim.winogradTiles/tw)
+		c.bands = (th + c.rows - 1) / c.rows
+	}
+	c.units = (n + c.imgs - 1) / c.imgs * c.bands
+	c.tiles = c.imgs * c.rows * tw
+	return c
+}
+
+// unit returns the images [i0, i1) and the rows of tiles [ty0, ty1) of
+// unit u.
+func (c *winogradCut) unit(u int) (i0, i1, ty0, ty1 int) {
+	i0 = u / c.bands * c.imgs
+	ty0 = u % c.bands * c.rows
+	return i0, min(c.n, i0+c.imgs), ty0, min(c.th, ty0+c.rows)
 }
 
 // winogradForward is the Winograd pass.
@@ -104,11 +131,10 @@ func (s *winogradForward) call() *forwardCall { return &s.f }
 
 func (s *winogradForward) grow(threads int) int {
 	d := &s.l.d
-	imgs, groups := s.l.winogradGroups(s.l.pl.n)
-	lanes := min(threads, groups)
-	tiles := imgs * ((d.oh + 1) / 2) * ((d.ow + 1) / 2)
+	cut := s.l.winogradCut(s.l.pl.n)
+	lanes := min(threads, cut.units)
 	// V in col; M in tmp, then two rows of output for odd sizes.
-	s.l.growLanes(lanes, 16*winogradPlane(d.c*tiles), 16*winogradPlane(d.oc*tiles)+2*(d.ow+1))
+	s.l.growLanes(lanes, 16*winogradPlane(d.c*cut.tiles), 16*winogradPlane(d.oc*cut.tiles)+2*(d.ow+1))
 	if need := 16 * winogradPlane(d.oc*d.c); len(s.u) < need {
 		s.u = make([]float32, need)
 	}
@@ -135,13 +161,14 @@ func (s *winogradForward) end() { s.f = forwardCall{} }
 func (s *winogradForward) abort() {}
 
 func (s *winogradForward) runLane(i int) {
-	imgs, groups := s.l.winogradGroups(s.l.pl.n)
+	cut := s.l.winogradCut(s.l.pl.n)
 	for {
-		g := int(s.next.Add(1)) - 1
-		if g >= groups || s.l.team.Failed() {
+		u := int(s.next.Add(1)) - 1
+		if u >= cut.units || s.l.team.Failed() {
 			return
 		}
-		s.group(i, g, g*imgs, min(s.l.pl.n, (g+1)*imgs))
+		i0, i1, ty0, ty1 := cut.unit(u)
+		s.unit(i, u, i0, i1, ty0, ty1)
 	}
 }
 
@@ -193,26 +220,31 @@ func winogradFilterRow(u []float32, plane int, w []float32) {
 	}
 }
 
-// group computes the images [i0, i1) on lane i.
-func (s *winogradForward) group(i, unit, i0, i1 int) {
+// unit computes the rows of tiles [ty0, ty1) of the images [i0, i1) on
+// lane i: work unit u.
+func (s *winogradForward) unit(i, u, i0, i1, ty0, ty1 int) {
 	d, f, ln := &s.l.d, &s.f, &s.l.lanes[i]
-	th, tw := (d.oh+1)/2, (d.ow+1)/2
-	per := th * tw
+	tw := (d.ow + 1) / 2
+	per := (ty1 - ty0) * tw // tiles of one image in the unit
 	tiles := (i1 - i0) * per
 	vs, ms, us := winogradPlane(d.c*tiles), winogradPlane(d.oc*tiles), winogradPlane(d.oc*d.c)
 	v := ln.col[:16*vs]
 	m := ln.tmp[:16*ms]
 	out := ln.tmp[16*ms : 16*ms+2*(d.ow+1)]
 	pad := s.pad[i]
+	wp := d.w + 3
+	// The input rows the tiles read, and the output rows they write.
+	y0, y1 := max(0, 2*ty0-1), min(d.h, 2*ty1+1)
+	oy0, oy1 := 2*ty0, min(d.oh, 2*ty1)
 
 	// A channel at a time, so that each row of V is written in order.
 	for ch := range d.c {
 		for img := i0; img < i1; img++ {
 			x := f.x[img*d.in+ch*d.h*d.w : img*d.in+(ch+1)*d.h*d.w]
-			for y := range d.h {
-				copy(pad[(y+1)*(d.w+3)+1:(y+1)*(d.w+3)+1+d.w], x[y*d.w:(y+1)*d.w])
+			for y := y0; y < y1; y++ {
+				copy(pad[(y+1)*wp+1:(y+1)*wp+1+d.w], x[y*d.w:(y+1)*d.w])
 			}
-			winogradInput(v[ch*tiles+(img-i0)*per:], vs, pad, d.h, d.w)
+			winogradInput(v[ch*tiles+(img-i0)*per:], vs, pad[2*ty0*wp:], ty1-ty0, d.w)
 		}
 	}
 	o := withWorkspace(f.opt, ln)
@@ -226,23 +258,27 @@ func (s *winogradForward) group(i, unit, i0, i1 int) {
 			b = f.bias[oc]
 		}
 		for img := i0; img < i1; img++ {
-			yc := f.y[img*d.out+oc*d.p : img*d.out+(oc+1)*d.p]
-			winogradOutput(yc, d.oh, d.ow, m[oc*tiles+(img-i0)*per:], ms, b, out)
+			at := img*d.out + oc*d.p
+			yc := f.y[at+oy0*d.ow : at+oy1*d.ow]
+			winogradOutput(yc, oy1-oy0, d.ow, m[oc*tiles+(img-i0)*per:], ms, b, out)
 			if f.mom != nil {
-				f.mom.add(d.ks, unit, oc, 0, yc)
+				f.mom.add(d.ks, u, oc, 0, yc)
 			}
 		}
 	}
 	for img := i0; img < i1; img++ {
-		f.finishTile(f.y[img*d.out:(img+1)*d.out], img*d.out, d.p)
+		at := img*d.out + oy0*d.ow
+		f.finishTile(f.y[at:(img+1)*d.out], at, (oy1-oy0)*d.ow)
 	}
 }
 
-// winogradInput writes B^T d B for every tile of one h x w input plane,
-// given zero-padded as pad ((h+3) x (w+3), the plane from row 1, column
-// 1): element e of tile t to v[e*plane+t], tiles in row-major order.
-func winogradInput(v []float32, plane int, pad []float32, h, w int) {
-	th, tw := (h+1)/2, (w+1)/2
+// winogradInput writes B^T d B for th rows of tiles of an input plane w
+// wide, zero-padded in pad (rows of w+3 floats, one column of zeros before
+// the plane's and up to two after; pad's first row is the first tiles'
+// top row): element e of tile t to v[e*plane+t], tiles in row-major
+// order.
+func winogradInput(v []float32, plane int, pad []float32, th, w int) {
+	tw := (w + 1) / 2
 	wp := w + 3
 	for ty := range th {
 		r0 := pad[2*ty*wp : (2*ty+1)*wp]
@@ -288,10 +324,10 @@ func winogradInput(v []float32, plane int, pad []float32, h, w int) {
 	}
 }
 
-// winogradOutput writes A^T M A + bias for every tile of one h x w output
-// plane y, element e of tile t being m[e*plane+t]; tiles past an odd
-// plane's edge lose their last row or column, which out (scratch for 2
-// rows of 2*ceil(w/2) floats) takes.
+// winogradOutput writes A^T M A + bias for every tile of h rows of an
+// output plane w wide, y, element e of tile t being m[e*plane+t]; tiles
+// past an odd plane's edge lose their last row or column, which out
+// (scratch for 2 rows of 2*ceil(w/2) floats) takes.
 func winogradOutput(y []float32, h, w int, m []float32, plane int, bias float32, out []float32) {
 	th, tw := (h+1)/2, (w+1)/2
 	top, bot := out[:2*tw], out[2*tw:4*tw]

@@ -296,3 +296,51 @@ func TestUseWinograd(t *testing.T) {
 		assert.Equal(t, tc.nr16 || tc.nr32 || fits[tc.name], c.d.winogradFits(), tc.name)
 	}
 }
+
+// TestWinogradCut checks that the work units cover every row of tiles of
+// every image once, in order, with at most cut.tiles tiles each, and cut
+// an image only when it has more tiles than a unit may.
+func TestWinogradCut(t *testing.T) {
+	cases := []struct {
+		g        Geometry
+		n, tiles int
+	}{
+		{Same(4, 8, 8, 4, 3, 1), 32, 512},   // groups of 8 images: 4 units
+		{Same(4, 8, 8, 4, 3, 1), 3, 512},    // one image a unit
+		{Same(4, 64, 64, 4, 3, 1), 2, 512},  // bands of 16 rows of 32 tiles
+		{Same(4, 65, 63, 4, 3, 1), 3, 100},  // odd sizes: 33 rows of 32 tiles, bands of 3
+		{Same(4, 9, 9, 4, 3, 1), 5, 1},      // bands of one row
+		{Same(4, 2, 2, 4, 3, 1), 7, 1},      // images of one tile
+		{Same(4, 16, 16, 4, 3, 1), 9, 64},   // images of exactly a unit
+		{Same(4, 16, 16, 4, 3, 1), 9, 63},   // one tile short: bands of 7 rows
+		{Same(4, 30, 30, 4, 3, 1), 1, 4096}, // one image
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%dx%d/n=%d/tiles=%d", tc.g.InH, tc.g.InW, tc.n, tc.tiles), func(t *testing.T) {
+			c, err := New(tc.g)
+			require.NoError(t, err)
+			c.lim = withWinograd(c.lim, tc.tiles)
+			cut := c.winogradCut(tc.n)
+			th, tw := (tc.g.OutH()+1)/2, (tc.g.OutW()+1)/2
+			require.Equal(t, th*tw > tc.tiles, cut.bands > 1 || cut.rows < th, "images are cut only when too large")
+			if tc.n >= minBlocks && th*tw*((tc.n+minBlocks-1)/minBlocks) <= tc.tiles {
+				assert.GreaterOrEqual(t, cut.units, minBlocks, "enough units for minBlocks threads")
+			}
+			next := 0 // the next (image, row) in order
+			for u := range cut.units {
+				i0, i1, ty0, ty1 := cut.unit(u)
+				require.Less(t, i0, i1, "unit %d has images", u)
+				require.Less(t, ty0, ty1, "unit %d has rows", u)
+				require.LessOrEqual(t, (i1-i0)*(ty1-ty0)*tw, cut.tiles, "unit %d fits the lanes' scratch", u)
+				require.True(t, i1-i0 == 1 || ty0 == 0 && ty1 == th, "unit %d: several images, whole", u)
+				for img := i0; img < i1; img++ {
+					for ty := ty0; ty < ty1; ty++ {
+						require.Equal(t, next, img*th+ty, "unit %d: image %d row %d out of order", u, img, ty)
+						next++
+					}
+				}
+			}
+			require.Equal(t, tc.n*th, next, "every row of tiles of every image")
+		})
+	}
+}
