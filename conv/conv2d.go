@@ -23,12 +23,13 @@ type Conv2D struct {
 
 	// The strategies, one per way of computing a call (see run); each
 	// keeps its own workspace from call to call.
-	im2col   im2colForward
-	implicit implicitForward
-	batched  batchedForward
-	blocks   backwardBlocks
-	chunked  chunkedWeights
-	winograd winogradForward
+	im2col    im2colForward
+	implicit  implicitForward
+	batched   batchedForward
+	blocks    backwardBlocks
+	chunked   chunkedWeights
+	winograd  winogradForward
+	winogradW winogradWeights
 
 	// wext holds the weights with the bias as an extra column (see
 	// forward).
@@ -71,6 +72,8 @@ func New(g Geometry) (*Conv2D, error) {
 	c.blocks.cond.L = &c.blocks.mu
 	c.chunked.l = &c.layer
 	c.winograd.l = &c.layer
+	c.winogradW.l = &c.layer
+	c.winogradW.finish.s = &c.winogradW
 	return c, nil
 }
 
@@ -298,11 +301,15 @@ type backwardStrategy interface {
 }
 
 // chooseBackward returns the strategy of a backward call on the current
-// plan with an input gradient (dx) and a weight gradient (dw) or not: a
-// batch of one block shares its weight gradient between lanes by chunks
+// plan with an input gradient (dx) and a weight gradient (dw) or not: the
+// Winograd pass's layers compute dw by it (their dx comes from the
+// transposed layer's forward pass); a batch of one block shares its weight gradient between lanes by chunks
 // of rows when no input gradient is wanted along with it; every other
 // call goes by blocks.
 func (c *Conv2D) chooseBackward(dx, dw bool) backwardStrategy {
+	if dw && !dx && c.useWinograd() {
+		return &c.winogradW
+	}
 	if dw && !dx && c.pl.blocks == 1 {
 		return &c.chunked
 	}

@@ -94,9 +94,9 @@
 // 3x3 layers with stride 1, one pixel of padding, even sizes of at least
 // 8 and many channels (at least 4*NR of the GEMM kernels, in and out: 64
 // with AVX2, 128 with AVX-512) take Winograd's F(2x2, 3x3) instead, in
-// the forward pass and so in BackwardData: 16 GEMMs of depth InC on
-// transformed inputs and filters, 2.25x fewer multiply-adds for additions
-// that grow with the channels only. Those layers' results differ from the
+// the forward pass (and so in BackwardData) and for the weight gradient:
+// 16 GEMMs on transformed inputs, filters and output gradients, 2.25x
+// fewer multiply-adds for additions that grow with the channels only. Those layers' results differ from the
 // direct convolution's in the last bits (float32 rounding, not accuracy);
 // they are still the same for every thread count.
 //

@@ -26,10 +26,11 @@ import "sync/atomic"
 // F(2x2, 3x3)"), and the results differ from the direct convolution's in
 // the last bits.
 //
-// A work unit is a group of whole images: its tiles' V and M are a lane's
+// A work unit is a group of whole images, or a band of rows of tiles of
+// one large image (see winogradCut): its tiles' V and M are a lane's
 // scratch, the GEMMs read V and write M, and the output transform writes
-// the group's images of y. Groups depend on the geometry and n only, and
-// every tile's sums are the same whichever group and lane compute it: the
+// the unit's part of y. Units depend on the geometry and n only, and
+// every tile's sums are the same whichever unit and lane compute it: the
 // results are the same bit for bit whatever the thread count.
 
 // Modes of limits.winograd.
@@ -110,7 +111,7 @@ func (c *winogradCut) unit(u int) (i0, i1, ty0, ty1 int) {
 type winogradForward struct {
 	l    *layer
 	f    forwardCall
-	next atomic.Int64 // the next group to take, then the next filter row
+	next atomic.Int64 // the next block of filters to transform, then the next unit
 	// u holds the transformed filters: 16 matrices of OutC x InC, which
 	// filters computes.
 	u       []float32
@@ -147,7 +148,7 @@ func (s *winogradForward) grow(threads int) int {
 
 func (s *winogradForward) start(threads, lanes int) {
 	// The filters first, rows of U shared between the lanes; then the
-	// groups.
+	// units.
 	d := &s.l.d
 	s.next.Store(0)
 	s.filters.s = s
@@ -231,22 +232,8 @@ func (s *winogradForward) unit(i, u, i0, i1, ty0, ty1 int) {
 	v := ln.col[:16*vs]
 	m := ln.tmp[:16*ms]
 	out := ln.tmp[16*ms : 16*ms+2*(d.ow+1)]
-	pad := s.pad[i]
-	wp := d.w + 3
-	// The input rows the tiles read, and the output rows they write.
-	y0, y1 := max(0, 2*ty0-1), min(d.h, 2*ty1+1)
-	oy0, oy1 := 2*ty0, min(d.oh, 2*ty1)
-
-	// A channel at a time, so that each row of V is written in order.
-	for ch := range d.c {
-		for img := i0; img < i1; img++ {
-			x := f.x[img*d.in+ch*d.h*d.w : img*d.in+(ch+1)*d.h*d.w]
-			for y := y0; y < y1; y++ {
-				copy(pad[(y+1)*wp+1:(y+1)*wp+1+d.w], x[y*d.w:(y+1)*d.w])
-			}
-			winogradInput(v[ch*tiles+(img-i0)*per:], vs, pad[2*ty0*wp:], ty1-ty0, d.w)
-		}
-	}
+	d.winogradInputs(v, vs, s.pad[i], f.x, i0, i1, ty0, ty1)
+	oy0, oy1 := 2*ty0, min(d.oh, 2*ty1) // the output rows the tiles write
 	o := withWorkspace(f.opt, ln)
 	for e := range 16 {
 		o.Sgemm(false, false, d.oc, tiles, d.c, 1, s.u[e*us:], d.c, v[e*vs:], tiles, 0, m[e*ms:], tiles)
@@ -269,6 +256,28 @@ func (s *winogradForward) unit(i, u, i0, i1, ty0, ty1 int) {
 	for img := i0; img < i1; img++ {
 		at := img*d.out + oy0*d.ow
 		f.finishTile(f.y[at:(img+1)*d.out], at, (oy1-oy0)*d.ow)
+	}
+}
+
+// winogradInputs writes V for the rows of tiles [ty0, ty1) of the images
+// [i0, i1) of x into v (16 matrices plane floats apart, row c of each the
+// tiles of channel c in order), through pad, a zero-padded plane (see
+// winogradForward.pad). A channel at a time, so that each row of V is
+// written in order.
+func (d *dims) winogradInputs(v []float32, plane int, pad, x []float32, i0, i1, ty0, ty1 int) {
+	tw := (d.ow + 1) / 2
+	per := (ty1 - ty0) * tw
+	tiles := (i1 - i0) * per
+	wp := d.w + 3
+	y0, y1 := max(0, 2*ty0-1), min(d.h, 2*ty1+1) // the input rows the tiles read
+	for ch := range d.c {
+		for img := i0; img < i1; img++ {
+			x := x[img*d.in+ch*d.h*d.w : img*d.in+(ch+1)*d.h*d.w]
+			for y := y0; y < y1; y++ {
+				copy(pad[(y+1)*wp+1:(y+1)*wp+1+d.w], x[y*d.w:(y+1)*d.w])
+			}
+			winogradInput(v[ch*tiles+(img-i0)*per:], plane, pad[2*ty0*wp:], ty1-ty0, d.w)
+		}
 	}
 }
 

@@ -171,6 +171,25 @@ func TestWinograd(t *testing.T) {
 			for i := range want {
 				require.InDelta(t, want[i], got[i], float64(tol), "output %d", i)
 			}
+			// The weight gradient by the Winograd pass: the same bits on
+			// 1 and 3 threads, for units of one row of tiles and of
+			// whole groups.
+			dy := testkit.Uniform(r, len(want), -1, 1)
+			for _, tiles := range []int{1, 512} {
+				var dw1, db1 []float32
+				for _, threads := range []int{1, 3} {
+					c.lim = withWinograd(c.lim, tiles)
+					c.SetThreads(threads)
+					dw := make([]float32, len(w))
+					db := make([]float32, len(b))
+					c.BackwardWeights(tc.n, x, dy, dw, db)
+					if dw1 == nil {
+						dw1, db1 = dw, db
+						continue
+					}
+					requireSameBits(t, [][]float32{dw1, db1}, [][]float32{dw, db}, fmt.Sprintf("dw, groups of %d tiles, %d threads", tiles, threads))
+				}
+			}
 			for _, ks := range kernels.Sets() {
 				if !sameGemmBits(ks, kernels.Active()) {
 					continue
