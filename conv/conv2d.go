@@ -303,9 +303,9 @@ type backwardStrategy interface {
 // chooseBackward returns the strategy of a backward call on the current
 // plan with an input gradient (dx) and a weight gradient (dw) or not: the
 // Winograd pass's layers compute dw by it (their dx comes from the
-// transposed layer's forward pass); a batch of one block shares its weight gradient between lanes by chunks
-// of rows when no input gradient is wanted along with it; every other
-// call goes by blocks.
+// transposed layer's forward pass); a batch of one block shares its
+// weight gradient between lanes by chunks of rows when no input gradient
+// is wanted along with it; every other call goes by blocks.
 func (c *Conv2D) chooseBackward(dx, dw bool) backwardStrategy {
 	if dw && !dx && c.useWinograd() {
 		return &c.winogradW

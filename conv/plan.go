@@ -46,9 +46,9 @@ type limits struct {
 	// (see batchTiles).
 	batchCols int
 	batchOut  int
-	// winograd says when a forward pass takes the Winograd pass (see
+	// winograd says when a layer's passes are Winograd's (see
 	// useWinograd): winogradAuto, winogradAlways or winogradNever;
-	// winogradTiles is about how many tiles its groups of images have.
+	// winogradTiles is about how many tiles its work units have.
 	winograd      int
 	winogradTiles int
 }
