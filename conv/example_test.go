@@ -138,3 +138,11 @@ func ExampleConv2D_ForwardMoments() {
 	// [10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27]
 	// mean 18.5, variance 26.92
 }
+
+// ChunkBytes depends on the CPU: half of a core's share of its L2 cache,
+// kept between 128 KiB and 2 MiB.
+func ExampleChunkBytes() {
+	b := conv.ChunkBytes()
+	fmt.Println(b >= 128<<10 && b <= 2<<20)
+	// Output: true
+}

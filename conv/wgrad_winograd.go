@@ -120,7 +120,8 @@ func (s *winogradWeights) unit(i, p int, first bool, i0, i1, ty0, ty1 int) {
 			plane := b.dy[img*d.out+oc*d.p : img*d.out+(oc+1)*d.p]
 			if !even {
 				// Zero past the edge: the outputs the tiles do not have.
-				for y := range d.oh {
+				// Only the unit's rows are copied.
+				for y := 2 * ty0; y < min(d.oh, 2*ty1); y++ {
 					copy(pad[y*2*tw:y*2*tw+d.ow], plane[y*d.ow:(y+1)*d.ow])
 				}
 				plane = pad[:4*th*tw]
