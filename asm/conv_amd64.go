@@ -29,3 +29,11 @@ func GatherAVX2(dst []float32, ld int, src []float32, plane int, planes int, idx
 func Pool2AVX2(y []float32, am []int32, x []float32, planes int, h int, w int)
 
 func UnpackAVX2(dst *float32, ldd int, src *float32, lds int, rows int, cols int)
+
+// WinogradInAVX2 writes B^T d B of groups*8 Winograd F(2x2, 3x3) input tiles (unchecked;
+// see kernels.Conv.WinogradIn).
+func WinogradInAVX2(v *float32, plane int, pad *float32, wp int, groups int)
+
+// WinogradOutAVX2 writes A^T M A + bias of groups*8 Winograd F(2x2, 3x3) output tiles
+// (unchecked; see kernels.Conv.WinogradOut).
+func WinogradOutAVX2(top *float32, bot *float32, m *float32, plane int, groups int, bias float32)

@@ -1066,3 +1066,199 @@ next:
 done:
 	VZEROUPPER
 	RET
+
+// func WinogradInAVX2(v *float32, plane int, pad *float32, wp int, groups int)
+// Requires: AVX
+TEXT ·WinogradInAVX2(SB), NOSPLIT, $0-40
+	MOVQ v+0(FP), AX
+	MOVQ pad+16(FP), CX
+	MOVQ plane+8(FP), DX
+	MOVQ wp+24(FP), BX
+	MOVQ groups+32(FP), SI
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	LEAQ (DX)(DX*2), DI
+	LEAQ (BX)(BX*2), R8
+
+group:
+	TESTQ          SI, SI
+	JE             done
+	LEAQ           (AX)(DX*4), R9
+	LEAQ           (R9)(DX*4), R10
+	LEAQ           (R10)(DX*4), R11
+	VBROADCASTF128 (CX)(BX*1), Y0
+	VINSERTF128    $0x01, 32(CX)(BX*1), Y0, Y0
+	VBROADCASTF128 16(CX)(BX*1), Y1
+	VINSERTF128    $0x01, 48(CX)(BX*1), Y1, Y1
+	VSHUFPS        $0x88, Y1, Y0, Y2
+	VSHUFPS        $0xdd, Y1, Y0, Y0
+	VBROADCASTF128 8(CX)(BX*1), Y1
+	VINSERTF128    $0x01, 40(CX)(BX*1), Y1, Y1
+	VBROADCASTF128 24(CX)(BX*1), Y3
+	VINSERTF128    $0x01, 56(CX)(BX*1), Y3, Y3
+	VSHUFPS        $0x88, Y3, Y1, Y4
+	VSHUFPS        $0xdd, Y3, Y1, Y1
+	VBROADCASTF128 (CX)(BX*2), Y3
+	VINSERTF128    $0x01, 32(CX)(BX*2), Y3, Y3
+	VBROADCASTF128 16(CX)(BX*2), Y5
+	VINSERTF128    $0x01, 48(CX)(BX*2), Y5, Y5
+	VSHUFPS        $0x88, Y5, Y3, Y6
+	VSHUFPS        $0xdd, Y5, Y3, Y3
+	VBROADCASTF128 8(CX)(BX*2), Y5
+	VINSERTF128    $0x01, 40(CX)(BX*2), Y5, Y5
+	VBROADCASTF128 24(CX)(BX*2), Y7
+	VINSERTF128    $0x01, 56(CX)(BX*2), Y7, Y7
+	VSHUFPS        $0x88, Y7, Y5, Y8
+	VSHUFPS        $0xdd, Y7, Y5, Y5
+	VBROADCASTF128 (CX), Y7
+	VINSERTF128    $0x01, 32(CX), Y7, Y7
+	VBROADCASTF128 16(CX), Y9
+	VINSERTF128    $0x01, 48(CX), Y9, Y9
+	VSHUFPS        $0x88, Y9, Y7, Y10
+	VSHUFPS        $0xdd, Y9, Y7, Y7
+	VBROADCASTF128 8(CX), Y9
+	VINSERTF128    $0x01, 40(CX), Y9, Y9
+	VBROADCASTF128 24(CX), Y11
+	VINSERTF128    $0x01, 56(CX), Y11, Y11
+	VSHUFPS        $0x88, Y11, Y9, Y12
+	VSHUFPS        $0xdd, Y11, Y9, Y9
+	VSUBPS         Y6, Y10, Y10
+	VSUBPS         Y3, Y7, Y7
+	VSUBPS         Y8, Y12, Y12
+	VSUBPS         Y5, Y9, Y9
+	VSUBPS         Y12, Y10, Y10
+	VMOVUPS        Y10, (AX)
+	VADDPS         Y12, Y7, Y10
+	VMOVUPS        Y10, (AX)(DX*1)
+	VSUBPS         Y7, Y12, Y10
+	VMOVUPS        Y10, (AX)(DX*2)
+	VSUBPS         Y9, Y7, Y10
+	VMOVUPS        Y10, (AX)(DI*1)
+	VADDPS         Y6, Y2, Y10
+	VADDPS         Y3, Y0, Y7
+	VADDPS         Y8, Y4, Y12
+	VADDPS         Y5, Y1, Y9
+	VSUBPS         Y12, Y10, Y10
+	VMOVUPS        Y10, (R9)
+	VADDPS         Y12, Y7, Y10
+	VMOVUPS        Y10, (R9)(DX*1)
+	VSUBPS         Y7, Y12, Y10
+	VMOVUPS        Y10, (R9)(DX*2)
+	VSUBPS         Y9, Y7, Y10
+	VMOVUPS        Y10, (R9)(DI*1)
+	VSUBPS         Y2, Y6, Y10
+	VSUBPS         Y0, Y3, Y7
+	VSUBPS         Y4, Y8, Y12
+	VSUBPS         Y1, Y5, Y9
+	VSUBPS         Y12, Y10, Y3
+	VMOVUPS        Y3, (R10)
+	VADDPS         Y12, Y7, Y3
+	VMOVUPS        Y3, (R10)(DX*1)
+	VSUBPS         Y7, Y12, Y3
+	VMOVUPS        Y3, (R10)(DX*2)
+	VSUBPS         Y9, Y7, Y3
+	VMOVUPS        Y3, (R10)(DI*1)
+	VBROADCASTF128 (CX)(R8*1), Y3
+	VINSERTF128    $0x01, 32(CX)(R8*1), Y3, Y3
+	VBROADCASTF128 16(CX)(R8*1), Y5
+	VINSERTF128    $0x01, 48(CX)(R8*1), Y5, Y5
+	VSHUFPS        $0x88, Y5, Y3, Y6
+	VSHUFPS        $0xdd, Y5, Y3, Y3
+	VBROADCASTF128 8(CX)(R8*1), Y5
+	VINSERTF128    $0x01, 40(CX)(R8*1), Y5, Y5
+	VBROADCASTF128 24(CX)(R8*1), Y7
+	VINSERTF128    $0x01, 56(CX)(R8*1), Y7, Y7
+	VSHUFPS        $0x88, Y7, Y5, Y8
+	VSHUFPS        $0xdd, Y7, Y5, Y5
+	VSUBPS         Y6, Y2, Y6
+	VSUBPS         Y3, Y0, Y3
+	VSUBPS         Y8, Y4, Y8
+	VSUBPS         Y5, Y1, Y5
+	VSUBPS         Y8, Y6, Y0
+	VMOVUPS        Y0, (R11)
+	VADDPS         Y8, Y3, Y0
+	VMOVUPS        Y0, (R11)(DX*1)
+	VSUBPS         Y3, Y8, Y0
+	VMOVUPS        Y0, (R11)(DX*2)
+	VSUBPS         Y5, Y3, Y0
+	VMOVUPS        Y0, (R11)(DI*1)
+	ADDQ           $0x20, AX
+	ADDQ           $0x40, CX
+	DECQ           SI
+	JMP            group
+
+done:
+	VZEROUPPER
+	RET
+
+// func WinogradOutAVX2(top *float32, bot *float32, m *float32, plane int, groups int, bias float32)
+// Requires: AVX
+TEXT ·WinogradOutAVX2(SB), NOSPLIT, $0-44
+	MOVQ         top+0(FP), AX
+	MOVQ         bot+8(FP), CX
+	MOVQ         m+16(FP), DX
+	MOVQ         plane+24(FP), BX
+	MOVQ         groups+32(FP), SI
+	SHLQ         $0x02, BX
+	LEAQ         (BX)(BX*2), DI
+	VBROADCASTSS bias+40(FP), Y0
+
+group:
+	TESTQ      SI, SI
+	JE         done
+	LEAQ       (DX)(BX*4), R8
+	LEAQ       (R8)(BX*4), R9
+	LEAQ       (R9)(BX*4), R10
+	VMOVUPS    (R8), Y2
+	VADDPS     (DX), Y2, Y1
+	VADDPS     (R9), Y1, Y1
+	VSUBPS     (R9), Y2, Y2
+	VSUBPS     (R10), Y2, Y2
+	VMOVUPS    (R8)(BX*1), Y4
+	VADDPS     (DX)(BX*1), Y4, Y3
+	VADDPS     (R9)(BX*1), Y3, Y3
+	VSUBPS     (R9)(BX*1), Y4, Y4
+	VSUBPS     (R10)(BX*1), Y4, Y4
+	VMOVUPS    (R8)(BX*2), Y6
+	VADDPS     (DX)(BX*2), Y6, Y5
+	VADDPS     (R9)(BX*2), Y5, Y5
+	VSUBPS     (R9)(BX*2), Y6, Y6
+	VSUBPS     (R10)(BX*2), Y6, Y6
+	VMOVUPS    (R8)(DI*1), Y8
+	VADDPS     (DX)(DI*1), Y8, Y7
+	VADDPS     (R9)(DI*1), Y7, Y7
+	VSUBPS     (R9)(DI*1), Y8, Y8
+	VSUBPS     (R10)(DI*1), Y8, Y8
+	VADDPS     Y3, Y1, Y1
+	VADDPS     Y5, Y1, Y1
+	VADDPS     Y0, Y1, Y1
+	VSUBPS     Y5, Y3, Y3
+	VSUBPS     Y7, Y3, Y3
+	VADDPS     Y0, Y3, Y3
+	VUNPCKLPS  Y3, Y1, Y5
+	VUNPCKHPS  Y3, Y1, Y1
+	VPERM2F128 $0x20, Y1, Y5, Y3
+	VPERM2F128 $0x31, Y1, Y5, Y1
+	VMOVUPS    Y3, (AX)
+	VMOVUPS    Y1, 32(AX)
+	VADDPS     Y4, Y2, Y1
+	VADDPS     Y6, Y1, Y1
+	VADDPS     Y0, Y1, Y1
+	VSUBPS     Y6, Y4, Y2
+	VSUBPS     Y8, Y2, Y2
+	VADDPS     Y0, Y2, Y2
+	VUNPCKLPS  Y2, Y1, Y3
+	VUNPCKHPS  Y2, Y1, Y1
+	VPERM2F128 $0x20, Y1, Y3, Y2
+	VPERM2F128 $0x31, Y1, Y3, Y1
+	VMOVUPS    Y2, (CX)
+	VMOVUPS    Y1, 32(CX)
+	ADDQ       $0x20, DX
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	DECQ       SI
+	JMP        group
+
+done:
+	VZEROUPPER
+	RET

@@ -92,11 +92,14 @@
 // same order: the results are the same bit for bit.
 //
 // 3x3 layers with stride 1, one pixel of padding, even sizes of at least
-// 8 and many channels (at least 4*NR of the GEMM kernels, in and out: 64
-// with AVX2, 128 with AVX-512) take Winograd's F(2x2, 3x3) instead, in
-// the forward pass (and so in BackwardData) and for the weight gradient:
-// 16 GEMMs on transformed inputs, filters and output gradients, 2.25x
-// fewer multiply-adds for additions that grow with the channels only. Those layers' results differ from the
+// 8 and many channels take Winograd's F(2x2, 3x3) instead, in the forward
+// pass (and so in BackwardData) and for the weight gradient: 16 GEMMs on
+// transformed inputs, filters and output gradients, 2.25x fewer
+// multiply-adds for additions that grow with the channels only. Many is
+// at least 2*NR of the GEMM kernels, in and out (32 with AVX2, 64 with
+// AVX-512), where the kernel set's transforms run vector code on the
+// layer's rows of tiles (x86, images at least 16 wide), else 4*NR (64
+// and 128; 48 with NEON). Those layers' results differ from the
 // direct convolution's in the last bits (float32 rounding, not accuracy);
 // they are still the same for every thread count.
 //

@@ -1,6 +1,10 @@
 package conv
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/snnkit/snn/kernels"
+)
 
 // The Winograd forward pass, F(2x2, 3x3) (Lavin and Gray, "Fast
 // Algorithms for Convolutional Neural Networks", CVPR 2016), for 3x3
@@ -22,6 +26,9 @@ import "sync/atomic"
 // tile, input and output channel where the direct convolution does 36;
 // the transforms are additions only (and halvings of the filters), whose
 // cost grows with the channels where the GEMMs' grows with their product.
+// The input and output transforms are the kernel set's (kernels.Conv:
+// vector code for rows of at least 8 tiles on x86), a row of tiles per
+// call; the filters' and the output gradient's are Go here.
 // So it pays on layers with many channels (docs/performance.md, "Winograd
 // F(2x2, 3x3)"), and the results differ from the direct convolution's in
 // the last bits.
@@ -61,12 +68,17 @@ func (l *layer) useWinograd() bool {
 	if l.lim.winograd == winogradAlways {
 		return true
 	}
-	// The transforms cost the same whatever the vector width, and the
-	// GEMMs less the wider the kernels: the channels from which the
-	// GEMMs' savings outweigh the transforms grow with NR (64 for AVX2,
-	// 128 for AVX-512, measured). Odd sizes compute a row and a column
-	// of outputs for nothing.
-	return min(d.c, d.oc) >= 4*d.ks.Gemm.NR && min(d.oh, d.ow) >= winogradMinSize && d.oh%2 == 0 && d.ow%2 == 0
+	// The transforms cost the same whatever the GEMM kernels' width, and
+	// the GEMMs less the wider the kernels: the channels from which the
+	// GEMMs' savings outweigh the transforms grow with NR. Go transforms
+	// need 4*NR (64 for AVX2, 128 for AVX-512); vector ones, on rows of
+	// tiles as wide as they take, 2*NR (measured: docs/performance.md).
+	// Odd sizes compute a row and a column of outputs for nothing.
+	need := 4 * d.ks.Gemm.NR
+	if r := d.ks.Conv.WinogradRow; r > 0 && (d.ow+1)/2 >= r {
+		need = 2 * d.ks.Gemm.NR
+	}
+	return min(d.c, d.oc) >= need && min(d.oh, d.ow) >= winogradMinSize && d.oh%2 == 0 && d.ow%2 == 0
 }
 
 // winogradCut is how a batch is cut into the Winograd pass's work units:
@@ -247,7 +259,7 @@ func (s *winogradForward) unit(i, u, i0, i1, ty0, ty1 int) {
 		for img := i0; img < i1; img++ {
 			at := img*d.out + oc*d.p
 			yc := f.y[at+oy0*d.ow : at+oy1*d.ow]
-			winogradOutput(yc, oy1-oy0, d.ow, m[oc*tiles+(img-i0)*per:], ms, b, out)
+			winogradOutput(&d.ks.Conv, yc, oy1-oy0, d.ow, m[oc*tiles+(img-i0)*per:], ms, b, out)
 			if f.mom != nil {
 				f.mom.add(d.ks, u, oc, 0, yc)
 			}
@@ -276,7 +288,7 @@ func (d *dims) winogradInputs(v []float32, plane int, pad, x []float32, i0, i1, 
 			for y := y0; y < y1; y++ {
 				copy(pad[(y+1)*wp+1:(y+1)*wp+1+d.w], x[y*d.w:(y+1)*d.w])
 			}
-			winogradInput(v[ch*tiles+(img-i0)*per:], plane, pad[2*ty0*wp:], ty1-ty0, d.w)
+			winogradInput(&d.ks.Conv, v[ch*tiles+(img-i0)*per:], plane, pad[2*ty0*wp:], ty1-ty0, d.w)
 		}
 	}
 }
@@ -285,108 +297,34 @@ func (d *dims) winogradInputs(v []float32, plane int, pad, x []float32, i0, i1, 
 // wide, zero-padded in pad (rows of w+3 floats, one column of zeros before
 // the plane's and up to two after; pad's first row is the first tiles'
 // top row): element e of tile t to v[e*plane+t], tiles in row-major
-// order.
-func winogradInput(v []float32, plane int, pad []float32, th, w int) {
+// order. A row of tiles per call of the kernel set's transform.
+func winogradInput(ks *kernels.Conv, v []float32, plane int, pad []float32, th, w int) {
 	tw := (w + 1) / 2
 	wp := w + 3
 	for ty := range th {
-		r0 := pad[2*ty*wp : (2*ty+1)*wp]
-		r1 := pad[(2*ty+1)*wp : (2*ty+2)*wp][:len(r0)]
-		r2 := pad[(2*ty+2)*wp : (2*ty+3)*wp][:len(r0)]
-		r3 := pad[(2*ty+3)*wp : (2*ty+4)*wp][:len(r0)]
-		// The 16 outputs' rows, as separate slices of one length so
-		// that the compiler drops their bounds checks in the loop.
-		at := ty * tw
-		v0 := v[at : at+tw]
-		v1 := v[plane+at : plane+at+tw][:len(v0)]
-		v2 := v[2*plane+at : 2*plane+at+tw][:len(v0)]
-		v3 := v[3*plane+at : 3*plane+at+tw][:len(v0)]
-		v4 := v[4*plane+at : 4*plane+at+tw][:len(v0)]
-		v5 := v[5*plane+at : 5*plane+at+tw][:len(v0)]
-		v6 := v[6*plane+at : 6*plane+at+tw][:len(v0)]
-		v7 := v[7*plane+at : 7*plane+at+tw][:len(v0)]
-		v8 := v[8*plane+at : 8*plane+at+tw][:len(v0)]
-		v9 := v[9*plane+at : 9*plane+at+tw][:len(v0)]
-		v10 := v[10*plane+at : 10*plane+at+tw][:len(v0)]
-		v11 := v[11*plane+at : 11*plane+at+tw][:len(v0)]
-		v12 := v[12*plane+at : 12*plane+at+tw][:len(v0)]
-		v13 := v[13*plane+at : 13*plane+at+tw][:len(v0)]
-		v14 := v[14*plane+at : 14*plane+at+tw][:len(v0)]
-		v15 := v[15*plane+at : 15*plane+at+tw][:len(v0)]
-		for tx := range v0 {
-			j := 2 * tx
-			a := r0[j : j+4 : j+4]
-			b := r1[j : j+4 : j+4]
-			c := r2[j : j+4 : j+4]
-			d := r3[j : j+4 : j+4]
-			// B^T d: the columns.
-			c00, c01, c02, c03 := a[0]-c[0], a[1]-c[1], a[2]-c[2], a[3]-c[3]
-			c10, c11, c12, c13 := b[0]+c[0], b[1]+c[1], b[2]+c[2], b[3]+c[3]
-			c20, c21, c22, c23 := c[0]-b[0], c[1]-b[1], c[2]-b[2], c[3]-b[3]
-			c30, c31, c32, c33 := b[0]-d[0], b[1]-d[1], b[2]-d[2], b[3]-d[3]
-			// (B^T d) B: the rows.
-			v0[tx], v1[tx], v2[tx], v3[tx] = c00-c02, c01+c02, c02-c01, c01-c03
-			v4[tx], v5[tx], v6[tx], v7[tx] = c10-c12, c11+c12, c12-c11, c11-c13
-			v8[tx], v9[tx], v10[tx], v11[tx] = c20-c22, c21+c22, c22-c21, c21-c23
-			v12[tx], v13[tx], v14[tx], v15[tx] = c30-c32, c31+c32, c32-c31, c31-c33
-		}
+		ks.WinogradIn(v[ty*tw:], plane, pad[2*ty*wp:], wp, tw)
 	}
 }
 
 // winogradOutput writes A^T M A + bias for every tile of h rows of an
 // output plane w wide, y, element e of tile t being m[e*plane+t]; tiles
 // past an odd plane's edge lose their last row or column, which out
-// (scratch for 2 rows of 2*ceil(w/2) floats) takes.
-func winogradOutput(y []float32, h, w int, m []float32, plane int, bias float32, out []float32) {
+// (scratch for 2 rows of 2*ceil(w/2) floats) takes. A row of tiles per
+// call of the kernel set's transform.
+func winogradOutput(ks *kernels.Conv, y []float32, h, w int, m []float32, plane int, bias float32, out []float32) {
 	th, tw := (h+1)/2, (w+1)/2
 	top, bot := out[:2*tw], out[2*tw:4*tw]
 	even := h%2 == 0 && w%2 == 0
 	for ty := range th {
-		at := ty * tw
-		m0 := m[at : at+tw]
-		m1 := m[plane+at : plane+at+tw][:len(m0)]
-		m2 := m[2*plane+at : 2*plane+at+tw][:len(m0)]
-		m3 := m[3*plane+at : 3*plane+at+tw][:len(m0)]
-		m4 := m[4*plane+at : 4*plane+at+tw][:len(m0)]
-		m5 := m[5*plane+at : 5*plane+at+tw][:len(m0)]
-		m6 := m[6*plane+at : 6*plane+at+tw][:len(m0)]
-		m7 := m[7*plane+at : 7*plane+at+tw][:len(m0)]
-		m8 := m[8*plane+at : 8*plane+at+tw][:len(m0)]
-		m9 := m[9*plane+at : 9*plane+at+tw][:len(m0)]
-		m10 := m[10*plane+at : 10*plane+at+tw][:len(m0)]
-		m11 := m[11*plane+at : 11*plane+at+tw][:len(m0)]
-		m12 := m[12*plane+at : 12*plane+at+tw][:len(m0)]
-		m13 := m[13*plane+at : 13*plane+at+tw][:len(m0)]
-		m14 := m[14*plane+at : 14*plane+at+tw][:len(m0)]
-		m15 := m[15*plane+at : 15*plane+at+tw][:len(m0)]
-		top, bot := top, bot
 		if even {
 			// Straight into y's rows.
-			top, bot = y[2*ty*w:(2*ty+1)*w], y[(2*ty+1)*w:(2*ty+2)*w]
+			ks.WinogradOut(y[2*ty*w:(2*ty+1)*w], y[(2*ty+1)*w:(2*ty+2)*w], m[ty*tw:], plane, tw, bias)
+			continue
 		}
-		top = top[:2*len(m0)]
-		bot = bot[:2*len(m0)]
-		for tx := range m0 {
-			// A^T M: 2 rows of 4.
-			a0 := m0[tx] + m4[tx] + m8[tx]
-			a1 := m1[tx] + m5[tx] + m9[tx]
-			a2 := m2[tx] + m6[tx] + m10[tx]
-			a3 := m3[tx] + m7[tx] + m11[tx]
-			b0 := m4[tx] - m8[tx] - m12[tx]
-			b1 := m5[tx] - m9[tx] - m13[tx]
-			b2 := m6[tx] - m10[tx] - m14[tx]
-			b3 := m7[tx] - m11[tx] - m15[tx]
-			// (A^T M) A: 2 x 2.
-			t := top[2*tx : 2*tx+2 : 2*tx+2]
-			u := bot[2*tx : 2*tx+2 : 2*tx+2]
-			t[0], t[1] = a0+a1+a2+bias, a1-a2-a3+bias
-			u[0], u[1] = b0+b1+b2+bias, b1-b2-b3+bias
-		}
-		if !even {
-			copy(y[2*ty*w:(2*ty+1)*w], top)
-			if 2*ty+1 < h {
-				copy(y[(2*ty+1)*w:(2*ty+2)*w], bot)
-			}
+		ks.WinogradOut(top, bot, m[ty*tw:], plane, tw, bias)
+		copy(y[2*ty*w:(2*ty+1)*w], top)
+		if 2*ty+1 < h {
+			copy(y[(2*ty+1)*w:(2*ty+2)*w], bot)
 		}
 	}
 }

@@ -271,48 +271,59 @@ func BenchmarkWinograd(b *testing.B) {
 
 // TestUseWinograd checks which layers take the Winograd pass: 3x3,
 // stride 1, one pixel of padding, even sizes of at least 8, and input and
-// output channels from 4*NR (64 with AVX2, 128 with AVX-512) on; and that
-// the modes of limits override the rule but not the geometry.
+// output channels from 4*NR (64 with AVX2, 128 with AVX-512) on, or from
+// 2*NR when the kernel set's transforms run vector code on rows of tiles
+// as wide as the layer's; and that the modes of limits override the rule
+// but not the geometry.
 func TestUseWinograd(t *testing.T) {
 	cases := []struct {
-		name       string
-		g          Geometry
-		nr16, nr32 bool // the answer with AVX2's and AVX-512's NR
+		name string
+		g    Geometry
+		// want is the answer with NR 16 and 32, Go transforms, then with
+		// NR 16 and 32 and transforms that run vector code from rows of 8
+		// tiles on.
+		want [4]bool
 	}{
-		{"64 channels, 32 px", Same(64, 32, 32, 64, 3, 1), true, false},
-		{"64 to 128 channels, 16 px", Same(64, 16, 16, 128, 3, 1), true, false},
-		{"128 channels, 16 px", Same(128, 16, 16, 128, 3, 1), true, true},
-		{"256 to 128 channels, 8 px", Same(256, 8, 8, 128, 3, 1), true, true},
-		{"256 channels, 8 px, not square", Same(256, 8, 10, 256, 3, 1), true, true},
-		{"63 input channels", Same(63, 32, 32, 64, 3, 1), false, false},
-		{"32 output channels", Same(128, 32, 32, 32, 3, 1), false, false},
-		{"odd height", Same(128, 7, 8, 128, 3, 1), false, false},
-		{"odd width", Same(128, 16, 15, 128, 3, 1), false, false},
-		{"6 px", Same(256, 6, 6, 256, 3, 1), false, false},
-		{"stride 2", Same(128, 16, 16, 128, 3, 2), false, false},
-		{"5x5", Same(128, 16, 16, 128, 5, 1), false, false},
-		{"no padding", Valid(128, 18, 18, 128, 3, 1), false, false},
+		{"64 channels, 32 px", Same(64, 32, 32, 64, 3, 1), [4]bool{true, false, true, true}},
+		{"64 to 128 channels, 16 px", Same(64, 16, 16, 128, 3, 1), [4]bool{true, false, true, true}},
+		{"128 channels, 16 px", Same(128, 16, 16, 128, 3, 1), [4]bool{true, true, true, true}},
+		{"256 to 128 channels, 8 px", Same(256, 8, 8, 128, 3, 1), [4]bool{true, true, true, true}},
+		{"256 channels, 8 px, not square", Same(256, 8, 10, 256, 3, 1), [4]bool{true, true, true, true}},
+		{"32 channels, 28 px", Same(32, 28, 28, 32, 3, 1), [4]bool{false, false, true, false}},
+		{"32 channels, 16 px", Same(32, 16, 16, 32, 3, 1), [4]bool{false, false, true, false}},
+		{"32 channels, 14 px: rows of 7 tiles", Same(32, 14, 14, 32, 3, 1), [4]bool{false, false, false, false}},
+		{"64 channels, 14 px: rows of 7 tiles", Same(64, 14, 14, 64, 3, 1), [4]bool{true, false, true, false}},
+		{"63 input channels", Same(63, 32, 32, 64, 3, 1), [4]bool{false, false, true, false}},
+		{"32 output channels", Same(128, 32, 32, 32, 3, 1), [4]bool{false, false, true, false}},
+		{"31 output channels", Same(128, 32, 32, 31, 3, 1), [4]bool{false, false, false, false}},
+		{"odd height", Same(128, 7, 8, 128, 3, 1), [4]bool{}},
+		{"odd width", Same(128, 16, 15, 128, 3, 1), [4]bool{}},
+		{"6 px", Same(256, 6, 6, 256, 3, 1), [4]bool{}},
+		{"stride 2", Same(128, 16, 16, 128, 3, 2), [4]bool{}},
+		{"5x5", Same(128, 16, 16, 128, 5, 1), [4]bool{}},
+		{"no padding", Valid(128, 18, 18, 128, 3, 1), [4]bool{}},
 	}
-	for _, nr := range []int{16, 32} {
+	for v, set := range []struct{ nr, row int }{{16, 0}, {32, 0}, {16, 8}, {32, 8}} {
 		ks := *kernels.Active()
-		ks.Gemm.NR = nr
+		ks.Gemm.NR = set.nr
+		ks.Conv.WinogradRow = set.row
 		for _, tc := range cases {
 			c, err := New(tc.g)
 			require.NoError(t, err)
 			c.d.ks = &ks
-			want := map[int]bool{16: tc.nr16, 32: tc.nr32}[nr]
-			assert.Equal(t, want, c.useWinograd(), "%s, NR %d", tc.name, nr)
+			assert.Equal(t, tc.want[v], c.useWinograd(), "%s, NR %d, vector rows from %d", tc.name, set.nr, set.row)
 			c.lim.winograd = winogradNever
-			assert.False(t, c.useWinograd(), "%s, NR %d, never", tc.name, nr)
+			assert.False(t, c.useWinograd(), "%s, NR %d, never", tc.name, set.nr)
 			c.lim.winograd = winogradAlways
-			assert.Equal(t, c.d.winogradFits(), c.useWinograd(), "%s, NR %d, always", tc.name, nr)
+			assert.Equal(t, c.d.winogradFits(), c.useWinograd(), "%s, NR %d, always", tc.name, set.nr)
 		}
 	}
-	fits := map[string]bool{"odd height": true, "odd width": true, "6 px": true, "63 input channels": true, "32 output channels": true}
+	fits := map[string]bool{"odd height": true, "odd width": true, "6 px": true, "31 output channels": true,
+		"32 channels, 14 px: rows of 7 tiles": true}
 	for _, tc := range cases {
 		c, err := New(tc.g)
 		require.NoError(t, err)
-		assert.Equal(t, tc.nr16 || tc.nr32 || fits[tc.name], c.d.winogradFits(), tc.name)
+		assert.Equal(t, tc.want[2] || tc.want[3] || fits[tc.name], c.d.winogradFits(), tc.name)
 	}
 }
 

@@ -8,10 +8,11 @@ import (
 
 // Conv holds the data-movement kernels of package conv: Shift and Gather
 // build the column matrix of a convolution from an image (im2col), Unpack
-// writes the batched forward pass's interleaved outputs back per image, and
-// Pool2 is 2x2 max-pooling.
+// writes the batched forward pass's interleaved outputs back per image,
+// Pool2 is 2x2 max-pooling, and WinogradIn and WinogradOut are the
+// transforms of the Winograd pass.
 //
-// All four check their arguments in Go, as far as memory safety needs, before
+// All of them check their arguments in Go, as far as memory safety needs, before
 // any assembly runs: a bad call panics with a message naming the argument.
 type Conv struct {
 	// Shift copies rows segments of w floats, each shifted sideways, with
@@ -54,6 +55,30 @@ type Conv struct {
 	// with it. It needs rows <= lds, cols <= ldd and the slices to hold
 	// those elements.
 	Unpack func(dst []float32, ldd int, src []float32, lds, rows, cols int)
+	// WinogradIn is the input transform of conv's Winograd F(2x2, 3x3)
+	// pass for one row of tiles tiles wide: tile t's 4x4 patch d is
+	// columns 2t..2t+3 of the rows pad[0:], pad[wp:], pad[2*wp:] and
+	// pad[3*wp:], and element e of B^T d B goes to v[e*plane+t], with
+	//
+	//	B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+	//
+	// It needs plane >= tiles, wp >= 2*tiles+2, len(v) >= 15*plane+tiles
+	// and len(pad) >= 3*wp+2*tiles+2. Every set gives the same bits.
+	WinogradIn func(v []float32, plane int, pad []float32, wp, tiles int)
+	// WinogradOut is the output transform: tile t's 2x2 outputs A^T M A +
+	// bias, M's element e being m[e*plane+t], go to top[2t], top[2t+1],
+	// bot[2t] and bot[2t+1], with
+	//
+	//	A^T = [1 1 1 0; 0 1 -1 -1].
+	//
+	// It needs plane >= tiles, len(m) >= 15*plane+tiles and top and bot
+	// to hold 2*tiles floats. Every set gives the same bits.
+	WinogradOut func(top, bot, m []float32, plane, tiles int, bias float32)
+	// WinogradRow is the fewest tiles of a row on which WinogradIn and
+	// WinogradOut run vector code (8 in the x86 sets), or 0 when they are
+	// Go code for every row: conv's rule for taking the Winograd pass
+	// depends on it.
+	WinogradRow int
 }
 
 // The checks below never multiply sizes out where the product could wrap
@@ -143,12 +168,13 @@ func checkPool2(y []float32, am []int32, x []float32, planes, h, w int) {
 	}
 }
 
-// checkedConv wraps raw kernels (which check nothing) with the checks.
+// checkedConv wraps raw kernels (which check nothing) with the checks;
+// the Winograd transforms are the Go ones.
 func checkedConv(shift func(dst, src []float32, rows, w, stride, shift, lo, hi int),
 	gather func(dst []float32, ld int, src []float32, plane, planes int, idx []int32, rows, w int),
 	pool2 func(y []float32, am []int32, x []float32, planes, h, w int),
 	unpack8 func(dst *float32, ldd int, src *float32, lds, rows, cols int)) Conv {
-	return Conv{
+	return withWinograd(Conv{
 		Shift: func(dst, src []float32, rows, w, stride, sh, lo, hi int) {
 			checkShift(dst, src, rows, w, stride, sh, lo, hi)
 			if rows == 0 || w == 0 {
@@ -190,5 +216,5 @@ func checkedConv(shift func(dst, src []float32, rows, w, stride, shift, lo, hi i
 				unpackGeneric(dst[r8*ldd:], ldd, src[r8:], lds, rows-r8, cols)
 			}
 		},
-	}
+	}, nil, nil)
 }

@@ -66,6 +66,8 @@ func main() {
 		genPool2(v)
 	}
 	genUnpack()
+	genWinogradIn()
+	genWinogradOut()
 	Generate()
 }
 

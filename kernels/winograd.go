@@ -1,0 +1,177 @@
+package kernels
+
+import (
+	"fmt"
+
+	"github.com/snnkit/snn/internal/bounds"
+)
+
+// The transforms of conv's Winograd F(2x2, 3x3) pass, a row of tiles per
+// call (see Conv.WinogradIn and Conv.WinogradOut). The Go versions here
+// are the generic set's and the reference of the assembly ones, which
+// take eight tiles at a time and give the same bits.
+
+// winogradGroup is how many tiles the assembly transforms take at once.
+const winogradGroup = 8
+
+// checkWinogradIn panics unless a WinogradIn call touches only memory it
+// was given.
+func checkWinogradIn(v []float32, plane int, pad []float32, wp, tiles int) {
+	switch {
+	case tiles < 0:
+		panic(fmt.Sprintf("kernels: WinogradIn: tiles = %d < 0", tiles))
+	case tiles == 0:
+		return
+	case plane < tiles:
+		panic(fmt.Sprintf("kernels: WinogradIn: plane = %d < tiles = %d", plane, tiles))
+	case wp < 2*tiles+2:
+		panic(fmt.Sprintf("kernels: WinogradIn: wp = %d < 2*tiles+2 = %d", wp, 2*tiles+2))
+	case !bounds.Fits(16, tiles, plane, len(v)):
+		panic(fmt.Sprintf("kernels: WinogradIn: len(v) = %d < 15*plane+tiles = %s", len(v), bounds.Span(16, tiles, plane)))
+	case !bounds.Fits(4, 2*tiles+2, wp, len(pad)):
+		panic(fmt.Sprintf("kernels: WinogradIn: len(pad) = %d < 3*wp+2*tiles+2 = %s", len(pad), bounds.Span(4, 2*tiles+2, wp)))
+	}
+}
+
+// checkWinogradOut panics unless a WinogradOut call touches only memory
+// it was given.
+func checkWinogradOut(top, bot, m []float32, plane, tiles int) {
+	switch {
+	case tiles < 0:
+		panic(fmt.Sprintf("kernels: WinogradOut: tiles = %d < 0", tiles))
+	case tiles == 0:
+		return
+	case plane < tiles:
+		panic(fmt.Sprintf("kernels: WinogradOut: plane = %d < tiles = %d", plane, tiles))
+	case !bounds.Fits(16, tiles, plane, len(m)):
+		panic(fmt.Sprintf("kernels: WinogradOut: len(m) = %d < 15*plane+tiles = %s", len(m), bounds.Span(16, tiles, plane)))
+	case len(top) < 2*tiles || len(bot) < 2*tiles:
+		panic(fmt.Sprintf("kernels: WinogradOut: len(top) = %d, len(bot) = %d: need 2*tiles = %d", len(top), len(bot), 2*tiles))
+	}
+}
+
+// withWinograd returns c with WinogradIn and WinogradOut checking their
+// arguments and running in and out (nil: the Go versions) on the whole
+// groups of eight tiles of a row; a row of fewer tiles, or the last tiles
+// of a row that are not a whole group, go through the Go versions (rows
+// of at least eight have their last group recomputed instead, ending at
+// the row's end: the same values written again).
+func withWinograd(c Conv, in func(v *float32, plane int, pad *float32, wp, groups int),
+	out func(top, bot, m *float32, plane, groups int, bias float32)) Conv {
+	c.WinogradRow = 0
+	if in != nil && out != nil {
+		c.WinogradRow = winogradGroup
+	}
+	c.WinogradIn = func(v []float32, plane int, pad []float32, wp, tiles int) {
+		checkWinogradIn(v, plane, pad, wp, tiles)
+		if in == nil || tiles < winogradGroup {
+			winogradInGeneric(v, plane, pad, wp, tiles)
+			return
+		}
+		in(&v[0], plane, &pad[0], wp, tiles/winogradGroup)
+		if last := tiles - winogradGroup; tiles%winogradGroup != 0 {
+			in(&v[last], plane, &pad[2*last], wp, 1)
+		}
+	}
+	c.WinogradOut = func(top, bot, m []float32, plane, tiles int, bias float32) {
+		checkWinogradOut(top, bot, m, plane, tiles)
+		if out == nil || tiles < winogradGroup {
+			winogradOutGeneric(top, bot, m, plane, tiles, bias)
+			return
+		}
+		out(&top[0], &bot[0], &m[0], plane, tiles/winogradGroup, bias)
+		if last := tiles - winogradGroup; tiles%winogradGroup != 0 {
+			out(&top[2*last], &bot[2*last], &m[last], plane, 1, bias)
+		}
+	}
+	return c
+}
+
+// winogradInGeneric is WinogradIn in Go.
+func winogradInGeneric(v []float32, plane int, pad []float32, wp, tiles int) {
+	if tiles == 0 {
+		return
+	}
+	n := 2*tiles + 2
+	r0 := pad[:n]
+	r1 := pad[wp : wp+n][:len(r0)]
+	r2 := pad[2*wp : 2*wp+n][:len(r0)]
+	r3 := pad[3*wp : 3*wp+n][:len(r0)]
+	// The 16 outputs' rows, as separate slices of one length so that the
+	// compiler drops their bounds checks in the loop (an array of slices
+	// keeps them).
+	v0 := v[:tiles]
+	v1 := v[plane : plane+tiles][:len(v0)]
+	v2 := v[2*plane : 2*plane+tiles][:len(v0)]
+	v3 := v[3*plane : 3*plane+tiles][:len(v0)]
+	v4 := v[4*plane : 4*plane+tiles][:len(v0)]
+	v5 := v[5*plane : 5*plane+tiles][:len(v0)]
+	v6 := v[6*plane : 6*plane+tiles][:len(v0)]
+	v7 := v[7*plane : 7*plane+tiles][:len(v0)]
+	v8 := v[8*plane : 8*plane+tiles][:len(v0)]
+	v9 := v[9*plane : 9*plane+tiles][:len(v0)]
+	v10 := v[10*plane : 10*plane+tiles][:len(v0)]
+	v11 := v[11*plane : 11*plane+tiles][:len(v0)]
+	v12 := v[12*plane : 12*plane+tiles][:len(v0)]
+	v13 := v[13*plane : 13*plane+tiles][:len(v0)]
+	v14 := v[14*plane : 14*plane+tiles][:len(v0)]
+	v15 := v[15*plane : 15*plane+tiles][:len(v0)]
+	for tx := range v0 {
+		j := 2 * tx
+		a := r0[j : j+4 : j+4]
+		b := r1[j : j+4 : j+4]
+		c := r2[j : j+4 : j+4]
+		d := r3[j : j+4 : j+4]
+		// B^T d: the columns.
+		c00, c01, c02, c03 := a[0]-c[0], a[1]-c[1], a[2]-c[2], a[3]-c[3]
+		c10, c11, c12, c13 := b[0]+c[0], b[1]+c[1], b[2]+c[2], b[3]+c[3]
+		c20, c21, c22, c23 := c[0]-b[0], c[1]-b[1], c[2]-b[2], c[3]-b[3]
+		c30, c31, c32, c33 := b[0]-d[0], b[1]-d[1], b[2]-d[2], b[3]-d[3]
+		// (B^T d) B: the rows.
+		v0[tx], v1[tx], v2[tx], v3[tx] = c00-c02, c01+c02, c02-c01, c01-c03
+		v4[tx], v5[tx], v6[tx], v7[tx] = c10-c12, c11+c12, c12-c11, c11-c13
+		v8[tx], v9[tx], v10[tx], v11[tx] = c20-c22, c21+c22, c22-c21, c21-c23
+		v12[tx], v13[tx], v14[tx], v15[tx] = c30-c32, c31+c32, c32-c31, c31-c33
+	}
+}
+
+// winogradOutGeneric is WinogradOut in Go.
+func winogradOutGeneric(top, bot, m []float32, plane, tiles int, bias float32) {
+	if tiles == 0 {
+		return
+	}
+	m0 := m[:tiles]
+	m1 := m[plane : plane+tiles][:len(m0)]
+	m2 := m[2*plane : 2*plane+tiles][:len(m0)]
+	m3 := m[3*plane : 3*plane+tiles][:len(m0)]
+	m4 := m[4*plane : 4*plane+tiles][:len(m0)]
+	m5 := m[5*plane : 5*plane+tiles][:len(m0)]
+	m6 := m[6*plane : 6*plane+tiles][:len(m0)]
+	m7 := m[7*plane : 7*plane+tiles][:len(m0)]
+	m8 := m[8*plane : 8*plane+tiles][:len(m0)]
+	m9 := m[9*plane : 9*plane+tiles][:len(m0)]
+	m10 := m[10*plane : 10*plane+tiles][:len(m0)]
+	m11 := m[11*plane : 11*plane+tiles][:len(m0)]
+	m12 := m[12*plane : 12*plane+tiles][:len(m0)]
+	m13 := m[13*plane : 13*plane+tiles][:len(m0)]
+	m14 := m[14*plane : 14*plane+tiles][:len(m0)]
+	m15 := m[15*plane : 15*plane+tiles][:len(m0)]
+	top = top[:2*len(m0)]
+	bot = bot[:2*len(m0)]
+	for tx := range m0 {
+		// A^T M: 2 rows of 4.
+		a0 := m0[tx] + m4[tx] + m8[tx]
+		a1 := m1[tx] + m5[tx] + m9[tx]
+		a2 := m2[tx] + m6[tx] + m10[tx]
+		a3 := m3[tx] + m7[tx] + m11[tx]
+		b0 := m4[tx] - m8[tx] - m12[tx]
+		b1 := m5[tx] - m9[tx] - m13[tx]
+		b2 := m6[tx] - m10[tx] - m14[tx]
+		b3 := m7[tx] - m11[tx] - m15[tx]
+		// (A^T M) A: 2 x 2.
+		t := top[2*tx : 2*tx+2 : 2*tx+2]
+		u := bot[2*tx : 2*tx+2 : 2*tx+2]
+		t[0], t[1] = a0+a1+a2+bias, a1-a2-a3+bias
+		u[0], u[1] = b0+b1+b2+bias, b1-b2-b3+bias
+	}
+}
