@@ -37,3 +37,7 @@ func WinogradInAVX2(v *float32, plane int, pad *float32, wp int, groups int)
 // WinogradOutAVX2 writes A^T M A + bias of groups*8 Winograd F(2x2, 3x3) output tiles
 // (unchecked; see kernels.Conv.WinogradOut).
 func WinogradOutAVX2(top *float32, bot *float32, m *float32, plane int, groups int, bias float32)
+
+// WinogradDyAVX2 writes A dy A^T of groups*8 Winograd F(2x2, 3x3) output-gradient tiles
+// (unchecked; see kernels.Conv.WinogradDy).
+func WinogradDyAVX2(dst *float32, plane int, r0 *float32, r1 *float32, groups int)

@@ -92,6 +92,9 @@ DATA convOdds<>+56(SB)/4, $0x0000001d
 DATA convOdds<>+60(SB)/4, $0x0000001f
 GLOBL convOdds<>(SB), RODATA|NOPTR, $64
 
+DATA winogradSign<>+0(SB)/4, $0x80000000
+GLOBL winogradSign<>(SB), RODATA|NOPTR, $4
+
 // func ShiftAVX512(dst []float32, src []float32, rows int, w int, stride int, shift int, lo int, hi int)
 // Requires: AVX, AVX512F
 TEXT ·ShiftAVX512(SB), NOSPLIT, $0-96
@@ -1258,6 +1261,80 @@ group:
 	ADDQ       $0x40, CX
 	DECQ       SI
 	JMP        group
+
+done:
+	VZEROUPPER
+	RET
+
+// func WinogradDyAVX2(dst *float32, plane int, r0 *float32, r1 *float32, groups int)
+// Requires: AVX
+TEXT ·WinogradDyAVX2(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         plane+8(FP), CX
+	MOVQ         r0+16(FP), DX
+	MOVQ         r1+24(FP), BX
+	MOVQ         groups+32(FP), SI
+	SHLQ         $0x02, CX
+	LEAQ         (CX)(CX*2), DI
+	VBROADCASTSS winogradSign<>+0(SB), Y0
+
+group:
+	TESTQ          SI, SI
+	JE             done
+	LEAQ           (AX)(CX*4), R8
+	LEAQ           (R8)(CX*4), R9
+	LEAQ           (R9)(CX*4), R10
+	VBROADCASTF128 (DX), Y1
+	VINSERTF128    $0x01, 32(DX), Y1, Y1
+	VBROADCASTF128 16(DX), Y2
+	VINSERTF128    $0x01, 48(DX), Y2, Y2
+	VSHUFPS        $0x88, Y2, Y1, Y3
+	VSHUFPS        $0xdd, Y2, Y1, Y1
+	VBROADCASTF128 (BX), Y2
+	VINSERTF128    $0x01, 32(BX), Y2, Y2
+	VBROADCASTF128 16(BX), Y4
+	VINSERTF128    $0x01, 48(BX), Y4, Y4
+	VSHUFPS        $0x88, Y4, Y2, Y5
+	VSHUFPS        $0xdd, Y4, Y2, Y2
+	VMOVUPS        Y3, (AX)
+	VADDPS         Y1, Y3, Y4
+	VMOVUPS        Y4, (AX)(CX*1)
+	VSUBPS         Y1, Y3, Y4
+	VMOVUPS        Y4, (AX)(CX*2)
+	VXORPS         Y0, Y1, Y4
+	VMOVUPS        Y4, (AX)(DI*1)
+	VADDPS         Y5, Y3, Y4
+	VADDPS         Y2, Y1, Y6
+	VMOVUPS        Y4, (R8)
+	VADDPS         Y6, Y4, Y7
+	VMOVUPS        Y7, (R8)(CX*1)
+	VSUBPS         Y6, Y4, Y7
+	VMOVUPS        Y7, (R8)(CX*2)
+	VXORPS         Y0, Y6, Y7
+	VMOVUPS        Y7, (R8)(DI*1)
+	VSUBPS         Y5, Y3, Y4
+	VSUBPS         Y2, Y1, Y6
+	VMOVUPS        Y4, (R9)
+	VADDPS         Y6, Y4, Y1
+	VMOVUPS        Y1, (R9)(CX*1)
+	VSUBPS         Y6, Y4, Y1
+	VMOVUPS        Y1, (R9)(CX*2)
+	VXORPS         Y0, Y6, Y1
+	VMOVUPS        Y1, (R9)(DI*1)
+	VXORPS         Y0, Y5, Y4
+	VXORPS         Y0, Y2, Y6
+	VMOVUPS        Y4, (R10)
+	VADDPS         Y6, Y4, Y1
+	VMOVUPS        Y1, (R10)(CX*1)
+	VSUBPS         Y6, Y4, Y1
+	VMOVUPS        Y1, (R10)(CX*2)
+	VXORPS         Y0, Y6, Y1
+	VMOVUPS        Y1, (R10)(DI*1)
+	ADDQ           $0x20, AX
+	ADDQ           $0x40, DX
+	ADDQ           $0x40, BX
+	DECQ           SI
+	JMP            group
 
 done:
 	VZEROUPPER

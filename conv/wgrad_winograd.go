@@ -1,6 +1,10 @@
 package conv
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/snnkit/snn/kernels"
+)
 
 // The weight gradient of a layer that takes the Winograd pass, by the same
 // algorithm run backwards. The forward pass is y_tile = A^T M A with
@@ -126,7 +130,7 @@ func (s *winogradWeights) unit(i, p int, first bool, i0, i1, ty0, ty1 int) {
 				}
 				plane = pad[:4*th*tw]
 			}
-			winogradGradient(g[oc*tiles+(img-i0)*per:], gs, plane[2*ty0*2*tw:], ty1-ty0, 2*tw)
+			winogradGradient(&d.ks.Conv, g[oc*tiles+(img-i0)*per:], gs, plane[2*ty0*2*tw:], ty1-ty0, 2*tw)
 		}
 	}
 	beta := float32(1)
@@ -142,43 +146,12 @@ func (s *winogradWeights) unit(i, p int, first bool, i0, i1, ty0, ty1 int) {
 
 // winogradGradient writes A dy A^T for th rows of tiles of an output
 // gradient plane w wide (w even): element e of tile t to g[e*plane+t],
-// tiles in row-major order.
-func winogradGradient(g []float32, plane int, dy []float32, th, w int) {
+// tiles in row-major order. A row of tiles per call of the kernel set's
+// transform.
+func winogradGradient(ks *kernels.Conv, g []float32, plane int, dy []float32, th, w int) {
 	tw := w / 2
 	for ty := range th {
-		r0 := dy[2*ty*w : (2*ty+1)*w]
-		r1 := dy[(2*ty+1)*w : (2*ty+2)*w][:len(r0)]
-		at := ty * tw
-		g0 := g[at : at+tw]
-		g1 := g[plane+at : plane+at+tw][:len(g0)]
-		g2 := g[2*plane+at : 2*plane+at+tw][:len(g0)]
-		g3 := g[3*plane+at : 3*plane+at+tw][:len(g0)]
-		g4 := g[4*plane+at : 4*plane+at+tw][:len(g0)]
-		g5 := g[5*plane+at : 5*plane+at+tw][:len(g0)]
-		g6 := g[6*plane+at : 6*plane+at+tw][:len(g0)]
-		g7 := g[7*plane+at : 7*plane+at+tw][:len(g0)]
-		g8 := g[8*plane+at : 8*plane+at+tw][:len(g0)]
-		g9 := g[9*plane+at : 9*plane+at+tw][:len(g0)]
-		g10 := g[10*plane+at : 10*plane+at+tw][:len(g0)]
-		g11 := g[11*plane+at : 11*plane+at+tw][:len(g0)]
-		g12 := g[12*plane+at : 12*plane+at+tw][:len(g0)]
-		g13 := g[13*plane+at : 13*plane+at+tw][:len(g0)]
-		g14 := g[14*plane+at : 14*plane+at+tw][:len(g0)]
-		g15 := g[15*plane+at : 15*plane+at+tw][:len(g0)]
-		for tx := range g0 {
-			a := r0[2*tx : 2*tx+2 : 2*tx+2]
-			b := r1[2*tx : 2*tx+2 : 2*tx+2]
-			// A dy: 4 rows of 2.
-			t00, t01 := a[0], a[1]
-			t10, t11 := a[0]+b[0], a[1]+b[1]
-			t20, t21 := a[0]-b[0], a[1]-b[1]
-			t30, t31 := -b[0], -b[1]
-			// (A dy) A^T: 4 x 4.
-			g0[tx], g1[tx], g2[tx], g3[tx] = t00, t00+t01, t00-t01, -t01
-			g4[tx], g5[tx], g6[tx], g7[tx] = t10, t10+t11, t10-t11, -t11
-			g8[tx], g9[tx], g10[tx], g11[tx] = t20, t20+t21, t20-t21, -t21
-			g12[tx], g13[tx], g14[tx], g15[tx] = t30, t30+t31, t30-t31, -t31
-		}
+		ks.WinogradDy(g[ty*tw:], plane, dy[2*ty*w:(2*ty+1)*w], dy[(2*ty+1)*w:(2*ty+2)*w], tw)
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 // Conv holds the data-movement kernels of package conv: Shift and Gather
 // build the column matrix of a convolution from an image (im2col), Unpack
 // writes the batched forward pass's interleaved outputs back per image,
-// Pool2 is 2x2 max-pooling, and WinogradIn and WinogradOut are the
-// transforms of the Winograd pass.
+// Pool2 is 2x2 max-pooling, and WinogradIn, WinogradOut and WinogradDy are
+// the transforms of the Winograd pass.
 //
 // All of them check their arguments in Go, as far as memory safety needs, before
 // any assembly runs: a bad call panics with a message naming the argument.
@@ -74,8 +74,14 @@ type Conv struct {
 	// It needs plane >= tiles, len(m) >= 15*plane+tiles and top and bot
 	// to hold 2*tiles floats. Every set gives the same bits.
 	WinogradOut func(top, bot, m []float32, plane, tiles int, bias float32)
-	// WinogradRow is the fewest tiles of a row on which WinogradIn and
-	// WinogradOut run vector code (8 in the x86 sets), or 0 when they are
+	// WinogradDy is the output gradient's transform of the pass's weight
+	// gradient: tile t's 2x2 dy is r0[2t], r0[2t+1], r1[2t] and r1[2t+1],
+	// and element e of A dy A^T goes to g[e*plane+t]. It needs plane >=
+	// tiles, len(g) >= 15*plane+tiles and r0 and r1 to hold 2*tiles
+	// floats. Every set gives the same bits.
+	WinogradDy func(g []float32, plane int, r0, r1 []float32, tiles int)
+	// WinogradRow is the fewest tiles of a row on which the three
+	// transforms run vector code (8 in the x86 sets), or 0 when they are
 	// Go code for every row: conv's rule for taking the Winograd pass
 	// depends on it.
 	WinogradRow int
@@ -216,5 +222,5 @@ func checkedConv(shift func(dst, src []float32, rows, w, stride, shift, lo, hi i
 				unpackGeneric(dst[r8*ldd:], ldd, src[r8:], lds, rows-r8, cols)
 			}
 		},
-	}, nil, nil)
+	}, nil, nil, nil)
 }

@@ -9,10 +9,10 @@ import "github.com/snnkit/snn/asm"
 
 func convAVX512() Conv {
 	c := checkedConv(asm.ShiftAVX512, asm.GatherAVX512, asm.Pool2AVX512, asm.UnpackAVX2)
-	return withWinograd(c, asm.WinogradInAVX2, asm.WinogradOutAVX2)
+	return withWinograd(c, asm.WinogradInAVX2, asm.WinogradOutAVX2, asm.WinogradDyAVX2)
 }
 
 func convAVX2() Conv {
 	c := checkedConv(asm.ShiftAVX2, asm.GatherAVX2, asm.Pool2AVX2, asm.UnpackAVX2)
-	return withWinograd(c, asm.WinogradInAVX2, asm.WinogradOutAVX2)
+	return withWinograd(c, asm.WinogradInAVX2, asm.WinogradOutAVX2, asm.WinogradDyAVX2)
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // The transforms of conv's Winograd F(2x2, 3x3) pass, a row of tiles per
-// call (see Conv.WinogradIn and Conv.WinogradOut). The Go versions here
+// call (see Conv.WinogradIn, Conv.WinogradOut and Conv.WinogradDy). The Go versions here
 // are the generic set's and the reference of the assembly ones, which
 // take eight tiles at a time and give the same bits.
 
@@ -50,16 +50,34 @@ func checkWinogradOut(top, bot, m []float32, plane, tiles int) {
 	}
 }
 
-// withWinograd returns c with WinogradIn and WinogradOut checking their
-// arguments and running in and out (nil: the Go versions) on the whole
+// checkWinogradDy panics unless a WinogradDy call touches only memory it
+// was given.
+func checkWinogradDy(g []float32, plane int, r0, r1 []float32, tiles int) {
+	switch {
+	case tiles < 0:
+		panic(fmt.Sprintf("kernels: WinogradDy: tiles = %d < 0", tiles))
+	case tiles == 0:
+		return
+	case plane < tiles:
+		panic(fmt.Sprintf("kernels: WinogradDy: plane = %d < tiles = %d", plane, tiles))
+	case !bounds.Fits(16, tiles, plane, len(g)):
+		panic(fmt.Sprintf("kernels: WinogradDy: len(g) = %d < 15*plane+tiles = %s", len(g), bounds.Span(16, tiles, plane)))
+	case len(r0) < 2*tiles || len(r1) < 2*tiles:
+		panic(fmt.Sprintf("kernels: WinogradDy: len(r0) = %d, len(r1) = %d: need 2*tiles = %d", len(r0), len(r1), 2*tiles))
+	}
+}
+
+// withWinograd returns c with WinogradIn, WinogradOut and WinogradDy checking their
+// arguments and running in, out and dy (nil: the Go versions) on the whole
 // groups of eight tiles of a row; a row of fewer tiles, or the last tiles
 // of a row that are not a whole group, go through the Go versions (rows
 // of at least eight have their last group recomputed instead, ending at
 // the row's end: the same values written again).
 func withWinograd(c Conv, in func(v *float32, plane int, pad *float32, wp, groups int),
-	out func(top, bot, m *float32, plane, groups int, bias float32)) Conv {
+	out func(top, bot, m *float32, plane, groups int, bias float32),
+	dy func(g *float32, plane int, r0, r1 *float32, groups int)) Conv {
 	c.WinogradRow = 0
-	if in != nil && out != nil {
+	if in != nil && out != nil && dy != nil {
 		c.WinogradRow = winogradGroup
 	}
 	c.WinogradIn = func(v []float32, plane int, pad []float32, wp, tiles int) {
@@ -82,6 +100,17 @@ func withWinograd(c Conv, in func(v *float32, plane int, pad *float32, wp, group
 		out(&top[0], &bot[0], &m[0], plane, tiles/winogradGroup, bias)
 		if last := tiles - winogradGroup; tiles%winogradGroup != 0 {
 			out(&top[2*last], &bot[2*last], &m[last], plane, 1, bias)
+		}
+	}
+	c.WinogradDy = func(g []float32, plane int, r0, r1 []float32, tiles int) {
+		checkWinogradDy(g, plane, r0, r1, tiles)
+		if dy == nil || tiles < winogradGroup {
+			winogradDyGeneric(g, plane, r0, r1, tiles)
+			return
+		}
+		dy(&g[0], plane, &r0[0], &r1[0], tiles/winogradGroup)
+		if last := tiles - winogradGroup; tiles%winogradGroup != 0 {
+			dy(&g[last], plane, &r0[2*last], &r1[2*last], 1)
 		}
 	}
 	return c
@@ -173,5 +202,44 @@ func winogradOutGeneric(top, bot, m []float32, plane, tiles int, bias float32) {
 		u := bot[2*tx : 2*tx+2 : 2*tx+2]
 		t[0], t[1] = a0+a1+a2+bias, a1-a2-a3+bias
 		u[0], u[1] = b0+b1+b2+bias, b1-b2-b3+bias
+	}
+}
+
+// winogradDyGeneric is WinogradDy in Go.
+func winogradDyGeneric(g []float32, plane int, r0, r1 []float32, tiles int) {
+	if tiles == 0 {
+		return
+	}
+	r0 = r0[:2*tiles]
+	r1 = r1[:len(r0)]
+	g0 := g[:tiles]
+	g1 := g[plane : plane+tiles][:len(g0)]
+	g2 := g[2*plane : 2*plane+tiles][:len(g0)]
+	g3 := g[3*plane : 3*plane+tiles][:len(g0)]
+	g4 := g[4*plane : 4*plane+tiles][:len(g0)]
+	g5 := g[5*plane : 5*plane+tiles][:len(g0)]
+	g6 := g[6*plane : 6*plane+tiles][:len(g0)]
+	g7 := g[7*plane : 7*plane+tiles][:len(g0)]
+	g8 := g[8*plane : 8*plane+tiles][:len(g0)]
+	g9 := g[9*plane : 9*plane+tiles][:len(g0)]
+	g10 := g[10*plane : 10*plane+tiles][:len(g0)]
+	g11 := g[11*plane : 11*plane+tiles][:len(g0)]
+	g12 := g[12*plane : 12*plane+tiles][:len(g0)]
+	g13 := g[13*plane : 13*plane+tiles][:len(g0)]
+	g14 := g[14*plane : 14*plane+tiles][:len(g0)]
+	g15 := g[15*plane : 15*plane+tiles][:len(g0)]
+	for tx := range g0 {
+		a := r0[2*tx : 2*tx+2 : 2*tx+2]
+		b := r1[2*tx : 2*tx+2 : 2*tx+2]
+		// A dy: 4 rows of 2.
+		t00, t01 := a[0], a[1]
+		t10, t11 := a[0]+b[0], a[1]+b[1]
+		t20, t21 := a[0]-b[0], a[1]-b[1]
+		t30, t31 := -b[0], -b[1]
+		// (A dy) A^T: 4 x 4.
+		g0[tx], g1[tx], g2[tx], g3[tx] = t00, t00+t01, t00-t01, -t01
+		g4[tx], g5[tx], g6[tx], g7[tx] = t10, t10+t11, t10-t11, -t11
+		g8[tx], g9[tx], g10[tx], g11[tx] = t20, t20+t21, t20-t21, -t21
+		g12[tx], g13[tx], g14[tx], g15[tx] = t30, t30+t31, t30-t31, -t31
 	}
 }

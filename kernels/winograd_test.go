@@ -155,6 +155,57 @@ func TestWinogradOut(t *testing.T) {
 	}
 }
 
+// TestWinogradDy is TestWinogradIn for the output gradient's transform.
+func TestWinogradDy(t *testing.T) {
+	seed := uint64(200)
+	for _, k := range Sets() {
+		for _, tiles := range winogradTiles {
+			for _, slack := range []int{0, 3} {
+				for _, guard := range []int{0, 1} {
+					seed++
+					name := fmt.Sprintf("%s/tiles=%d/slack=%d/guard=%d", k.ISA, tiles, slack, guard)
+					plane := tiles + slack
+					if tiles == 0 {
+						k.Conv.WinogradDy(nil, 0, nil, nil, 0)
+						continue
+					}
+					ng := 15*plane + tiles
+					g := guarded(t, ng, guard)
+					r0, r1 := guarded(t, 2*tiles, guard), guarded(t, 2*tiles, 1-guard)
+					copy(r0, winogradData(seed, 2*tiles))
+					copy(r1, winogradData(seed+1000, 2*tiles))
+					const gap = -7.5
+					for i := range g {
+						g[i] = gap
+					}
+					k.Conv.WinogradDy(g, plane, r0, r1, tiles)
+					want := make([]float32, ng)
+					for i := range want {
+						want[i] = gap
+					}
+					winogradDyGeneric(want, plane, r0, r1, tiles)
+					requireBits(t, want, g, name)
+					a := [4][2]float64{{1, 0}, {1, 1}, {1, -1}, {0, -1}}
+					for tile := range tiles {
+						dy := [2][2]float64{{float64(r0[2*tile]), float64(r0[2*tile+1])}, {float64(r1[2*tile]), float64(r1[2*tile+1])}}
+						for i := range 4 {
+							for j := range 4 {
+								var v float64
+								for r := range 2 {
+									for c := range 2 {
+										v += a[i][r] * dy[r][c] * a[j][c]
+									}
+								}
+								require.InDelta(t, v, want[(4*i+j)*plane+tile], 1e-5, "%s: tile %d element %d", name, tile, 4*i+j)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // guarded returns n floats ending at a guard page (guard 0) or starting
 // right after one (guard 1), so that the kernels read or write past either
 // end fault; the one that ends there starts off a 32-byte boundary when n
@@ -189,10 +240,18 @@ func TestWinogradChecks(t *testing.T) {
 		require.Panics(t, func() { out(top[1:], bot, m, plane, tiles, 0) }, "%s: short top", k.ISA)
 		require.Panics(t, func() { out(top, bot[1:], m, plane, tiles, 0) }, "%s: short bot", k.ISA)
 		require.Panics(t, func() { out(top, bot, m, math.MaxInt/8, tiles, 0) }, "%s: huge plane", k.ISA)
+		dy, r0, r1 := k.Conv.WinogradDy, make([]float32, 2*tiles), make([]float32, 2*tiles)
+		require.NotPanics(t, func() { dy(m, plane, r0, r1, tiles) }, k.ISA)
+		require.Panics(t, func() { dy(m, plane, r0, r1, -1) }, "%s: negative tiles", k.ISA)
+		require.Panics(t, func() { dy(m, tiles-1, r0, r1, tiles) }, "%s: plane < tiles", k.ISA)
+		require.Panics(t, func() { dy(m[1:], plane, r0, r1, tiles) }, "%s: short g", k.ISA)
+		require.Panics(t, func() { dy(m, plane, r0[1:], r1, tiles) }, "%s: short r0", k.ISA)
+		require.Panics(t, func() { dy(m, plane, r0, r1[1:], tiles) }, "%s: short r1", k.ISA)
+		require.Panics(t, func() { dy(m, math.MaxInt/8, r0, r1, tiles) }, "%s: huge plane", k.ISA)
 	}
 }
 
-// FuzzWinograd compares every set's transforms with the Go ones.
+// FuzzWinograd compares every set's three transforms with the Go ones.
 func FuzzWinograd(f *testing.F) {
 	f.Add(uint8(8), uint8(0), uint8(0), uint64(1))
 	f.Add(uint8(19), uint8(3), uint8(5), uint64(2))
@@ -208,6 +267,8 @@ func FuzzWinograd(f *testing.F) {
 		wantTop, wantBot := make([]float32, 2*n), make([]float32, 2*n)
 		winogradInGeneric(want, plane, pad, wp, n)
 		winogradOutGeneric(wantTop, wantBot, m, plane, n, 0.25)
+		wantG := make([]float32, 15*plane+n)
+		winogradDyGeneric(wantG, plane, pad, pad[wp:], n)
 		for _, k := range Sets() {
 			got := make([]float32, len(want))
 			k.Conv.WinogradIn(got, plane, pad, wp, n)
@@ -216,6 +277,9 @@ func FuzzWinograd(f *testing.F) {
 			k.Conv.WinogradOut(top, bot, m, plane, n, 0.25)
 			requireBits(t, wantTop, top, k.ISA+" top")
 			requireBits(t, wantBot, bot, k.ISA+" bot")
+			g := make([]float32, len(wantG))
+			k.Conv.WinogradDy(g, plane, pad, pad[wp:], n)
+			requireBits(t, wantG, g, k.ISA+" dy")
 		}
 	})
 }
@@ -234,6 +298,14 @@ func BenchmarkWinograd(b *testing.B) {
 			for b.Loop() {
 				for c := range calls {
 					k.Conv.WinogradIn(v[c*tiles:], plane, pad[4*wp*c:], wp, tiles)
+				}
+			}
+			b.ReportMetric(float64(tiles*calls)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "tiles/ns")
+		})
+		b.Run(k.ISA+"/dy", func(b *testing.B) {
+			for b.Loop() {
+				for c := range calls {
+					k.Conv.WinogradDy(v[c*tiles:], plane, pad[4*wp*c:], pad[4*wp*c+wp:], tiles)
 				}
 			}
 			b.ReportMetric(float64(tiles*calls)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "tiles/ns")

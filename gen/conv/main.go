@@ -68,6 +68,7 @@ func main() {
 	genUnpack()
 	genWinogradIn()
 	genWinogradOut()
+	genWinogradDy()
 	Generate()
 }
 

@@ -221,3 +221,103 @@ func genWinogradOut() {
 	VZEROUPPER()
 	RET()
 }
+
+// signBit is the float32 sign bit, for negations by VXORPS (as Go negates:
+// the same bits, NaNs included).
+var signBit Mem
+
+func init() {
+	signBit = GLOBL("winogradSign", RODATA|NOPTR)
+	DATA(0, U32(0x80000000))
+}
+
+// genWinogradDy emits
+//
+//	func WinogradDyAVX2(dst *float32, plane int, r0, r1 *float32, groups int)
+//
+// which writes A dy A^T for groups*8 tiles of two rows of an output
+// gradient: tile t's 2x2 dy is r0[2t], r0[2t+1], r1[2t], r1[2t+1], and
+// element e of its 4x4 result goes to dst[e*plane+t], with A^T = [1 1 1 0;
+// 0 1 -1 -1]: rows a, a+b, a-b and -b of the two columns (a, b the rows
+// of dy), each row (x, y) giving x, x+y, x-y and -y. The evens and odds
+// of 16 floats as in WinogradInAVX2; AVX instructions only.
+func genWinogradDy() {
+	TEXT("WinogradDyAVX2", NOSPLIT, "func(dst *float32, plane int, r0, r1 *float32, groups int)")
+	Doc("WinogradDyAVX2 writes A dy A^T of groups*8 Winograd F(2x2, 3x3) output-gradient tiles",
+		"(unchecked; see kernels.Conv.WinogradDy).")
+	g := Load(Param("dst"), GP64()) // (g is the goroutine register's name)
+	plane := Load(Param("plane"), GP64())
+	r0, r1 := Load(Param("r0"), GP64()), Load(Param("r1"), GP64())
+	n := Load(Param("groups"), GP64())
+	SHLQ(U8(2), plane)
+	plane3 := GP64()
+	LEAQ(Mem{Base: plane, Index: plane, Scale: 2}, plane3)
+	sign := YMM()
+	VBROADCASTSS(signBit, sign)
+	g4, g8, g12 := GP64(), GP64(), GP64()
+
+	Label("group")
+	TESTQ(n, n)
+	JE(LabelRef("done"))
+	LEAQ(Mem{Base: g, Index: plane, Scale: 4}, g4)
+	LEAQ(Mem{Base: g4, Index: plane, Scale: 4}, g8)
+	LEAQ(Mem{Base: g8, Index: plane, Scale: 4}, g12)
+	// cols returns the evens and the odds of the 16 floats at r.
+	cols := func(r reg.Register) (ev, od reg.VecVirtual) {
+		a, b := YMM(), YMM()
+		VBROADCASTF128(Mem{Base: r}, a)
+		VINSERTF128(U8(1), Mem{Base: r, Disp: 32}, a, a)
+		VBROADCASTF128(Mem{Base: r, Disp: 16}, b)
+		VINSERTF128(U8(1), Mem{Base: r, Disp: 48}, b, b)
+		ev, od = YMM(), YMM()
+		VSHUFPS(U8(0x88), b, a, ev)
+		VSHUFPS(U8(0xdd), b, a, od)
+		return ev, od
+	}
+	out := func(e int) Mem {
+		base := []reg.Register{g, g4, g8, g12}[e/4]
+		m := Mem{Base: base}
+		switch e % 4 {
+		case 1:
+			m.Index, m.Scale = plane, 1
+		case 2:
+			m.Index, m.Scale = plane, 2
+		case 3:
+			m.Index, m.Scale = plane3, 1
+		}
+		return m
+	}
+	// emit writes row i of (A dy) A^T from row i of A dy, (x, y): x,
+	// x+y, x-y, -y.
+	emit := func(i int, x, y reg.VecVirtual) {
+		t := YMM()
+		VMOVUPS(x, out(4*i))
+		VADDPS(y, x, t)
+		VMOVUPS(t, out(4*i+1))
+		VSUBPS(y, x, t)
+		VMOVUPS(t, out(4*i+2))
+		VXORPS(sign, y, t)
+		VMOVUPS(t, out(4*i+3))
+	}
+	a0, a1 := cols(r0)
+	b0, b1 := cols(r1)
+	emit(0, a0, a1)
+	x, y := YMM(), YMM()
+	VADDPS(b0, a0, x)
+	VADDPS(b1, a1, y)
+	emit(1, x, y)
+	VSUBPS(b0, a0, x)
+	VSUBPS(b1, a1, y)
+	emit(2, x, y)
+	VXORPS(sign, b0, x)
+	VXORPS(sign, b1, y)
+	emit(3, x, y)
+	ADDQ(U8(32), g)
+	ADDQ(U8(64), r0)
+	ADDQ(U8(64), r1)
+	DECQ(n)
+	JMP(LabelRef("group"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
