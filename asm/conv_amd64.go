@@ -30,14 +30,14 @@ func Pool2AVX2(y []float32, am []int32, x []float32, planes int, h int, w int)
 
 func UnpackAVX2(dst *float32, ldd int, src *float32, lds int, rows int, cols int)
 
-// WinogradInAVX2 writes B^T d B of groups*8 Winograd F(2x2, 3x3) input tiles (unchecked;
-// see kernels.Conv.WinogradIn).
-func WinogradInAVX2(v *float32, plane int, pad *float32, wp int, groups int)
+// WinogradInAVX2 writes B^T d B of groups*8+last Winograd F(2x2, 3x3) input tiles
+// (unchecked; see kernels.Conv.WinogradIn).
+func WinogradInAVX2(v *float32, plane int, pad *float32, wp int, groups int, last int)
 
-// WinogradOutAVX2 writes A^T M A + bias of groups*8 Winograd F(2x2, 3x3) output tiles
+// WinogradOutAVX2 writes A^T M A + bias of groups*8+last Winograd F(2x2, 3x3) output tiles
 // (unchecked; see kernels.Conv.WinogradOut).
-func WinogradOutAVX2(top *float32, bot *float32, m *float32, plane int, groups int, bias float32)
+func WinogradOutAVX2(top *float32, bot *float32, m *float32, plane int, groups int, last int, bias float32)
 
-// WinogradDyAVX2 writes A dy A^T of groups*8 Winograd F(2x2, 3x3) output-gradient tiles
-// (unchecked; see kernels.Conv.WinogradDy).
-func WinogradDyAVX2(dst *float32, plane int, r0 *float32, r1 *float32, groups int)
+// WinogradDyAVX2 writes A dy A^T of groups*8+last Winograd F(2x2, 3x3) output-gradient
+// tiles (unchecked; see kernels.Conv.WinogradDy).
+func WinogradDyAVX2(dst *float32, plane int, r0 *float32, r1 *float32, groups int, last int)

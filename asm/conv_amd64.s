@@ -1070,9 +1070,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func WinogradInAVX2(v *float32, plane int, pad *float32, wp int, groups int)
+// func WinogradInAVX2(v *float32, plane int, pad *float32, wp int, groups int, last int)
 // Requires: AVX
-TEXT ·WinogradInAVX2(SB), NOSPLIT, $0-40
+TEXT ·WinogradInAVX2(SB), $896-48
 	MOVQ v+0(FP), AX
 	MOVQ pad+16(FP), CX
 	MOVQ plane+8(FP), DX
@@ -1085,7 +1085,7 @@ TEXT ·WinogradInAVX2(SB), NOSPLIT, $0-40
 
 group:
 	TESTQ          SI, SI
-	JE             done
+	JE             last
 	LEAQ           (AX)(DX*4), R9
 	LEAQ           (R9)(DX*4), R10
 	LEAQ           (R10)(DX*4), R11
@@ -1190,13 +1190,186 @@ group:
 	DECQ           SI
 	JMP            group
 
+last:
+	MOVQ           last+40(FP), SI
+	TESTQ          SI, SI
+	JE             done
+	LEAQ           2(SI)(SI*1), R9
+	MOVQ           $0x0000000000000010, R10
+	SUBQ           R9, R10
+	LEAQ           tailmask<>+0(SB), R11
+	VMOVUPS        (R11)(R10*4), Y0
+	MOVQ           $0x0000000000000018, R10
+	SUBQ           R9, R10
+	LEAQ           tailmask<>+0(SB), R9
+	VMOVUPS        (R9)(R10*4), Y1
+	VXORPS         Y2, Y2, Y2
+	VMASKMOVPS     (CX), Y0, Y3
+	VMOVUPS        Y3, (SP)
+	VMASKMOVPS     32(CX), Y1, Y3
+	VMOVUPS        Y3, 32(SP)
+	VMOVUPS        Y2, 64(SP)
+	VMASKMOVPS     (CX)(BX*1), Y0, Y3
+	VMOVUPS        Y3, 96(SP)
+	VMASKMOVPS     32(CX)(BX*1), Y1, Y3
+	VMOVUPS        Y3, 128(SP)
+	VMOVUPS        Y2, 160(SP)
+	VMASKMOVPS     (CX)(BX*2), Y0, Y3
+	VMOVUPS        Y3, 192(SP)
+	VMASKMOVPS     32(CX)(BX*2), Y1, Y3
+	VMOVUPS        Y3, 224(SP)
+	VMOVUPS        Y2, 256(SP)
+	VMASKMOVPS     (CX)(R8*1), Y0, Y0
+	VMOVUPS        Y0, 288(SP)
+	VMASKMOVPS     32(CX)(R8*1), Y1, Y0
+	VMOVUPS        Y0, 320(SP)
+	VMOVUPS        Y2, 352(SP)
+	LEAQ           (SP), CX
+	MOVQ           $0x00000060, BX
+	MOVQ           $0x00000120, R8
+	VBROADCASTF128 (CX)(BX*1), Y0
+	VINSERTF128    $0x01, 32(CX)(BX*1), Y0, Y0
+	VBROADCASTF128 16(CX)(BX*1), Y1
+	VINSERTF128    $0x01, 48(CX)(BX*1), Y1, Y1
+	VSHUFPS        $0x88, Y1, Y0, Y2
+	VSHUFPS        $0xdd, Y1, Y0, Y0
+	VBROADCASTF128 8(CX)(BX*1), Y1
+	VINSERTF128    $0x01, 40(CX)(BX*1), Y1, Y1
+	VBROADCASTF128 24(CX)(BX*1), Y3
+	VINSERTF128    $0x01, 56(CX)(BX*1), Y3, Y3
+	VSHUFPS        $0x88, Y3, Y1, Y4
+	VSHUFPS        $0xdd, Y3, Y1, Y1
+	VBROADCASTF128 (CX)(BX*2), Y3
+	VINSERTF128    $0x01, 32(CX)(BX*2), Y3, Y3
+	VBROADCASTF128 16(CX)(BX*2), Y5
+	VINSERTF128    $0x01, 48(CX)(BX*2), Y5, Y5
+	VSHUFPS        $0x88, Y5, Y3, Y6
+	VSHUFPS        $0xdd, Y5, Y3, Y3
+	VBROADCASTF128 8(CX)(BX*2), Y5
+	VINSERTF128    $0x01, 40(CX)(BX*2), Y5, Y5
+	VBROADCASTF128 24(CX)(BX*2), Y7
+	VINSERTF128    $0x01, 56(CX)(BX*2), Y7, Y7
+	VSHUFPS        $0x88, Y7, Y5, Y8
+	VSHUFPS        $0xdd, Y7, Y5, Y5
+	VBROADCASTF128 (CX), Y7
+	VINSERTF128    $0x01, 32(CX), Y7, Y7
+	VBROADCASTF128 16(CX), Y9
+	VINSERTF128    $0x01, 48(CX), Y9, Y9
+	VSHUFPS        $0x88, Y9, Y7, Y10
+	VSHUFPS        $0xdd, Y9, Y7, Y7
+	VBROADCASTF128 8(CX), Y9
+	VINSERTF128    $0x01, 40(CX), Y9, Y9
+	VBROADCASTF128 24(CX), Y11
+	VINSERTF128    $0x01, 56(CX), Y11, Y11
+	VSHUFPS        $0x88, Y11, Y9, Y12
+	VSHUFPS        $0xdd, Y11, Y9, Y9
+	VSUBPS         Y6, Y10, Y10
+	VSUBPS         Y3, Y7, Y7
+	VSUBPS         Y8, Y12, Y12
+	VSUBPS         Y5, Y9, Y9
+	VSUBPS         Y12, Y10, Y10
+	VMOVUPS        Y10, 384(SP)
+	VADDPS         Y12, Y7, Y10
+	VMOVUPS        Y10, 416(SP)
+	VSUBPS         Y7, Y12, Y10
+	VMOVUPS        Y10, 448(SP)
+	VSUBPS         Y9, Y7, Y10
+	VMOVUPS        Y10, 480(SP)
+	VADDPS         Y6, Y2, Y10
+	VADDPS         Y3, Y0, Y7
+	VADDPS         Y8, Y4, Y12
+	VADDPS         Y5, Y1, Y9
+	VSUBPS         Y12, Y10, Y10
+	VMOVUPS        Y10, 512(SP)
+	VADDPS         Y12, Y7, Y10
+	VMOVUPS        Y10, 544(SP)
+	VSUBPS         Y7, Y12, Y10
+	VMOVUPS        Y10, 576(SP)
+	VSUBPS         Y9, Y7, Y10
+	VMOVUPS        Y10, 608(SP)
+	VSUBPS         Y2, Y6, Y10
+	VSUBPS         Y0, Y3, Y7
+	VSUBPS         Y4, Y8, Y12
+	VSUBPS         Y1, Y5, Y9
+	VSUBPS         Y12, Y10, Y3
+	VMOVUPS        Y3, 640(SP)
+	VADDPS         Y12, Y7, Y3
+	VMOVUPS        Y3, 672(SP)
+	VSUBPS         Y7, Y12, Y3
+	VMOVUPS        Y3, 704(SP)
+	VSUBPS         Y9, Y7, Y3
+	VMOVUPS        Y3, 736(SP)
+	VBROADCASTF128 (CX)(R8*1), Y3
+	VINSERTF128    $0x01, 32(CX)(R8*1), Y3, Y3
+	VBROADCASTF128 16(CX)(R8*1), Y5
+	VINSERTF128    $0x01, 48(CX)(R8*1), Y5, Y5
+	VSHUFPS        $0x88, Y5, Y3, Y6
+	VSHUFPS        $0xdd, Y5, Y3, Y3
+	VBROADCASTF128 8(CX)(R8*1), Y5
+	VINSERTF128    $0x01, 40(CX)(R8*1), Y5, Y5
+	VBROADCASTF128 24(CX)(R8*1), Y7
+	VINSERTF128    $0x01, 56(CX)(R8*1), Y7, Y7
+	VSHUFPS        $0x88, Y7, Y5, Y8
+	VSHUFPS        $0xdd, Y7, Y5, Y5
+	VSUBPS         Y6, Y2, Y6
+	VSUBPS         Y3, Y0, Y3
+	VSUBPS         Y8, Y4, Y8
+	VSUBPS         Y5, Y1, Y5
+	VSUBPS         Y8, Y6, Y0
+	VMOVUPS        Y0, 768(SP)
+	VADDPS         Y8, Y3, Y0
+	VMOVUPS        Y0, 800(SP)
+	VSUBPS         Y3, Y8, Y0
+	VMOVUPS        Y0, 832(SP)
+	VSUBPS         Y5, Y3, Y0
+	VMOVUPS        Y0, 864(SP)
+	MOVQ           $0x0000000000000010, CX
+	SUBQ           SI, CX
+	LEAQ           tailmask<>+0(SB), BX
+	VMOVUPS        (BX)(CX*4), Y0
+	LEAQ           (AX)(DX*4), R9
+	LEAQ           (R9)(DX*4), R10
+	LEAQ           (R10)(DX*4), R11
+	VMOVUPS        384(SP), Y1
+	VMASKMOVPS     Y1, Y0, (AX)
+	VMOVUPS        416(SP), Y1
+	VMASKMOVPS     Y1, Y0, (AX)(DX*1)
+	VMOVUPS        448(SP), Y1
+	VMASKMOVPS     Y1, Y0, (AX)(DX*2)
+	VMOVUPS        480(SP), Y1
+	VMASKMOVPS     Y1, Y0, (AX)(DI*1)
+	VMOVUPS        512(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R9)
+	VMOVUPS        544(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R9)(DX*1)
+	VMOVUPS        576(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R9)(DX*2)
+	VMOVUPS        608(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R9)(DI*1)
+	VMOVUPS        640(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R10)
+	VMOVUPS        672(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R10)(DX*1)
+	VMOVUPS        704(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R10)(DX*2)
+	VMOVUPS        736(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R10)(DI*1)
+	VMOVUPS        768(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R11)
+	VMOVUPS        800(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R11)(DX*1)
+	VMOVUPS        832(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R11)(DX*2)
+	VMOVUPS        864(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R11)(DI*1)
+
 done:
 	VZEROUPPER
 	RET
 
-// func WinogradOutAVX2(top *float32, bot *float32, m *float32, plane int, groups int, bias float32)
+// func WinogradOutAVX2(top *float32, bot *float32, m *float32, plane int, groups int, last int, bias float32)
 // Requires: AVX
-TEXT ·WinogradOutAVX2(SB), NOSPLIT, $0-44
+TEXT ·WinogradOutAVX2(SB), $640-52
 	MOVQ         top+0(FP), AX
 	MOVQ         bot+8(FP), CX
 	MOVQ         m+16(FP), DX
@@ -1204,11 +1377,11 @@ TEXT ·WinogradOutAVX2(SB), NOSPLIT, $0-44
 	MOVQ         groups+32(FP), SI
 	SHLQ         $0x02, BX
 	LEAQ         (BX)(BX*2), DI
-	VBROADCASTSS bias+40(FP), Y0
+	VBROADCASTSS bias+48(FP), Y0
 
 group:
 	TESTQ      SI, SI
-	JE         done
+	JE         last
 	LEAQ       (DX)(BX*4), R8
 	LEAQ       (R8)(BX*4), R9
 	LEAQ       (R9)(BX*4), R10
@@ -1262,13 +1435,118 @@ group:
 	DECQ       SI
 	JMP        group
 
+last:
+	MOVQ       last+40(FP), SI
+	TESTQ      SI, SI
+	JE         done
+	MOVQ       $0x0000000000000010, R8
+	SUBQ       SI, R8
+	LEAQ       tailmask<>+0(SB), R9
+	VMOVUPS    (R9)(R8*4), Y1
+	LEAQ       (DX)(BX*4), R8
+	LEAQ       (R8)(BX*4), R9
+	LEAQ       (R9)(BX*4), R10
+	VMASKMOVPS (DX), Y1, Y2
+	VMOVUPS    Y2, (SP)
+	VMASKMOVPS (DX)(BX*1), Y1, Y2
+	VMOVUPS    Y2, 32(SP)
+	VMASKMOVPS (DX)(BX*2), Y1, Y2
+	VMOVUPS    Y2, 64(SP)
+	VMASKMOVPS (DX)(DI*1), Y1, Y2
+	VMOVUPS    Y2, 96(SP)
+	VMASKMOVPS (R8), Y1, Y2
+	VMOVUPS    Y2, 128(SP)
+	VMASKMOVPS (R8)(BX*1), Y1, Y2
+	VMOVUPS    Y2, 160(SP)
+	VMASKMOVPS (R8)(BX*2), Y1, Y2
+	VMOVUPS    Y2, 192(SP)
+	VMASKMOVPS (R8)(DI*1), Y1, Y2
+	VMOVUPS    Y2, 224(SP)
+	VMASKMOVPS (R9), Y1, Y2
+	VMOVUPS    Y2, 256(SP)
+	VMASKMOVPS (R9)(BX*1), Y1, Y2
+	VMOVUPS    Y2, 288(SP)
+	VMASKMOVPS (R9)(BX*2), Y1, Y2
+	VMOVUPS    Y2, 320(SP)
+	VMASKMOVPS (R9)(DI*1), Y1, Y2
+	VMOVUPS    Y2, 352(SP)
+	VMASKMOVPS (R10), Y1, Y2
+	VMOVUPS    Y2, 384(SP)
+	VMASKMOVPS (R10)(BX*1), Y1, Y2
+	VMOVUPS    Y2, 416(SP)
+	VMASKMOVPS (R10)(BX*2), Y1, Y2
+	VMOVUPS    Y2, 448(SP)
+	VMASKMOVPS (R10)(DI*1), Y1, Y1
+	VMOVUPS    Y1, 480(SP)
+	VMOVUPS    128(SP), Y2
+	VADDPS     (SP), Y2, Y1
+	VADDPS     256(SP), Y1, Y1
+	VSUBPS     256(SP), Y2, Y2
+	VSUBPS     384(SP), Y2, Y2
+	VMOVUPS    160(SP), Y4
+	VADDPS     32(SP), Y4, Y3
+	VADDPS     288(SP), Y3, Y3
+	VSUBPS     288(SP), Y4, Y4
+	VSUBPS     416(SP), Y4, Y4
+	VMOVUPS    192(SP), Y6
+	VADDPS     64(SP), Y6, Y5
+	VADDPS     320(SP), Y5, Y5
+	VSUBPS     320(SP), Y6, Y6
+	VSUBPS     448(SP), Y6, Y6
+	VMOVUPS    224(SP), Y8
+	VADDPS     96(SP), Y8, Y7
+	VADDPS     352(SP), Y7, Y7
+	VSUBPS     352(SP), Y8, Y8
+	VSUBPS     480(SP), Y8, Y8
+	VADDPS     Y3, Y1, Y1
+	VADDPS     Y5, Y1, Y1
+	VADDPS     Y0, Y1, Y1
+	VSUBPS     Y5, Y3, Y3
+	VSUBPS     Y7, Y3, Y3
+	VADDPS     Y0, Y3, Y3
+	VUNPCKLPS  Y3, Y1, Y5
+	VUNPCKHPS  Y3, Y1, Y1
+	VPERM2F128 $0x20, Y1, Y5, Y3
+	VPERM2F128 $0x31, Y1, Y5, Y1
+	VMOVUPS    Y3, 512(SP)
+	VMOVUPS    Y1, 544(SP)
+	VADDPS     Y4, Y2, Y1
+	VADDPS     Y6, Y1, Y1
+	VADDPS     Y0, Y1, Y1
+	VSUBPS     Y6, Y4, Y2
+	VSUBPS     Y8, Y2, Y2
+	VADDPS     Y0, Y2, Y2
+	VUNPCKLPS  Y2, Y1, Y0
+	VUNPCKHPS  Y2, Y1, Y1
+	VPERM2F128 $0x20, Y1, Y0, Y2
+	VPERM2F128 $0x31, Y1, Y0, Y0
+	VMOVUPS    Y2, 576(SP)
+	VMOVUPS    Y0, 608(SP)
+	LEAQ       (SI)(SI*1), DX
+	MOVQ       $0x0000000000000010, BX
+	SUBQ       DX, BX
+	LEAQ       tailmask<>+0(SB), SI
+	VMOVUPS    (SI)(BX*4), Y0
+	MOVQ       $0x0000000000000018, BX
+	SUBQ       DX, BX
+	LEAQ       tailmask<>+0(SB), DX
+	VMOVUPS    (DX)(BX*4), Y1
+	VMOVUPS    512(SP), Y2
+	VMASKMOVPS Y2, Y0, (AX)
+	VMOVUPS    544(SP), Y2
+	VMASKMOVPS Y2, Y1, 32(AX)
+	VMOVUPS    576(SP), Y2
+	VMASKMOVPS Y2, Y0, (CX)
+	VMOVUPS    608(SP), Y2
+	VMASKMOVPS Y2, Y1, 32(CX)
+
 done:
 	VZEROUPPER
 	RET
 
-// func WinogradDyAVX2(dst *float32, plane int, r0 *float32, r1 *float32, groups int)
+// func WinogradDyAVX2(dst *float32, plane int, r0 *float32, r1 *float32, groups int, last int)
 // Requires: AVX
-TEXT ·WinogradDyAVX2(SB), NOSPLIT, $0-40
+TEXT ·WinogradDyAVX2(SB), $640-48
 	MOVQ         dst+0(FP), AX
 	MOVQ         plane+8(FP), CX
 	MOVQ         r0+16(FP), DX
@@ -1280,7 +1558,7 @@ TEXT ·WinogradDyAVX2(SB), NOSPLIT, $0-40
 
 group:
 	TESTQ          SI, SI
-	JE             done
+	JE             last
 	LEAQ           (AX)(CX*4), R8
 	LEAQ           (R8)(CX*4), R9
 	LEAQ           (R9)(CX*4), R10
@@ -1335,6 +1613,113 @@ group:
 	ADDQ           $0x40, BX
 	DECQ           SI
 	JMP            group
+
+last:
+	MOVQ           last+40(FP), SI
+	TESTQ          SI, SI
+	JE             done
+	LEAQ           (SI)(SI*1), R8
+	MOVQ           $0x0000000000000010, R9
+	SUBQ           R8, R9
+	LEAQ           tailmask<>+0(SB), R10
+	VMOVUPS        (R10)(R9*4), Y1
+	MOVQ           $0x0000000000000018, R9
+	SUBQ           R8, R9
+	LEAQ           tailmask<>+0(SB), R8
+	VMOVUPS        (R8)(R9*4), Y2
+	VMASKMOVPS     (DX), Y1, Y3
+	VMOVUPS        Y3, (SP)
+	VMASKMOVPS     32(DX), Y2, Y3
+	VMOVUPS        Y3, 32(SP)
+	VMASKMOVPS     (BX), Y1, Y1
+	VMOVUPS        Y1, 64(SP)
+	VMASKMOVPS     32(BX), Y2, Y1
+	VMOVUPS        Y1, 96(SP)
+	VBROADCASTF128 (SP), Y1
+	VINSERTF128    $0x01, 32(SP), Y1, Y1
+	VBROADCASTF128 16(SP), Y2
+	VINSERTF128    $0x01, 48(SP), Y2, Y2
+	VSHUFPS        $0x88, Y2, Y1, Y3
+	VSHUFPS        $0xdd, Y2, Y1, Y1
+	VBROADCASTF128 64(SP), Y2
+	VINSERTF128    $0x01, 96(SP), Y2, Y2
+	VBROADCASTF128 80(SP), Y4
+	VINSERTF128    $0x01, 112(SP), Y4, Y4
+	VSHUFPS        $0x88, Y4, Y2, Y5
+	VSHUFPS        $0xdd, Y4, Y2, Y2
+	VMOVUPS        Y3, 128(SP)
+	VADDPS         Y1, Y3, Y4
+	VMOVUPS        Y4, 160(SP)
+	VSUBPS         Y1, Y3, Y4
+	VMOVUPS        Y4, 192(SP)
+	VXORPS         Y0, Y1, Y4
+	VMOVUPS        Y4, 224(SP)
+	VADDPS         Y5, Y3, Y4
+	VADDPS         Y2, Y1, Y6
+	VMOVUPS        Y4, 256(SP)
+	VADDPS         Y6, Y4, Y7
+	VMOVUPS        Y7, 288(SP)
+	VSUBPS         Y6, Y4, Y7
+	VMOVUPS        Y7, 320(SP)
+	VXORPS         Y0, Y6, Y7
+	VMOVUPS        Y7, 352(SP)
+	VSUBPS         Y5, Y3, Y4
+	VSUBPS         Y2, Y1, Y6
+	VMOVUPS        Y4, 384(SP)
+	VADDPS         Y6, Y4, Y1
+	VMOVUPS        Y1, 416(SP)
+	VSUBPS         Y6, Y4, Y1
+	VMOVUPS        Y1, 448(SP)
+	VXORPS         Y0, Y6, Y1
+	VMOVUPS        Y1, 480(SP)
+	VXORPS         Y0, Y5, Y4
+	VXORPS         Y0, Y2, Y6
+	VMOVUPS        Y4, 512(SP)
+	VADDPS         Y6, Y4, Y1
+	VMOVUPS        Y1, 544(SP)
+	VSUBPS         Y6, Y4, Y1
+	VMOVUPS        Y1, 576(SP)
+	VXORPS         Y0, Y6, Y1
+	VMOVUPS        Y1, 608(SP)
+	MOVQ           $0x0000000000000010, DX
+	SUBQ           SI, DX
+	LEAQ           tailmask<>+0(SB), BX
+	VMOVUPS        (BX)(DX*4), Y0
+	LEAQ           (AX)(CX*4), R8
+	LEAQ           (R8)(CX*4), R9
+	LEAQ           (R9)(CX*4), R10
+	VMOVUPS        128(SP), Y1
+	VMASKMOVPS     Y1, Y0, (AX)
+	VMOVUPS        160(SP), Y1
+	VMASKMOVPS     Y1, Y0, (AX)(CX*1)
+	VMOVUPS        192(SP), Y1
+	VMASKMOVPS     Y1, Y0, (AX)(CX*2)
+	VMOVUPS        224(SP), Y1
+	VMASKMOVPS     Y1, Y0, (AX)(DI*1)
+	VMOVUPS        256(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R8)
+	VMOVUPS        288(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R8)(CX*1)
+	VMOVUPS        320(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R8)(CX*2)
+	VMOVUPS        352(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R8)(DI*1)
+	VMOVUPS        384(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R9)
+	VMOVUPS        416(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R9)(CX*1)
+	VMOVUPS        448(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R9)(CX*2)
+	VMOVUPS        480(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R9)(DI*1)
+	VMOVUPS        512(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R10)
+	VMOVUPS        544(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R10)(CX*1)
+	VMOVUPS        576(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R10)(CX*2)
+	VMOVUPS        608(SP), Y1
+	VMASKMOVPS     Y1, Y0, (R10)(DI*1)
 
 done:
 	VZEROUPPER

@@ -98,8 +98,8 @@
 // multiply-adds for additions that grow with the channels only. Many is
 // at least 2*NR of the GEMM kernels, in and out (32 with AVX2, 64 with
 // AVX-512), where the kernel set's transforms run vector code on the
-// layer's rows of tiles (x86, images at least 16 wide), else 4*NR (64
-// and 128; 48 with NEON). Those layers' results differ from the
+// layer's rows of tiles (x86), else 4*NR (48 with NEON, 16 in the
+// generic set). Those layers' results differ from the
 // direct convolution's in the last bits (float32 rounding, not accuracy);
 // they are still the same for every thread count.
 //

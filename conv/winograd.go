@@ -26,9 +26,9 @@ import (
 // tile, input and output channel where the direct convolution does 36;
 // the transforms are additions only (and halvings of the filters), whose
 // cost grows with the channels where the GEMMs' grows with their product.
-// The input and output transforms are the kernel set's (kernels.Conv:
-// vector code for rows of at least 8 tiles on x86), a row of tiles per
-// call; the filters' and the output gradient's are Go here.
+// The input and output transforms (and the weight gradient's of dy) are
+// the kernel set's (kernels.Conv: vector code on x86), a row of tiles per
+// call; the filters' are Go here.
 // So it pays on layers with many channels (docs/performance.md, "Winograd
 // F(2x2, 3x3)"), and the results differ from the direct convolution's in
 // the last bits.
@@ -71,8 +71,8 @@ func (l *layer) useWinograd() bool {
 	// The transforms cost the same whatever the GEMM kernels' width, and
 	// the GEMMs less the wider the kernels: the channels from which the
 	// GEMMs' savings outweigh the transforms grow with NR. Go transforms
-	// need 4*NR (64 for AVX2, 128 for AVX-512); vector ones, on rows of
-	// tiles as wide as they take, 2*NR (measured: docs/performance.md).
+	// need 4*NR; vector ones, on rows of tiles as wide as they take, 2*NR
+	// (32 for AVX2, 64 for AVX-512, measured: docs/performance.md).
 	// Odd sizes compute a row and a column of outputs for nothing.
 	need := 4 * d.ks.Gemm.NR
 	if r := d.ks.Conv.WinogradRow; r > 0 && (d.ow+1)/2 >= r {

@@ -81,9 +81,9 @@ type Conv struct {
 	// floats. Every set gives the same bits.
 	WinogradDy func(g []float32, plane int, r0, r1 []float32, tiles int)
 	// WinogradRow is the fewest tiles of a row on which the three
-	// transforms run vector code (8 in the x86 sets), or 0 when they are
-	// Go code for every row: conv's rule for taking the Winograd pass
-	// depends on it.
+	// transforms run vector code (1 in the x86 sets: every row), or 0
+	// when they are Go code for every row: conv's rule for taking the
+	// Winograd pass depends on it.
 	WinogradRow int
 }
 

@@ -7,9 +7,9 @@ import (
 )
 
 // The transforms of conv's Winograd F(2x2, 3x3) pass, a row of tiles per
-// call (see Conv.WinogradIn, Conv.WinogradOut and Conv.WinogradDy). The Go versions here
-// are the generic set's and the reference of the assembly ones, which
-// take eight tiles at a time and give the same bits.
+// call (see Conv.WinogradIn, Conv.WinogradOut and Conv.WinogradDy). The Go
+// versions here are the generic set's and the reference of the assembly
+// ones, which take eight tiles at a time and give the same bits.
 
 // winogradGroup is how many tiles the assembly transforms take at once.
 const winogradGroup = 8
@@ -67,50 +67,63 @@ func checkWinogradDy(g []float32, plane int, r0, r1 []float32, tiles int) {
 	}
 }
 
-// withWinograd returns c with WinogradIn, WinogradOut and WinogradDy checking their
-// arguments and running in, out and dy (nil: the Go versions) on the whole
-// groups of eight tiles of a row; a row of fewer tiles, or the last tiles
-// of a row that are not a whole group, go through the Go versions (rows
-// of at least eight have their last group recomputed instead, ending at
-// the row's end: the same values written again).
-func withWinograd(c Conv, in func(v *float32, plane int, pad *float32, wp, groups int),
-	out func(top, bot, m *float32, plane, groups int, bias float32),
-	dy func(g *float32, plane int, r0, r1 *float32, groups int)) Conv {
+// withWinograd returns c with WinogradIn, WinogradOut and WinogradDy
+// checking their arguments and running in, out and dy (nil: the Go
+// versions). The assembly takes whole groups of eight tiles and then a
+// last part group, which it copies to the stack through masked loads and
+// writes out through masked stores; for rows of at least eight tiles the
+// wrappers recompute the last whole group ending at the row's end instead
+// (the same values written again), which costs less.
+func withWinograd(c Conv, in func(v *float32, plane int, pad *float32, wp, groups, last int),
+	out func(top, bot, m *float32, plane, groups, last int, bias float32),
+	dy func(g *float32, plane int, r0, r1 *float32, groups, last int)) Conv {
 	c.WinogradRow = 0
 	if in != nil && out != nil && dy != nil {
-		c.WinogradRow = winogradGroup
+		c.WinogradRow = 1
 	}
 	c.WinogradIn = func(v []float32, plane int, pad []float32, wp, tiles int) {
 		checkWinogradIn(v, plane, pad, wp, tiles)
-		if in == nil || tiles < winogradGroup {
+		switch {
+		case tiles == 0:
+		case in == nil:
 			winogradInGeneric(v, plane, pad, wp, tiles)
-			return
-		}
-		in(&v[0], plane, &pad[0], wp, tiles/winogradGroup)
-		if last := tiles - winogradGroup; tiles%winogradGroup != 0 {
-			in(&v[last], plane, &pad[2*last], wp, 1)
+		case tiles < winogradGroup:
+			in(&v[0], plane, &pad[0], wp, 0, tiles)
+		default:
+			in(&v[0], plane, &pad[0], wp, tiles/winogradGroup, 0)
+			if last := tiles - winogradGroup; tiles%winogradGroup != 0 {
+				in(&v[last], plane, &pad[2*last], wp, 1, 0)
+			}
 		}
 	}
 	c.WinogradOut = func(top, bot, m []float32, plane, tiles int, bias float32) {
 		checkWinogradOut(top, bot, m, plane, tiles)
-		if out == nil || tiles < winogradGroup {
+		switch {
+		case tiles == 0:
+		case out == nil:
 			winogradOutGeneric(top, bot, m, plane, tiles, bias)
-			return
-		}
-		out(&top[0], &bot[0], &m[0], plane, tiles/winogradGroup, bias)
-		if last := tiles - winogradGroup; tiles%winogradGroup != 0 {
-			out(&top[2*last], &bot[2*last], &m[last], plane, 1, bias)
+		case tiles < winogradGroup:
+			out(&top[0], &bot[0], &m[0], plane, 0, tiles, bias)
+		default:
+			out(&top[0], &bot[0], &m[0], plane, tiles/winogradGroup, 0, bias)
+			if last := tiles - winogradGroup; tiles%winogradGroup != 0 {
+				out(&top[2*last], &bot[2*last], &m[last], plane, 1, 0, bias)
+			}
 		}
 	}
 	c.WinogradDy = func(g []float32, plane int, r0, r1 []float32, tiles int) {
 		checkWinogradDy(g, plane, r0, r1, tiles)
-		if dy == nil || tiles < winogradGroup {
+		switch {
+		case tiles == 0:
+		case dy == nil:
 			winogradDyGeneric(g, plane, r0, r1, tiles)
-			return
-		}
-		dy(&g[0], plane, &r0[0], &r1[0], tiles/winogradGroup)
-		if last := tiles - winogradGroup; tiles%winogradGroup != 0 {
-			dy(&g[last], plane, &r0[2*last], &r1[2*last], 1)
+		case tiles < winogradGroup:
+			dy(&g[0], plane, &r0[0], &r1[0], 0, tiles)
+		default:
+			dy(&g[0], plane, &r0[0], &r1[0], tiles/winogradGroup, 0)
+			if last := tiles - winogradGroup; tiles%winogradGroup != 0 {
+				dy(&g[last], plane, &r0[2*last], &r1[2*last], 1, 0)
+			}
 		}
 	}
 	return c

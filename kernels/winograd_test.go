@@ -284,39 +284,44 @@ func FuzzWinograd(f *testing.F) {
 	})
 }
 
-// BenchmarkWinograd runs the transforms of a 64-wide row of 32 tiles (64
-// channels' worth of calls, as conv's pass makes them for a 64x64 image)
-// and reports tiles per nanosecond.
+// BenchmarkWinograd runs the transforms on rows of 32 tiles (64-px
+// images) and of 7 (14-px images, a part group only), 64 calls as conv's
+// pass makes them for 64 channels, and reports tiles per nanosecond.
 func BenchmarkWinograd(b *testing.B) {
-	const tiles, calls = 32, 64
-	plane, wp := calls*tiles+16, 2*tiles+3
-	pad := winogradData(1, 4*wp*calls)
-	v := make([]float32, 16*plane)
-	top, bot := make([]float32, 2*tiles), make([]float32, 2*tiles)
-	for _, k := range Sets() {
-		b.Run(k.ISA+"/in", func(b *testing.B) {
-			for b.Loop() {
-				for c := range calls {
-					k.Conv.WinogradIn(v[c*tiles:], plane, pad[4*wp*c:], wp, tiles)
-				}
+	const calls = 64
+	for _, tiles := range []int{32, 7} {
+		plane, wp := calls*tiles+16, 2*tiles+3
+		pad := winogradData(1, 4*wp*calls)
+		v := make([]float32, 16*plane)
+		top, bot := make([]float32, 2*tiles), make([]float32, 2*tiles)
+		for _, k := range Sets() {
+			rate := func(b *testing.B) {
+				b.ReportMetric(float64(tiles*calls)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "tiles/ns")
 			}
-			b.ReportMetric(float64(tiles*calls)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "tiles/ns")
-		})
-		b.Run(k.ISA+"/dy", func(b *testing.B) {
-			for b.Loop() {
-				for c := range calls {
-					k.Conv.WinogradDy(v[c*tiles:], plane, pad[4*wp*c:], pad[4*wp*c+wp:], tiles)
+			b.Run(fmt.Sprintf("%s/tiles=%d/in", k.ISA, tiles), func(b *testing.B) {
+				for b.Loop() {
+					for c := range calls {
+						k.Conv.WinogradIn(v[c*tiles:], plane, pad[4*wp*c:], wp, tiles)
+					}
 				}
-			}
-			b.ReportMetric(float64(tiles*calls)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "tiles/ns")
-		})
-		b.Run(k.ISA+"/out", func(b *testing.B) {
-			for b.Loop() {
-				for c := range calls {
-					k.Conv.WinogradOut(top, bot, v[c*tiles:], plane, tiles, 0.5)
+				rate(b)
+			})
+			b.Run(fmt.Sprintf("%s/tiles=%d/dy", k.ISA, tiles), func(b *testing.B) {
+				for b.Loop() {
+					for c := range calls {
+						k.Conv.WinogradDy(v[c*tiles:], plane, pad[4*wp*c:], pad[4*wp*c+wp:], tiles)
+					}
 				}
-			}
-			b.ReportMetric(float64(tiles*calls)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "tiles/ns")
-		})
+				rate(b)
+			})
+			b.Run(fmt.Sprintf("%s/tiles=%d/out", k.ISA, tiles), func(b *testing.B) {
+				for b.Loop() {
+					for c := range calls {
+						k.Conv.WinogradOut(top, bot, v[c*tiles:], plane, tiles, 0.5)
+					}
+				}
+				rate(b)
+			})
+		}
 	}
 }
