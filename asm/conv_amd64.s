@@ -1323,13 +1323,13 @@ last:
 	VMOVUPS        Y0, 832(SP)
 	VSUBPS         Y5, Y3, Y0
 	VMOVUPS        Y0, 864(SP)
+	LEAQ           (AX)(DX*4), R9
+	LEAQ           (R9)(DX*4), R10
+	LEAQ           (R10)(DX*4), R11
 	MOVQ           $0x0000000000000010, CX
 	SUBQ           SI, CX
 	LEAQ           tailmask<>+0(SB), BX
 	VMOVUPS        (BX)(CX*4), Y0
-	LEAQ           (AX)(DX*4), R9
-	LEAQ           (R9)(DX*4), R10
-	LEAQ           (R10)(DX*4), R11
 	VMOVUPS        384(SP), Y1
 	VMASKMOVPS     Y1, Y0, (AX)
 	VMOVUPS        416(SP), Y1
@@ -1681,13 +1681,13 @@ last:
 	VMOVUPS        Y1, 576(SP)
 	VXORPS         Y0, Y6, Y1
 	VMOVUPS        Y1, 608(SP)
+	LEAQ           (AX)(CX*4), R8
+	LEAQ           (R8)(CX*4), R9
+	LEAQ           (R9)(CX*4), R10
 	MOVQ           $0x0000000000000010, DX
 	SUBQ           SI, DX
 	LEAQ           tailmask<>+0(SB), BX
 	VMOVUPS        (BX)(DX*4), Y0
-	LEAQ           (AX)(CX*4), R8
-	LEAQ           (R8)(CX*4), R9
-	LEAQ           (R9)(CX*4), R10
 	VMOVUPS        128(SP), Y1
 	VMASKMOVPS     Y1, Y0, (AX)
 	VMOVUPS        160(SP), Y1

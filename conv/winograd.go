@@ -26,12 +26,11 @@ import (
 // tile, input and output channel where the direct convolution does 36;
 // the transforms are additions only (and halvings of the filters), whose
 // cost grows with the channels where the GEMMs' grows with their product.
-// The input and output transforms (and the weight gradient's of dy) are
-// the kernel set's (kernels.Conv: vector code on x86), a row of tiles per
-// call; the filters' are Go here.
 // So it pays on layers with many channels (docs/performance.md, "Winograd
 // F(2x2, 3x3)"), and the results differ from the direct convolution's in
-// the last bits.
+// the last bits. The input and output transforms (and the weight
+// gradient's of dy) are the kernel set's (kernels.Conv: vector code on
+// x86), a row of tiles per call; the filters' are Go here.
 //
 // A work unit is a group of whole images, or a band of rows of tiles of
 // one large image (see winogradCut): its tiles' V and M are a lane's

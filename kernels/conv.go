@@ -12,8 +12,9 @@ import (
 // Pool2 is 2x2 max-pooling, and WinogradIn, WinogradOut and WinogradDy are
 // the transforms of the Winograd pass.
 //
-// All of them check their arguments in Go, as far as memory safety needs, before
-// any assembly runs: a bad call panics with a message naming the argument.
+// All of them check their arguments in Go, as far as memory safety needs,
+// before any assembly runs: a bad call panics with a message naming the
+// argument.
 type Conv struct {
 	// Shift copies rows segments of w floats, each shifted sideways, with
 	// zeros where the shift leaves the source row: for s < rows, i < w,

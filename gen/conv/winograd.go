@@ -59,6 +59,17 @@ func planeRows(base, b4, b8, b12, plane, plane3 reg.Register) func(e int) Mem {
 	}
 }
 
+// writeLast writes the first last lanes of the 16 vectors at out (32 bytes
+// apart) to rows 0..15 of dst, through masked stores.
+func writeLast(out Mem, dst func(e int) Mem, last reg.Register) {
+	ms := maskOf(last, 0)
+	for e := range 16 {
+		x := YMM()
+		VMOVUPS(out.Offset(32*e), x)
+		VMASKMOVPS(x, ms, dst(e))
+	}
+}
+
 // evensOdds returns the evens and the odds of the 16 floats at m, in
 // order: two 128-bit loads put floats 0-3 beside 8-11 and 4-7 beside
 // 12-15, then one VSHUFPS picks each. (VBROADCASTF128 writes the whole
@@ -202,13 +213,7 @@ func genWinogradIn() {
 	MOVQ(U32(96), stride)
 	MOVQ(U32(3*96), stride3)
 	group(local, stride, stride3, func(e int, x reg.VecVirtual) { VMOVUPS(x, out.Offset(32*e)) })
-	ms := maskOf(last, 0)
-	dst = planeRows(v, v4, v8, v12, plane, plane3)
-	for e := range 16 {
-		x := YMM()
-		VMOVUPS(out.Offset(32*e), x)
-		VMASKMOVPS(x, ms, dst(e))
-	}
+	writeLast(out, planeRows(v, v4, v8, v12, plane, plane3), last)
 	Label("done")
 	VZEROUPPER()
 	RET()
@@ -407,13 +412,7 @@ func genWinogradDy() {
 		VMOVUPS(x, in.Offset(64*r+32))
 	}
 	group(in, in.Offset(64), func(e int, x reg.VecVirtual) { VMOVUPS(x, out.Offset(32*e)) })
-	ms := maskOf(last, 0)
-	dst = planeRows(g, g4, g8, g12, plane, plane3)
-	for e := range 16 {
-		x := YMM()
-		VMOVUPS(out.Offset(32*e), x)
-		VMASKMOVPS(x, ms, dst(e))
-	}
+	writeLast(out, planeRows(g, g4, g8, g12, plane, plane3), last)
 	Label("done")
 	VZEROUPPER()
 	RET()
