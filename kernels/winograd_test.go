@@ -30,7 +30,7 @@ func winogradData(seed uint64, n int) []float32 {
 	return x
 }
 
-// sameBits requires got and want to be equal bit for bit.
+// requireBits requires got and want to be equal bit for bit.
 func requireBits(t *testing.T, want, got []float32, what string) {
 	t.Helper()
 	for i := range want {
