@@ -1198,11 +1198,11 @@ last:
 	MOVQ           $0x0000000000000010, R10
 	SUBQ           R9, R10
 	LEAQ           tailmask<>+0(SB), R11
-	VMOVUPS        (R11)(R10*4), Y0
+	VMOVDQU        (R11)(R10*4), Y0
 	MOVQ           $0x0000000000000018, R10
 	SUBQ           R9, R10
 	LEAQ           tailmask<>+0(SB), R9
-	VMOVUPS        (R9)(R10*4), Y1
+	VMOVDQU        (R9)(R10*4), Y1
 	VXORPS         Y2, Y2, Y2
 	VMASKMOVPS     (CX), Y0, Y3
 	VMOVUPS        Y3, (SP)
@@ -1329,7 +1329,7 @@ last:
 	MOVQ           $0x0000000000000010, CX
 	SUBQ           SI, CX
 	LEAQ           tailmask<>+0(SB), BX
-	VMOVUPS        (BX)(CX*4), Y0
+	VMOVDQU        (BX)(CX*4), Y0
 	VMOVUPS        384(SP), Y1
 	VMASKMOVPS     Y1, Y0, (AX)
 	VMOVUPS        416(SP), Y1
@@ -1442,7 +1442,7 @@ last:
 	MOVQ       $0x0000000000000010, R8
 	SUBQ       SI, R8
 	LEAQ       tailmask<>+0(SB), R9
-	VMOVUPS    (R9)(R8*4), Y1
+	VMOVDQU    (R9)(R8*4), Y1
 	LEAQ       (DX)(BX*4), R8
 	LEAQ       (R8)(BX*4), R9
 	LEAQ       (R9)(BX*4), R10
@@ -1526,11 +1526,11 @@ last:
 	MOVQ       $0x0000000000000010, BX
 	SUBQ       DX, BX
 	LEAQ       tailmask<>+0(SB), SI
-	VMOVUPS    (SI)(BX*4), Y0
+	VMOVDQU    (SI)(BX*4), Y0
 	MOVQ       $0x0000000000000018, BX
 	SUBQ       DX, BX
 	LEAQ       tailmask<>+0(SB), DX
-	VMOVUPS    (DX)(BX*4), Y1
+	VMOVDQU    (DX)(BX*4), Y1
 	VMOVUPS    512(SP), Y2
 	VMASKMOVPS Y2, Y0, (AX)
 	VMOVUPS    544(SP), Y2
@@ -1622,11 +1622,11 @@ last:
 	MOVQ           $0x0000000000000010, R9
 	SUBQ           R8, R9
 	LEAQ           tailmask<>+0(SB), R10
-	VMOVUPS        (R10)(R9*4), Y1
+	VMOVDQU        (R10)(R9*4), Y1
 	MOVQ           $0x0000000000000018, R9
 	SUBQ           R8, R9
 	LEAQ           tailmask<>+0(SB), R8
-	VMOVUPS        (R8)(R9*4), Y2
+	VMOVDQU        (R8)(R9*4), Y2
 	VMASKMOVPS     (DX), Y1, Y3
 	VMOVUPS        Y3, (SP)
 	VMASKMOVPS     32(DX), Y2, Y3
@@ -1687,7 +1687,7 @@ last:
 	MOVQ           $0x0000000000000010, DX
 	SUBQ           SI, DX
 	LEAQ           tailmask<>+0(SB), BX
-	VMOVUPS        (BX)(DX*4), Y0
+	VMOVDQU        (BX)(DX*4), Y0
 	VMOVUPS        128(SP), Y1
 	VMASKMOVPS     Y1, Y0, (AX)
 	VMOVUPS        160(SP), Y1

@@ -24,18 +24,27 @@ import (
 // stores. (Those copies are too large a frame for NOSPLIT: the three
 // functions have the usual stack check.)
 
-// maskOf loads into a new register the AVX mask whose first k int32 lanes
-// are set (none for k <= 0, all eight for k >= 8), k = n - sub for n in a
-// GP register; n is not modified. It reads x86.SlidingMask, which holds
-// sixteen set lanes then sixteen clear ones: it needs -8 <= k <= 16.
-func maskOf(n reg.Register, sub int) reg.VecVirtual {
-	idx, base := GP64(), GP64()
-	MOVQ(U64(uint64(x86.MaskOnes+sub)), idx)
-	SUBQ(n, idx)
-	LEAQ(x86.SlidingMask, base)
-	m := YMM()
-	VMOVUPS(Mem{Base: base, Index: idx, Scale: 4}, m)
-	return m
+// rowLoop emits the loop over a row's whole groups of eight tiles (n of
+// them, counted down in n), body computing one and advance stepping the
+// pointers, then, when the argument last is not 0, tail for the part
+// group, then the return.
+func rowLoop(n reg.Register, body, advance func(), tail func(last reg.Register)) {
+	Label("group")
+	TESTQ(n, n)
+	JE(LabelRef("last"))
+	body()
+	advance()
+	DECQ(n)
+	JMP(LabelRef("group"))
+
+	Label("last")
+	last := Load(Param("last"), GP64())
+	TESTQ(last, last)
+	JE(LabelRef("done"))
+	tail(last)
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
 
 // planeRows returns the addresses of rows 0..15 of 16 rows plane bytes
@@ -62,7 +71,7 @@ func planeRows(base, b4, b8, b12, plane, plane3 reg.Register) func(e int) Mem {
 // writeLast writes the first last lanes of the 16 vectors at out (32 bytes
 // apart) to rows 0..15 of dst, through masked stores.
 func writeLast(out Mem, dst func(e int) Mem, last reg.Register) {
-	ms := maskOf(last, 0)
+	ms := x86.FirstLanes8(last)
 	for e := range 16 {
 		x := YMM()
 		VMOVUPS(out.Offset(32*e), x)
@@ -118,15 +127,7 @@ func genWinogradIn() {
 	// apart) and hands element e's vector to store.
 	group := func(src, stride, stride3 reg.Register, store func(e int, x reg.VecVirtual)) {
 		row := func(r int) [4]reg.VecVirtual {
-			m := Mem{Base: src}
-			switch r {
-			case 1:
-				m.Index, m.Scale = stride, 1
-			case 2:
-				m.Index, m.Scale = stride, 2
-			case 3:
-				m.Index, m.Scale = stride3, 1
-			}
+			m := patchRow(src, stride, stride3, r)
 			var c [4]reg.VecVirtual
 			c[0], c[1] = evensOdds(m)
 			c[2], c[3] = evensOdds(m.Offset(8))
@@ -170,53 +171,52 @@ func genWinogradIn() {
 		emit(3, t)
 	}
 
-	Label("group")
-	TESTQ(n, n)
-	JE(LabelRef("last"))
-	dst := planeRows(v, v4, v8, v12, plane, plane3)
-	group(pad, wp, wp3, func(e int, x reg.VecVirtual) { VMOVUPS(x, dst(e)) })
-	ADDQ(U8(32), v)
-	ADDQ(U8(64), pad)
-	DECQ(n)
-	JMP(LabelRef("group"))
-
-	Label("last")
-	last := Load(Param("last"), GP64())
-	TESTQ(last, last)
-	JE(LabelRef("done"))
-	// The last tiles read 2*last+2 floats of each row: copy them, and
-	// zeros after them (the lanes of missing tiles compute on zeros).
-	reads := GP64()
-	LEAQ(Mem{Base: last, Index: last, Scale: 1, Disp: 2}, reads)
-	m0, m1 := maskOf(reads, 0), maskOf(reads, 8)
-	zero := YMM()
-	VXORPS(zero, zero, zero)
-	for r := range 4 {
-		src := Mem{Base: pad}
-		switch r {
-		case 1:
-			src.Index, src.Scale = wp, 1
-		case 2:
-			src.Index, src.Scale = wp, 2
-		case 3:
-			src.Index, src.Scale = wp3, 1
+	rowLoop(n, func() {
+		dst := planeRows(v, v4, v8, v12, plane, plane3)
+		group(pad, wp, wp3, func(e int, x reg.VecVirtual) { VMOVUPS(x, dst(e)) })
+	}, func() {
+		ADDQ(U8(32), v)
+		ADDQ(U8(64), pad)
+	}, func(last reg.Register) {
+		// The last tiles read 2*last+2 floats of each row: copy them,
+		// and zeros after them (the lanes of missing tiles compute on
+		// zeros).
+		reads := GP64()
+		LEAQ(Mem{Base: last, Index: last, Scale: 1, Disp: 2}, reads)
+		m0, m1 := x86.LanesPast8(reads, 0), x86.LanesPast8(reads, 8)
+		zero := YMM()
+		VXORPS(zero, zero, zero)
+		for r := range 4 {
+			src := patchRow(pad, wp, wp3, r)
+			x := YMM()
+			VMASKMOVPS(src, m0, x)
+			VMOVUPS(x, in.Offset(96*r))
+			VMASKMOVPS(src.Offset(32), m1, x)
+			VMOVUPS(x, in.Offset(96*r+32))
+			VMOVUPS(zero, in.Offset(96*r+64))
 		}
-		x := YMM()
-		VMASKMOVPS(src, m0, x)
-		VMOVUPS(x, in.Offset(96*r))
-		VMASKMOVPS(src.Offset(32), m1, x)
-		VMOVUPS(x, in.Offset(96*r+32))
-		VMOVUPS(zero, in.Offset(96*r+64))
+		local, stride, stride3 := GP64(), GP64(), GP64()
+		LEAQ(in, local)
+		MOVQ(U32(96), stride)
+		MOVQ(U32(3*96), stride3)
+		group(local, stride, stride3, func(e int, x reg.VecVirtual) { VMOVUPS(x, out.Offset(32*e)) })
+		writeLast(out, planeRows(v, v4, v8, v12, plane, plane3), last)
+	})
+}
+
+// patchRow is row r of four rows at base, stride bytes apart (stride3 =
+// 3*stride).
+func patchRow(base, stride, stride3 reg.Register, r int) Mem {
+	m := Mem{Base: base}
+	switch r {
+	case 1:
+		m.Index, m.Scale = stride, 1
+	case 2:
+		m.Index, m.Scale = stride, 2
+	case 3:
+		m.Index, m.Scale = stride3, 1
 	}
-	local, stride, stride3 := GP64(), GP64(), GP64()
-	LEAQ(in, local)
-	MOVQ(U32(96), stride)
-	MOVQ(U32(3*96), stride3)
-	group(local, stride, stride3, func(e int, x reg.VecVirtual) { VMOVUPS(x, out.Offset(32*e)) })
-	writeLast(out, planeRows(v, v4, v8, v12, plane, plane3), last)
-	Label("done")
-	VZEROUPPER()
-	RET()
+	return m
 }
 
 // genWinogradOut emits
@@ -281,43 +281,34 @@ func genWinogradOut() {
 		row(b, botDst)
 	}
 
-	Label("group")
-	TESTQ(n, n)
-	JE(LabelRef("last"))
-	group(planeRows(m, m4, m8, m12, plane, plane3), Mem{Base: top}, Mem{Base: bot})
-	ADDQ(U8(32), m)
-	ADDQ(U8(64), top)
-	ADDQ(U8(64), bot)
-	DECQ(n)
-	JMP(LabelRef("group"))
-
-	Label("last")
-	last := Load(Param("last"), GP64())
-	TESTQ(last, last)
-	JE(LabelRef("done"))
-	// Copy the last tiles' 16 elements, zeros in the other lanes.
-	ml := maskOf(last, 0)
-	src := planeRows(m, m4, m8, m12, plane, plane3)
-	for e := range 16 {
-		x := YMM()
-		VMASKMOVPS(src(e), ml, x)
-		VMOVUPS(x, in.Offset(32*e))
-	}
-	group(func(e int) Mem { return in.Offset(32 * e) }, out, out.Offset(64))
-	// Then their 2*last outputs of each row.
-	outs := GP64()
-	LEAQ(Mem{Base: last, Index: last, Scale: 1}, outs)
-	s0, s1 := maskOf(outs, 0), maskOf(outs, 8)
-	for r, dst := range []reg.Register{top, bot} {
-		x := YMM()
-		VMOVUPS(out.Offset(64*r), x)
-		VMASKMOVPS(x, s0, Mem{Base: dst})
-		VMOVUPS(out.Offset(64*r+32), x)
-		VMASKMOVPS(x, s1, Mem{Base: dst, Disp: 32})
-	}
-	Label("done")
-	VZEROUPPER()
-	RET()
+	rowLoop(n, func() {
+		group(planeRows(m, m4, m8, m12, plane, plane3), Mem{Base: top}, Mem{Base: bot})
+	}, func() {
+		ADDQ(U8(32), m)
+		ADDQ(U8(64), top)
+		ADDQ(U8(64), bot)
+	}, func(last reg.Register) {
+		// Copy the last tiles' 16 elements, zeros in the other lanes.
+		ml := x86.FirstLanes8(last)
+		src := planeRows(m, m4, m8, m12, plane, plane3)
+		for e := range 16 {
+			x := YMM()
+			VMASKMOVPS(src(e), ml, x)
+			VMOVUPS(x, in.Offset(32*e))
+		}
+		group(func(e int) Mem { return in.Offset(32 * e) }, out, out.Offset(64))
+		// Then their 2*last outputs of each row.
+		outs := GP64()
+		LEAQ(Mem{Base: last, Index: last, Scale: 1}, outs)
+		s0, s1 := x86.LanesPast8(outs, 0), x86.LanesPast8(outs, 8)
+		for r, dst := range []reg.Register{top, bot} {
+			x := YMM()
+			VMOVUPS(out.Offset(64*r), x)
+			VMASKMOVPS(x, s0, Mem{Base: dst})
+			VMOVUPS(out.Offset(64*r+32), x)
+			VMASKMOVPS(x, s1, Mem{Base: dst, Disp: 32})
+		}
+	})
 }
 
 // signBit is the float32 sign bit, for negations by VXORPS (as Go negates:
@@ -385,35 +376,27 @@ func genWinogradDy() {
 		emit(3, x, y)
 	}
 
-	Label("group")
-	TESTQ(n, n)
-	JE(LabelRef("last"))
-	dst := planeRows(g, g4, g8, g12, plane, plane3)
-	group(Mem{Base: r0}, Mem{Base: r1}, func(e int, x reg.VecVirtual) { VMOVUPS(x, dst(e)) })
-	ADDQ(U8(32), g)
-	ADDQ(U8(64), r0)
-	ADDQ(U8(64), r1)
-	DECQ(n)
-	JMP(LabelRef("group"))
-
-	Label("last")
-	last := Load(Param("last"), GP64())
-	TESTQ(last, last)
-	JE(LabelRef("done"))
-	// Copy the last tiles' 2*last floats of each row, zeros after them.
-	reads := GP64()
-	LEAQ(Mem{Base: last, Index: last, Scale: 1}, reads)
-	m0, m1 := maskOf(reads, 0), maskOf(reads, 8)
-	for r, src := range []reg.Register{r0, r1} {
-		x := YMM()
-		VMASKMOVPS(Mem{Base: src}, m0, x)
-		VMOVUPS(x, in.Offset(64*r))
-		VMASKMOVPS(Mem{Base: src, Disp: 32}, m1, x)
-		VMOVUPS(x, in.Offset(64*r+32))
-	}
-	group(in, in.Offset(64), func(e int, x reg.VecVirtual) { VMOVUPS(x, out.Offset(32*e)) })
-	writeLast(out, planeRows(g, g4, g8, g12, plane, plane3), last)
-	Label("done")
-	VZEROUPPER()
-	RET()
+	rowLoop(n, func() {
+		dst := planeRows(g, g4, g8, g12, plane, plane3)
+		group(Mem{Base: r0}, Mem{Base: r1}, func(e int, x reg.VecVirtual) { VMOVUPS(x, dst(e)) })
+	}, func() {
+		ADDQ(U8(32), g)
+		ADDQ(U8(64), r0)
+		ADDQ(U8(64), r1)
+	}, func(last reg.Register) {
+		// Copy the last tiles' 2*last floats of each row, zeros after
+		// them.
+		reads := GP64()
+		LEAQ(Mem{Base: last, Index: last, Scale: 1}, reads)
+		m0, m1 := x86.LanesPast8(reads, 0), x86.LanesPast8(reads, 8)
+		for r, src := range []reg.Register{r0, r1} {
+			x := YMM()
+			VMASKMOVPS(Mem{Base: src}, m0, x)
+			VMOVUPS(x, in.Offset(64*r))
+			VMASKMOVPS(Mem{Base: src, Disp: 32}, m1, x)
+			VMOVUPS(x, in.Offset(64*r+32))
+		}
+		group(in, in.Offset(64), func(e int, x reg.VecVirtual) { VMOVUPS(x, out.Offset(32*e)) })
+		writeLast(out, planeRows(g, g4, g8, g12, plane, plane3), last)
+	})
 }

@@ -87,9 +87,15 @@ func (v ISA) MakeTail(r reg.Register) Tail {
 // FirstLanes8 loads the AVX2 mask whose first n int32 lanes are all ones
 // and the others zero (n in a GP64 register, 0 <= n <= 8; not modified),
 // from SlidingMask.
-func FirstLanes8(n reg.Register) reg.VecVirtual {
+func FirstLanes8(n reg.Register) reg.VecVirtual { return LanesPast8(n, 0) }
+
+// LanesPast8 loads the AVX2 mask whose first k = n-skip int32 lanes are all
+// ones (none for k <= 0, all eight for k >= 8), for n in a GP64 register
+// (not modified): the mask of the lanes of a vector that starts skip
+// elements into n. It needs -8 <= k <= 16.
+func LanesPast8(n reg.Register, skip int) reg.VecVirtual {
 	idx, base := GP64(), GP64()
-	MOVQ(U64(MaskOnes), idx)
+	MOVQ(U64(uint64(MaskOnes+skip)), idx)
 	SUBQ(n, idx)
 	LEAQ(SlidingMask, base)
 	m := YMM()
