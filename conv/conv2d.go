@@ -30,6 +30,7 @@ type Conv2D struct {
 	chunked   chunkedWeights
 	winograd  winogradForward
 	winogradW winogradWeights
+	whole     wholeForward
 
 	// wext holds the weights with the bias as an extra column (see
 	// forward).
@@ -74,6 +75,7 @@ func New(g Geometry) (*Conv2D, error) {
 	c.winograd.l = &c.layer
 	c.winogradW.l = &c.layer
 	c.winogradW.finish.s = &c.winogradW
+	c.whole.l = &c.layer
 	return c, nil
 }
 
@@ -238,8 +240,11 @@ func (c *Conv2D) forward(n int, x, w, bias, y []float32, act, dact Activation, d
 	// extra weight column, which costs a copy of the weights per call;
 	// when the weights outweigh half the batch's columns, each tile's
 	// outputs start from the bias instead and the GEMMs add to them.
-	// Which way depends on the geometry and n only, like every cut.
-	if bias != nil && 2*(k+1) <= n*c.d.p {
+	// Which way depends on the geometry and n only, like every cut. The
+	// Winograd passes add the bias in their output transforms.
+	s := c.chooseForward()
+	ownBias := s == forwardStrategy(&c.winograd) || s == forwardStrategy(&c.whole)
+	if !ownBias && bias != nil && 2*(k+1) <= n*c.d.p {
 		if len(c.wext) < c.d.oc*(k+1) {
 			c.wext = make([]float32, c.d.oc*(k+1))
 		}
@@ -249,7 +254,6 @@ func (c *Conv2D) forward(n int, x, w, bias, y []float32, act, dact Activation, d
 		}
 		f.a, f.lda, f.kx = c.wext, k+1, k+1
 	}
-	s := c.chooseForward()
 	*s.call() = f
 	c.run(s)
 }
@@ -262,11 +266,13 @@ type forwardStrategy interface {
 }
 
 // chooseForward returns the strategy of a forward call on the current
-// plan: the Winograd pass where it applies (see useWinograd), the
+// plan: a Winograd pass where one applies (see useWhole and useWinograd), the
 // implicit passes where they apply (see useImplicit and useBatched), else
 // im2col.
 func (c *Conv2D) chooseForward() forwardStrategy {
 	switch {
+	case c.useWhole():
+		return &c.whole
 	case c.useWinograd():
 		return &c.winograd
 	case c.useBatched():

@@ -32,6 +32,15 @@ var testLimits = []limits{
 	// cuts for the passes it does not take.
 	withWinograd(defaultLimits, 2),
 	withWinograd(limits{tileCols: 16, groupBelow: 16, budget: 1, minRows: 3, blockCols: 16, minBlockCols: 8, implicit: implicitNever, batchCols: 200}, 40),
+	// The whole-image Winograd pass wherever it applies.
+	withWhole(defaultLimits),
+}
+
+// withWhole returns lim with the whole-image Winograd pass wherever it
+// applies.
+func withWhole(lim limits) limits {
+	lim.whole = wholeAlways
+	return lim
 }
 
 // withWinograd returns lim with the Winograd pass wherever it applies,
@@ -76,6 +85,9 @@ func convCases(r *rand.Rand) []Geometry {
 		Same(20, 4, 5, 3, 3, 1), // the filters flipped for the backward data pass in two blocks of channels
 		Same(18, 4, 3, 2, 5, 1), // the same without flip9
 		Same(2, 3, 4, 40, 3, 1), // a batch in one tile: its output gradient gathered in two parts
+		Same(5, 3, 3, 4, 3, 1),  // the whole-image Winograd pass's sizes
+		Same(3, 4, 4, 6, 3, 1),
+		Same(4, 2, 4, 3, 3, 1),
 	)
 }
 
@@ -96,7 +108,13 @@ func TestConvAgainstDirect(t *testing.T) {
 					c, err := New(g)
 					require.NoError(t, err)
 					c.lim = lim
-					terms := g.InC*g.KH*g.KW + 1
+					// The whole-image Winograd pass (forward, and so dx)
+					// rounds up to ~30 times as much (TestWholeAccuracy).
+					slack := 1
+					if c.useWhole() {
+						slack = wholeSlack
+					}
+					terms := (g.InC*g.KH*g.KW + 1) * slack
 
 					y := make([]float32, n*g.OutSize())
 					c.Forward(n, x, w, bias, y)
@@ -111,7 +129,7 @@ func TestConvAgainstDirect(t *testing.T) {
 					fill(dw, float32(math.NaN()))
 					fill(db, float32(math.NaN()))
 					c.Backward(n, x, w, dy, dx, dw, db)
-					requireClose(t, "dx", dx, dxWant, dxAbs, g.OutC*g.KH*g.KW)
+					requireClose(t, "dx", dx, dxWant, dxAbs, g.OutC*g.KH*g.KW*slack)
 					requireClose(t, "dw", dw, dwWant, dwAbs, n*g.OutH()*g.OutW())
 					requireClose(t, "dbias", db, dbWant, dbAbs, n*g.OutH()*g.OutW())
 

@@ -103,6 +103,15 @@
 // direct convolution's in the last bits (float32 rounding, not accuracy);
 // they are still the same for every thread count.
 //
+// The same layers on images of 2 to 4 pixels a side, with at least 64
+// channels in and out, take a whole-image Winograd pass in the forward
+// pass (and so in BackwardData): the image is the only tile, F(h x w, 3x3)
+// (25 multiply-adds per pair of channels instead of 81 on 3 x 3 images),
+// and the transforms, linear maps of whole planes, are GEMMs too. Its
+// rounding is larger, about 10 times the direct pass's on 4 x 4 images of
+// 128 channels, and its block of filters transformed at once is sized
+// from the L2 cache: one more reason results may differ between CPUs.
+//
 // # Memory
 //
 // The first call with a given batch size and thread count sizes the

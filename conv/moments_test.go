@@ -17,10 +17,13 @@ const (
 	byImplicit = "implicit"
 	byBatched  = "batched"
 	byWinograd = "winograd"
+	byWhole    = "whole"
 )
 
 func (c *Conv2D) strategyName() string {
 	switch c.chooseForward() {
+	case &c.whole:
+		return byWhole
 	case &c.winograd:
 		return byWinograd
 	case &c.batched:
@@ -79,6 +82,8 @@ var momentCases = []struct {
 	{Same(4, 9, 7, 6, 3, 1), 5, withWinograd(defaultLimits, 20), byWinograd},  // an image a group, odd sizes
 	{Same(3, 6, 6, 5, 3, 1), 7, withWinograd(defaultLimits, 30), byWinograd},  // groups of 3, 3 and 1 images
 	{Same(3, 11, 9, 4, 3, 1), 3, withWinograd(defaultLimits, 12), byWinograd}, // bands of 2, 2 and 2 rows of tiles
+	{Same(5, 3, 3, 6, 3, 1), 7, withWhole(defaultLimits), byWhole},
+	{Same(2, 4, 3, 3, 3, 1), wholeImgs + 6, withWhole(defaultLimits), byWhole}, // two units
 }
 
 // refMoments returns the mean and population variance of each channel of
@@ -149,6 +154,8 @@ func TestForwardMoments(t *testing.T) {
 			seen["winograd, units"] = seen["winograd, units"] || cut.units > 1
 			seen["winograd, groups of several images"] = seen["winograd, groups of several images"] || cut.imgs > 1
 			seen["winograd, bands of an image"] = seen["winograd, bands of an image"] || cut.bands > 1
+		case byWhole:
+			seen["whole, units"] = seen["whole, units"] || pl.n > wholeImgs
 		}
 	}
 	for _, tc := range momentCases {
@@ -212,7 +219,7 @@ func TestForwardMoments(t *testing.T) {
 		for _, cut := range []string{
 			"im2col, images cut", "im2col, images grouped", "im2col, blocks", "implicit, images cut", "implicit, blocks",
 			"batched, bands", "batched, parts", "batched, full group", "batched, partial group",
-			"winograd, units", "winograd, groups of several images", "winograd, bands of an image",
+			"winograd, units", "winograd, groups of several images", "winograd, bands of an image", "whole, units",
 		} {
 			assert.True(t, seen[cut], "no case reaches %s", cut)
 		}

@@ -51,6 +51,10 @@ type limits struct {
 	// winogradTiles is about how many tiles its work units have.
 	winograd      int
 	winogradTiles int
+	// whole says when a layer's forward passes are the whole-image
+	// Winograd pass (see useWhole): wholeAuto, wholeAlways or
+	// wholeNever.
+	whole int
 }
 
 const (

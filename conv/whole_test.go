@@ -1,0 +1,256 @@
+package conv
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/snnkit/snn/internal/testkit"
+	"github.com/snnkit/snn/kernels"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// wholeSlack multiplies the terms of the direct pass's tolerance
+// (requireClose) for outputs of the whole-image Winograd pass: on one
+// input channel of a 4 x 4 image its error reaches ~260 ulps of the sum of
+// |w x|, where the direct pass's stays within 2 (TestWholeAccuracy).
+const wholeSlack = 64
+
+// TestToomCook checks F(m, 3)'s matrices against the correlation they
+// compute, in float64, for every m the pass uses.
+func TestToomCook(t *testing.T) {
+	r := testkit.Rand(21)
+	for m := 2; m <= wholeMax; m++ {
+		bt, g, at := toomCook(m)
+		a := m + 2
+		for range 20 {
+			d := make([]float64, a)
+			for i := range d {
+				d[i] = r.Float64()*2 - 1
+			}
+			f := [3]float64{r.Float64()*2 - 1, r.Float64()*2 - 1, r.Float64()*2 - 1}
+			prod := make([]float64, a) // (g f) . (bt d)
+			for j := range a {
+				var gf, bd float64
+				for k := range 3 {
+					gf += g[j][k] * f[k]
+				}
+				for k := range a {
+					bd += bt[j][k] * d[k]
+				}
+				prod[j] = gf * bd
+			}
+			for i := range m {
+				var want, got float64
+				for k := range 3 {
+					want += f[k] * d[i+k]
+				}
+				for j := range a {
+					got += at[i][j] * prod[j]
+				}
+				require.InDelta(t, want, got, 1e-12, "F(%d, 3), output %d", m, i)
+			}
+		}
+	}
+}
+
+// TestWholeAccuracy bounds the whole-image pass's rounding on uniform
+// inputs and weights, in ulps of each output's sum of |w x| (float64
+// reference): the largest error and the root mean square, next to the
+// direct pass's (about 2 and 0.5). The bounds are about twice what the
+// interpolation points in wholePoints give; other usual points give up to
+// twice as much (F(3, 3) with 2 instead of 1/2, F(4, 3) with 2 and -2).
+func TestWholeAccuracy(t *testing.T) {
+	cases := []struct {
+		h, w, c  int
+		max, rms float64
+	}{
+		{2, 2, 1, 40, 4},
+		{2, 2, 128, 4, 1},
+		{3, 3, 1, 110, 14},
+		{3, 3, 16, 45, 5},
+		{3, 3, 128, 25, 4},
+		{4, 4, 1, 520, 35},
+		{4, 4, 16, 40, 6},
+		{4, 4, 128, 30, 4},
+		{3, 4, 128, 30, 4},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%dx%d/c=%d", tc.h, tc.w, tc.c), func(t *testing.T) {
+			const n = 16
+			g := Same(tc.c, tc.h, tc.w, 8, 3, 1)
+			r := testkit.Rand(5)
+			x := testkit.Uniform(r, n*g.InSize(), -1, 1)
+			w := testkit.Uniform(r, g.WeightSize(), -1, 1)
+			want, abs := refForward(g, n, x, w, nil)
+			c, err := New(g)
+			require.NoError(t, err)
+			c.lim = withWhole(c.lim)
+			require.Equal(t, byWhole, c.strategyName())
+			y := make([]float32, len(want))
+			c.Forward(n, x, w, nil, y)
+			var worst, sq float64
+			for i := range y {
+				e := math.Abs(float64(y[i])-want[i]) / (math.Ldexp(1, -24) * abs[i])
+				worst = max(worst, e)
+				sq += e * e
+			}
+			rms := math.Sqrt(sq / float64(len(y)))
+			t.Logf("largest error %.1f ulps of sum |w x|, rms %.2f", worst, rms)
+			assert.LessOrEqual(t, worst, tc.max, "largest error")
+			assert.LessOrEqual(t, rms, tc.rms, "rms error")
+		})
+	}
+}
+
+// TestWhole checks the whole-image pass on square and oblong images, in
+// one unit of images and in several, one block of output channels and
+// several (a tiny cache budget): the same bits on 1 and 3 threads
+// and on every kernel set whose GEMM gives the active one's bits, for y
+// and for dx (the transposed layer's forward pass takes it too), call
+// after call with other batch sizes between, allocating nothing once
+// sized.
+func TestWhole(t *testing.T) {
+	cases := []struct {
+		g      Geometry
+		n      int
+		budget int // limits.budget, or 0 for the default
+	}{
+		{Same(5, 3, 3, 6, 3, 1), 3, 0},
+		{Same(3, 4, 4, 4, 3, 1), 1, 0},
+		{Same(4, 2, 3, 5, 3, 1), 2*wholeImgs + 3, 0},
+		{Same(6, 4, 2, 3, 3, 1), wholeImgs, 0},
+		{Same(2, 2, 2, 7, 3, 1), wholeImgs + 1, 0},
+		{Same(3, 3, 3, 61, 3, 1), 5, 1},             // blocks of 2*MR channels, the last one part
+		{Same(2, 3, 4, 40, 3, 1), wholeImgs + 2, 1}, // and two units
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%v/n=%d/budget=%d", tc.g, tc.n, tc.budget), func(t *testing.T) {
+			g, n := tc.g, tc.n
+			r := testkit.Rand(uint64(n))
+			x := testkit.Uniform(r, n*g.InSize(), -1, 1)
+			w := testkit.Uniform(r, g.WeightSize(), -1, 1)
+			b := testkit.Uniform(r, g.OutC, -1, 1)
+			dy := testkit.Uniform(r, n*g.OutSize(), -1, 1)
+			yWant, yAbs := refForward(g, n, x, w, b)
+			dxWant, dxAbs, _, _, _, _ := refBackward(g, n, x, w, dy)
+			var y1, dx1 []float32
+			for _, ks := range kernels.Sets() {
+				if !sameGemmBits(ks, kernels.Active()) {
+					continue
+				}
+				for _, threads := range []int{1, 3} {
+					c, err := New(g)
+					require.NoError(t, err)
+					c.lim = withWhole(c.lim)
+					if tc.budget > 0 {
+						c.lim.budget = tc.budget
+						require.Less(t, c.wholeBlock(), g.OutC, "several blocks of channels")
+					}
+					c.d.ks = ks
+					c.SetThreads(threads)
+					require.Equal(t, byWhole, c.strategyName())
+					what := fmt.Sprintf("%s, %d threads", ks.ISA, threads)
+					y := make([]float32, len(yWant))
+					dx := make([]float32, n*g.InSize())
+					c.Forward(n, x, w, b, y)
+					c.BackwardData(n, dy, w, dx)
+					if y1 == nil {
+						requireClose(t, "y", y, yWant, yAbs, (g.InC*9+1)*wholeSlack)
+						requireClose(t, "dx", dx, dxWant, dxAbs, g.OutC*9*wholeSlack)
+						y1, dx1 = y, dx
+					}
+					requireSameBits(t, [][]float32{y1, dx1}, [][]float32{y, dx}, what)
+					// A smaller batch, then this one again: the same bits,
+					// and nothing allocated.
+					c.Forward(1, x[:g.InSize()], w, b, y[:g.OutSize()])
+					c.Forward(n, x, w, b, y)
+					requireSameBits(t, [][]float32{y1}, [][]float32{y}, what+", again")
+					allocs := testing.AllocsPerRun(2, func() { c.Forward(n, x, w, b, y) })
+					assert.Zero(t, allocs, "%s: allocations per call", what)
+				}
+			}
+		})
+	}
+}
+
+// TestUseWhole checks which layers take the whole-image pass: 3x3, stride
+// 1, one pixel of padding, images of 2 to 4 pixels a side, and input and
+// output channels from wholeMinChannels on; that it comes before the
+// tiled pass; and that the modes of limits override the channels but not
+// the geometry.
+func TestUseWhole(t *testing.T) {
+	cases := []struct {
+		name string
+		g    Geometry
+		want bool
+		fits bool
+	}{
+		{"SeedNet 28x28, stage 4's first layer", Same(128, 3, 3, 256, 3, 1), true, true},
+		{"SeedNet 28x28, stage 4", Same(256, 3, 3, 256, 3, 1), true, true},
+		{"its backward data pass", Same(256, 3, 3, 128, 3, 1), true, true},
+		{"4 px", Same(128, 4, 4, 128, 3, 1), true, true},
+		{"2 px", Same(512, 2, 2, 512, 3, 1), true, true},
+		{"oblong", Same(64, 2, 4, 64, 3, 1), true, true},
+		{"too few input channels", Same(wholeMinChannels-1, 3, 3, 256, 3, 1), false, true},
+		{"too few output channels", Same(256, 3, 3, wholeMinChannels-1, 3, 1), false, true},
+		{"5 px", Same(256, 5, 5, 256, 3, 1), false, false},
+		{"4 x 5", Same(256, 4, 5, 256, 3, 1), false, false},
+		{"1 px", Same(256, 1, 1, 256, 3, 1), false, false},
+		{"stride 2", Same(256, 4, 4, 256, 3, 2), false, false},
+		{"5x5", Same(256, 4, 4, 256, 5, 1), false, false},
+		{"no padding", Valid(256, 5, 5, 256, 3, 1), false, false},
+	}
+	for _, tc := range cases {
+		c, err := New(tc.g)
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, c.useWhole(), tc.name)
+		if tc.want {
+			assert.Equal(t, byWhole, c.strategyName(), "%s: before the tiled pass", tc.name)
+		}
+		c.lim.whole = wholeAlways
+		assert.Equal(t, tc.fits, c.useWhole(), "%s, always", tc.name)
+		c.lim.whole = wholeNever
+		assert.False(t, c.useWhole(), "%s, never", tc.name)
+		c.lim = withWinograd(defaultLimits, 512)
+		c.lim.winograd = winogradNever
+		assert.False(t, c.useWhole(), "%s, no Winograd at all", tc.name)
+	}
+}
+
+// BenchmarkWhole times the forward pass, and the forward and backward
+// passes, of 3x3 layers on images of 2 to 4 pixels a side (batch 32, one
+// thread) by the direct passes and by the whole-image Winograd pass
+// (which the backward data pass takes too), in GFLOP/s of the direct
+// convolution's work, so that the two compare as speeds.
+func BenchmarkWhole(b *testing.B) {
+	const n = 32
+	for _, size := range []int{3, 4, 2} {
+		for _, ch := range [][2]int{{32, 32}, {32, 64}, {64, 64}, {64, 128}, {128, 128}, {128, 256}, {256, 256}, {256, 128}} {
+			g := Same(ch[0], size, size, ch[1], 3, 1)
+			d := newBenchData(g, n)
+			for _, pass := range []string{"fwd", "fwdbwd"} {
+				for _, mode := range []string{"direct", "whole"} {
+					b.Run(fmt.Sprintf("%dto%d-%dpx/%s/%s", ch[0], ch[1], size, pass, mode), func(b *testing.B) {
+						c, err := New(g)
+						require.NoError(b, err)
+						c.SetThreads(1)
+						if mode == "direct" {
+							c.lim.whole = wholeNever
+						} else {
+							c.lim.whole = wholeAlways
+						}
+						bwd := pass == "fwdbwd"
+						l := benchLayer{g: g}
+						d.step(c, n, bwd, false)
+						for b.Loop() {
+							d.step(c, n, bwd, false)
+						}
+						b.ReportMetric(flops(l, n, bwd)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					})
+				}
+			}
+		}
+	}
+}
