@@ -103,7 +103,7 @@
 // direct convolution's in the last bits (float32 rounding, not accuracy);
 // they are still the same for every thread count.
 //
-// The same layers on images of 2 to 4 pixels a side, with at least 64
+// The same layers on images of 2 to 4 pixels a side, with at least 2*NR
 // channels in and out, take a whole-image Winograd pass in the forward
 // pass (and so in BackwardData): the image is the only tile, F(h x w, 3x3)
 // (25 multiply-adds per pair of channels instead of 81 on 3 x 3 images),

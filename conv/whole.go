@@ -164,12 +164,6 @@ const (
 	wholeNever  = -1
 )
 
-// wholeMinChannels is the fewest input and output channels with which the
-// auto mode takes the pass (docs/performance.md, "Whole-image
-// Winograd"): below, the direct pass's GEMMs are as fast and the
-// transforms cost more than they save.
-const wholeMinChannels = 64
-
 // useWhole reports whether a forward call takes the whole-image pass.
 func (l *layer) useWhole() bool {
 	d := &l.d
@@ -177,7 +171,11 @@ func (l *layer) useWhole() bool {
 		l.lim.whole == wholeNever || l.lim.winograd == winogradNever {
 		return false
 	}
-	return l.lim.whole == wholeAlways || min(d.c, d.oc) >= wholeMinChannels
+	// From 2*NR channels in and out, as for the tiled pass with vector
+	// transforms: 32 with AVX2 ran 1.13-1.17x as fast as the direct pass
+	// on 3 and 4 px, 64 with AVX-512 1.08-1.26x, where 32 lost (0.80-0.98x;
+	// docs/performance.md, "Whole-image Winograd").
+	return l.lim.whole == wholeAlways || min(d.c, d.oc) >= 2*d.ks.Gemm.NR
 }
 
 // wholeForward is the whole-image Winograd pass.

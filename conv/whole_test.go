@@ -177,45 +177,52 @@ func TestWhole(t *testing.T) {
 
 // TestUseWhole checks which layers take the whole-image pass: 3x3, stride
 // 1, one pixel of padding, images of 2 to 4 pixels a side, and input and
-// output channels from wholeMinChannels on; that it comes before the
-// tiled pass; and that the modes of limits override the channels but not
-// the geometry.
+// output channels from 2*NR on (32 with AVX2, 64 with AVX-512); that it
+// comes before the tiled pass; and that the modes of limits override the
+// channels but not the geometry.
 func TestUseWhole(t *testing.T) {
 	cases := []struct {
 		name string
 		g    Geometry
-		want bool
+		want [2]bool // with NR 16 and 32
 		fits bool
 	}{
-		{"SeedNet 28x28, stage 4's first layer", Same(128, 3, 3, 256, 3, 1), true, true},
-		{"SeedNet 28x28, stage 4", Same(256, 3, 3, 256, 3, 1), true, true},
-		{"its backward data pass", Same(256, 3, 3, 128, 3, 1), true, true},
-		{"4 px", Same(128, 4, 4, 128, 3, 1), true, true},
-		{"2 px", Same(512, 2, 2, 512, 3, 1), true, true},
-		{"oblong", Same(64, 2, 4, 64, 3, 1), true, true},
-		{"too few input channels", Same(wholeMinChannels-1, 3, 3, 256, 3, 1), false, true},
-		{"too few output channels", Same(256, 3, 3, wholeMinChannels-1, 3, 1), false, true},
-		{"5 px", Same(256, 5, 5, 256, 3, 1), false, false},
-		{"4 x 5", Same(256, 4, 5, 256, 3, 1), false, false},
-		{"1 px", Same(256, 1, 1, 256, 3, 1), false, false},
-		{"stride 2", Same(256, 4, 4, 256, 3, 2), false, false},
-		{"5x5", Same(256, 4, 4, 256, 5, 1), false, false},
-		{"no padding", Valid(256, 5, 5, 256, 3, 1), false, false},
+		{"SeedNet 28x28, stage 4's first layer", Same(128, 3, 3, 256, 3, 1), [2]bool{true, true}, true},
+		{"SeedNet 28x28, stage 4", Same(256, 3, 3, 256, 3, 1), [2]bool{true, true}, true},
+		{"its backward data pass", Same(256, 3, 3, 128, 3, 1), [2]bool{true, true}, true},
+		{"4 px", Same(64, 4, 4, 64, 3, 1), [2]bool{true, true}, true},
+		{"2 px", Same(512, 2, 2, 512, 3, 1), [2]bool{true, true}, true},
+		{"oblong", Same(64, 2, 4, 64, 3, 1), [2]bool{true, true}, true},
+		{"32 channels", Same(32, 3, 3, 32, 3, 1), [2]bool{true, false}, true},
+		{"63 input channels", Same(63, 4, 4, 256, 3, 1), [2]bool{true, false}, true},
+		{"31 output channels", Same(256, 3, 3, 31, 3, 1), [2]bool{false, false}, true},
+		{"5 px", Same(256, 5, 5, 256, 3, 1), [2]bool{}, false},
+		{"4 x 5", Same(256, 4, 5, 256, 3, 1), [2]bool{}, false},
+		{"1 px", Same(256, 1, 1, 256, 3, 1), [2]bool{}, false},
+		{"stride 2", Same(256, 4, 4, 256, 3, 2), [2]bool{}, false},
+		{"5x5", Same(256, 4, 4, 256, 5, 1), [2]bool{}, false},
+		{"no padding", Valid(256, 5, 5, 256, 3, 1), [2]bool{}, false},
 	}
-	for _, tc := range cases {
-		c, err := New(tc.g)
-		require.NoError(t, err)
-		assert.Equal(t, tc.want, c.useWhole(), tc.name)
-		if tc.want {
-			assert.Equal(t, byWhole, c.strategyName(), "%s: before the tiled pass", tc.name)
+	for v, nr := range []int{16, 32} {
+		ks := *kernels.Active()
+		ks.Gemm.NR = nr
+		for _, tc := range cases {
+			c, err := New(tc.g)
+			require.NoError(t, err)
+			c.d.ks = &ks
+			assert.Equal(t, tc.want[v], c.useWhole(), "%s, NR %d", tc.name, nr)
+			if tc.want[v] {
+				c.lim.winograd = winogradAlways
+				assert.Equal(t, byWhole, c.strategyName(), "%s, NR %d: before the tiled pass", tc.name, nr)
+			}
+			c.lim.whole = wholeAlways
+			assert.Equal(t, tc.fits, c.useWhole(), "%s, NR %d, always", tc.name, nr)
+			c.lim.whole = wholeNever
+			assert.False(t, c.useWhole(), "%s, NR %d, never", tc.name, nr)
+			c.lim = withWinograd(defaultLimits, 512)
+			c.lim.winograd = winogradNever
+			assert.False(t, c.useWhole(), "%s, NR %d, no Winograd at all", tc.name, nr)
 		}
-		c.lim.whole = wholeAlways
-		assert.Equal(t, tc.fits, c.useWhole(), "%s, always", tc.name)
-		c.lim.whole = wholeNever
-		assert.False(t, c.useWhole(), "%s, never", tc.name)
-		c.lim = withWinograd(defaultLimits, 512)
-		c.lim.winograd = winogradNever
-		assert.False(t, c.useWhole(), "%s, no Winograd at all", tc.name)
 	}
 }
 
