@@ -66,8 +66,8 @@ func (s *winogradWeights) grow(threads int) int {
 		}
 	}
 	th, tw := (d.oh+1)/2, (d.ow+1)/2
-	for len(s.pad) < lanes {
-		s.pad = append(s.pad, make([]float32, (d.h+3)*(d.w+3)))
+	s.pad = d.growPads(s.pad, lanes)
+	for len(s.dyPad) < lanes {
 		s.dyPad = append(s.dyPad, make([]float32, 4*th*tw))
 	}
 	s.b.opt = s.l.gemmOptions(threads, lanes, false)

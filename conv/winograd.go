@@ -2,8 +2,6 @@ package conv
 
 import (
 	"sync/atomic"
-
-	"github.com/snnkit/snn/kernels"
 )
 
 // The Winograd forward pass, F(2x2, 3x3) (Lavin and Gray, "Fast
@@ -127,9 +125,10 @@ type winogradForward struct {
 	// filters computes.
 	u       []float32
 	filters winogradFilters
-	// pad[i] is lane i's zero-padded input plane, (h+3) x (w+3): one row
-	// and column of zeros before the plane, up to two after. Only its
-	// inside is ever written, so the borders stay zero.
+	// pad[i] is lane i's zero-padded input plane, h+3 rows of
+	// winogradPadWidth: one row and column of zeros before the plane, up
+	// to two rows and at least two columns after. Only its inside is ever
+	// written, so the borders stay zero.
 	pad [][]float32
 }
 
@@ -145,14 +144,13 @@ func (s *winogradForward) grow(threads int) int {
 	d := &s.l.d
 	cut := s.l.winogradCut(s.l.pl.n)
 	lanes := min(threads, cut.units)
-	// V in col; M in tmp, then two rows of output for odd sizes.
-	s.l.growLanes(lanes, 16*winogradPlane(d.c*cut.tiles), 16*winogradPlane(d.oc*cut.tiles)+2*(d.ow+1))
+	// V in col; M in tmp, then two rows of output for odd sizes and
+	// short rows (see winogradRowTiles).
+	s.l.growLanes(lanes, 16*winogradPlane(d.c*cut.tiles), 16*winogradPlane(d.oc*cut.tiles)+d.winogradOutScratch())
 	if need := 16 * winogradPlane(d.oc*d.c); len(s.u) < need {
 		s.u = make([]float32, need)
 	}
-	for len(s.pad) < lanes {
-		s.pad = append(s.pad, make([]float32, (d.h+3)*(d.w+3)))
-	}
+	s.pad = d.growPads(s.pad, lanes)
 	s.f.opt = s.l.gemmOptions(threads, lanes, false)
 	return lanes
 }
@@ -242,7 +240,7 @@ func (s *winogradForward) unit(i, u, i0, i1, ty0, ty1 int) {
 	vs, ms, us := winogradPlane(d.c*tiles), winogradPlane(d.oc*tiles), winogradPlane(d.oc*d.c)
 	v := ln.col[:16*vs]
 	m := ln.tmp[:16*ms]
-	out := ln.tmp[16*ms : 16*ms+2*(d.ow+1)]
+	out := ln.tmp[16*ms : 16*ms+d.winogradOutScratch()]
 	d.winogradInputs(v, vs, s.pad[i], f.x, i0, i1, ty0, ty1)
 	oy0, oy1 := 2*ty0, min(d.oh, 2*ty1) // the output rows the tiles write
 	o := withWorkspace(f.opt, ln)
@@ -258,7 +256,7 @@ func (s *winogradForward) unit(i, u, i0, i1, ty0, ty1 int) {
 		for img := i0; img < i1; img++ {
 			at := img*d.out + oc*d.p
 			yc := f.y[at+oy0*d.ow : at+oy1*d.ow]
-			winogradOutput(&d.ks.Conv, yc, oy1-oy0, d.ow, m[oc*tiles+(img-i0)*per:], ms, b, out)
+			d.winogradOutput(yc, oy1-oy0, m[oc*tiles+(img-i0)*per:], ms, b, out)
 			if f.mom != nil {
 				f.mom.add(d.ks, u, oc, 0, yc)
 			}
@@ -270,16 +268,55 @@ func (s *winogradForward) unit(i, u, i0, i1, ty0, ty1 int) {
 	}
 }
 
+// winogradRowTiles returns how many tiles a transform call computes for
+// a row of the layer's tiles: the row's, or the kernel set's whole group
+// when the row is shorter (kernels.Conv.WinogradGroup: one group costs
+// about what the row alone would). The extra tiles' V go to the slots of
+// the tiles after the row, which later calls overwrite (V is written in
+// order) or past the last row, into the plane's slack; their M is read
+// from there and their outputs go to scratch.
+func (d *dims) winogradRowTiles() int {
+	tw := (d.ow + 1) / 2
+	if g := d.ks.Conv.WinogradGroup; tw < g {
+		return g
+	}
+	return tw
+}
+
+// winogradPadWidth is the row width of a zero-padded input plane: w+3,
+// or what a row of winogradRowTiles tiles reads if that is more.
+func (d *dims) winogradPadWidth() int { return max(d.w+3, 2*d.winogradRowTiles()+2) }
+
+// winogradOutScratch is the scratch winogradOutput needs: two rows of
+// outputs of a row of tiles, as wide as winogradRowTiles.
+func (d *dims) winogradOutScratch() int { return 2 * max(d.ow+1, 2*d.winogradRowTiles()) }
+
+// growPads returns pads with at least lanes zeroed padded planes of h+3
+// rows of winogradPadWidth.
+func (d *dims) growPads(pads [][]float32, lanes int) [][]float32 {
+	size := (d.h + 3) * d.winogradPadWidth()
+	for len(pads) < lanes {
+		pads = append(pads, nil)
+	}
+	for i := range pads[:lanes] {
+		if len(pads[i]) < size {
+			pads[i] = make([]float32, size)
+		}
+	}
+	return pads
+}
+
 // winogradInputs writes V for the rows of tiles [ty0, ty1) of the images
 // [i0, i1) of x into v (16 matrices plane floats apart, row c of each the
-// tiles of channel c in order), through pad, a zero-padded plane (see
+// tiles of channel c in order, with room past the last row for
+// winogradRowTiles), through pad, a zero-padded plane (see
 // winogradForward.pad). A channel at a time, so that each row of V is
 // written in order.
 func (d *dims) winogradInputs(v []float32, plane int, pad, x []float32, i0, i1, ty0, ty1 int) {
 	tw := (d.ow + 1) / 2
 	per := (ty1 - ty0) * tw
 	tiles := (i1 - i0) * per
-	wp := d.w + 3
+	wp, call := d.winogradPadWidth(), d.winogradRowTiles()
 	y0, y1 := max(0, 2*ty0-1), min(d.h, 2*ty1+1) // the input rows the tiles read
 	for ch := range d.c {
 		for img := i0; img < i1; img++ {
@@ -287,40 +324,34 @@ func (d *dims) winogradInputs(v []float32, plane int, pad, x []float32, i0, i1, 
 			for y := y0; y < y1; y++ {
 				copy(pad[(y+1)*wp+1:(y+1)*wp+1+d.w], x[y*d.w:(y+1)*d.w])
 			}
-			winogradInput(&d.ks.Conv, v[ch*tiles+(img-i0)*per:], plane, pad[2*ty0*wp:], ty1-ty0, d.w)
+			vc := v[ch*tiles+(img-i0)*per:]
+			for ty := range ty1 - ty0 {
+				// B^T d B for a row of tiles: the kernel set's transform.
+				d.ks.Conv.WinogradIn(vc[ty*tw:], plane, pad[2*(ty0+ty)*wp:], wp, call)
+			}
 		}
 	}
 }
 
-// winogradInput writes B^T d B for th rows of tiles of an input plane w
-// wide, zero-padded in pad (rows of w+3 floats, one column of zeros before
-// the plane's and up to two after; pad's first row is the first tiles'
-// top row): element e of tile t to v[e*plane+t], tiles in row-major
-// order. A row of tiles per call of the kernel set's transform.
-func winogradInput(ks *kernels.Conv, v []float32, plane int, pad []float32, th, w int) {
-	tw := (w + 1) / 2
-	wp := w + 3
-	for ty := range th {
-		ks.WinogradIn(v[ty*tw:], plane, pad[2*ty*wp:], wp, tw)
-	}
-}
-
-// winogradOutput writes A^T M A + bias for every tile of h rows of an
-// output plane w wide, y, element e of tile t being m[e*plane+t]; tiles
-// past an odd plane's edge lose their last row or column, which out
-// (scratch for 2 rows of 2*ceil(w/2) floats) takes. A row of tiles per
-// call of the kernel set's transform.
-func winogradOutput(ks *kernels.Conv, y []float32, h, w int, m []float32, plane int, bias float32, out []float32) {
+// winogradOutput writes A^T M A + bias for every tile of h rows of output
+// plane y, element e of tile t being m[e*plane+t]; tiles past an odd
+// plane's edge lose their last row or column, and the extra tiles of
+// short rows (winogradRowTiles) all of them: those rows go through out
+// (winogradOutScratch floats). A row of tiles per call of the kernel
+// set's transform.
+func (d *dims) winogradOutput(y []float32, h int, m []float32, plane int, bias float32, out []float32) {
+	w := d.ow
 	th, tw := (h+1)/2, (w+1)/2
-	top, bot := out[:2*tw], out[2*tw:4*tw]
-	even := h%2 == 0 && w%2 == 0
+	call := d.winogradRowTiles()
+	top, bot := out[:2*call], out[2*call:4*call]
+	direct := h%2 == 0 && w%2 == 0 && call == tw
 	for ty := range th {
-		if even {
+		if direct {
 			// Straight into y's rows.
-			ks.WinogradOut(y[2*ty*w:(2*ty+1)*w], y[(2*ty+1)*w:(2*ty+2)*w], m[ty*tw:], plane, tw, bias)
+			d.ks.Conv.WinogradOut(y[2*ty*w:(2*ty+1)*w], y[(2*ty+1)*w:(2*ty+2)*w], m[ty*tw:], plane, tw, bias)
 			continue
 		}
-		ks.WinogradOut(top, bot, m[ty*tw:], plane, tw, bias)
+		d.ks.Conv.WinogradOut(top, bot, m[ty*tw:], plane, call, bias)
 		copy(y[2*ty*w:(2*ty+1)*w], top)
 		if 2*ty+1 < h {
 			copy(y[(2*ty+1)*w:(2*ty+2)*w], bot)

@@ -374,3 +374,37 @@ func TestWinogradCut(t *testing.T) {
 		})
 	}
 }
+
+// TestWinogradRowTiles checks how many tiles a transform call computes
+// for a row: the row's own, or a whole group of the kernel set's vector
+// transforms when the row is shorter, and the padded plane wide enough
+// for what that call reads.
+func TestWinogradRowTiles(t *testing.T) {
+	cases := []struct {
+		w, group, want int
+	}{
+		{14, 8, 8}, // rows of 7 tiles: one group
+		{8, 8, 8},  // 4 tiles
+		{15, 8, 8}, // 8 tiles, the last one half past the edge
+		{16, 8, 8},
+		{28, 8, 14}, // longer rows: the row (the kernel recomputes its last group)
+		{14, 1, 7},  // Go transforms: the row
+	}
+	for _, tc := range cases {
+		c, err := New(Same(4, 8, tc.w, 4, 3, 1))
+		require.NoError(t, err)
+		ks := *kernels.Active()
+		ks.Conv.WinogradGroup = tc.group
+		c.d.ks = &ks
+		assert.Equal(t, tc.want, c.d.winogradRowTiles(), "w = %d, groups of %d", tc.w, tc.group)
+		assert.GreaterOrEqual(t, c.d.winogradPadWidth(), 2*tc.want+2, "w = %d, groups of %d: padded width", tc.w, tc.group)
+		assert.GreaterOrEqual(t, c.d.winogradPadWidth(), tc.w+3, "w = %d, groups of %d: padded width", tc.w, tc.group)
+	}
+	for _, ks := range kernels.Sets() {
+		want := 1
+		if ks.Conv.WinogradRow > 0 {
+			want = 8
+		}
+		assert.Equal(t, want, ks.Conv.WinogradGroup, "%s: the group of its transforms", ks.ISA)
+	}
+}

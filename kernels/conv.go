@@ -86,6 +86,13 @@ type Conv struct {
 	// when they are Go code for every row: conv's rule for taking the
 	// Winograd pass depends on it.
 	WinogradRow int
+	// WinogradGroup is how many tiles the vector transforms compute at
+	// once (8 in the x86 sets; 1 where they are Go). A row shorter than
+	// that costs them about as much as a whole group, and more when it
+	// must not touch memory past its end: a caller with room past the
+	// row for the group's extra tiles (their V, their M read, their
+	// outputs) may ask for a whole group and ignore or overwrite them.
+	WinogradGroup int
 }
 
 // The checks below never multiply sizes out where the product could wrap

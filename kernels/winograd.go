@@ -77,9 +77,9 @@ func checkWinogradDy(g []float32, plane int, r0, r1 []float32, tiles int) {
 func withWinograd(c Conv, in func(v *float32, plane int, pad *float32, wp, groups, last int),
 	out func(top, bot, m *float32, plane, groups, last int, bias float32),
 	dy func(g *float32, plane int, r0, r1 *float32, groups, last int)) Conv {
-	c.WinogradRow = 0
+	c.WinogradRow, c.WinogradGroup = 0, 1
 	if in != nil && out != nil && dy != nil {
-		c.WinogradRow = 1
+		c.WinogradRow, c.WinogradGroup = 1, winogradGroup
 	}
 	c.WinogradIn = func(v []float32, plane int, pad []float32, wp, tiles int) {
 		checkWinogradIn(v, plane, pad, wp, tiles)
