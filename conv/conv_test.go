@@ -88,6 +88,7 @@ func convCases(r *rand.Rand) []Geometry {
 		Same(5, 3, 3, 4, 3, 1),  // the whole-image Winograd pass's sizes
 		Same(3, 4, 4, 6, 3, 1),
 		Same(4, 2, 4, 3, 3, 1),
+		Same(3, 7, 5, 4, 3, 1), // 2 x 2 tiles
 	)
 }
 

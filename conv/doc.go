@@ -103,14 +103,16 @@
 // direct convolution's in the last bits (float32 rounding, not accuracy);
 // they are still the same for every thread count.
 //
-// The same layers on images of 2 to 4 pixels a side, with at least 2*NR
-// channels in and out, take a whole-image Winograd pass in the forward
-// pass (and so in BackwardData): the image is the only tile, F(h x w, 3x3)
-// (25 multiply-adds per pair of channels instead of 81 on 3 x 3 images),
-// and the transforms, linear maps of whole planes, are GEMMs too. Its
-// rounding is larger, about 10 times the direct pass's on 4 x 4 images of
-// 128 channels, and its block of filters transformed at once is sized
-// from the L2 cache: one more reason results may differ between CPUs.
+// The same layers on images of 2 to 7 pixels a side take a whole-image
+// Winograd pass in the forward pass (and so in BackwardData), from 2*NR
+// channels in and out up to 4 pixels and 4*NR from 5: the image is one
+// tile, F(h x w, 3x3), or two tiles a side of up to 4 (25 multiply-adds
+// per pair of channels instead of 81 on 3 x 3 images, 121 instead of 441
+// on 7 x 7), and the transforms, linear maps of whole planes, are GEMMs
+// too. Its rounding is larger, about 10 times the direct pass's with
+// tiles of 4 on 128 channels, and its blocks of filters transformed at
+// once are sized from the L2 cache: one more reason results may differ
+// between CPUs.
 //
 // # Memory
 //

@@ -6,53 +6,57 @@ import (
 	"github.com/snnkit/snn/gemm"
 )
 
-// The whole-image Winograd pass, F(h x w, 3x3) with the image as its
-// only tile, for 3x3 'same' layers with stride 1 on images of at most
-// wholeMax x wholeMax (the last stage of a network on 28 x 28 or 32 x 32
-// inputs: 3 x 3 or 4 x 4 after three poolings). The zero-padded image is
-// an (h+2) x (w+2) patch d, and every output channel is
+// The whole-image Winograd pass, for 3x3 'same' layers with stride 1 on
+// small images: up to 4 pixels a side the image is its only tile, F(h x
+// w, 3x3); from 5 to wholeMax it is cut into two tiles a side (7 = 4+3:
+// F(4x4), F(4x3), F(3x4) and F(3x3)). These are the last stages of
+// networks on 28 x 28 or 32 x 32 inputs: 7, 3 or 4 pixels. The zero-padded
+// patch d of a tile of mh x mw outputs is (mh+2) x (mw+2) inputs, and
+// each of its output channels is
 //
-//	A_h^T [ sum over c of (G_h g_c G_w^T) . (B_h^T d_c B_w) ] A_w
+//	A_mh^T [ sum over c of (G_mh g_c G_mw^T) . (B_mh^T d_c B_mw) ] A_mw
 //
-// with F(m, 3)'s matrices for m = h down the rows and m = w across
-// (toomCook). As in the tiled pass (winograd.go), element e of the
-// (h+2) x (w+2) sums is a GEMM over the channels, M_e = U_e V_e: (h+2)(w+2)
-// multiply-adds per image and pair of channels where the direct pass does
-// 9hw (25 against 81 for 3 x 3 images, 36 against 144 for 4 x 4), and
-// nothing past the edge of an odd image, where the tiled pass's 2 x 2
-// tiles cover 4 x 4 outputs for 3 x 3.
+// with F(m, 3)'s matrices (toomCook). As in the tiled pass (winograd.go),
+// element e of the sums is a GEMM over the channels, M_e = U_e V_e:
+// (mh+2)(mw+2) multiply-adds per tile and pair of channels where the
+// direct pass does 9 mh mw (25 against 81 on 3 x 3 images, 121 against
+// 441 on 7 x 7), and nothing past the edge of an odd image, where the
+// tiled pass's 2 x 2 tiles cover 4 x 4 outputs for 3 x 3.
 //
-// With the image a single tile, each transform is a linear map of a whole
-// plane, the same for every plane: the filters' (9 weights to E =
-// (h+2)(w+2) values), the inputs' (hw pixels to E; the padding's zeros
-// drop out) and the outputs' (E sums to hw outputs) are each one GEMM
-// with a small constant matrix, and the pass is GEMMs end to end:
+// Each transform is a linear map of a whole plane, the same for every
+// plane: the filters' (9 weights to E values, E the sum of the tiles'),
+// the inputs' (hw pixels to E; the padding's zeros drop out) and, tile by
+// tile, the outputs' (a tile's elements to its outputs) are GEMMs with
+// small constant matrices, and the pass is GEMMs end to end:
 //
 //	U (E x OutC*InC)   = Kg (E x 9)    . W^T    (W: the filters, one per row)
 //	V (E x n*InC)      = Kin (E x hw)  . X^T    (X: the input planes, one per row)
 //	M_e (OutC x n)     = U_e (OutC x InC) . V_e^T (V_e: row e of V as n x InC)
-//	Z (hw x OutC*n)    = Kout (hw x E) . M      (M: the M_e as rows of OutC*n)
+//	Z_t (p_t x OutC*n) = Kout_t (p_t x E_t) . M_t (tile t: its E_t rows of M, its p_t outputs)
 //
-// and y[img][o] is column o*n+img of Z plus the bias. U is 25/9 (3 x 3
-// images) or 4 (4 x 4) times the size of the filters, too large to stay
-// in cache between its GEMM and the products: a lane computes U for a
-// block of output channels, sized to half of its core's share of L2, and
-// at once that block's rows of the E products. The batch is cut into
-// units of at most wholeImgs images (V, M and Z are a unit's), in order;
-// the lanes share a unit's blocks of channels. The cuts depend on n and
-// the caches only, and a row of a GEMM's result depends neither on the
-// other rows nor on the threads: the results are the same bit for bit
-// whatever the thread count. They differ from the direct pass's in the
-// last bits, by more than the tiled pass's for 4 x 4 images (larger
-// transforms; see TestWholeAccuracy).
+// and y[img][o] is column o*n+img of Z plus the bias. U is 25/9 to 4
+// times the size of the filters, too large to stay in cache between its
+// GEMM and the products: a lane computes U for a block of output channels
+// and elements that fits in half its core's share of L2, and at once
+// those rows of the products. The batch is cut into units of at most
+// wholeImgs images (V, M and Z are a unit's), in order; the lanes share a
+// unit's blocks. The cuts depend on n and the caches only, and a row of a
+// GEMM's result depends neither on the other rows nor on the threads: the
+// results are the same bit for bit whatever the thread count. They differ
+// from the direct pass's in the last bits, by more than the tiled pass's
+// with tiles of 4 (larger transforms; see TestWholeAccuracy).
 
-// wholeMax is the largest image height and width the pass takes: F(4, 3),
-// whose rounding is already about 10 times the direct pass's on 128
-// channels (TestWholeAccuracy), is as far as it goes.
-const wholeMax = 4
+// wholeMax is the largest image height and width the pass takes: two
+// tiles of at most wholeSide, since F(4, 3), whose rounding is already
+// about 10 times the direct pass's on 128 channels (TestWholeAccuracy),
+// is the largest tile; 8 pixels and more go to the tiled pass.
+const wholeMax = 7
+
+// wholeSide is the largest side of a tile.
+const wholeSide = 4
 
 // wholeImgs is the most images a unit of the pass has: 64 images of 256
-// channels make V and M 2.4 MB each for 4 x 4 images.
+// channels make V and M 2.4 MB each for 4 x 4 images, 7.9 MB for 7 x 7.
 const wholeImgs = 64
 
 // wholePoints[m] are the finite interpolation points of F(m, 3), m+1 of
@@ -127,34 +131,87 @@ func matrix(r, c int) [][]float64 {
 	return m
 }
 
-// wholeMatrices returns the pass's constant matrices for h x w images:
-// kg (E x 9), kin (E x hw) and kout (hw x E), E = (h+2)(w+2), each element
-// a product of two of F(h, 3)'s and F(w, 3)'s (exact in float64) rounded
-// once to float32.
-func wholeMatrices(h, w int) (kg, kin, kout []float32) {
-	bh, gh, ah := toomCook(h)
-	bw, gw, aw := toomCook(w)
-	ah2, aw2 := h+2, w+2
-	e, p := ah2*aw2, h*w
-	kg, kin, kout = make([]float32, e*9), make([]float32, e*p), make([]float32, p*e)
-	for a := range ah2 {
-		for b := range aw2 {
-			row := a*aw2 + b
-			for k := range 3 {
-				for l := range 3 {
-					kg[row*9+k*3+l] = float32(gh[a][k] * gw[b][l])
-				}
-			}
-			for i := range h {
-				for j := range w {
-					// Input pixel (i, j) is row i+1, column j+1 of the padded patch.
-					kin[row*p+i*w+j] = float32(bh[a][i+1] * bw[b][j+1])
-					kout[(i*w+j)*e+row] = float32(ah[i][a] * aw[j][b])
-				}
-			}
-		}
+// wholeSegments cuts a side of n pixels into the tiles' sides: one for
+// up to wholeSide pixels, else two as even as can be (5 = 3+2, 7 = 4+3).
+func wholeSegments(n int) []int {
+	if n <= wholeSide {
+		return []int{n}
 	}
-	return kg, kin, kout
+	return []int{(n + 1) / 2, n / 2}
+}
+
+// wholeTile is one tile of the pass's images: E = (mh+2)(mw+2) rows of
+// U, V and M from e0 on, and its mh*mw outputs, rows z0 on of Z; its part
+// of kout (mh*mw x E) starts at ko.
+type wholeTile struct {
+	e0, e, z0, p, ko int
+}
+
+// wholeLayout is the constant part of the pass for h x w images: the
+// tiles, the matrices kg (E x 9), kin (E x hw) and the tiles' kout, with
+// E the sum of the tiles' E, and zrow[q], the row of Z of output q.
+type wholeLayout struct {
+	tiles         []wholeTile
+	e             int
+	kg, kin, kout []float32
+	zrow          []int
+}
+
+// newWholeLayout returns the layout for h x w images. Each element of
+// the matrices is a product of two of F(mh, 3)'s and F(mw, 3)'s (exact
+// in float64) rounded once to float32; kin's columns for pixels outside a
+// tile's patch are zero.
+func newWholeLayout(h, w int) *wholeLayout {
+	l := &wholeLayout{zrow: make([]int, h*w)}
+	p := h * w
+	r0, z0 := 0, 0
+	for _, mh := range wholeSegments(h) {
+		bh, gh, ah := toomCook(mh)
+		c0 := 0
+		for _, mw := range wholeSegments(w) {
+			bw, gw, aw := toomCook(mw)
+			t := wholeTile{e0: l.e, e: (mh + 2) * (mw + 2), z0: z0, p: mh * mw, ko: len(l.kout)}
+			l.kg = append(l.kg, make([]float32, t.e*9)...)
+			l.kin = append(l.kin, make([]float32, t.e*p)...)
+			l.kout = append(l.kout, make([]float32, t.p*t.e)...)
+			kg, kin, kout := l.kg[t.e0*9:], l.kin[t.e0*p:], l.kout[t.ko:]
+			for a := range mh + 2 {
+				for b := range mw + 2 {
+					row := a*(mw+2) + b
+					for k := range 3 {
+						for j := range 3 {
+							kg[row*9+k*3+j] = float32(gh[a][k] * gw[b][j])
+						}
+					}
+					// Patch row i is input row r0-1+i; the padding's are zero.
+					for i := range mh + 2 {
+						for j := range mw + 2 {
+							y, x := r0-1+i, c0-1+j
+							if y >= 0 && y < h && x >= 0 && x < w {
+								kin[row*p+y*w+x] = float32(bh[a][i] * bw[b][j])
+							}
+						}
+					}
+					for i := range mh {
+						for j := range mw {
+							kout[(i*mw+j)*t.e+row] = float32(ah[i][a] * aw[j][b])
+						}
+					}
+				}
+			}
+			for i := range mh {
+				for j := range mw {
+					l.zrow[(r0+i)*w+c0+j] = t.z0 + i*mw + j
+				}
+			}
+			l.e += t.e
+			z0 += t.p
+			l.tiles = append(l.tiles, t)
+			c0 += mw
+		}
+		r0 += mh
+	}
+	return l
 }
 
 // Modes of limits.whole.
@@ -171,25 +228,32 @@ func (l *layer) useWhole() bool {
 		l.lim.whole == wholeNever || l.lim.winograd == winogradNever {
 		return false
 	}
-	// From 2*NR channels in and out, as for the tiled pass with vector
-	// transforms: 32 with AVX2 ran 1.13-1.17x as fast as the direct pass
-	// on 3 and 4 px, 64 with AVX-512 1.08-1.26x, where 32 lost (0.80-0.98x;
-	// docs/performance.md, "Whole-image Winograd").
-	return l.lim.whole == wholeAlways || min(d.c, d.oc) >= 2*d.ks.Gemm.NR
+	// From 2*NR channels in and out on images of one tile, as for the
+	// tiled pass with vector transforms: 32 with AVX2 ran 1.13-1.17x as
+	// fast as the direct pass on 3 and 4 px, 64 with AVX-512 1.08-1.26x,
+	// where 32 lost (0.80-0.98x). Two tiles a side cost more transforms
+	// per output: from 4*NR, where AVX2 ran 0.99-1.30x with 64 channels
+	// and 1.30-1.74x with 128 and more, AVX-512 1.08-1.34x with 128, 64
+	// losing (0.82-0.95x; docs/performance.md, "Whole-image Winograd").
+	need := 2 * d.ks.Gemm.NR
+	if max(d.oh, d.ow) > wholeSide {
+		need *= 2
+	}
+	return l.lim.whole == wholeAlways || min(d.c, d.oc) >= need
 }
 
 // wholeForward is the whole-image Winograd pass.
 type wholeForward struct {
 	l *layer
 	f forwardCall
-	// kg, kin and kout are the constant matrices (wholeMatrices); v, m
-	// and z a unit's V, M (E rows) and Z (hw rows), vPlane, mPlane and
-	// zPlane apart; u[i] lane i's U of a block of ob output channels,
-	// E rows uPlane apart.
-	kg, kin, kout                  []float32
+	// lay is the tiles and constant matrices; v, m and z a unit's V, M
+	// (E rows) and Z (hw rows), vPlane, mPlane and zPlane apart; u[i]
+	// lane i's U of a block of ob output channels and eb elements, rows
+	// uPlane apart.
+	lay                            *wholeLayout
 	v, m, z                        []float32
 	u                              [][]float32
-	e, ob                          int
+	e, ob, eb, units               int
 	uPlane, vPlane, mPlane, zPlane int
 	// The unit being computed: images [i0, i0+imgs).
 	i0, imgs int
@@ -199,7 +263,7 @@ type wholeForward struct {
 
 // Phases of a unit that the lanes share.
 const (
-	wholeProducts = iota // U and the E products for a block of output channels at a time
+	wholeProducts = iota // U and the products for a block of output channels and elements at a time
 	wholeFinish          // y from Z: bias, activation, statistics, an image at a time
 )
 
@@ -207,12 +271,13 @@ func (s *wholeForward) call() *forwardCall { return &s.f }
 
 func (s *wholeForward) grow(threads int) int {
 	d := &s.l.d
-	if s.kg == nil {
-		s.kg, s.kin, s.kout = wholeMatrices(d.oh, d.ow)
-		s.e = (d.oh + 2) * (d.ow + 2)
+	if s.lay == nil {
+		s.lay = newWholeLayout(d.oh, d.ow)
+		s.e = s.lay.e
 	}
 	imgs := min(s.l.pl.n, wholeImgs)
-	s.ob = s.l.wholeBlock()
+	s.ob, s.eb = s.l.wholeBlock(s.e)
+	s.units = (d.oc + s.ob - 1) / s.ob * ((s.e + s.eb - 1) / s.eb)
 	s.uPlane = winogradPlane(s.ob * d.c)
 	s.vPlane = winogradPlane(imgs * d.c)
 	s.mPlane = winogradPlane(d.oc * imgs)
@@ -220,13 +285,13 @@ func (s *wholeForward) grow(threads int) int {
 	s.v = growTo(s.v, s.e*s.vPlane)
 	s.m = growTo(s.m, s.e*s.mPlane)
 	s.z = growTo(s.z, d.p*s.zPlane)
-	lanes := min(threads, (d.oc+s.ob-1)/s.ob)
+	lanes := min(threads, s.units)
 	s.l.growLanes(lanes, 0, 0)
 	for len(s.u) < lanes {
 		s.u = append(s.u, nil)
 	}
 	for i := range s.u[:lanes] {
-		s.u[i] = growTo(s.u[i], s.e*s.uPlane)
+		s.u[i] = growTo(s.u[i], s.eb*s.uPlane)
 	}
 	s.f.opt = s.l.gemmOptions(threads, 1, false)
 	return lanes
@@ -247,11 +312,13 @@ func (s *wholeForward) start(threads, lanes int) {
 	for s.i0 = 0; s.i0 < n && !s.l.team.Failed(); s.i0 += wholeImgs {
 		s.imgs = min(wholeImgs, n-s.i0)
 		x := f.x[s.i0*d.in : (s.i0+s.imgs)*d.in]
-		o.Sgemm(false, true, s.e, s.imgs*d.c, d.p, 1, s.kin, d.p, x, d.p, 0, s.v, s.vPlane)
+		o.Sgemm(false, true, s.e, s.imgs*d.c, d.p, 1, s.lay.kin, d.p, x, d.p, 0, s.v, s.vPlane)
 		s.phase = wholeProducts
 		s.next.Store(0)
-		runLanes(s, min(lanes, (d.oc+s.ob-1)/s.ob), &s.l.team)
-		o.Sgemm(false, false, d.p, d.oc*s.imgs, s.e, 1, s.kout, s.e, s.m, s.mPlane, 0, s.z, s.zPlane)
+		runLanes(s, lanes, &s.l.team)
+		for _, t := range s.lay.tiles {
+			o.Sgemm(false, false, t.p, d.oc*s.imgs, t.e, 1, s.lay.kout[t.ko:], t.e, s.m[t.e0*s.mPlane:], s.mPlane, 0, s.z[t.z0*s.zPlane:], s.zPlane)
+		}
 		s.phase = wholeFinish
 		s.next.Store(0)
 		runLanes(s, min(lanes, s.imgs), &s.l.team)
@@ -273,10 +340,12 @@ func (s *wholeForward) runLane(i int) {
 		}
 		switch s.phase {
 		case wholeProducts:
-			if j*s.ob >= d.oc {
+			if j >= s.units {
 				return
 			}
-			s.products(o, s.u[i], j*s.ob, min(d.oc, (j+1)*s.ob))
+			neb := (s.e + s.eb - 1) / s.eb
+			o0, e0 := j/neb*s.ob, j%neb*s.eb
+			s.products(o, s.u[i], o0, min(d.oc, o0+s.ob), e0, min(s.e, e0+s.eb))
 		case wholeFinish:
 			if j >= s.imgs {
 				return
@@ -286,28 +355,34 @@ func (s *wholeForward) runLane(i int) {
 	}
 }
 
-// products computes U for output channels [o0, o1) into u, then their
-// rows of the E products. Rows of f.a are OutC filters of InC*9 weights,
-// OutC*InC rows of 9 (forward leaves the bias out of f.a for this pass).
-func (s *wholeForward) products(o gemm.Options, u []float32, o0, o1 int) {
+// products computes U's elements [e0, e1) for output channels [o0, o1)
+// into u, then those channels' rows of M_e for those elements. Rows of
+// f.a are OutC filters of InC*9 weights, OutC*InC rows of 9 (forward
+// leaves the bias out of f.a for this pass).
+func (s *wholeForward) products(o gemm.Options, u []float32, o0, o1, e0, e1 int) {
 	d, f := &s.l.d, &s.f
-	o.Sgemm(false, true, s.e, (o1-o0)*d.c, 9, 1, s.kg, 9, f.a[o0*d.k:o1*d.k], 9, 0, u, s.uPlane)
-	for e := range s.e {
-		o.Sgemm(false, true, o1-o0, s.imgs, d.c, 1, u[e*s.uPlane:], d.c, s.v[e*s.vPlane:], d.c, 0, s.m[e*s.mPlane+o0*s.imgs:], s.imgs)
+	o.Sgemm(false, true, e1-e0, (o1-o0)*d.c, 9, 1, s.lay.kg[e0*9:], 9, f.a[o0*d.k:o1*d.k], 9, 0, u, s.uPlane)
+	for e := e0; e < e1; e++ {
+		o.Sgemm(false, true, o1-o0, s.imgs, d.c, 1, u[(e-e0)*s.uPlane:], d.c, s.v[e*s.vPlane:], d.c, 0, s.m[e*s.mPlane+o0*s.imgs:], s.imgs)
 	}
 }
 
-// wholeBlock returns how many output channels a lane's block of U has:
-// what fits in lim.budget floats (half of a core's share of L2), in
-// multiples of the GEMM kernels' MR, at least 2*MR (fewer make too many
+// wholeBlock returns the blocks of U a lane computes at once, its work
+// units: ob output channels, at most wholeChannels (fewer make too many
 // small GEMMs: 6 channels a block ran 1.3 times as long as 12 to 48 with
-// AVX2 on a 2 MiB L2), at most all of them.
-func (l *layer) wholeBlock() int {
+// AVX2), by eb of the e elements, as many as fit in lim.budget floats
+// (half of a core's share of L2), in blocks as even as can be.
+func (l *layer) wholeBlock(e int) (ob, eb int) {
 	d := &l.d
-	mr := d.ks.Gemm.MR
-	e := (d.oh + 2) * (d.ow + 2)
-	return min(d.oc, max(2*mr, l.lim.budget/(e*d.c)/mr*mr))
+	ob = min(d.oc, wholeChannels)
+	eb = min(e, max(1, l.lim.budget/(ob*d.c)))
+	blocks := (e + eb - 1) / eb
+	return ob, (e + blocks - 1) / blocks
 }
+
+// wholeChannels is the most output channels of a block of U: a multiple
+// of every kernel set's MR (4, 6, 8, 12).
+const wholeChannels = 48
 
 // finish writes image j of the unit from Z: each output is a column of
 // Z plus the bias; then the statistics and the activations.
@@ -322,8 +397,8 @@ func (s *wholeForward) finish(j int) {
 		}
 		col := oc*s.imgs + j
 		out := y[oc*d.p : (oc+1)*d.p]
-		for q := range out {
-			out[q] = s.z[q*s.zPlane+col] + b
+		for q, r := range s.lay.zrow {
+			out[q] = s.z[r*s.zPlane+col] + b
 		}
 		if f.mom != nil {
 			f.mom.add(d.ks, img, oc, 0, out)

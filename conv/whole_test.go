@@ -21,7 +21,7 @@ const wholeSlack = 64
 // compute, in float64, for every m the pass uses.
 func TestToomCook(t *testing.T) {
 	r := testkit.Rand(21)
-	for m := 2; m <= wholeMax; m++ {
+	for m := 2; m <= wholeSide; m++ {
 		bt, g, at := toomCook(m)
 		a := m + 2
 		for range 20 {
@@ -75,6 +75,9 @@ func TestWholeAccuracy(t *testing.T) {
 		{4, 4, 16, 40, 6},
 		{4, 4, 128, 30, 4},
 		{3, 4, 128, 30, 4},
+		{7, 7, 1, 230, 13},
+		{7, 7, 128, 30, 3},
+		{5, 6, 16, 40, 3},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%dx%d/c=%d", tc.h, tc.w, tc.c), func(t *testing.T) {
@@ -122,8 +125,11 @@ func TestWhole(t *testing.T) {
 		{Same(4, 2, 3, 5, 3, 1), 2*wholeImgs + 3, 0},
 		{Same(6, 4, 2, 3, 3, 1), wholeImgs, 0},
 		{Same(2, 2, 2, 7, 3, 1), wholeImgs + 1, 0},
-		{Same(3, 3, 3, 61, 3, 1), 5, 1},             // blocks of 2*MR channels, the last one part
+		{Same(3, 3, 3, 61, 3, 1), 5, 1},             // blocks of 48 channels and one element, the last block part
 		{Same(2, 3, 4, 40, 3, 1), wholeImgs + 2, 1}, // and two units
+		{Same(3, 7, 7, 5, 3, 1), 4, 0},              // 2 x 2 tiles: 4x4, 4x3, 3x4, 3x3
+		{Same(2, 5, 3, 4, 3, 1), 3, 0},              // 2 x 1 tiles
+		{Same(4, 6, 7, 50, 3, 1), 9, 1},             // 2 x 2 tiles, blocks
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%v/n=%d/budget=%d", tc.g, tc.n, tc.budget), func(t *testing.T) {
@@ -146,7 +152,9 @@ func TestWhole(t *testing.T) {
 					c.lim = withWhole(c.lim)
 					if tc.budget > 0 {
 						c.lim.budget = tc.budget
-						require.Less(t, c.wholeBlock(), g.OutC, "several blocks of channels")
+						ob, eb := c.wholeBlock((g.InH + 2) * (g.InW + 2))
+						require.Less(t, eb, (g.InH+2)*(g.InW+2), "several blocks of U's elements")
+						require.LessOrEqual(t, ob, g.OutC)
 					}
 					c.d.ks = ks
 					c.SetThreads(threads)
@@ -176,8 +184,9 @@ func TestWhole(t *testing.T) {
 }
 
 // TestUseWhole checks which layers take the whole-image pass: 3x3, stride
-// 1, one pixel of padding, images of 2 to 4 pixels a side, and input and
-// output channels from 2*NR on (32 with AVX2, 64 with AVX-512); that it
+// 1, one pixel of padding, images of 2 to 7 pixels a side, and input and
+// output channels from 2*NR on (32 with AVX2, 64 with AVX-512) for images
+// of one tile, 4*NR for those of two tiles a side (5 to 7 pixels); that it
 // comes before the tiled pass; and that the modes of limits override the
 // channels but not the geometry.
 func TestUseWhole(t *testing.T) {
@@ -190,14 +199,19 @@ func TestUseWhole(t *testing.T) {
 		{"SeedNet 28x28, stage 4's first layer", Same(128, 3, 3, 256, 3, 1), [2]bool{true, true}, true},
 		{"SeedNet 28x28, stage 4", Same(256, 3, 3, 256, 3, 1), [2]bool{true, true}, true},
 		{"its backward data pass", Same(256, 3, 3, 128, 3, 1), [2]bool{true, true}, true},
+		{"SeedNet 28x28, stage 3's first layer", Same(64, 7, 7, 128, 3, 1), [2]bool{true, false}, true},
+		{"SeedNet 28x28, stage 3", Same(128, 7, 7, 128, 3, 1), [2]bool{true, true}, true},
 		{"4 px", Same(64, 4, 4, 64, 3, 1), [2]bool{true, true}, true},
 		{"2 px", Same(512, 2, 2, 512, 3, 1), [2]bool{true, true}, true},
 		{"oblong", Same(64, 2, 4, 64, 3, 1), [2]bool{true, true}, true},
 		{"32 channels", Same(32, 3, 3, 32, 3, 1), [2]bool{true, false}, true},
 		{"63 input channels", Same(63, 4, 4, 256, 3, 1), [2]bool{true, false}, true},
 		{"31 output channels", Same(256, 3, 3, 31, 3, 1), [2]bool{false, false}, true},
-		{"5 px", Same(256, 5, 5, 256, 3, 1), [2]bool{}, false},
-		{"4 x 5", Same(256, 4, 5, 256, 3, 1), [2]bool{}, false},
+		{"5 px, 32 channels", Same(32, 5, 5, 32, 3, 1), [2]bool{false, false}, true},
+		{"6 px, 64 channels", Same(64, 6, 6, 64, 3, 1), [2]bool{true, false}, true},
+		{"4 x 5, 127 channels", Same(256, 4, 5, 127, 3, 1), [2]bool{true, false}, true},
+		{"8 px", Same(256, 8, 8, 256, 3, 1), [2]bool{}, false},
+		{"7 x 9", Same(256, 7, 9, 256, 3, 1), [2]bool{}, false},
 		{"1 px", Same(256, 1, 1, 256, 3, 1), [2]bool{}, false},
 		{"stride 2", Same(256, 4, 4, 256, 3, 2), [2]bool{}, false},
 		{"5x5", Same(256, 4, 4, 256, 5, 1), [2]bool{}, false},
@@ -227,13 +241,13 @@ func TestUseWhole(t *testing.T) {
 }
 
 // BenchmarkWhole times the forward pass, and the forward and backward
-// passes, of 3x3 layers on images of 2 to 4 pixels a side (batch 32, one
+// passes, of 3x3 layers on images of 2 to 7 pixels a side (batch 32, one
 // thread) by the direct passes and by the whole-image Winograd pass
 // (which the backward data pass takes too), in GFLOP/s of the direct
 // convolution's work, so that the two compare as speeds.
 func BenchmarkWhole(b *testing.B) {
 	const n = 32
-	for _, size := range []int{3, 4, 2} {
+	for _, size := range []int{3, 4, 2, 5, 6, 7} {
 		for _, ch := range [][2]int{{32, 32}, {32, 64}, {64, 64}, {64, 128}, {128, 128}, {128, 256}, {256, 256}, {256, 128}} {
 			g := Same(ch[0], size, size, ch[1], 3, 1)
 			d := newBenchData(g, n)
