@@ -7,6 +7,8 @@ import "unsafe"
 // repeated calls of the same shapes allocate nothing.
 type workspace struct {
 	a, b, edge []float32
+	// t holds C^T for a call computed transposed (see transposedC).
+	t []float32
 }
 
 // spare holds finished calls' workspaces for the next calls.
