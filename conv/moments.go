@@ -41,13 +41,13 @@ func (c *Conv2D) ForwardMoments(n int, x, w, bias, y []float32, mean, variance [
 	c.replan(n)
 	// The slots: with the batched pass, one per channel and output row,
 	// which every layout of its tiles computes whole, each image group
-	// after the last; with the Winograd pass one per channel and work
-	// unit, with the whole-image one one per channel and image; otherwise one per channel and block, which one lane fills
-	// tile after tile.
+	// after the last; with the Winograd passes one per channel and work
+	// unit (of images, for the whole-image one); otherwise one per
+	// channel and block, which one lane fills tile after tile.
 	units, segs := c.pl.blocks, 1
 	switch {
 	case c.useWhole():
-		units = n // one per image, filled channel by channel
+		units = (n + wholeImgs - 1) / wholeImgs // one per unit of images, filled image by image
 	case c.useWinograd():
 		units = c.winogradCut(n).units // one per work unit, filled image by image
 	case c.useBatched():

@@ -257,14 +257,15 @@ type wholeForward struct {
 	uPlane, vPlane, mPlane, zPlane int
 	// The unit being computed: images [i0, i0+imgs).
 	i0, imgs int
-	phase    int // wholeProducts or wholeFinish
+	phase    int // wholeProducts, wholeFinish or wholeMoments
 	next     atomic.Int64
 }
 
 // Phases of a unit that the lanes share.
 const (
 	wholeProducts = iota // U and the products for a block of output channels and elements at a time
-	wholeFinish          // y from Z: bias, activation, statistics, an image at a time
+	wholeFinish          // y from Z: bias and activations, an image at a time
+	wholeMoments         // the statistics (ForwardMoments), a channel at a time
 )
 
 func (s *wholeForward) call() *forwardCall { return &s.f }
@@ -322,6 +323,11 @@ func (s *wholeForward) start(threads, lanes int) {
 		s.phase = wholeFinish
 		s.next.Store(0)
 		runLanes(s, min(lanes, s.imgs), &s.l.team)
+		if f.mom != nil {
+			s.phase = wholeMoments
+			s.next.Store(0)
+			runLanes(s, min(lanes, d.oc), &s.l.team)
+		}
 	}
 }
 
@@ -351,6 +357,15 @@ func (s *wholeForward) runLane(i int) {
 				return
 			}
 			s.finish(j)
+		case wholeMoments:
+			if j >= d.oc {
+				return
+			}
+			// The unit's slot of channel j, image after image.
+			for img := s.i0; img < s.i0+s.imgs; img++ {
+				at := img*d.out + j*d.p
+				f.mom.add(d.ks, s.i0/wholeImgs, j, 0, f.y[at:at+d.p])
+			}
 		}
 	}
 }
@@ -385,7 +400,7 @@ func (l *layer) wholeBlock(e int) (ob, eb int) {
 const wholeChannels = 48
 
 // finish writes image j of the unit from Z: each output is a column of
-// Z plus the bias; then the statistics and the activations.
+// Z plus the bias; then the activations.
 func (s *wholeForward) finish(j int) {
 	d, f := &s.l.d, &s.f
 	img := s.i0 + j
@@ -399,9 +414,6 @@ func (s *wholeForward) finish(j int) {
 		out := y[oc*d.p : (oc+1)*d.p]
 		for q, r := range s.lay.zrow {
 			out[q] = s.z[r*s.zPlane+col] + b
-		}
-		if f.mom != nil {
-			f.mom.add(d.ks, img, oc, 0, out)
 		}
 	}
 	// The image's channels are contiguous: one call each, rather than
