@@ -229,7 +229,8 @@ func (l *layer) useWhole() bool {
 		return false
 	}
 	// From 2*NR channels in and out on images of one tile, as for the
-	// tiled pass with vector transforms: 32 with AVX2 ran 1.13-1.17x as
+	// tiled pass with vector transforms (measured on the Sapphire Rapids
+	// Xeon, both sets): 32 with AVX2 ran 1.13-1.17x as
 	// fast as the direct pass on 3 and 4 px, 64 with AVX-512 1.08-1.26x,
 	// where 32 lost (0.80-0.98x). Two tiles a side cost more transforms
 	// per output: from 4*NR, where AVX2 ran 0.99-1.30x with 64 channels
@@ -253,7 +254,7 @@ type wholeForward struct {
 	lay                            *wholeLayout
 	v, m, z                        []float32
 	u                              [][]float32
-	e, ob, eb, units               int
+	ob, eb, units                  int
 	uPlane, vPlane, mPlane, zPlane int
 	// The unit being computed: images [i0, i0+imgs).
 	i0, imgs int
@@ -274,17 +275,17 @@ func (s *wholeForward) grow(threads int) int {
 	d := &s.l.d
 	if s.lay == nil {
 		s.lay = newWholeLayout(d.oh, d.ow)
-		s.e = s.lay.e
 	}
+	e := s.lay.e
 	imgs := min(s.l.pl.n, wholeImgs)
-	s.ob, s.eb = s.l.wholeBlock(s.e)
-	s.units = (d.oc + s.ob - 1) / s.ob * ((s.e + s.eb - 1) / s.eb)
+	s.ob, s.eb = s.l.wholeBlock(e)
+	s.units = (d.oc + s.ob - 1) / s.ob * ((e + s.eb - 1) / s.eb)
 	s.uPlane = winogradPlane(s.ob * d.c)
 	s.vPlane = winogradPlane(imgs * d.c)
 	s.mPlane = winogradPlane(d.oc * imgs)
 	s.zPlane = winogradPlane(d.oc * imgs)
-	s.v = growTo(s.v, s.e*s.vPlane)
-	s.m = growTo(s.m, s.e*s.mPlane)
+	s.v = growTo(s.v, e*s.vPlane)
+	s.m = growTo(s.m, e*s.mPlane)
 	s.z = growTo(s.z, d.p*s.zPlane)
 	lanes := min(threads, s.units)
 	s.l.growLanes(lanes, 0, 0)
@@ -313,7 +314,7 @@ func (s *wholeForward) start(threads, lanes int) {
 	for s.i0 = 0; s.i0 < n && !s.l.team.Failed(); s.i0 += wholeImgs {
 		s.imgs = min(wholeImgs, n-s.i0)
 		x := f.x[s.i0*d.in : (s.i0+s.imgs)*d.in]
-		o.Sgemm(false, true, s.e, s.imgs*d.c, d.p, 1, s.lay.kin, d.p, x, d.p, 0, s.v, s.vPlane)
+		o.Sgemm(false, true, s.lay.e, s.imgs*d.c, d.p, 1, s.lay.kin, d.p, x, d.p, 0, s.v, s.vPlane)
 		s.phase = wholeProducts
 		s.next.Store(0)
 		runLanes(s, lanes, &s.l.team)
@@ -349,9 +350,10 @@ func (s *wholeForward) runLane(i int) {
 			if j >= s.units {
 				return
 			}
-			neb := (s.e + s.eb - 1) / s.eb
+			e := s.lay.e
+			neb := (e + s.eb - 1) / s.eb
 			o0, e0 := j/neb*s.ob, j%neb*s.eb
-			s.products(o, s.u[i], o0, min(d.oc, o0+s.ob), e0, min(s.e, e0+s.eb))
+			s.products(o, s.u[i], o0, min(d.oc, o0+s.ob), e0, min(e, e0+s.eb))
 		case wholeFinish:
 			if j >= s.imgs {
 				return
@@ -385,7 +387,7 @@ func (s *wholeForward) products(o gemm.Options, u []float32, o0, o1, e0, e1 int)
 // wholeBlock returns the blocks of U a lane computes at once, its work
 // units: ob output channels, at most wholeChannels (fewer make too many
 // small GEMMs: 6 channels a block ran 1.3 times as long as 12 to 48 with
-// AVX2), by eb of the e elements, as many as fit in lim.budget floats
+// AVX2 on the Sapphire Rapids Xeon), by eb of the e elements, as many as fit in lim.budget floats
 // (half of a core's share of L2), in blocks as even as can be.
 func (l *layer) wholeBlock(e int) (ob, eb int) {
 	d := &l.d

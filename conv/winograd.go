@@ -291,15 +291,17 @@ func (d *dims) winogradPadWidth() int { return max(d.w+3, 2*d.winogradRowTiles()
 // outputs of a row of tiles, as wide as winogradRowTiles.
 func (d *dims) winogradOutScratch() int { return 2 * max(d.ow+1, 2*d.winogradRowTiles()) }
 
-// growPads returns pads with at least lanes zeroed padded planes of h+3
-// rows of winogradPadWidth.
+// growPads returns pads with at least lanes padded planes of h+3 rows of
+// winogradPadWidth. A plane of another size (the width depends on the
+// kernel set's group) is replaced, not reused: its borders would not be
+// the zeros of this layout.
 func (d *dims) growPads(pads [][]float32, lanes int) [][]float32 {
 	size := (d.h + 3) * d.winogradPadWidth()
 	for len(pads) < lanes {
 		pads = append(pads, nil)
 	}
 	for i := range pads[:lanes] {
-		if len(pads[i]) < size {
+		if len(pads[i]) != size {
 			pads[i] = make([]float32, size)
 		}
 	}

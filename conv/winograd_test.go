@@ -408,3 +408,28 @@ func TestWinogradRowTiles(t *testing.T) {
 		assert.Equal(t, want, ks.Conv.WinogradGroup, "%s: the group of its transforms", ks.ISA)
 	}
 }
+
+// TestWinogradPadsPerSet: one layer run with every kernel set in turn
+// gives what a new layer gives with each: the padded input planes, whose
+// width depends on the set's group of tiles, are not reused with another
+// layout's borders.
+func TestWinogradPadsPerSet(t *testing.T) {
+	g := Same(3, 8, 8, 4, 3, 1) // rows of 4 tiles: a whole group with vector transforms
+	r := testkit.Rand(3)
+	x := testkit.Uniform(r, 2*g.InSize(), -1, 1)
+	w := testkit.Uniform(r, g.WeightSize(), -1, 1)
+	c, err := New(g)
+	require.NoError(t, err)
+	c.lim = withWinograd(c.lim, 512)
+	for _, ks := range kernels.Sets() {
+		fresh, err := New(g)
+		require.NoError(t, err)
+		fresh.lim = c.lim
+		c.d.ks, fresh.d.ks = ks, ks
+		got := make([]float32, 2*g.OutSize())
+		want := make([]float32, len(got))
+		c.Forward(2, x, w, nil, got)
+		fresh.Forward(2, x, w, nil, want)
+		requireSameBits(t, [][]float32{want}, [][]float32{got}, ks.ISA)
+	}
+}
