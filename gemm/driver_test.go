@@ -30,3 +30,30 @@ func TestCachedFor(t *testing.T) {
 	}
 	assert.Equal(t, cachedFor(kernels.CPU().Caches), cachedFloats)
 }
+
+// TestPrefetchesB checks when run prefetches the next block of B's
+// source: never for a B that stays in L2, and only while that source and
+// the packed block fit in B's share of L2 (the AVX2 blocks of a 2 MiB L2:
+// KC 512 x NC 896).
+func TestPrefetchesB(t *testing.T) {
+	g := &kernels.Gemm{MR: 6, NR: 16, KC: 512, MC: 4092, NC: 896}
+	cases := []struct {
+		name      string
+		big       bool // B beyond L2: q.prefetchB
+		kc, ncb   int
+		prefetchB bool
+	}{
+		{"256 x 2048 x 2304: blocks of 464 x 688", true, 464, 688, false},
+		{"32 x 512 x 4096: blocks of 464 x 512", true, 464, 512, false},
+		{"4096 x 512 x 32: one thin block", true, 32, 512, true},
+		{"half the share: the largest that fits", true, 512, 448, true},
+		{"one panel more", true, 512, 464, false},
+		{"B in L2", false, 32, 512, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := call{g: g, kc: tc.kc, prefetchB: tc.big}
+			assert.Equal(t, tc.prefetchB, q.prefetchesB(tc.ncb))
+		})
+	}
+}
