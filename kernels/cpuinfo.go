@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,15 +37,87 @@ type CPUInfo struct {
 	Model  string
 	Caches Caches
 	// Source says where Caches came from: "cpuid leaf 4", "cpuid leaf
-	// 0x8000001d", "sysfs", or "assumed" when nothing could be read.
+	// 0x8000001d", "sysfs", or "assumed" when nothing could be read,
+	// followed by ", SNN_CACHES" when that variable replaced some levels.
 	Source string
 }
 
-var cpuInfo = sync.OnceValue(readCPU)
+// EnvCaches is the environment variable that replaces the caches the CPU
+// reports, level by level: "l1d=32K:8,l2=512K:8:2,l3=32M:16:16" gives
+// each level's size, then optionally its ways and how many logical CPUs
+// share it; levels not named keep what was read. For hypervisors that
+// report caches the core does not have, and to see what another CPU's
+// blocks do here. The cache blocks decide where sums are split, so the
+// last bits of results may change with it.
+const EnvCaches = "SNN_CACHES"
+
+var cpuInfo = sync.OnceValue(func() CPUInfo {
+	info, err := withEnvCaches(readCPU(), os.Getenv(EnvCaches))
+	if err != nil {
+		panic(err)
+	}
+	return info
+})
 
 // CPU describes this processor, read once. GEMM derives its cache blocks
-// from CPU().Caches.
+// from CPU().Caches, and so does conv its chunks. A malformed SNN_CACHES
+// is a panic at the first call, which package initialization makes.
 func CPU() CPUInfo { return cpuInfo() }
+
+// withEnvCaches returns info with the levels spec names replaced (see
+// EnvCaches); an empty spec changes nothing.
+func withEnvCaches(info CPUInfo, spec string) (CPUInfo, error) {
+	if spec == "" {
+		return info, nil
+	}
+	fail := func(format string, a ...any) (CPUInfo, error) {
+		return info, fmt.Errorf("snn/kernels: %s=%q: %s; the form is l1d=SIZE[:WAYS[:SHARED]],l2=...,l3=..., e.g. l1d=32K:8,l2=512K:8,l3=32M:16:16",
+			EnvCaches, spec, fmt.Sprintf(format, a...))
+	}
+	c := info.Caches
+	seen := map[string]bool{}
+	for _, item := range strings.Split(spec, ",") {
+		key, val, ok := strings.Cut(strings.TrimSpace(item), "=")
+		key = strings.ToLower(strings.TrimSpace(key))
+		if !ok {
+			return fail("%q has no '='", item)
+		}
+		var size, ways, shared *int
+		switch key {
+		case "l1d":
+			size, ways, shared = &c.L1D, &c.L1DWays, &c.L1DShared
+		case "l2":
+			size, ways, shared = &c.L2, &c.L2Ways, &c.L2Shared
+		case "l3":
+			size, ways, shared = &c.L3, &c.L3Ways, &c.L3Shared
+		default:
+			return fail("%q is not a cache level (l1d, l2, l3)", key)
+		}
+		if seen[key] {
+			return fail("%s is given twice", key)
+		}
+		seen[key] = true
+		fields := strings.Split(val, ":")
+		if len(fields) > 3 {
+			return fail("%s has %d fields, at most 3 (size, ways, shared)", key, len(fields))
+		}
+		// No data cache is smaller than 1 KiB: "l2=512" forgot its unit.
+		if *size = parseSize(strings.ToUpper(strings.TrimSpace(fields[0]))); *size < 1<<10 {
+			return fail("%s size %q is not a size of at least 1K, such as 48K or 2M", key, fields[0])
+		}
+		for i, dst := range []*int{ways, shared}[:len(fields)-1] {
+			n, err := strconv.Atoi(strings.TrimSpace(fields[i+1]))
+			if err != nil || n <= 0 {
+				return fail("%s %s %q is not a positive whole number", key, []string{"ways", "shared"}[i], fields[i+1])
+			}
+			*dst = n
+		}
+		*shared = max(*shared, 1)
+	}
+	info.Caches = c
+	info.Source += ", " + EnvCaches
+	return info, nil
+}
 
 // assumedCaches stand in when the CPU and the system tell nothing: small
 // enough for any core of the last decade.

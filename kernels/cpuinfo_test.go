@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -171,4 +172,89 @@ func TestL2PerCore(t *testing.T) {
 	for _, tc := range cases {
 		assert.Equal(t, tc.want, tc.c.L2PerCore(), tc.name)
 	}
+}
+
+// zen3 is the AMD EPYC Zen 3 of cpuDescriptors as SNN_CACHES spells it.
+const zen3 = "l1d=32K:8:2,l2=512K:8:2,l3=32M:16:16"
+
+// TestEnvCaches checks SNN_CACHES: every level replaced (the VM made a
+// Zen 3), some levels only, sizes, ways and sharing given or kept, and
+// the malformed values, each refused with what is wrong in it.
+func TestEnvCaches(t *testing.T) {
+	vm := CPUInfo{Model: "test", Caches: vmCaches, Source: "sysfs"}
+	ok := []struct {
+		name, spec string
+		want       Caches
+	}{
+		{"nothing", "", vmCaches},
+		{"Zen 3 on this VM", zen3, cpuDescriptors["AMD EPYC Zen 3"].want},
+		{"L2 only, ways and sharing kept", "l2=1M", func() Caches { c := vmCaches; c.L2 = 1 << 20; return c }()},
+		{"L1d with its ways; case and spaces", " L1D = 32k:8 ", func() Caches { c := vmCaches; c.L1D, c.L1DWays = 32<<10, 8; return c }()},
+		{"L3 shared by 8", "l3=6M:12:8", func() Caches { c := vmCaches; c.L3, c.L3Ways, c.L3Shared = 6<<20, 12, 8; return c }()},
+	}
+	for _, tc := range ok {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := withEnvCaches(vm, tc.spec)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got.Caches)
+			assert.Equal(t, "test", got.Model)
+			if tc.spec == "" {
+				assert.Equal(t, "sysfs", got.Source)
+			} else {
+				assert.Equal(t, "sysfs, SNN_CACHES", got.Source)
+			}
+		})
+	}
+	bad := []struct{ spec, err string }{
+		{"l2", `"l2" has no '='`},
+		{"l4=8M", `"l4" is not a cache level`},
+		{"l2=512K,l2=1M", "l2 is given twice"},
+		{"l2=lots", `l2 size "lots" is not a size of at least 1K`},
+		{"l2=0K", `l2 size "0K" is not a size of at least 1K`},
+		{"l2=512", `l2 size "512" is not a size of at least 1K`},
+		{"l2=512K:0", `l2 ways "0" is not a positive whole number`},
+		{"l3=32M:16:x", `l3 shared "x" is not a positive whole number`},
+		{"l1d=32K:8:2:1", "l1d has 4 fields, at most 3"},
+		{"l2=512K,", `"" has no '='`},
+	}
+	for _, tc := range bad {
+		t.Run(tc.spec, func(t *testing.T) {
+			got, err := withEnvCaches(vm, tc.spec)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "SNN_CACHES=")
+			assert.Contains(t, err.Error(), tc.err)
+			assert.Equal(t, vm, got, "nothing replaced")
+		})
+	}
+}
+
+// TestEnvCachesAtStartUp runs this test binary again with SNN_CACHES set:
+// CPU() and every set's GEMM blocks follow it from the start, and a
+// malformed value stops the process at start-up, naming the variable.
+func TestEnvCachesAtStartUp(t *testing.T) {
+	if os.Getenv("SNN_TEST_CACHES_CHILD") != "" {
+		c := CPU()
+		require.Equal(t, cpuDescriptors["AMD EPYC Zen 3"].want, c.Caches)
+		require.Contains(t, c.Source, EnvCaches)
+		for _, s := range Sets() {
+			kc, mc, nc := blocking(c.Caches, s.Gemm.MR, s.Gemm.NR)
+			require.Equal(t, blocks{kc, mc, nc}, blocks{s.Gemm.KC, s.Gemm.MC, s.Gemm.NC}, s.ISA)
+		}
+		return
+	}
+	if testing.Short() {
+		t.Skip("starts the test binary twice")
+	}
+	run := func(spec string) (string, error) {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestEnvCachesAtStartUp$", "-test.count", "1")
+		cmd.Env = append(os.Environ(), "SNN_TEST_CACHES_CHILD=1", EnvCaches+"="+spec)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(zen3)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "PASS")
+	out, err = run("l2=512")
+	require.Error(t, err)
+	assert.Contains(t, out, `SNN_CACHES="l2=512"`)
 }

@@ -20,6 +20,9 @@
 // `snn kernels` prints them. The depth block KC decides where GEMM splits
 // its sums, so results may differ in the last bits between CPUs whose L1
 // caches differ; on one CPU they are the same for every thread count.
+// SNN_CACHES (EnvCaches) replaces the caches the CPU reports, level by
+// level, for a hypervisor that reports wrong ones or to run here with
+// another CPU's blocks.
 package kernels
 
 import (
