@@ -91,15 +91,25 @@ func sgemm(ks *kernels.Set, threads int, ws *workspace, inPlace, transA, transB 
 // transposedC reports whether a call computes C^T = B A^T instead (see
 // sgemmTransposed): B stored transposed (n x k, rows along k), A not, few
 // rows of C (KernelA reads a matrix of them unpacked: kernels.Gemm.
-// UnpackedA), B too large to stay in L2, and C overwritten (beta == 0:
-// then C^T holds C's bits exactly). A dense layer's forward pass over a
-// batch, 32 x 512 x 4096 with B its weights, ran 1.3x as fast so with
-// AVX2 on the Sapphire Rapids Xeon: B read once where it lies instead of
-// packed whole for 32 rows.
+// UnpackedA), B too large to stay in L2, deep enough that packing B would
+// cost more than transposing C (k >= transposedDepth*m: packing B moves
+// k*n floats, transposing C m*n), and C overwritten (beta == 0: then C^T
+// holds C's bits exactly). A dense layer's forward pass over a batch, 32
+// x 512 x 4096 with B its weights, ran 1.3x as fast so with AVX2 on the
+// Sapphire Rapids Xeon: B read once where it lies instead of packed whole
+// for 32 rows. At k = 8m the two ways ran level or transposed ahead
+// (1.01-1.18x: 32 x 4096 x 256, 64 x 4096 x 512, 128 x 2048 x 1024, with
+// this Xeon's caches and with Zen 3's through SNN_CACHES), at k = 4m and
+// below transposed behind (0.81-0.94x), and the whole-image Winograd
+// pass's transforms (k = 9, n up to 16384) took 1.45x as long.
 func transposedC(g *kernels.Gemm, inPlace, transA, transB bool, m, n, k int, beta float32, rows rowsB) bool {
 	return transB && !transA && beta == 0 && !inPlace && rows.off == nil &&
-		g.UnpackedA(m) && !g.UnpackedA(n) && k*n > cachedFloats
+		g.UnpackedA(m) && !g.UnpackedA(n) && k*n > cachedFloats && k >= transposedDepth*m
 }
+
+// transposedDepth is the least depth per row of C for transposedC; tests
+// lower it to run the transposed path on small shapes.
+var transposedDepth = 8
 
 // sgemmTransposed computes C = alpha*A*B^T (B stored n x k) as C^T =
 // alpha*B*A^T into the workspace, then writes its transpose to C. Each

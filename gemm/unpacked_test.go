@@ -43,7 +43,9 @@ func TestTransposedC(t *testing.T) {
 	kernelA := func(kc, m, n int, a []float32, lda int, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
 	}
 	g := &kernels.Gemm{MR: 6, NR: 16, KernelA: kernelA}
-	big := cachedFloats/512 + 1 // k*n > cachedFloats with n = 512
+	saved := cachedFloats
+	defer func() { cachedFloats = saved }()
+	cachedFloats = 1 << 16 // a Zen 3's: half of 512 KiB
 	for _, tc := range []struct {
 		name            string
 		transA, transB  bool
@@ -52,16 +54,20 @@ func TestTransposedC(t *testing.T) {
 		inPlace, byRows bool
 		want            bool
 	}{
-		{"dense forward, 32 x 512", false, true, 32, 512, big, 0, false, false, true},
-		{"128 rows", false, true, 128, 512, big, 0, false, false, true},
-		{"129 rows", false, true, 129, 512, big, 0, false, false, false},
-		{"B fits in L2", false, true, 32, 512, 16, 0, false, false, false},
-		{"few columns too", false, true, 32, 128, big * 4, 0, false, false, false},
-		{"B not transposed", false, false, 32, 512, big, 0, false, false, false},
-		{"A transposed", true, true, 32, 512, big, 0, false, false, false},
-		{"beta 1", false, true, 32, 512, big, 1, false, false, false},
-		{"B in place", false, true, 32, 512, big, 0, true, false, false},
-		{"B by rows", false, true, 32, 512, big, 0, false, true, false},
+		{"dense layer's input gradient, 32 x 4096 x 512", false, true, 32, 4096, 512, 0, false, false, true},
+		{"128 rows, depth 8 x 128", false, true, 128, 512, 1024, 0, false, false, true},
+		{"128 rows, depth under 8 x 128", false, true, 128, 512, 1020, 0, false, false, false},
+		{"129 rows", false, true, 129, 512, 2048, 0, false, false, false},
+		{"32 rows, depth 255", false, true, 32, 4096, 255, 0, false, false, false},
+		{"Winograd transform, 25 x 16384 x 9", false, true, 25, 16384, 9, 0, false, false, false},
+		{"B fits in L2", false, true, 32, 256, 256, 0, false, false, false},
+		{"B one column beyond", false, true, 32, 257, 256, 0, false, false, true},
+		{"few columns too", false, true, 32, 128, 4096, 0, false, false, false},
+		{"B not transposed", false, false, 32, 512, 512, 0, false, false, false},
+		{"A transposed", true, true, 32, 512, 512, 0, false, false, false},
+		{"beta 1", false, true, 32, 512, 512, 1, false, false, false},
+		{"B in place", false, true, 32, 512, 512, 0, true, false, false},
+		{"B by rows", false, true, 32, 512, 512, 0, false, true, false},
 	} {
 		var rows rowsB
 		if tc.byRows {
@@ -70,7 +76,7 @@ func TestTransposedC(t *testing.T) {
 		assert.Equal(t, tc.want, transposedC(g, tc.inPlace, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.beta, rows), tc.name)
 	}
 	g.KernelA = nil
-	assert.False(t, transposedC(g, false, false, true, 32, 512, big, 0, rowsB{}), "no KernelA")
+	assert.False(t, transposedC(g, false, false, true, 32, 512, 512, 0, rowsB{}), "no KernelA")
 }
 
 // TestTransposedCSameBits: a call computed as C^T = B A^T gives the bits
@@ -79,8 +85,9 @@ func TestTransposedC(t *testing.T) {
 // and 3 threads, and leaves C's elements past column n alone.
 func TestTransposedCSameBits(t *testing.T) {
 	defer SplitAnySize()()
-	saved := cachedFloats
-	defer func() { cachedFloats = saved }()
+	saved, depth := cachedFloats, transposedDepth
+	defer func() { cachedFloats, transposedDepth = saved, depth }()
+	transposedDepth = 0
 	r := testkit.Rand(31)
 	for _, ks := range kernels.Sets() {
 		if ks.Gemm.KernelA == nil {
