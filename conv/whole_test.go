@@ -125,7 +125,8 @@ func TestWhole(t *testing.T) {
 		{Same(4, 2, 3, 5, 3, 1), 2*wholeImgs + 3, 0},
 		{Same(6, 4, 2, 3, 3, 1), wholeImgs, 0},
 		{Same(2, 2, 2, 7, 3, 1), wholeImgs + 1, 0},
-		{Same(3, 3, 3, 61, 3, 1), 5, 1},             // blocks of 48 channels and one element, the last block part
+		{Same(3, 3, 3, 61, 3, 1), 5, 1},             // blocks of 12 channels and one element, the last block part
+		{Same(3, 3, 3, 61, 3, 1), 5, 48 * 3 * 8},    // blocks of 48 channels and 7 elements
 		{Same(2, 3, 4, 40, 3, 1), wholeImgs + 2, 1}, // and two units
 		{Same(3, 7, 7, 5, 3, 1), 4, 0},              // 2 x 2 tiles: 4x4, 4x3, 3x4, 3x3
 		{Same(2, 5, 3, 4, 3, 1), 3, 0},              // 2 x 1 tiles
@@ -179,6 +180,42 @@ func TestWhole(t *testing.T) {
 					assert.Zero(t, allocs, "%s: allocations per call", what)
 				}
 			}
+		})
+	}
+}
+
+// TestWholeBlock checks the blocks of U on the budgets of three L2s
+// (half of a core's share, in floats): 2 MiB (the Sapphire Rapids Xeon),
+// 512 KiB (Zen 3) and 256 KiB (a client core), and on budgets too small
+// for any block: whole blocks of 48 channels while wholeElements elements
+// fit, fewer channels in steps of 12 otherwise, never more channels than
+// the layer has.
+func TestWholeBlock(t *testing.T) {
+	const xeon, zen3, client = 1 << 18, 1 << 16, 1 << 15
+	cases := []struct {
+		name           string
+		inC, outC, e   int
+		budget         int
+		wantOB, wantEB int
+	}{
+		{"256 -> 256 on 3 px, 2 MiB L2: 21 elements fit, 2 blocks", 256, 256, 25, xeon, 48, 13},
+		{"256 -> 256 on 3 px, 512 KiB: 24 channels by 10, 3 blocks", 256, 256, 25, zen3, 24, 9},
+		{"256 -> 256 on 3 px, 256 KiB: 12 channels by 10, 3 blocks", 256, 256, 25, client, 12, 9},
+		{"128 -> 128 on 7 px (121 elements), 256 KiB", 128, 128, 121, client, 24, 10},
+		{"128 -> 128 on 7 px, 2 MiB", 128, 128, 121, xeon, 48, 41},
+		{"nothing fits: 12 channels, one element", 256, 256, 25, 1000, 12, 1},
+		{"32 output channels, 256 KiB", 256, 32, 25, client, 12, 9},
+		{"8 output channels, 256 KiB: all 8", 256, 8, 25, client, 8, 13},
+		{"8 output channels, 1024 inputs: fewer elements", 1024, 8, 25, client, 8, 4},
+		{"fewer elements than wholeElements: whole", 32, 64, 4, client, 48, 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := New(Same(tc.inC, 3, 3, tc.outC, 3, 1))
+			require.NoError(t, err)
+			c.lim.budget = tc.budget
+			ob, eb := c.wholeBlock(tc.e)
+			assert.Equal(t, [2]int{tc.wantOB, tc.wantEB}, [2]int{ob, eb})
 		})
 	}
 }
