@@ -57,3 +57,34 @@ func TestPrefetchesB(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockCols checks the columns of a block of B: NC when B is packed,
+// more for shallow depth blocks of a B read in place (the same floats as
+// KC x NC), within maxBlockCols; on the AVX2 blocks of the Xeon (KC 512,
+// NC 896) and of Zen 3 (KC 320, NC 304).
+func TestBlockCols(t *testing.T) {
+	xeon := &kernels.Gemm{MR: 6, NR: 16, KC: 512, NC: 896}
+	zen3 := &kernels.Gemm{MR: 6, NR: 16, KC: 320, NC: 304}
+	cases := []struct {
+		name    string
+		g       *kernels.Gemm
+		kc      int
+		inPlace bool
+		want    int
+	}{
+		{"packed, full depth", xeon, 512, false, 896},
+		{"packed, shallow", xeon, 64, false, 896},
+		{"in place, full depth", xeon, 512, true, 896},
+		{"in place, half the depth", xeon, 256, true, 1792},
+		{"in place, depth 9: the bound", xeon, 9, true, maxBlockCols},
+		{"Zen 3, in place, depth 64", zen3, 64, true, 1520},
+		{"Zen 3, in place, depth 9", zen3, 9, true, maxBlockCols},
+		{"Zen 3, packed, depth 9", zen3, 9, false, 304},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := call{g: tc.g, kc: tc.kc}
+			assert.Equal(t, tc.want, q.blockCols(tc.inPlace))
+		})
+	}
+}
