@@ -100,8 +100,9 @@ func sgemm(ks *kernels.Set, threads int, ws *workspace, inPlace, transA, transB 
 // for 32 rows. At k = 8m the two ways ran level or transposed ahead
 // (1.01-1.18x: 32 x 4096 x 256, 64 x 4096 x 512, 128 x 2048 x 1024, with
 // this Xeon's caches and with Zen 3's through SNN_CACHES), at k = 4m and
-// below transposed behind (0.81-0.94x), and the whole-image Winograd
-// pass's transforms (k = 9, n up to 16384) took 1.45x as long.
+// below transposed behind (0.81-0.94x); with Zen 3's caches the
+// whole-image Winograd pass's transforms (k = 9, n up to 16384) took the
+// path and its 3-px layers 1.45x as long.
 func transposedC(g *kernels.Gemm, inPlace, transA, transB bool, m, n, k int, beta float32, rows rowsB) bool {
 	return transB && !transA && beta == 0 && !inPlace && rows.off == nil &&
 		g.UnpackedA(m) && !g.UnpackedA(n) && k*n > cachedFloats && k >= transposedDepth*m
