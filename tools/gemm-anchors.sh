@@ -15,7 +15,9 @@
 # with SIGILL on a CPU without it. On a CPU without AVX-512 both libraries
 # choose by themselves (OpenBLAS Zen, BLIS zen3 on Zen 3) and the
 # variables stay unset. Each library prints the kernel it runs; the
-# script stops if that is not the one asked for.
+# script stops if that is not the one asked for. At the end, the bars of
+# issue 19 met or not, and snn on two threads against one on the squares
+# of 1024 and more and the deep shapes (the libraries are not run there).
 #
 set -euo pipefail
 anchors=${1:?usage: $0 ANCHORS_DIR [ROUNDS] [SHAPE_REGEXP] [ISA]}
@@ -89,6 +91,42 @@ END {
 		p = median("peak" SUBSEP name)
 		printf "%-11s %9.1f %9.1f %9.1f %7.1f %8.2f\n", name, o, b, m, p, m / best
 		lg += log(m / best)
+		if (m / best < 0.95) low = low " " name
+		if (name ~ /^sq/ && substr(name, 3) + 0 >= 512 && p < 90) slow = slow " " name
 	}
-	printf "geometric mean of snn/best over %d shapes: %.3f\n", ns, exp(lg / ns)
+	g = exp(lg / ns)
+	printf "geometric mean of snn/best over %d shapes: %.3f\n", ns, g
+	# The bars of issue 19 (one thread).
+	printf "bar: geometric mean >= 1.10: %s\n", (g >= 1.10 ? "met" : "NOT met")
+	printf "bar: no shape below 0.95 of the best: %s\n", (low == "" ? "met" : "NOT met (" substr(low, 2) ")")
+	printf "bar: squares >= 512 at >= 90%% of the FMA peak: %s\n", (slow == "" ? "met" : "NOT met (" substr(slow, 2) ")")
 }' "$tmp/all"
+
+# Two threads against one (snn alone), on the shapes the issue names:
+# squares of 1024 and more and the deep convolution shapes.
+scaled=$(awk '$1 ~ /^(sq1024|sq2048|sq4096|deep_.*)$/ {print $1}' "$tmp/shapes")
+[ -z "$scaled" ] && exit 0
+echo
+for r in $(seq "$rounds"); do
+	for name in $scaled; do
+		SNN_ISA=$isa "$tmp/snn.test" -test.run '^$' -test.bench "^BenchmarkGEMM/$name/$isa/threads=[12]\$" -test.benchtime 0.25s |
+			awk -v n="$name" '/^BenchmarkGEMM/ {t = $1; sub(/.*threads=/, "", t); sub(/-.*/, "", t); for (i = 1; i < NF; i++) if ($(i+1) == "GFLOP/s") print n, t, $i}'
+	done
+done >"$tmp/threads"
+awk '
+{ g[$1, $2, ++cnt[$1, $2]] = $3; if (!($1 in seen)) { seen[$1] = 1; order[++ns] = $1 } }
+END {
+	printf "%-11s %9s %9s %8s\n", "shape", "1 thread", "2", "2/1"
+	for (s = 1; s <= ns; s++) {
+		name = order[s]; n = cnt[name, 1] < cnt[name, 2] ? cnt[name, 1] : cnt[name, 2]
+		for (i = 1; i <= n; i++) { q[i] = g[name, 2, i] / g[name, 1, i]; a[i] = g[name, 1, i]; b[i] = g[name, 2, i] }
+		m = median(q, n)
+		printf "%-11s %9.1f %9.1f %8.2f\n", name, median(a, n), median(b, n), m
+		if (m < 1.85) low = low " " name
+	}
+	printf "bar: 2 threads >= 1.85x one: %s\n", (low == "" ? "met" : "NOT met (" substr(low, 2) ")")
+}
+function median(v, n,   i, j, t) {
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) {t = v[i]; v[i] = v[j]; v[j] = t}
+	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}' "$tmp/threads"
