@@ -10,6 +10,17 @@ package asm
 // Strides are in elements. Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1.
 func GemmKernelAVX512(kc int, m int, n int, a *float32, b *float32, ldb int, panel int, c *float32, ldc int, alpha float32, beta float32)
 
+// GemmKernelNextAVX512 is GemmKernelAVX512 that meanwhile prefetches into L2 the first lines
+// of a stream, one per four depth steps: from next, rowLines lines 64 bytes apart,
+// then skip bytes further, and again, lines lines in all, as specified on
+// kernels.Gemm (KernelNext). Nothing is checked: lines >= 1, rowLines >= 1.
+func GemmKernelNextAVX512(kc int, m int, n int, a *float32, b *float32, ldb int, panel int, c *float32, ldc int, alpha float32, beta float32, next *float32, lines int, rowLines int, skip int)
+
+// GemmKernelPackAVX512 is GemmKernelAVX512 for B in place (panel = NR) that also
+// stores the panels of B it reads to dst, packed: dst[q*kc*NR + p*NR + j] = B[p][q*NR+j],
+// as specified on kernels.Gemm (KernelPack). Nothing is checked: n a multiple of NR.
+func GemmKernelPackAVX512(kc int, m int, n int, a *float32, b *float32, ldb int, dst *float32, c *float32, ldc int, alpha float32, beta float32)
+
 // GemmKernelRowsAVX512 is GemmKernelAVX512 with B's rows at offsets: for each panel of B it
 // computes C[i][j] = alpha*sum_p a[p*MR+i]*B[p][j] + beta*C[i][j] for i < m, j < n,
 // B[p][j] = b[off[p] + (j/W)*W + (j/W)*skip/4 + j%W] with W = run*pw, reading
@@ -49,6 +60,17 @@ func GemmTranspose32AVX512(kc int, rows int, dst *float32, src *float32, ld int)
 // B[p][j] = b[(j/NR)*panel + p*ldb + j%NR], as specified on kernels.Gemm.
 // Strides are in elements. Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1.
 func GemmKernelAVX2(kc int, m int, n int, a *float32, b *float32, ldb int, panel int, c *float32, ldc int, alpha float32, beta float32)
+
+// GemmKernelNextAVX2 is GemmKernelAVX2 that meanwhile prefetches into L2 the first lines
+// of a stream, one per four depth steps: from next, rowLines lines 64 bytes apart,
+// then skip bytes further, and again, lines lines in all, as specified on
+// kernels.Gemm (KernelNext). Nothing is checked: lines >= 1, rowLines >= 1.
+func GemmKernelNextAVX2(kc int, m int, n int, a *float32, b *float32, ldb int, panel int, c *float32, ldc int, alpha float32, beta float32, next *float32, lines int, rowLines int, skip int)
+
+// GemmKernelPackAVX2 is GemmKernelAVX2 for B in place (panel = NR) that also
+// stores the panels of B it reads to dst, packed: dst[q*kc*NR + p*NR + j] = B[p][q*NR+j],
+// as specified on kernels.Gemm (KernelPack). Nothing is checked: n a multiple of NR.
+func GemmKernelPackAVX2(kc int, m int, n int, a *float32, b *float32, ldb int, dst *float32, c *float32, ldc int, alpha float32, beta float32)
 
 // GemmKernelRowsAVX2 is GemmKernelAVX2 with B's rows at offsets: for each panel of B it
 // computes C[i][j] = alpha*sum_p a[p*MR+i]*B[p][j] + beta*C[i][j] for i < m, j < n,

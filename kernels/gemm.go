@@ -80,8 +80,10 @@ import (
 // of A and each depth block of at most KC (kc depends on k and KC only),
 // for each block of NC columns of B, it packs that kc x NC block of B into
 // NR-column panels (or, for thin depth blocks and small B, passes B in
-// place), and calls Kernel for each MR-row strip of the A block across all
-// NC columns; A is packed strip by strip into MR-row micro-panels the first
+// place; or, for a few strips and a B too big for L2, has the first strip
+// pack the block as it reads it in place, KernelPack, while the others
+// prefetch the next block's source, KernelNext), and calls Kernel for each
+// MR-row strip of the A block across all NC columns; A is packed strip by strip into MR-row micro-panels the first
 // time a strip is used. The A micro-panel (MR*kc floats) stays in L1 while
 // B panels stream past it from the kc x NC block held in L2, and the MC x kc
 // block of A waits in L3 for the next column block. The three blocks come
@@ -131,6 +133,25 @@ type Gemm struct {
 	// order, same bits as Kernel.
 	KernelA func(kc, m, n int, a []float32, lda int, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32)
 
+	// KernelNext, when not nil, is Kernel that meanwhile prefetches into
+	// L2 the rows x cols floats at next (row stride ld; rows = 0: none),
+	// one cache line per four depth steps, as many as the call lasts
+	// for: the source of the next block of B, so that packing it reads
+	// L2 instead of memory. Same operations, order and bits as Kernel;
+	// the prefetches change nothing but time (they may reach a line past
+	// a row's end, and never fault).
+	KernelNext func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32, next []float32, rows, cols, ld int)
+
+	// KernelPack, when not nil, is Kernel for B where it lies (panels NR
+	// columns apart, rows ldb apart: panel = NR, and n a multiple of NR)
+	// that also stores the panels it reads to dst, packed as Copy packs
+	// them:
+	//	dst[q*kc*NR + p*NR + j] = B[p][q*NR + j]   (p < kc, q < n/NR, j < NR)
+	// so that the first strip of a column block packs B for the others
+	// with a store per row in a loop bound by its multiply-adds. Same
+	// operations, order and bits as Kernel.
+	KernelPack func(kc, m, n int, a, b []float32, ldb int, dst, c []float32, ldc int, alpha, beta float32)
+
 	// Copy and Transpose fill packed panels of width w (MR for A, NR for
 	// B), zero-padding a partial one.
 	//
@@ -166,6 +187,30 @@ func (g *Gemm) gemmLengths(kc, m, n int, a, b []float32, ldb, panel int, c []flo
 	g.bcLengths(kc, m, n, b, ldb, panel, c, ldc)
 	if kc > len(a)/g.MR {
 		panic(fmt.Sprintf("snn/kernels: gemm kernel: len(a) = %d < kc*MR = %s, with kc = %d", len(a), bounds.Product(kc, g.MR), kc))
+	}
+}
+
+// nextLengths panics unless next holds rows rows of cols floats, ld
+// apart (nothing is asked of it when rows is 0).
+func nextLengths(next []float32, rows, cols, ld int) {
+	if rows == 0 {
+		return
+	}
+	if rows < 0 || cols < 1 || ld < cols || !bounds.Fits(rows, cols, ld, len(next)) {
+		panic(fmt.Sprintf("snn/kernels: gemm kernel: prefetch region of %d rows x %d floats, %d apart, does not fit in %d floats",
+			rows, cols, ld, len(next)))
+	}
+}
+
+// packLengths is gemmLengths for KernelPack: B in place, n a multiple
+// of NR, and kc*n floats in dst.
+func (g *Gemm) packLengths(kc, m, n int, a, b []float32, ldb int, dst, c []float32, ldc int) {
+	if n%g.NR != 0 || ldb < n {
+		panic(fmt.Sprintf("snn/kernels: gemm pack kernel called with n=%d ldb=%d (n a multiple of NR=%d, ldb >= n)", n, ldb, g.NR))
+	}
+	g.gemmLengths(kc, m, n, a, b, ldb, g.NR, c, ldc)
+	if !bounds.Fits(kc, n, n, len(dst)) {
+		panic(fmt.Sprintf("snn/kernels: gemm pack kernel: len(dst) = %d < kc*n = %s", len(dst), bounds.Product(kc, n)))
 	}
 }
 

@@ -26,6 +26,7 @@ var (
 func gemmAVX512() Gemm {
 	return withKernels(avx512Gemm, gemmKernels{
 		kernel: asm.GemmKernelAVX512, kernelA: asm.GemmKernelAAVX512, kernelRows: asm.GemmKernelRowsAVX512,
+		kernelNext: asm.GemmKernelNextAVX512, kernelPack: asm.GemmKernelPackAVX512,
 		copyMR: asm.GemmCopy12AVX512, copyNR: asm.GemmCopy32AVX512, partialCopy: true,
 		transMR: asm.GemmTranspose12AVX512, transNR: asm.GemmTranspose32AVX512,
 	})
@@ -34,6 +35,7 @@ func gemmAVX512() Gemm {
 func gemmAVX2() Gemm {
 	return withKernels(avx2Gemm, gemmKernels{
 		kernel: asm.GemmKernelAVX2, kernelA: asm.GemmKernelAAVX2, kernelRows: asm.GemmKernelRowsAVX2,
+		kernelNext: asm.GemmKernelNextAVX2, kernelPack: asm.GemmKernelPackAVX2,
 		copyMR: asm.GemmCopy6AVX2, copyNR: asm.GemmCopy16AVX2,
 		transMR: asm.GemmTranspose6AVX2, transNR: asm.GemmTranspose16AVX2,
 	})
@@ -42,6 +44,8 @@ func gemmAVX2() Gemm {
 // gemmKernels are one set's assembly GEMM functions.
 type gemmKernels struct {
 	kernel     func(kc, m, n int, a, b *float32, ldb, panel int, c *float32, ldc int, alpha, beta float32)
+	kernelNext func(kc, m, n int, a, b *float32, ldb, panel int, c *float32, ldc int, alpha, beta float32, next *float32, lines, rowLines, skip int)
+	kernelPack func(kc, m, n int, a, b *float32, ldb int, dst, c *float32, ldc int, alpha, beta float32)
 	kernelA    func(kc, m, n int, a *float32, lda int, b *float32, ldb, panel int, c *float32, ldc int, alpha, beta float32)
 	kernelRows func(kc, m, n int, a, b *float32, off *int, run, skip, pw int, c *float32, ldc int, alpha, beta float32)
 	// The packing kernels for panels MR and NR wide; with partialCopy
@@ -60,6 +64,22 @@ func withKernels(base Gemm, f gemmKernels) Gemm {
 	g.Kernel = func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
 		base.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
 		f.kernel(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
+	}
+	g.KernelNext = func(kc, m, n int, a, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32, next []float32, rows, cols, ld int) {
+		base.gemmLengths(kc, m, n, a, b, ldb, panel, c, ldc)
+		nextLengths(next, rows, cols, ld)
+		if rows == 0 {
+			f.kernel(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta)
+			return
+		}
+		// A row of cols floats starting anywhere in a line covers at
+		// most ceil(cols/16)+1 lines.
+		rowLines := (cols+15)/16 + 1
+		f.kernelNext(kc, m, n, &a[0], &b[0], ldb, panel, &c[0], ldc, alpha, beta, &next[0], rows*rowLines, rowLines, 4*ld-64*rowLines)
+	}
+	g.KernelPack = func(kc, m, n int, a, b []float32, ldb int, dst, c []float32, ldc int, alpha, beta float32) {
+		base.packLengths(kc, m, n, a, b, ldb, dst, c, ldc)
+		f.kernelPack(kc, m, n, &a[0], &b[0], ldb, &dst[0], &c[0], ldc, alpha, beta)
 	}
 	g.KernelA = func(kc, m, n int, a []float32, lda int, b []float32, ldb, panel int, c []float32, ldc int, alpha, beta float32) {
 		base.aLengths(kc, m, n, a, lda, b, ldb, panel, c, ldc)

@@ -565,3 +565,120 @@ func TestUnpackedA(t *testing.T) {
 		assert.Equal(t, tc.want, g.UnpackedA(tc.n), "NR %d, n %d, KernelA %v", tc.nr, tc.n, tc.kernelA)
 	}
 }
+
+// TestGemmKernelNext checks KernelNext against Kernel of the same set:
+// the same bits for every stream (none, one row, rows wider than a line,
+// unaligned, longer than the call can prefetch), and a clear panic for a
+// region that does not fit in next.
+func TestGemmKernelNext(t *testing.T) {
+	for _, s := range Sets() {
+		g := &s.Gemm
+		if g.KernelNext == nil {
+			continue
+		}
+		t.Run(s.ISA, func(t *testing.T) {
+			seed := uint64(40)
+			for _, kc := range []int{1, 3, 4, 5, 8, 17, 64} {
+				for _, m := range []int{1, g.MR - 1, g.MR} {
+					for _, n := range []int{1, g.NR - 1, g.NR + 1, 3 * g.NR} {
+						for _, st := range []struct{ rows, cols, ld int }{{0, 0, 0}, {1, 1, 1}, {3, 16, 21}, {9, 40, 40}, {200, 33, 50}} {
+							seed++
+							r := testkit.Rand(seed)
+							panels := (n + g.NR - 1) / g.NR
+							a := testkit.Uniform(r, kc*g.MR, -1, 1)
+							b := testkit.Uniform(r, panels*kc*g.NR, -1, 1)
+							ldc := n + 3
+							c0 := testkit.Uniform(r, (m-1)*ldc+n, -1, 1)
+							// The region starts one float into its slice: unaligned.
+							next := testkit.Uniform(r, 1+max(0, (st.rows-1)*st.ld+st.cols), -1, 1)[1:]
+							if st.rows == 0 {
+								next = next[:0]
+							}
+							want := append([]float32(nil), c0...)
+							g.Kernel(kc, m, n, a, b, g.NR, kc*g.NR, want, ldc, 0.5, 1.5)
+							got := append([]float32(nil), c0...)
+							g.KernelNext(kc, m, n, a, b, g.NR, kc*g.NR, got, ldc, 0.5, 1.5, next, st.rows, st.cols, st.ld)
+							for i := range want {
+								require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]),
+									"kc=%d m=%d n=%d stream %v: c[%d] = %g, Kernel gives %g", kc, m, n, st, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+			a := make([]float32, 4*g.MR)
+			b := make([]float32, 4*g.NR)
+			c := make([]float32, g.MR*g.NR)
+			next := make([]float32, 100)
+			assert.Panics(t, func() { g.KernelNext(4, g.MR, g.NR, a, b, g.NR, 4*g.NR, c, g.NR, 1, 0, next, 2, 41, 60) }, "region past next")
+			assert.Panics(t, func() { g.KernelNext(4, g.MR, g.NR, a, b, g.NR, 4*g.NR, c, g.NR, 1, 0, next, 2, 30, 20) }, "rows overlapping")
+			assert.Panics(t, func() { g.KernelNext(4, g.MR, g.NR, a, b, g.NR, 4*g.NR, c, g.NR, 1, 0, next, -1, 3, 3) }, "negative rows")
+			assert.Panics(t, func() { g.KernelNext(4, g.MR, g.NR, a, b[1:], g.NR, 4*g.NR, c, g.NR, 1, 0, next, 0, 0, 0) }, "short b")
+			assert.NotPanics(t, func() { g.KernelNext(4, g.MR, g.NR, a, b, g.NR, 4*g.NR, c, g.NR, 1, 0, next, 2, 40, 60) }, "region up to next's end")
+		})
+	}
+}
+
+// TestGemmKernelPack checks KernelPack against Kernel on the panels Copy
+// packs: the same bits in C, and dst holding exactly Copy's panels; B in
+// place at unaligned starts and strides, the last row ending at the end
+// of its buffer.
+func TestGemmKernelPack(t *testing.T) {
+	for _, s := range Sets() {
+		g := &s.Gemm
+		if g.KernelPack == nil {
+			continue
+		}
+		t.Run(s.ISA, func(t *testing.T) {
+			seed := uint64(90)
+			for _, kc := range []int{1, 3, 4, 5, 8, 17, 64} {
+				for _, m := range []int{1, 2, g.MR - 1, g.MR} {
+					for _, n := range []int{g.NR, 2 * g.NR, 5 * g.NR} {
+						for _, extra := range []int{0, 1, 7} {
+							seed++
+							r := testkit.Rand(seed)
+							ldb := n + extra
+							// B starts 3 floats into its buffer and its last row ends at
+							// the buffer's end.
+							buf := testkit.Uniform(r, 3+(kc-1)*ldb+n, -1, 1)
+							b := buf[3:]
+							a := testkit.Uniform(r, kc*g.MR, -1, 1)
+							ldc := n + 1
+							c0 := testkit.Uniform(r, (m-1)*ldc+n, -1, 1)
+							packed := make([]float32, kc*n)
+							g.Copy(g.NR, kc, n, packed, b, ldb)
+							for _, ab := range [][2]float32{{1, 0}, {-0.5, 2}} {
+								want := append([]float32(nil), c0...)
+								g.Kernel(kc, m, n, a, packed, g.NR, kc*g.NR, want, ldc, ab[0], ab[1])
+								got := append([]float32(nil), c0...)
+								dst := testkit.Uniform(r, kc*n+1, -1, 1)
+								last := dst[kc*n]
+								g.KernelPack(kc, m, n, a, b, ldb, dst[:kc*n], got, ldc, ab[0], ab[1])
+								for i := range want {
+									require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]),
+										"kc=%d m=%d n=%d ldb=%d: c[%d] = %g, Kernel gives %g", kc, m, n, ldb, i, got[i], want[i])
+								}
+								for i := range packed {
+									require.Equal(t, math.Float32bits(packed[i]), math.Float32bits(dst[i]),
+										"kc=%d m=%d n=%d ldb=%d: dst[%d] = %g, Copy gives %g", kc, m, n, ldb, i, dst[i], packed[i])
+								}
+								require.Equal(t, math.Float32bits(last), math.Float32bits(dst[kc*n]), "kc=%d m=%d n=%d: written past dst", kc, m, n)
+							}
+						}
+					}
+				}
+			}
+			nr := g.NR
+			a := make([]float32, 4*g.MR)
+			b := make([]float32, 3*nr+4*2*nr)
+			c := make([]float32, g.MR*2*nr)
+			dst := make([]float32, 4*2*nr)
+			assert.Panics(t, func() { g.KernelPack(4, g.MR, nr+1, a, b, 2*nr, dst, c, 2*nr, 1, 0) }, "partial panel")
+			assert.Panics(t, func() { g.KernelPack(4, g.MR, 2*nr, a, b, nr, dst, c, 2*nr, 1, 0) }, "ldb < n")
+			assert.Panics(t, func() { g.KernelPack(4, g.MR, 2*nr, a, b, 2*nr, dst[1:], c, 2*nr, 1, 0) }, "short dst")
+			assert.Panics(t, func() { g.KernelPack(4, g.MR, 2*nr, a, b[:3*2*nr+2*nr-1], 2*nr, dst, c, 2*nr, 1, 0) }, "short b")
+			assert.Panics(t, func() { g.KernelPack(4, g.MR+1, 2*nr, a, b, 2*nr, dst, c, 2*nr, 1, 0) }, "m > MR")
+			assert.NotPanics(t, func() { g.KernelPack(4, g.MR, 2*nr, a, b[:3*2*nr+2*nr], 2*nr, dst, c, 2*nr, 1, 0) })
+		})
+	}
+}

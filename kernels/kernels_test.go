@@ -63,7 +63,7 @@ func TestChoose(t *testing.T) {
 // leaves nil functions there, which only a call on that CPU would reveal.
 // Only the functions documented as optional may be nil.
 func TestEverySetIsComplete(t *testing.T) {
-	optional := map[string]bool{"Gemm.KernelRows": true, "Gemm.KernelA": true}
+	optional := map[string]bool{"Gemm.KernelRows": true, "Gemm.KernelA": true, "Gemm.KernelNext": true, "Gemm.KernelPack": true}
 	for _, k := range append(Sets(), Reference()) {
 		v := reflect.ValueOf(*k)
 		for i := 0; i < v.NumField(); i++ {
