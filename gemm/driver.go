@@ -209,7 +209,14 @@ func (q *call) run(ws *workspace, r0, r1, c0, c1, part, parts int) {
 	g := q.g
 	mr, nr := g.MR, g.NR
 	mcb := balanced(r1-r0, g.MC, mr)
-	ncb := balanced(c1-c0, q.blockCols(q.inPlaceB(q.kc)), nr)
+	fused := q.fusesB(mcb)
+	cols := q.blockCols(q.inPlaceB(q.kc))
+	if fused {
+		// The packed block and the next one's source side by side in
+		// the share of L2 the model gives B.
+		cols = min(cols, max(nr, g.KC*g.NC/(2*q.kc)/nr*nr))
+	}
+	ncb := balanced(c1-c0, cols, nr)
 	prefetchB := q.prefetchesB(ncb)
 	for i0 := r0; i0 < r1; i0 += mcb {
 		mc := min(mcb, r1-i0)
@@ -231,6 +238,16 @@ func (q *call) run(ws *workspace, r0, r1, c0, c1, part, parts int) {
 				}
 				if q.inPlaceB(kc) {
 					q.inPlace(ws, pa, st)
+				} else if fused {
+					// The first strip packs the whole panels as it reads
+					// them; a partial last one is packed here.
+					ws.b = grow(ws.b, roundUp(st.nc, nr)*kc)
+					st.fuse = st.nc / nr * nr
+					if st.fuse < st.nc {
+						q.packB(ws.b[st.fuse*kc:], p0, kc, j0+st.fuse, st.nc-st.fuse)
+					}
+					st.b, st.ldb, st.panel = ws.b, nr, kc*nr
+					q.strips(pa, st)
 				} else {
 					ws.b = grow(ws.b, roundUp(st.nc, nr)*kc)
 					q.packB(ws.b, p0, kc, j0, st.nc)
@@ -274,6 +291,58 @@ func (q *call) prefetchesB(ncb int) bool {
 	return q.prefetchB && 2*q.kc*ncb <= q.g.KC*q.g.NC
 }
 
+// fusesB reports whether the strips of row blocks of mcb rows pack B
+// themselves: the first strip of a column block reads B where it lies
+// and stores the panels as it goes (KernelPack), and the others, reading
+// them packed, prefetch the source of the next block into L2 (KernelNext),
+// the column blocks narrowed so that both fit there. Then packing costs a
+// store per row inside a loop bound by its multiply-adds, and reads L2,
+// instead of a pass of its own from memory. Only for B not transposed and
+// too big for L2, few strips (with many, packing is a small part of the
+// work, and the first strip's slower start is not repaid: deep_fwd, 43
+// strips, lost 4-12%), and rows of B that do not crowd a few L1 sets
+// (fusedRowsFit). With AVX2 on the Sapphire Rapids Xeon, 32 x 512 x 4096
+// ran 1.07x as fast, 32 x 131072 x 9 1.08x, 16 x 8192 x 512 1.12x, 40 x
+// 1000 x 3000 1.09x; 32 x 4096 x 4096, whose rows all fall into one L1
+// set, 0.85x before fusedRowsFit excluded it.
+func (q *call) fusesB(mcb int) bool {
+	g := q.g
+	return g.KernelPack != nil && g.KernelNext != nil && !q.transB && q.rows.off == nil &&
+		!q.forceInPlace && !q.unpackedA && q.prefetchB &&
+		(mcb+g.MR-1)/g.MR <= fusedStrips && fusedRowsFit(kernels.CPU().Caches, q.ldb, q.kc)
+}
+
+// fusedStrips is the most strips a row block may have for fusesB; tests
+// set it to 0 to compare with the unfused loops.
+var fusedStrips = 8
+
+// fusedRowsFit reports whether the rows of B a packing kernel has in
+// flight, ld floats apart (up to depth kc: the row it loads and the
+// fusedAhead it prefetches), fit in the L1 sets they fall into, with two
+// ways of each left for A's micro-panel and C. Rows ld*4 bytes apart
+// fall into way/gcd(ld*4, way) sets of an L1 way of way bytes (at most
+// way/64): rows 2 KiB apart into 2 sets, 16 KiB apart into one.
+func fusedRowsFit(c kernels.Caches, ld, kc int) bool {
+	ways := c.L1DWays
+	if ways <= 0 {
+		ways = 8
+	}
+	way := 4096
+	if c.L1D > 0 {
+		way = c.L1D / ways
+	}
+	g := way
+	for x := ld * 4 % way; x != 0; g, x = x, g%x {
+	}
+	sets := max(1, way/max(g, 64))
+	inFlight := min(kc, fusedAhead)
+	return (inFlight+sets-1)/sets <= ways-2
+}
+
+// fusedAhead is how many rows of B the packing kernels have in flight:
+// they prefetch 16 rows ahead of the 4 they load an iteration.
+const fusedAhead = 20
+
 // step is one column block of the loops: rows [i0, i0+mc), depths
 // [p0, p0+kc), columns [j0, j0+nc) of C, with B's panels at b.
 type step struct {
@@ -287,6 +356,10 @@ type step struct {
 	// packA: pack each strip of A before its first use (the first column
 	// block of a depth block).
 	packA bool
+	// fuse, when not 0, is how many columns (whole panels) the first
+	// strip packs to b as it reads them where they lie (fusesB); the
+	// other strips stream next into L2.
+	fuse int
 	// first is the strip the loop over strips starts at (then wraps).
 	first int
 	// next is the source of the next block of B, prefetched a slice per
@@ -439,7 +512,7 @@ func (q *call) strips(pa []float32, st step) {
 	g := q.g
 	mr := g.MR
 	n := (st.mc + mr - 1) / mr
-	if st.next.lines() > maxBurst*n {
+	if st.fuse == 0 && st.next.lines() > maxBurst*n {
 		st.next = region{} // too much to spread over these few strips
 	}
 	for i := 0; i < n; i++ {
@@ -466,14 +539,41 @@ func (q *call) strips(pa []float32, st step) {
 				q.packStrip(a, st.i0+s, min(mr, st.mc-s), st.p0, st.kc)
 			}
 		}
-		q.prefetch(st.next, i*st.next.rows/n, (i+1)*st.next.rows/n)
 		c := q.c[(st.i0+s)*q.ldc+st.j0:]
+		if st.fuse > 0 {
+			q.fusedStrip(a, st, i, n, rows, c)
+			continue
+		}
+		q.prefetch(st.next, i*st.next.rows/n, (i+1)*st.next.rows/n)
 		if st.off != nil {
 			q.kernelRows(a, st, min(mr, st.mc-s), c)
 		} else {
 			g.Kernel(st.kc, min(mr, st.mc-s), st.nc, a, st.b, st.ldb, st.panel, c, q.ldc, q.alpha, st.beta)
 		}
 	}
+}
+
+// fusedStrip runs strip i of n of a block whose first strip packs B
+// (st.fuse): the first packs the whole panels from B where it lies and
+// multiplies the packed partial one, the others each prefetch their share
+// of the next block's source while they multiply.
+func (q *call) fusedStrip(a []float32, st step, i, n, rows int, c []float32) {
+	g := q.g
+	nr := g.NR
+	if i == 0 {
+		g.KernelPack(st.kc, rows, st.fuse, a, q.b[st.p0*q.ldb+st.j0:], q.ldb, st.b[:st.fuse*st.kc], c, q.ldc, q.alpha, st.beta)
+		if st.fuse < st.nc {
+			g.Kernel(st.kc, rows, st.nc-st.fuse, a, st.b[st.fuse*st.kc:], nr, st.kc*nr, c[st.fuse:], q.ldc, q.alpha, st.beta)
+		}
+		return
+	}
+	r := st.next
+	lo, hi := (i-1)*r.rows/(n-1), i*r.rows/(n-1)
+	if hi == lo || r.cols == 0 {
+		g.Kernel(st.kc, rows, st.nc, a, st.b, nr, st.kc*nr, c, q.ldc, q.alpha, st.beta)
+		return
+	}
+	g.KernelNext(st.kc, rows, st.nc, a, st.b, nr, st.kc*nr, c, q.ldc, q.alpha, st.beta, r.s[lo*r.ld:], hi-lo, r.cols, r.ld)
 }
 
 // kernelRows runs KernelRows on the columns of st for a strip of m rows
