@@ -83,10 +83,11 @@ import (
 // place; or, for a few strips and a B too big for L2, has the first strip
 // pack the block as it reads it in place, KernelPack, while the others
 // prefetch the next block's source, KernelNext), and calls Kernel for each
-// MR-row strip of the A block across all NC columns; A is packed strip by strip into MR-row micro-panels the first
-// time a strip is used. The A micro-panel (MR*kc floats) stays in L1 while
-// B panels stream past it from the kc x NC block held in L2, and the MC x kc
-// block of A waits in L3 for the next column block. The three blocks come
+// MR-row strip of the A block across all NC columns; A is packed strip by
+// strip into MR-row micro-panels the first time a strip is used. The A
+// micro-panel (MR*kc floats) stays in L1 while B panels stream past it
+// from the kc x NC block held in L2, and the MC x kc block of A waits in
+// L3 for the next column block. The three blocks come
 // from the CPU's cache sizes and associativity, by BLIS's analytical model
 // with A and B exchanged (blocking.go), when the set is built.
 //

@@ -39,7 +39,7 @@ type tile struct {
 	// stream: the kernel also prefetches into L2 the cache lines of a
 	// region it is given (the source of the next block of B), one line
 	// per unrolled iteration, so that packing it later reads L2 rather
-	// than memory (genKernel only).
+	// than memory (genKernelNext only).
 	stream bool
 	// pack: B is read in place and every row of a panel the kernel loads
 	// is also stored, packed, to dst (genKernelPack only).
