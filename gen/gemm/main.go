@@ -170,24 +170,14 @@ func genKernelPack(t tile) {
 		"stores the panels of B it reads to dst, packed: dst[q*kc*NR + p*NR + j] = B[p][q*NR+j],",
 		"as specified on kernels.Gemm (KernelPack). Nothing is checked: n a multiple of NR.")
 	k := kernel{t: t, alphaMem: x86.ParamMem("alpha"), betaMem: x86.ParamMem("beta")}
-	k.n = load("n")
-	k.w = k.n
-	k.b = load("b")
-	k.c = load("c")
-	k.ldb = load("ldb")
-	SHLQ(U8(2), k.ldb)
-	k.ldb3 = GP64()
-	LEAQ(Mem{Base: k.ldb, Index: k.ldb, Scale: 2}, k.ldb3)
-	k.panel = GP64()
-	MOVQ(U32(4*t.nr()), k.panel)
-	k.ldc = load("ldc")
-	SHLQ(U8(2), k.ldc)
+	k.loadStrided()
 	k.dst = load("dst")
 	k.strips()
 }
 
 // loadStrided loads the arguments of a kernel whose B panels are ldb and
-// panel apart: n, b, c and the strides, in bytes.
+// panel apart: n, b, c and the strides, in bytes; the panel stride is NR
+// floats when the kernel has no panel argument (B in place, genKernelPack).
 func (k *kernel) loadStrided() {
 	k.n = load("n")
 	k.w = k.n
@@ -197,8 +187,13 @@ func (k *kernel) loadStrided() {
 	SHLQ(U8(2), k.ldb)
 	k.ldb3 = GP64()
 	LEAQ(Mem{Base: k.ldb, Index: k.ldb, Scale: 2}, k.ldb3)
-	k.panel = load("panel")
-	SHLQ(U8(2), k.panel)
+	if k.t.pack {
+		k.panel = GP64()
+		MOVQ(U32(4*k.t.nr()), k.panel)
+	} else {
+		k.panel = load("panel")
+		SHLQ(U8(2), k.panel)
+	}
 	k.ldc = load("ldc")
 	SHLQ(U8(2), k.ldc)
 }
