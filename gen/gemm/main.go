@@ -138,7 +138,9 @@ func genKernel(t tile) {
 // whose B another strip packs (kernels.Gemm.KernelNext). It is a kernel
 // of its own so that the stream's bookkeeping, two instructions an
 // iteration, stays out of the kernel every other call runs: with it
-// there, 256 x 256 and 1024 x 1024 products ran 2-3% slower (AVX2).
+// there, 256 x 256 and 1024 x 1024 products read 2-3% slower (AVX2, one
+// trial of 7 rounds, no more than the order the binaries ran in can
+// account for on this VM; Kernel stays byte for byte what it was).
 func genKernelNext(t tile) {
 	t.stream = true
 	name := "GemmKernelNext" + t.Name
