@@ -128,8 +128,7 @@ func genKernel(t tile) {
 		"B[p][j] = b[(j/NR)*panel + p*ldb + j%NR], as specified on kernels.Gemm.",
 		"Strides are in elements. Nothing is checked: 1 <= m <= MR, n >= 1, kc >= 1.")
 
-	k := kernel{t: t, alphaMem: x86.ParamMem("alpha"), betaMem: x86.ParamMem("beta")}
-	k.loadStrided()
+	k := stridedKernel(t)
 	k.strips()
 }
 
@@ -149,8 +148,7 @@ func genKernelNext(t tile) {
 		"of a stream, one per four depth steps: from next, rowLines lines 64 bytes apart,",
 		"then skip bytes further, and again, lines lines in all, as specified on",
 		"kernels.Gemm (KernelNext). Nothing is checked: lines >= 1, rowLines >= 1.")
-	k := kernel{t: t, alphaMem: x86.ParamMem("alpha"), betaMem: x86.ParamMem("beta")}
-	k.loadStrided()
+	k := stridedKernel(t)
 	k.next = load("next")
 	k.lines = load("lines")
 	k.rowLeft = load("rowLines")
@@ -171,10 +169,17 @@ func genKernelPack(t tile) {
 	Doc(fmt.Sprintf("%s is %s for B in place (panel = NR) that also", name, "GemmKernel"+t.Name),
 		"stores the panels of B it reads to dst, packed: dst[q*kc*NR + p*NR + j] = B[p][q*NR+j],",
 		"as specified on kernels.Gemm (KernelPack). Nothing is checked: n a multiple of NR.")
-	k := kernel{t: t, alphaMem: x86.ParamMem("alpha"), betaMem: x86.ParamMem("beta")}
-	k.loadStrided()
+	k := stridedKernel(t)
 	k.dst = load("dst")
 	k.strips()
+}
+
+// stridedKernel starts a kernel whose B panels are ldb and panel apart
+// (all but the row-table one), its arguments loaded.
+func stridedKernel(t tile) *kernel {
+	k := &kernel{t: t, alphaMem: x86.ParamMem("alpha"), betaMem: x86.ParamMem("beta")}
+	k.loadStrided()
+	return k
 }
 
 // loadStrided loads the arguments of a kernel whose B panels are ldb and
@@ -212,8 +217,8 @@ func genKernelA(t tile) {
 	Doc(fmt.Sprintf("%s is %s with A read in place: row i of the strip at a + i*lda", name, "GemmKernel"+t.Name),
 		"(elements), the variant for m rows reading exactly its rows (4, 8 or 12 with AVX-512,",
 		"2, 4 or 6 with AVX2), as specified on kernels.Gemm (KernelA). Nothing is checked.")
-	k := kernel{t: t, alphaMem: x86.ParamMem("alpha"), betaMem: x86.ParamMem("beta"), unpackedA: true}
-	k.loadStrided()
+	k := stridedKernel(t)
+	k.unpackedA = true
 	k.lda = load("lda")
 	SHLQ(U8(2), k.lda)
 	k.strips()
