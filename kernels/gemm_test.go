@@ -566,8 +566,8 @@ func TestUnpackedA(t *testing.T) {
 	}
 }
 
-// TestGemmKernelNext checks KernelNext against Kernel of the same set:
-// the same bits for every stream (none, one row, rows wider than a line,
+// TestGemmKernelNext checks KernelNext against Kernel of the same set and
+// against the scalar twin (kernelTwin): the same bits for every stream (none, one row, rows wider than a line,
 // unaligned, longer than the call can prefetch), and a clear panic for a
 // region that does not fit in next.
 func TestGemmKernelNext(t *testing.T) {
@@ -602,6 +602,11 @@ func TestGemmKernelNext(t *testing.T) {
 								require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]),
 									"kc=%d m=%d n=%d stream %v: c[%d] = %g, Kernel gives %g", kc, m, n, st, i, got[i], want[i])
 							}
+							twin := kernelTwin(g, kc, m, n, a, func(p, j int) float32 { return b[j/g.NR*kc*g.NR+p*g.NR+j%g.NR] }, c0, ldc, 0.5, 1.5)
+							for i := range twin {
+								require.Equal(t, math.Float32bits(twin[i]), math.Float32bits(got[i]),
+									"kc=%d m=%d n=%d stream %v: c[%d] = %g, the scalar twin gives %g", kc, m, n, st, i, got[i], twin[i])
+							}
 						}
 					}
 				}
@@ -620,7 +625,7 @@ func TestGemmKernelNext(t *testing.T) {
 }
 
 // TestGemmKernelPack checks KernelPack against Kernel on the panels Copy
-// packs: the same bits in C, and dst holding exactly Copy's panels; B in
+// packs and against the scalar twin (kernelTwin): the same bits in C, and dst holding exactly Copy's panels; B in
 // place at unaligned starts and strides, the last row ending at the end
 // of its buffer.
 func TestGemmKernelPack(t *testing.T) {
@@ -663,6 +668,11 @@ func TestGemmKernelPack(t *testing.T) {
 										"kc=%d m=%d n=%d ldb=%d: dst[%d] = %g, Copy gives %g", kc, m, n, ldb, i, dst[i], packed[i])
 								}
 								require.Equal(t, math.Float32bits(last), math.Float32bits(dst[kc*n]), "kc=%d m=%d n=%d: written past dst", kc, m, n)
+								twin := kernelTwin(g, kc, m, n, a, func(p, j int) float32 { return b[p*ldb+j] }, c0, ldc, ab[0], ab[1])
+								for i := range twin {
+									require.Equal(t, math.Float32bits(twin[i]), math.Float32bits(got[i]),
+										"kc=%d m=%d n=%d ldb=%d: c[%d] = %g, the scalar twin gives %g", kc, m, n, ldb, i, got[i], twin[i])
+								}
 							}
 						}
 					}
@@ -681,4 +691,26 @@ func TestGemmKernelPack(t *testing.T) {
 			assert.NotPanics(t, func() { g.KernelPack(4, g.MR, 2*nr, a, b[:3*2*nr+2*nr], 2*nr, dst, c, 2*nr, 1, 0) })
 		})
 	}
+}
+
+// kernelTwin is Kernel's contract written out in scalar Go, element by
+// element: one fused multiply-add per depth step from zero, then alpha*acc
+// (beta == 0) or alpha*acc + beta*C, fused. The assembly kernels give its
+// bits exactly.
+func kernelTwin(g *Gemm, kc, m, n int, a []float32, b func(p, j int) float32, c0 []float32, ldc int, alpha, beta float32) []float32 {
+	c := append([]float32(nil), c0...)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var acc float32
+			for p := 0; p < kc; p++ {
+				acc = fmaf(a[p*g.MR+i], b(p, j), acc)
+			}
+			if beta == 0 {
+				c[i*ldc+j] = alpha * acc
+			} else {
+				c[i*ldc+j] = fmaf(alpha, acc, beta*c[i*ldc+j])
+			}
+		}
+	}
+	return c
 }
